@@ -1,0 +1,272 @@
+//! The one command language every chat speaks: `/mentions claim 12` in Slack, Discord or the
+//! terminal, and the buttons that stand for the same words.
+
+use std::fmt;
+
+/// Which mentions `list` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListFilter {
+    /// Still owed an answer: open or claimed.
+    #[default]
+    Open,
+    Mine,
+    Claimed,
+    All,
+}
+
+/// A member named in a command, as typed: `@jane`, `jane`, or a chat's own mention syntax, which the
+/// chat adapter resolves to a member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRef(pub String);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Help,
+    List(ListFilter),
+    Show(u64),
+    Claim(u64),
+    Release(u64),
+    Assign(u64, MemberRef),
+    /// Without text, chats that have forms open one; the terminal asks for the text.
+    Answer(u64, Option<String>),
+    Done(u64, Option<String>),
+    Ignore(u64, Option<String>),
+    Reopen(u64),
+}
+
+/// Why a command could not be understood, with the usage that would work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("Unknown subcommand `{given}`. Try `{prefix} help`.")]
+    Unknown { given: String, prefix: String },
+    #[error("`{sub}` needs a mention number, like `{prefix} {sub} 12`.{usage}", usage = usage_suffix(.usage))]
+    MissingNumber {
+        sub: &'static str,
+        prefix: String,
+        usage: &'static str,
+    },
+    #[error("`{given}` is not a mention number; use the number on the card, like `12` or `#12`.")]
+    BadNumber { given: String },
+    #[error("Usage: `{prefix} {usage}`")]
+    Usage { prefix: String, usage: &'static str },
+}
+
+fn usage_suffix(usage: &str) -> String {
+    if usage.is_empty() {
+        String::new()
+    } else {
+        format!(" Usage: `{usage}`")
+    }
+}
+
+/// Every subcommand with its usage, in the order `help` shows them.
+pub const USAGE: &[(&str, &str, &str)] = &[
+    ("help", "help", "show this help"),
+    (
+        "list",
+        "list [open|mine|claimed|all]",
+        "mentions still owed an answer (or the chosen set)",
+    ),
+    ("show", "show N", "one mention with its history"),
+    ("claim", "claim N", "take #N: you will answer it"),
+    ("release", "release N", "give #N back to the team"),
+    (
+        "assign",
+        "assign N @member",
+        "claim #N on someone else's behalf",
+    ),
+    (
+        "answer",
+        "answer N <text>",
+        "post your answer on the network",
+    ),
+    (
+        "done",
+        "done N [link or note]",
+        "answered elsewhere, nothing left to do",
+    ),
+    ("ignore", "ignore N [reason]", "needs no answer"),
+    ("reopen", "reopen N", "put #N back in the open"),
+];
+
+/// The help text for `prefix` (the configured command name, such as `/mentions`).
+pub fn help(prefix: &str) -> String {
+    let width = USAGE.iter().map(|(_, usage, _)| usage.len()).max().unwrap_or(0);
+    let mut text = String::from("Commands:\n");
+    for (_, usage, what) in USAGE {
+        text.push_str(&format!("  {prefix} {usage:<width$}  {what}\n"));
+    }
+    text.push_str("N is the number on the card: 12 or #12.");
+    text
+}
+
+/// Parses the text after the command name: `claim #12`, `answer 3 Thanks for the report!`.
+/// `prefix` is only used to write the error messages.
+pub fn parse(text: &str, prefix: &str) -> Result<Command, ParseError> {
+    let text = text.trim();
+    let (sub, rest) = split_word(text);
+    let sub_lower = sub.to_lowercase();
+    let Some(&(name, usage, _)) = USAGE.iter().find(|(name, ..)| *name == sub_lower) else {
+        if sub.is_empty() {
+            return Ok(Command::Help);
+        }
+        return Err(ParseError::Unknown {
+            given: sub.to_string(),
+            prefix: prefix.to_string(),
+        });
+    };
+    let usage_error = || ParseError::Usage {
+        prefix: prefix.to_string(),
+        usage,
+    };
+
+    match name {
+        "help" => Ok(Command::Help),
+        "list" => match rest.to_lowercase().as_str() {
+            "" | "open" => Ok(Command::List(ListFilter::Open)),
+            "mine" => Ok(Command::List(ListFilter::Mine)),
+            "claimed" => Ok(Command::List(ListFilter::Claimed)),
+            "all" => Ok(Command::List(ListFilter::All)),
+            _ => Err(usage_error()),
+        },
+        _ => {
+            let (number, rest) = split_word(rest);
+            if number.is_empty() {
+                return Err(ParseError::MissingNumber {
+                    sub: name,
+                    prefix: prefix.to_string(),
+                    usage: "",
+                });
+            }
+            let number = parse_number(number)?;
+            let text = (!rest.is_empty()).then(|| rest.to_string());
+            match name {
+                "show" | "claim" | "release" | "reopen" if text.is_some() => Err(usage_error()),
+                "show" => Ok(Command::Show(number)),
+                "claim" => Ok(Command::Claim(number)),
+                "release" => Ok(Command::Release(number)),
+                "reopen" => Ok(Command::Reopen(number)),
+                "assign" => {
+                    let (member, extra) = split_word(rest);
+                    let member = member.strip_prefix('@').unwrap_or(member);
+                    if member.is_empty() || !extra.is_empty() {
+                        return Err(usage_error());
+                    }
+                    Ok(Command::Assign(number, MemberRef(member.to_string())))
+                }
+                "answer" => Ok(Command::Answer(number, text)),
+                "done" => Ok(Command::Done(number, text)),
+                "ignore" => Ok(Command::Ignore(number, text)),
+                _ => Err(usage_error()),
+            }
+        }
+    }
+}
+
+/// `12` or `#12`; mentions are numbered from 1.
+pub fn parse_number(word: &str) -> Result<u64, ParseError> {
+    let digits = word.strip_prefix('#').unwrap_or(word);
+    match digits.parse::<u64>() {
+        Ok(number) if number > 0 && digits.bytes().all(|b| b.is_ascii_digit()) => Ok(number),
+        _ => Err(ParseError::BadNumber {
+            given: word.to_string(),
+        }),
+    }
+}
+
+fn split_word(text: &str) -> (&str, &str) {
+    let text = text.trim_start();
+    match text.find(char::is_whitespace) {
+        Some(at) => (&text[..at], text[at..].trim()),
+        None => (text, ""),
+    }
+}
+
+impl fmt::Display for ListFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ListFilter::Open => "open",
+            ListFilter::Mine => "mine",
+            ListFilter::Claimed => "claimed",
+            ListFilter::All => "all",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(cmd: Command) -> Result<Command, String> {
+        Ok(cmd)
+    }
+
+    #[test]
+    fn parses_every_command_and_refuses_bad_input() {
+        let member = |name: &str| MemberRef(name.to_string());
+        let cases: Vec<(&str, Result<Command, String>)> = vec![
+            ("", ok(Command::Help)),
+            ("help", ok(Command::Help)),
+            ("HELP", ok(Command::Help)),
+            ("list", ok(Command::List(ListFilter::Open))),
+            ("list open", ok(Command::List(ListFilter::Open))),
+            ("list mine", ok(Command::List(ListFilter::Mine))),
+            ("list Claimed", ok(Command::List(ListFilter::Claimed))),
+            ("list all", ok(Command::List(ListFilter::All))),
+            ("list everything", Err("Usage: `/mentions list [open|mine|claimed|all]`".into())),
+            ("show 12", ok(Command::Show(12))),
+            ("show #12", ok(Command::Show(12))),
+            ("  claim   #7  ", ok(Command::Claim(7))),
+            ("claim 7 now", Err("Usage: `/mentions claim N`".into())),
+            ("release 3", ok(Command::Release(3))),
+            ("reopen 3", ok(Command::Reopen(3))),
+            ("assign 4 @jane", ok(Command::Assign(4, member("jane")))),
+            ("assign 4 jane", ok(Command::Assign(4, member("jane")))),
+            ("assign 4 <@U024BE7LH>", ok(Command::Assign(4, member("<@U024BE7LH>")))),
+            ("assign 4", Err("Usage: `/mentions assign N @member`".into())),
+            ("assign 4 @", Err("Usage: `/mentions assign N @member`".into())),
+            ("assign 4 @jane @bob", Err("Usage: `/mentions assign N @member`".into())),
+            ("answer 5 Thanks,  we're on it!", ok(Command::Answer(5, Some("Thanks,  we're on it!".into())))),
+            ("answer 5", ok(Command::Answer(5, None))),
+            ("done 6", ok(Command::Done(6, None))),
+            ("done 6 https://example.com/reply", ok(Command::Done(6, Some("https://example.com/reply".into())))),
+            ("ignore 6 spam", ok(Command::Ignore(6, Some("spam".into())))),
+            ("ignore #6", ok(Command::Ignore(6, None))),
+            ("claim", Err("`claim` needs a mention number, like `/mentions claim 12`.".into())),
+            ("claim twelve", Err("`twelve` is not a mention number; use the number on the card, like `12` or `#12`.".into())),
+            ("claim 0", Err("`0` is not a mention number; use the number on the card, like `12` or `#12`.".into())),
+            ("claim -3", Err("`-3` is not a mention number; use the number on the card, like `12` or `#12`.".into())),
+            ("claim +3", Err("`+3` is not a mention number; use the number on the card, like `12` or `#12`.".into())),
+            ("claim ##3", Err("`##3` is not a mention number; use the number on the card, like `12` or `#12`.".into())),
+            ("claim 99999999999999999999999", Err("`99999999999999999999999` is not a mention number; use the number on the card, like `12` or `#12`.".into())),
+            ("clam 3", Err("Unknown subcommand `clam`. Try `/mentions help`.".into())),
+            ("🙂", Err("Unknown subcommand `🙂`. Try `/mentions help`.".into())),
+        ];
+        for (input, expected) in cases {
+            let got = parse(input, "/mentions").map_err(|e| e.to_string());
+            assert_eq!(got, expected, "input: {input:?}");
+        }
+    }
+
+    #[test]
+    fn every_subcommand_in_usage_parses() {
+        for (name, usage, _) in USAGE {
+            let example = usage
+                .replace("[open|mine|claimed|all]", "mine")
+                .replace(" N", " 1")
+                .replace("@member", "@jane")
+                .replace("<text>", "hello")
+                .replace("[link or note]", "note")
+                .replace("[reason]", "spam");
+            assert!(parse(&example, "/m").is_ok(), "{name}: {example}");
+        }
+    }
+
+    #[test]
+    fn help_lists_every_subcommand_with_the_prefix() {
+        let text = help("/brand");
+        for (_, usage, _) in USAGE {
+            assert!(text.contains(&format!("/brand {usage}")), "{usage}");
+        }
+    }
+}

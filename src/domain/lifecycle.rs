@@ -1,0 +1,469 @@
+//! The life of a mention: open -> claimed -> answered, or done / ignored, and back.
+//!
+//! Every rule about who may do what lives here as a pure function of the current state, so the
+//! store can apply it inside one transaction and every chat gets the same answers.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::mention::{Network, ReplyPath};
+
+/// A person on the team, as a chat adapter identifies them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Member {
+    /// Stable id, namespaced by the chat ("U024BE7LH" on Slack, the name in the terminal).
+    pub id: String,
+    /// What to call them in messages, captured when they acted.
+    pub name: String,
+}
+
+impl Member {
+    pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Member {
+            id: id.into(),
+            name: name.into(),
+        }
+    }
+}
+
+impl PartialEq for Member {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+    }
+}
+
+impl Eq for Member {}
+
+impl fmt::Display for Member {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "@{}", self.name)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum State {
+    Open,
+    Claimed {
+        by: Member,
+        at: DateTime<Utc>,
+        /// An answer by `by` is queued for the network; it settles as answered or comes back.
+        #[serde(default)]
+        answering: bool,
+    },
+    Answered {
+        by: Member,
+        at: DateTime<Utc>,
+        link: Option<String>,
+    },
+    Done {
+        by: Member,
+        at: DateTime<Utc>,
+        note: Option<String>,
+    },
+    Ignored {
+        by: Member,
+        at: DateTime<Utc>,
+        reason: Option<String>,
+    },
+}
+
+/// The coarse state, for indexes and filters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Status {
+    Open,
+    Claimed,
+    Answered,
+    Done,
+    Ignored,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::Open,
+        Status::Claimed,
+        Status::Answered,
+        Status::Done,
+        Status::Ignored,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::Claimed => "claimed",
+            Status::Answered => "answered",
+            Status::Done => "done",
+            Status::Ignored => "ignored",
+        }
+    }
+
+    /// Whether the team still owes this mention an answer.
+    pub fn is_owed(self) -> bool {
+        matches!(self, Status::Open | Status::Claimed)
+    }
+}
+
+impl State {
+    pub fn status(&self) -> Status {
+        match self {
+            State::Open => Status::Open,
+            State::Claimed { .. } => Status::Claimed,
+            State::Answered { .. } => Status::Answered,
+            State::Done { .. } => Status::Done,
+            State::Ignored { .. } => Status::Ignored,
+        }
+    }
+
+    /// Who holds the mention now, if anyone.
+    pub fn holder(&self) -> Option<&Member> {
+        match self {
+            State::Claimed { by, .. } => Some(by),
+            _ => None,
+        }
+    }
+
+    /// One line for cards and update notices: "claimed by @jane", "answered by @jane: <link>".
+    pub fn describe(&self) -> String {
+        match self {
+            State::Open => "open".to_string(),
+            State::Claimed {
+                by,
+                answering: true,
+                ..
+            } => format!("claimed by {by}, answer on its way"),
+            State::Claimed { by, .. } => format!("claimed by {by}"),
+            State::Answered { by, link, .. } => with_detail(format!("answered by {by}"), link),
+            State::Done { by, note, .. } => with_detail(format!("done by {by}"), note),
+            State::Ignored { by, reason, .. } => with_detail(format!("ignored by {by}"), reason),
+        }
+    }
+}
+
+fn with_detail(head: String, detail: &Option<String>) -> String {
+    match detail {
+        Some(detail) => format!("{head}: {detail}"),
+        None => head,
+    }
+}
+
+/// Something a person (or the outbox, for `AnswerDelivered` and `AnswerFailed`) does to a mention.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Claim,
+    Release,
+    Assign { to: Member },
+    /// Queue an answer for the network. The text is checked here; delivery happens in the outbox.
+    Answer { text: String },
+    AnswerDelivered { link: Option<String> },
+    AnswerFailed { reason: String },
+    Done { note: Option<String> },
+    Ignore { reason: Option<String> },
+    Reopen,
+}
+
+impl Action {
+    fn verb(&self) -> &'static str {
+        match self {
+            Action::Claim => "claim",
+            Action::Release => "release",
+            Action::Assign { .. } => "assign",
+            Action::Answer { .. } => "answer",
+            Action::AnswerDelivered { .. } => "deliver the answer to",
+            Action::AnswerFailed { .. } => "report a failed answer on",
+            Action::Done { .. } => "mark done",
+            Action::Ignore { .. } => "ignore",
+            Action::Reopen => "reopen",
+        }
+    }
+}
+
+/// One line of a mention's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub at: DateTime<Utc>,
+    pub by: Member,
+    pub from: String,
+    pub to: String,
+    pub note: Option<String>,
+}
+
+impl HistoryEntry {
+    /// The line shown in a thread or the terminal: "claimed by @jane".
+    pub fn summary(&self) -> String {
+        match &self.note {
+            Some(note) => format!("{} by {}: {note}", self.to, self.by),
+            None => format!("{} by {}", self.to, self.by),
+        }
+    }
+}
+
+/// The outcome of an allowed action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub state: State,
+    pub entry: HistoryEntry,
+}
+
+/// Why an action was refused, written for the person who tried it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("#{number} is claimed by {holder} since {since}. Ask them, or `assign {number} @you` if they agree.", since = ago(*.since, *.now))]
+    HeldByOther {
+        number: u64,
+        holder: Member,
+        since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    },
+    #[error("You already hold #{number}.")]
+    AlreadyYours { number: u64 },
+    #[error("#{number} is already claimed by {holder}.")]
+    AlreadyHeld { number: u64, holder: Member },
+    #[error("#{number} is not claimed by anyone.")]
+    NotClaimed { number: u64 },
+    #[error("#{number} is {state}. Use `reopen {number}` first if it needs another look.")]
+    Closed { number: u64, state: String },
+    #[error("#{number} is already open.")]
+    AlreadyOpen { number: u64 },
+    #[error("An answer to #{number} by {by} is on its way to the network; wait for it to land.")]
+    AnswerInFlight { number: u64, by: Member },
+    #[error("{network} has no reply API, so earshot cannot post there. Answer on the site{link}, then run `done {number} <link to your answer>`.", link = link_hint(.link))]
+    NoReplyApi {
+        number: u64,
+        network: Network,
+        link: Option<String>,
+    },
+    #[error("An answer needs text: `answer {number} <your reply>`.")]
+    EmptyAnswer { number: u64 },
+    #[error("Your answer is {len} characters; {network} takes at most {max}. Shorten it by {over}.", over = .len - .max)]
+    TooLong {
+        network: Network,
+        len: usize,
+        max: usize,
+    },
+    #[error("Only the outbox can {verb} #{number}.")]
+    SystemOnly { number: u64, verb: &'static str },
+}
+
+fn link_hint(link: &Option<String>) -> String {
+    match link {
+        Some(link) => format!(" ({link})"),
+        None => String::new(),
+    }
+}
+
+/// "3 min ago", "2 h ago", "4 days ago": how long something has been so.
+pub fn ago(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let seconds = (now - then).num_seconds().max(0);
+    match seconds {
+        0..=59 => "just now".to_string(),
+        60..=3_599 => format!("{} min ago", seconds / 60),
+        3_600..=86_399 => format!("{} h ago", seconds / 3_600),
+        _ => format!("{} days ago", seconds / 86_400),
+    }
+}
+
+/// Everything `apply` needs to know about a mention besides its state.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    pub number: u64,
+    pub network: Network,
+    pub link: Option<&'a str>,
+    pub state: &'a State,
+}
+
+/// Decides whether `actor` may do `action` to the mention, and what follows if so.
+pub fn apply(
+    subject: Subject<'_>,
+    actor: &Member,
+    action: &Action,
+    now: DateTime<Utc>,
+) -> Result<Transition, Refusal> {
+    let (next, note) = match action {
+        Action::AnswerDelivered { link } => settle_answer(subject, Ok(link), now)?,
+        Action::AnswerFailed { reason } => settle_answer(subject, Err(reason), now)?,
+        _ => decide(subject, actor, action, now)?,
+    };
+    let state = subject.state;
+    let to = match (&next, action) {
+        (State::Claimed { .. }, Action::Assign { .. }) => "assigned",
+        (State::Claimed { answering: true, .. }, _) => "answer queued",
+        (State::Claimed { .. }, Action::AnswerFailed { .. }) => "answer failed",
+        (State::Open, Action::Release) => "released",
+        (State::Open, Action::Reopen) => "reopened",
+        (next, _) => next.status().label(),
+    };
+    let by = match action {
+        // The outbox settles an answer on behalf of the person who wrote it.
+        Action::AnswerDelivered { .. } | Action::AnswerFailed { .. } => {
+            state.holder().cloned().unwrap_or_else(|| actor.clone())
+        }
+        _ => actor.clone(),
+    };
+    Ok(Transition {
+        entry: HistoryEntry {
+            at: now,
+            by,
+            from: state.status().label().to_string(),
+            to: to.to_string(),
+            note,
+        },
+        state: next,
+    })
+}
+
+/// The rules for what people do.
+fn decide(
+    subject: Subject<'_>,
+    actor: &Member,
+    action: &Action,
+    now: DateTime<Utc>,
+) -> Result<(State, Option<String>), Refusal> {
+    let number = subject.number;
+    let state = subject.state;
+    let held_by_other = |holder: &Member, since: &DateTime<Utc>| Refusal::HeldByOther {
+        number,
+        holder: holder.clone(),
+        since: *since,
+        now,
+    };
+
+    match (action, state) {
+        (_, State::Claimed { by, answering: true, .. }) => Err(Refusal::AnswerInFlight {
+            number,
+            by: by.clone(),
+        }),
+
+        (Action::Reopen, State::Answered { .. } | State::Done { .. } | State::Ignored { .. }) => {
+            Ok((State::Open, None))
+        }
+        (Action::Reopen, State::Open | State::Claimed { .. }) => {
+            Err(Refusal::AlreadyOpen { number })
+        }
+        (_, State::Answered { .. } | State::Done { .. } | State::Ignored { .. }) => {
+            Err(Refusal::Closed {
+                number,
+                state: state.describe(),
+            })
+        }
+
+        (Action::Claim, State::Open) => Ok((claimed(actor, now, false), None)),
+        (Action::Claim, State::Claimed { by, .. }) if by == actor => {
+            Err(Refusal::AlreadyYours { number })
+        }
+        (Action::Claim, State::Claimed { by, at, .. }) => Err(held_by_other(by, at)),
+
+        (Action::Release, State::Open) => Err(Refusal::NotClaimed { number }),
+        (Action::Release, State::Claimed { by, .. }) if by == actor => Ok((State::Open, None)),
+        (Action::Release, State::Claimed { by, at, .. }) => Err(held_by_other(by, at)),
+
+        (Action::Assign { to }, State::Claimed { by, .. }) if by == to => {
+            Err(Refusal::AlreadyHeld {
+                number,
+                holder: to.clone(),
+            })
+        }
+        (Action::Assign { to }, _) => Ok((
+            claimed(to, now, false),
+            (to != actor).then(|| format!("to {to}")),
+        )),
+
+        (Action::Answer { .. }, State::Claimed { by, at, .. }) if by != actor => {
+            Err(held_by_other(by, at))
+        }
+        (Action::Answer { text }, _) => {
+            check_answer(subject, text)?;
+            Ok((claimed(actor, now, true), None))
+        }
+
+        (Action::Done { note }, _) => Ok((
+            State::Done {
+                by: actor.clone(),
+                at: now,
+                note: note.clone(),
+            },
+            note.clone(),
+        )),
+        (Action::Ignore { reason }, _) => Ok((
+            State::Ignored {
+                by: actor.clone(),
+                at: now,
+                reason: reason.clone(),
+            },
+            reason.clone(),
+        )),
+
+        (Action::AnswerDelivered { .. } | Action::AnswerFailed { .. }, _) => {
+            Err(Refusal::SystemOnly {
+                number,
+                verb: action.verb(),
+            })
+        }
+    }
+}
+
+/// The outbox reports how the network took a queued answer.
+fn settle_answer(
+    subject: Subject<'_>,
+    outcome: Result<&Option<String>, &String>,
+    now: DateTime<Utc>,
+) -> Result<(State, Option<String>), Refusal> {
+    let State::Claimed {
+        by,
+        at,
+        answering: true,
+    } = subject.state
+    else {
+        return Err(Refusal::SystemOnly {
+            number: subject.number,
+            verb: "settle an answer on",
+        });
+    };
+    Ok(match outcome {
+        Ok(link) => (
+            State::Answered {
+                by: by.clone(),
+                at: now,
+                link: link.clone(),
+            },
+            link.clone(),
+        ),
+        // The mention stays with its owner so they can fix the answer and try again.
+        Err(reason) => (claimed(by, *at, false), Some(reason.clone())),
+    })
+}
+
+fn claimed(by: &Member, at: DateTime<Utc>, answering: bool) -> State {
+    State::Claimed {
+        by: by.clone(),
+        at,
+        answering,
+    }
+}
+
+/// An answer must have text, fit the network, and go to a network that takes replies.
+fn check_answer(subject: Subject<'_>, text: &str) -> Result<(), Refusal> {
+    let number = subject.number;
+    match subject.network.reply_path() {
+        ReplyPath::Manual => Err(Refusal::NoReplyApi {
+            number,
+            network: subject.network,
+            link: subject.link.map(str::to_string),
+        }),
+        ReplyPath::Direct { max_chars } => {
+            let len = text.trim().chars().count();
+            if len == 0 {
+                return Err(Refusal::EmptyAnswer { number });
+            }
+            if len > max_chars {
+                return Err(Refusal::TooLong {
+                    network: subject.network,
+                    len,
+                    max: max_chars,
+                });
+            }
+            Ok(())
+        }
+    }
+}

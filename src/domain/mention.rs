@@ -1,0 +1,189 @@
+//! A mention: one public post that names the brand, as earshot keeps it.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// The network a mention was found on. It decides how (and whether) earshot can answer there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Network {
+    Feed,
+    Mastodon,
+    Bluesky,
+    Reddit,
+    HackerNews,
+    X,
+}
+
+/// How an answer reaches the person who posted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyPath {
+    /// earshot posts the answer itself; the network refuses longer texts.
+    Direct { max_chars: usize },
+    /// The network has no write API: a person answers on the site and then marks the mention done.
+    Manual,
+}
+
+impl Network {
+    pub fn label(self) -> &'static str {
+        match self {
+            Network::Feed => "feed",
+            Network::Mastodon => "Mastodon",
+            Network::Bluesky => "Bluesky",
+            Network::Reddit => "Reddit",
+            Network::HackerNews => "Hacker News",
+            Network::X => "X",
+        }
+    }
+
+    pub fn reply_path(self) -> ReplyPath {
+        match self {
+            // Mastodon's default; an instance may raise it, the source checks the real limit.
+            Network::Mastodon => ReplyPath::Direct { max_chars: 500 },
+            Network::Bluesky => ReplyPath::Direct { max_chars: 300 },
+            Network::Reddit => ReplyPath::Direct { max_chars: 10_000 },
+            Network::X => ReplyPath::Direct { max_chars: 280 },
+            Network::Feed | Network::HackerNews => ReplyPath::Manual,
+        }
+    }
+}
+
+impl fmt::Display for Network {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// What makes a mention unique: the source that found it and the network's own id for the post.
+/// Two sources watching the same network may see the same post; each relays it under its own key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MentionKey {
+    pub source: String,
+    pub id: String,
+}
+
+impl MentionKey {
+    pub fn new(source: impl Into<String>, id: impl Into<String>) -> Self {
+        MentionKey {
+            source: source.into(),
+            id: id.into(),
+        }
+    }
+}
+
+impl fmt::Display for MentionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.source, self.id)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Author {
+    /// The handle as the network shows it, without a leading `@` (may be empty for feeds).
+    pub handle: String,
+    pub name: Option<String>,
+    pub profile: Option<String>,
+}
+
+impl Author {
+    /// What a person reads: "Jane Doe (@jane)", "@jane", "Jane Doe" or "someone".
+    pub fn display(&self) -> String {
+        match (self.name.as_deref(), self.handle.as_str()) {
+            (Some(name), "") => name.to_string(),
+            (Some(name), handle) if name != handle => format!("{name} (@{handle})"),
+            (_, "") => "someone".to_string(),
+            (_, handle) => format!("@{handle}"),
+        }
+    }
+}
+
+/// A public post that matched the rules. Text is plain: HTML stripped and entities decoded at the
+/// edge, so every chat renders it the same way.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mention {
+    pub key: MentionKey,
+    pub network: Network,
+    pub author: Author,
+    pub text: String,
+    pub link: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// The rule keywords the text matched, as written in the config.
+    pub matched: Vec<String>,
+    pub language: Option<String>,
+    /// The network's id (or link) of the post this one replies to.
+    pub in_reply_to: Option<String>,
+}
+
+impl Mention {
+    /// The first words of the text, for one-line lists.
+    pub fn excerpt(&self, max_chars: usize) -> String {
+        let flat = self.text.split_whitespace().collect::<Vec<_>>().join(" ");
+        if flat.chars().count() <= max_chars {
+            return flat;
+        }
+        let cut: String = flat.chars().take(max_chars.saturating_sub(1)).collect();
+        format!("{}…", cut.trim_end())
+    }
+}
+
+/// A mention as the team works on it: its number on the cards and where it stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tracked {
+    /// `#N`: sequential, never reused, what people type.
+    pub number: u64,
+    pub mention: Mention,
+    pub state: crate::domain::State,
+    /// When earshot found it: the clock for reminders and time-to-answer.
+    pub received_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn author(handle: &str, name: Option<&str>) -> Author {
+        Author {
+            handle: handle.into(),
+            name: name.map(Into::into),
+            profile: None,
+        }
+    }
+
+    #[test]
+    fn author_display_covers_every_shape() {
+        assert_eq!(author("jane", Some("Jane Doe")).display(), "Jane Doe (@jane)");
+        assert_eq!(author("jane", Some("jane")).display(), "@jane");
+        assert_eq!(author("jane", None).display(), "@jane");
+        assert_eq!(author("", Some("Example News")).display(), "Example News");
+        assert_eq!(author("", None).display(), "someone");
+    }
+
+    #[test]
+    fn manual_networks_have_no_direct_reply() {
+        assert_eq!(Network::Feed.reply_path(), ReplyPath::Manual);
+        assert_eq!(Network::HackerNews.reply_path(), ReplyPath::Manual);
+        assert_eq!(
+            Network::Bluesky.reply_path(),
+            ReplyPath::Direct { max_chars: 300 }
+        );
+    }
+
+    #[test]
+    fn excerpt_flattens_whitespace_and_cuts_on_chars() {
+        let mention = Mention {
+            key: MentionKey::new("s", "1"),
+            network: Network::Feed,
+            author: Author::default(),
+            text: "Ünïcode  text\nacross lines".into(),
+            link: None,
+            created_at: DateTime::UNIX_EPOCH,
+            matched: vec![],
+            language: None,
+            in_reply_to: None,
+        };
+        assert_eq!(mention.excerpt(100), "Ünïcode text across lines");
+        assert_eq!(mention.excerpt(8), "Ünïcode…");
+    }
+}

@@ -1,0 +1,232 @@
+//! Which posts are mentions worth relaying: keywords that must match, words that drop a post,
+//! and the brand's own accounts, which are never relayed.
+//!
+//! Matching is on normalised words, so accents, case, zero-width characters and look-alike
+//! full-width letters cannot hide a match (nor fake one across a word boundary).
+
+use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
+
+use crate::domain::Mention;
+
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    keywords: Vec<Pattern>,
+    exclude: Vec<Pattern>,
+    own_accounts: Vec<String>,
+}
+
+/// What the rules decided about a post.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Relay it; these keywords (as written in the config) matched.
+    Relay(Vec<String>),
+    Drop(DropReason),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DropReason {
+    NoKeyword,
+    Excluded(String),
+    OwnAccount,
+}
+
+/// A keyword as written: a word, several words that must all appear, or a "quoted phrase".
+#[derive(Debug, Clone)]
+struct Pattern {
+    written: String,
+    words: Vec<String>,
+    phrase: bool,
+}
+
+impl Pattern {
+    fn new(written: &str) -> Option<Pattern> {
+        let trimmed = written.trim();
+        let (inner, phrase) = match trimmed
+            .strip_prefix('"')
+            .and_then(|rest| rest.strip_suffix('"'))
+        {
+            Some(inner) => (inner, true),
+            None => (trimmed, false),
+        };
+        let words = words(inner);
+        (!words.is_empty()).then(|| Pattern {
+            written: trimmed.to_string(),
+            phrase: phrase && words.len() > 1,
+            words,
+        })
+    }
+
+    fn matches(&self, text: &[String]) -> bool {
+        if self.phrase {
+            text.windows(self.words.len())
+                .any(|window| window == self.words.as_slice())
+        } else {
+            self.words.iter().all(|word| text.contains(word))
+        }
+    }
+}
+
+impl Rules {
+    /// Builds the rules; keywords that hold no letters or digits are skipped (and reported by
+    /// config validation, which calls [`Rules::empty_patterns`]).
+    pub fn new(keywords: &[String], exclude: &[String], own_accounts: &[String]) -> Rules {
+        Rules {
+            keywords: keywords.iter().filter_map(|k| Pattern::new(k)).collect(),
+            exclude: exclude.iter().filter_map(|k| Pattern::new(k)).collect(),
+            own_accounts: own_accounts.iter().map(|a| normalise_handle(a)).collect(),
+        }
+    }
+
+    /// Keywords that would never match anything, such as `""` or `"!!"`.
+    pub fn empty_patterns<'a>(patterns: &'a [String]) -> Vec<&'a str> {
+        patterns
+            .iter()
+            .filter(|p| Pattern::new(p).is_none())
+            .map(String::as_str)
+            .collect()
+    }
+
+    pub fn judge(&self, mention: &Mention) -> Verdict {
+        let handle = normalise_handle(&mention.author.handle);
+        if !handle.is_empty() && self.own_accounts.contains(&handle) {
+            return Verdict::Drop(DropReason::OwnAccount);
+        }
+        let text = words(&mention.text);
+        if let Some(excluded) = self.exclude.iter().find(|p| p.matches(&text)) {
+            return Verdict::Drop(DropReason::Excluded(excluded.written.clone()));
+        }
+        let matched: Vec<String> = self
+            .keywords
+            .iter()
+            .filter(|p| p.matches(&text))
+            .map(|p| p.written.clone())
+            .collect();
+        if matched.is_empty() {
+            Verdict::Drop(DropReason::NoKeyword)
+        } else {
+            Verdict::Relay(matched)
+        }
+    }
+}
+
+/// Lower-cased words with accents and invisible characters removed.
+fn words(text: &str) -> Vec<String> {
+    let folded: String = text
+        .nfkd()
+        .filter(|c| !is_combining_mark(*c) && !is_invisible(*c))
+        .flat_map(char::to_lowercase)
+        .collect();
+    folded
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Format characters that render as nothing and are used to split a word without it showing.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{180E}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{206F}'
+        | '\u{FE00}'..='\u{FE0F}'
+        | '\u{FEFF}')
+}
+
+fn normalise_handle(handle: &str) -> String {
+    handle.trim().trim_start_matches('@').to_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Author, MentionKey, Network};
+
+    fn post(text: &str, handle: &str) -> Mention {
+        Mention {
+            key: MentionKey::new("test", "1"),
+            network: Network::Mastodon,
+            author: Author {
+                handle: handle.into(),
+                ..Author::default()
+            },
+            text: text.into(),
+            link: None,
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            matched: vec![],
+            language: None,
+            in_reply_to: None,
+        }
+    }
+
+    fn rules() -> Rules {
+        let list = |items: &[&str]| items.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        Rules::new(
+            &list(&["acme", "\"acme coffee\"", "roast beans"]),
+            &list(&["vacature", "\"giveaway winner\""]),
+            &list(&["@AcmeHQ", "acme@mastodon.social"]),
+        )
+    }
+
+    #[test]
+    fn keywords_match_whole_words_in_any_disguise() {
+        let relay = |matched: &[&str]| {
+            Verdict::Relay(matched.iter().map(|s| s.to_string()).collect())
+        };
+        let cases = [
+            ("I love Acme!", relay(&["acme"])),
+            ("ACME support is slow", relay(&["acme"])),
+            ("#acme rocks", relay(&["acme"])),
+            ("thanks @acme", relay(&["acme"])),
+            ("Ácmé is great", relay(&["acme"])),
+            ("ac\u{200B}me hid a space", relay(&["acme"])),
+            ("ac\u{00AD}me soft hyphen", relay(&["acme"])),
+            ("ＡＣＭＥ full width", relay(&["acme"])),
+            ("a\u{0301}cme combining accent", relay(&["acme"])),
+            ("Acme Coffee is bitter", relay(&["acme", "\"acme coffee\""])),
+            ("acme's coffee", relay(&["acme"])),
+            ("beans we roast daily", relay(&["roast beans"])),
+            ("acmecorp is not us", Verdict::Drop(DropReason::NoKeyword)),
+            ("coffee only", Verdict::Drop(DropReason::NoKeyword)),
+            ("beans only", Verdict::Drop(DropReason::NoKeyword)),
+            ("", Verdict::Drop(DropReason::NoKeyword)),
+            (
+                "Vacature: barista bij Acme",
+                Verdict::Drop(DropReason::Excluded("vacature".into())),
+            ),
+            (
+                "Acme giveaway winner announced",
+                Verdict::Drop(DropReason::Excluded("\"giveaway winner\"".into())),
+            ),
+            ("Acme winner of the giveaway", relay(&["acme"])),
+        ];
+        let rules = rules();
+        for (text, verdict) in cases {
+            assert_eq!(rules.judge(&post(text, "someone")), verdict, "text: {text:?}");
+        }
+    }
+
+    #[test]
+    fn own_accounts_are_never_relayed() {
+        let rules = rules();
+        for handle in ["acmehq", "@AcmeHQ", "acme@mastodon.social"] {
+            assert_eq!(
+                rules.judge(&post("acme news", handle)),
+                Verdict::Drop(DropReason::OwnAccount),
+                "{handle}"
+            );
+        }
+        assert!(matches!(
+            rules.judge(&post("acme news", "acme@other.example")),
+            Verdict::Relay(_)
+        ));
+    }
+
+    #[test]
+    fn patterns_without_words_are_reported() {
+        let patterns = vec!["acme".to_string(), "\"\"".to_string(), "!!".to_string()];
+        assert_eq!(Rules::empty_patterns(&patterns), vec!["\"\"", "!!"]);
+    }
+}

@@ -1,0 +1,85 @@
+//! Key layouts. Numbers are big-endian so that sled's byte order is numeric order.
+
+use crate::domain::{MentionKey, Status};
+
+pub fn number(number: u64) -> [u8; 8] {
+    number.to_be_bytes()
+}
+
+pub fn read_u64(bytes: &[u8]) -> u64 {
+    let mut buf = [0u8; 8];
+    let len = bytes.len().min(8);
+    buf[8 - len..].copy_from_slice(&bytes[bytes.len() - len..]);
+    u64::from_be_bytes(buf)
+}
+
+/// `source \0 id`: the NUL keeps "ab"/"c" and "a"/"bc" apart.
+pub fn mention_key(key: &MentionKey) -> Vec<u8> {
+    joined(key.source.as_bytes(), key.id.as_bytes())
+}
+
+pub fn status_prefix(status: Status) -> [u8; 1] {
+    [status as u8]
+}
+
+pub fn by_status(status: Status, number: u64) -> Vec<u8> {
+    let mut key = status_prefix(status).to_vec();
+    key.extend_from_slice(&number.to_be_bytes());
+    key
+}
+
+pub fn owner_prefix(member_id: &str) -> Vec<u8> {
+    let mut key = member_id.as_bytes().to_vec();
+    key.push(0);
+    key
+}
+
+pub fn by_owner(member_id: &str, number: u64) -> Vec<u8> {
+    let mut key = owner_prefix(member_id);
+    key.extend_from_slice(&number.to_be_bytes());
+    key
+}
+
+pub fn history(number: u64, seq: u64) -> Vec<u8> {
+    let mut key = number.to_be_bytes().to_vec();
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
+pub fn message(chat: &str, number: u64) -> Vec<u8> {
+    joined(chat.as_bytes(), &number.to_be_bytes())
+}
+
+/// The number stored at the end of a composite key.
+pub fn trailing_number(key: &[u8]) -> u64 {
+    read_u64(&key[key.len().saturating_sub(8)..])
+}
+
+fn joined(first: &[u8], second: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(first.len() + 1 + second.len());
+    key.extend_from_slice(first);
+    key.push(0);
+    key.extend_from_slice(second);
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_sort_numerically_and_round_trip() {
+        assert!(number(2) < number(10));
+        assert!(by_status(Status::Open, 9) < by_status(Status::Open, 10));
+        assert!(by_status(Status::Open, u64::MAX) < by_status(Status::Claimed, 1));
+        assert_eq!(read_u64(&number(123_456)), 123_456);
+        assert_eq!(trailing_number(&by_owner("jane", 42)), 42);
+    }
+
+    #[test]
+    fn composite_keys_cannot_collide() {
+        let a = mention_key(&MentionKey::new("ab", "c"));
+        let b = mention_key(&MentionKey::new("a", "bc"));
+        assert_ne!(a, b);
+    }
+}

@@ -1,0 +1,273 @@
+//! Mentions in and out of the store: ingest with dedup and numbering, state transitions with
+//! history and outbox effects, and the reads behind `list` and `show`.
+
+use chrono::{DateTime, Utc};
+use sled::transaction::TransactionalTree;
+use sled::Transactional;
+
+use super::keys;
+use super::outbox::{enqueue, Effect};
+use super::{abort, decode, encode, settle, Result, Store, StoreError, NEXT_NUMBER_KEY};
+use crate::domain::lifecycle::{self, Subject};
+use crate::domain::{
+    Action, Cursor, HistoryEntry, ListFilter, Member, Mention, State, Status, Tracked,
+};
+
+/// What the desk gets back from an allowed action.
+#[derive(Debug, Clone)]
+pub struct Applied {
+    pub tracked: Tracked,
+    pub entry: HistoryEntry,
+}
+
+impl Store {
+    /// Stores the mentions a source fetched and moves its cursor, in one transaction, then
+    /// flushes. Mentions already known (by source and network id) are skipped. Returns the
+    /// numbers given to the new ones.
+    pub fn ingest(
+        &self,
+        source: &str,
+        batch: &[Mention],
+        cursor: &Cursor,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<u64>> {
+        let cursor_bytes = super::encode(cursor);
+        let numbers = settle(
+            (
+                &self.meta,
+                &self.mentions,
+                &self.keys,
+                &self.by_status,
+                &self.cursors,
+                &self.history,
+                &self.outbox,
+            )
+                .transaction(|(meta, mentions, keys, by_status, cursors, history, outbox)| {
+                    let mut next = read_next_number(meta)?;
+                    let first = next;
+                    for mention in batch {
+                        let key = keys::mention_key(&mention.key);
+                        if keys.get(&key)?.is_some() {
+                            continue;
+                        }
+                        let number = next;
+                        next += 1;
+                        let tracked = Tracked {
+                            number,
+                            mention: mention.clone(),
+                            state: State::Open,
+                            received_at: now,
+                        };
+                        keys.insert(key, &keys::number(number))?;
+                        mentions.insert(&keys::number(number), encode(&tracked))?;
+                        by_status.insert(keys::by_status(Status::Open, number), &[])?;
+                        let entry = HistoryEntry {
+                            at: now,
+                            by: Member::new("earshot", "earshot"),
+                            from: String::new(),
+                            to: "open".into(),
+                            note: Some(format!("found by {source}")),
+                        };
+                        history.insert(keys::history(number, history.generate_id()?), encode(&entry))?;
+                        for chat in &self.chats {
+                            let effect = Effect::Post {
+                                chat: chat.clone(),
+                                number,
+                            };
+                            enqueue(outbox, effect, now)?;
+                        }
+                    }
+                    meta.insert(NEXT_NUMBER_KEY, &keys::number(next))?;
+                    cursors.insert(source.as_bytes(), cursor_bytes.as_slice())?;
+                    Ok((first..next).collect::<Vec<u64>>())
+                }),
+        )?;
+        // Flushed before any card goes out, so a number shown in chat is never handed out again.
+        self.flush_now()?;
+        Ok(numbers)
+    }
+
+    pub fn cursor(&self, source: &str) -> Result<Cursor> {
+        match self.cursors.get(source.as_bytes())? {
+            Some(bytes) => decode("cursor", &bytes),
+            None => Ok(Cursor::default()),
+        }
+    }
+
+    /// Moves a cursor without new mentions (a poll that found nothing new, or a 304).
+    pub fn save_cursor(&self, source: &str, cursor: &Cursor) -> Result<()> {
+        self.cursors.insert(source.as_bytes(), encode(cursor))?;
+        Ok(())
+    }
+
+    pub fn mention(&self, number: u64) -> Result<Tracked> {
+        match self.mentions.get(keys::number(number))? {
+            Some(bytes) => decode("mention", &bytes),
+            None => Err(StoreError::NoSuchMention(number)),
+        }
+    }
+
+    /// How many mentions the store has numbered so far.
+    pub fn count(&self) -> usize {
+        self.mentions.len()
+    }
+
+    /// The mentions in `filter`, oldest first. `member` is who "mine" means.
+    pub fn list(&self, filter: ListFilter, member: &Member) -> Result<Vec<Tracked>> {
+        let numbers: Vec<u64> = match filter {
+            ListFilter::Mine => self
+                .by_owner
+                .scan_prefix(keys::owner_prefix(&member.id))
+                .keys()
+                .map(|key| key.map(|key| keys::trailing_number(&key)))
+                .collect::<Result<_, _>>()?,
+            ListFilter::All => {
+                let mut all = Vec::new();
+                for entry in self.mentions.iter().keys() {
+                    all.push(keys::read_u64(&entry?));
+                }
+                all
+            }
+            ListFilter::Open | ListFilter::Claimed => {
+                let statuses: &[Status] = match filter {
+                    ListFilter::Claimed => &[Status::Claimed],
+                    _ => &[Status::Open, Status::Claimed],
+                };
+                let mut numbers = Vec::new();
+                for status in statuses {
+                    for key in self.by_status.scan_prefix(keys::status_prefix(*status)).keys() {
+                        numbers.push(keys::trailing_number(&key?));
+                    }
+                }
+                numbers.sort_unstable();
+                numbers
+            }
+        };
+        numbers.into_iter().map(|n| self.mention(n)).collect()
+    }
+
+    /// Every transition of a mention, oldest first.
+    pub fn history(&self, number: u64) -> Result<Vec<HistoryEntry>> {
+        self.history
+            .scan_prefix(keys::number(number))
+            .values()
+            .map(|bytes| decode("history entry", &bytes?))
+            .collect()
+    }
+
+    /// Applies `action` by `actor` in one transaction: the new state, its indexes, a history
+    /// entry, an update for every chat and, for an answer, the reply to deliver. Flushed before
+    /// it returns, so the caller may tell the person it is done.
+    pub async fn apply(
+        &self,
+        number: u64,
+        actor: &Member,
+        action: &Action,
+        now: DateTime<Utc>,
+    ) -> Result<Applied> {
+        let applied = self.apply_in_transaction(number, actor, action, now, None)?;
+        self.flush().await?;
+        Ok(applied)
+    }
+
+    /// Like [`Store::apply`], also removing the outbox entry `done` in the same transaction
+    /// (the outbox settling an answer it delivered).
+    pub(super) fn apply_in_transaction(
+        &self,
+        number: u64,
+        actor: &Member,
+        action: &Action,
+        now: DateTime<Utc>,
+        done: Option<&[u8]>,
+    ) -> Result<Applied> {
+        settle(
+            (
+                &self.mentions,
+                &self.by_status,
+                &self.by_owner,
+                &self.history,
+                &self.outbox,
+            )
+                .transaction(|(mentions, by_status, by_owner, history, outbox)| {
+                    let key = keys::number(number);
+                    let bytes = mentions
+                        .get(key)?
+                        .ok_or_else(|| abort(StoreError::NoSuchMention(number)))?;
+                    let mut tracked: Tracked = decode("mention", &bytes).map_err(abort)?;
+                    let subject = Subject {
+                        number,
+                        network: tracked.mention.network,
+                        link: tracked.mention.link.as_deref(),
+                        state: &tracked.state,
+                    };
+                    let transition =
+                        lifecycle::apply(subject, actor, action, now).map_err(abort)?;
+
+                    reindex(by_status, by_owner, number, &tracked.state, &transition.state)?;
+                    tracked.state = transition.state;
+                    mentions.insert(&key, encode(&tracked))?;
+                    let entry = transition.entry;
+                    history.insert(keys::history(number, history.generate_id()?), encode(&entry))?;
+
+                    if let Action::Answer { text } = action {
+                        let effect = Effect::Reply {
+                            number,
+                            text: text.trim().to_string(),
+                            by: actor.clone(),
+                        };
+                        enqueue(outbox, effect, now)?;
+                    }
+                    for chat in &self.chats {
+                        let effect = Effect::Update {
+                            chat: chat.clone(),
+                            number,
+                            note: entry.summary(),
+                        };
+                        enqueue(outbox, effect, now)?;
+                    }
+                    if let Some(done) = done {
+                        outbox.remove(done)?;
+                    }
+                    Ok(Applied {
+                        tracked: tracked.clone(),
+                        entry: entry.clone(),
+                    })
+                }),
+        )
+    }
+
+    /// The chat's id for the message that shows `number`, once it is posted.
+    pub fn message_ref(&self, chat: &str, number: u64) -> Result<Option<String>> {
+        Ok(self
+            .messages
+            .get(keys::message(chat, number))?
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+    }
+}
+
+fn read_next_number(
+    meta: &TransactionalTree,
+) -> std::result::Result<u64, sled::transaction::ConflictableTransactionError<StoreError>> {
+    Ok(meta
+        .get(NEXT_NUMBER_KEY)?
+        .map(|bytes| keys::read_u64(&bytes))
+        .unwrap_or(1))
+}
+
+fn reindex(
+    by_status: &TransactionalTree,
+    by_owner: &TransactionalTree,
+    number: u64,
+    before: &State,
+    after: &State,
+) -> std::result::Result<(), sled::transaction::UnabortableTransactionError> {
+    by_status.remove(keys::by_status(before.status(), number))?;
+    by_status.insert(keys::by_status(after.status(), number), &[])?;
+    if let Some(holder) = before.holder() {
+        by_owner.remove(keys::by_owner(&holder.id, number))?;
+    }
+    if let Some(holder) = after.holder() {
+        by_owner.insert(keys::by_owner(&holder.id, number), &[])?;
+    }
+    Ok(())
+}

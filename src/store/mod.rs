@@ -1,0 +1,183 @@
+//! The only module that knows sled. Everything earshot must not forget lives here: mentions and
+//! their numbers, the dedup index, who holds what, source cursors, history and the outbox.
+//!
+//! Invariants:
+//! - Every change that touches more than one key is one sled transaction.
+//! - Methods that acknowledge something to a person or a network flush to disk before returning.
+//! - A source cursor is written in the same transaction as the mentions fetched up to it.
+
+mod keys;
+mod mentions;
+mod outbox;
+
+use std::path::{Path, PathBuf};
+
+use serde::{de::DeserializeOwned, Serialize};
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use crate::domain::Refusal;
+
+pub use outbox::{Effect, OutboxEntry, OutboxId};
+
+/// Bumped whenever the on-disk layout changes; a store written by another version is refused
+/// rather than misread.
+pub const SCHEMA_VERSION: u64 = 1;
+
+const SCHEMA_KEY: &[u8] = b"schema_version";
+const NEXT_NUMBER_KEY: &[u8] = b"next_number";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the store at {path}: {source}")]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: sled::Error,
+    },
+    #[error("the store at {path} has schema version {found}, but this earshot reads version {expected}; use the earshot release that wrote it, or move the folder away to start afresh")]
+    Schema {
+        path: PathBuf,
+        found: u64,
+        expected: u64,
+    },
+    #[error("the store at {path} holds data but no schema version; it was not written by earshot")]
+    Foreign { path: PathBuf },
+    #[error("storage error: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("a stored {what} could not be read: {source}")]
+    Corrupt {
+        what: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("no mention #{0}")]
+    NoSuchMention(u64),
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    path: PathBuf,
+    /// The chats every mention is relayed to, by name; each gets its own outbox effects.
+    chats: Vec<String>,
+    meta: sled::Tree,
+    mentions: sled::Tree,
+    /// (source, network id) -> number: the dedup index.
+    keys: sled::Tree,
+    /// (status, number) -> (): what `list` and the digest scan.
+    by_status: sled::Tree,
+    /// (member id, number) -> (): `list mine`.
+    by_owner: sled::Tree,
+    cursors: sled::Tree,
+    history: sled::Tree,
+    outbox: sled::Tree,
+    /// (chat, number) -> the chat's message id, so updates edit the message they posted.
+    messages: sled::Tree,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `path`, relaying to `chats`.
+    pub fn open(path: &Path, chats: Vec<String>) -> Result<Store> {
+        let config = sled::Config::new()
+            .path(path)
+            // Mentions are small; a bounded cache keeps the bot's memory flat as history grows.
+            .cache_capacity(16 * 1024 * 1024);
+        let db = config.open().map_err(|source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Store::from_db(db, path.to_path_buf(), chats)
+    }
+
+    /// A store that lives in memory and vanishes on drop, for tests and benchmarks.
+    pub fn temporary(chats: Vec<String>) -> Result<Store> {
+        let db = sled::Config::new().temporary(true).open()?;
+        Store::from_db(db, PathBuf::from("(temporary)"), chats)
+    }
+
+    fn from_db(db: sled::Db, path: PathBuf, chats: Vec<String>) -> Result<Store> {
+        let store = Store {
+            meta: db.open_tree("meta")?,
+            mentions: db.open_tree("mentions")?,
+            keys: db.open_tree("keys")?,
+            by_status: db.open_tree("by_status")?,
+            by_owner: db.open_tree("by_owner")?,
+            cursors: db.open_tree("cursors")?,
+            history: db.open_tree("history")?,
+            outbox: db.open_tree("outbox")?,
+            messages: db.open_tree("messages")?,
+            db,
+            path,
+            chats,
+        };
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    fn check_schema(&self) -> Result<()> {
+        match self.meta.get(SCHEMA_KEY)? {
+            Some(found) => {
+                let found = keys::read_u64(&found);
+                if found != SCHEMA_VERSION {
+                    return Err(StoreError::Schema {
+                        path: self.path.clone(),
+                        found,
+                        expected: SCHEMA_VERSION,
+                    });
+                }
+            }
+            None => {
+                if !self.mentions.is_empty() || !self.keys.is_empty() || !self.meta.is_empty() {
+                    return Err(StoreError::Foreign {
+                        path: self.path.clone(),
+                    });
+                }
+                self.meta
+                    .insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+                self.db.flush()?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn chats(&self) -> &[String] {
+        &self.chats
+    }
+
+    /// Waits until everything written so far is on disk.
+    pub async fn flush(&self) -> Result<()> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// The blocking twin of [`Store::flush`], for code that is not async.
+    pub fn flush_now(&self) -> Result<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    // Our records are plain data (strings, numbers, enums); serialising them cannot fail.
+    serde_json::to_vec(value).unwrap_or_default()
+}
+
+fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt { what, source })
+}
+
+/// Turns an aborted or failed transaction back into our error type.
+fn settle<T>(result: std::result::Result<T, TransactionError<StoreError>>) -> Result<T> {
+    result.map_err(|error| match error {
+        TransactionError::Abort(error) => error,
+        TransactionError::Storage(error) => StoreError::Sled(error),
+    })
+}
+
+fn abort(error: impl Into<StoreError>) -> ConflictableTransactionError<StoreError> {
+    ConflictableTransactionError::Abort(error.into())
+}

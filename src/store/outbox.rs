@@ -1,0 +1,150 @@
+//! The persisted outbox: every side effect (a card to post, a card to update, an answer to
+//! deliver) is written in the same transaction as the change that caused it, and leaves the
+//! outbox only in the same transaction as the record of its success.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sled::transaction::{TransactionalTree, UnabortableTransactionError};
+use sled::Transactional;
+
+use super::mentions::Applied;
+use super::{decode, encode, keys, settle, Result, Store};
+use crate::domain::{Action, Member};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "effect", rename_all = "snake_case")]
+pub enum Effect {
+    /// Show a new mention in a chat.
+    Post { chat: String, number: u64 },
+    /// Re-render a mention's message in a chat and note what changed.
+    Update {
+        chat: String,
+        number: u64,
+        note: String,
+    },
+    /// Deliver an answer to the network the mention came from.
+    Reply {
+        number: u64,
+        text: String,
+        by: Member,
+    },
+}
+
+impl Effect {
+    pub fn number(&self) -> u64 {
+        match self {
+            Effect::Post { number, .. }
+            | Effect::Update { number, .. }
+            | Effect::Reply { number, .. } => *number,
+        }
+    }
+
+    /// Effects on one lane are delivered in order; a lane waiting on a retry holds back the
+    /// effects behind it, and other lanes go on.
+    pub fn lane(&self) -> String {
+        match self {
+            Effect::Post { chat, .. } | Effect::Update { chat, .. } => format!("chat:{chat}"),
+            Effect::Reply { number, .. } => format!("reply:{number}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    pub effect: Effect,
+    pub attempts: u32,
+    pub not_before: DateTime<Utc>,
+    pub last_error: Option<String>,
+}
+
+/// The outbox key of an entry: its place in the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OutboxId(pub u64);
+
+impl OutboxId {
+    /// A key unique to this entry, for networks and chats that de-duplicate retried requests.
+    pub fn idempotency_key(self) -> String {
+        format!("earshot-{:016x}", self.0)
+    }
+}
+
+pub(super) fn enqueue(
+    outbox: &TransactionalTree,
+    effect: Effect,
+    now: DateTime<Utc>,
+) -> std::result::Result<(), UnabortableTransactionError> {
+    let entry = OutboxEntry {
+        effect,
+        attempts: 0,
+        not_before: now,
+        last_error: None,
+    };
+    outbox.insert(&keys::number(outbox.generate_id()?), encode(&entry))?;
+    Ok(())
+}
+
+impl Store {
+    /// Every pending entry, in the order it was queued.
+    pub fn outbox(&self) -> Result<Vec<(OutboxId, OutboxEntry)>> {
+        self.outbox
+            .iter()
+            .map(|item| {
+                let (key, bytes) = item?;
+                Ok((OutboxId(keys::read_u64(&key)), decode("outbox entry", &bytes)?))
+            })
+            .collect()
+    }
+
+    pub fn outbox_len(&self) -> usize {
+        self.outbox.len()
+    }
+
+    /// A card was posted: remember its message id and drop the entry, durably.
+    pub async fn posted(&self, id: OutboxId, chat: &str, number: u64, message: &str) -> Result<()> {
+        settle(
+            (&self.outbox, &self.messages).transaction(|(outbox, messages)| {
+                messages.insert(keys::message(chat, number), message.as_bytes())?;
+                outbox.remove(&keys::number(id.0))?;
+                Ok(())
+            }),
+        )?;
+        self.flush().await
+    }
+
+    /// The effect is done (or can never be done and was reported): drop it, durably.
+    pub async fn finished(&self, id: OutboxId) -> Result<()> {
+        self.outbox.remove(keys::number(id.0))?;
+        self.flush().await
+    }
+
+    /// Try again later.
+    pub async fn retry_later(
+        &self,
+        id: OutboxId,
+        mut entry: OutboxEntry,
+        not_before: DateTime<Utc>,
+        error: String,
+    ) -> Result<()> {
+        entry.attempts = entry.attempts.saturating_add(1);
+        entry.not_before = not_before;
+        entry.last_error = Some(error);
+        self.outbox.insert(keys::number(id.0), encode(&entry))?;
+        self.flush().await
+    }
+
+    /// The network took (or refused for good) a queued answer: settle the mention and drop the
+    /// entry in one transaction.
+    pub async fn answer_settled(
+        &self,
+        id: OutboxId,
+        number: u64,
+        action: &Action,
+        now: DateTime<Utc>,
+    ) -> Result<Applied> {
+        let system = Member::new("earshot", "earshot");
+        let applied =
+            self.apply_in_transaction(number, &system, action, now, Some(&keys::number(id.0)))?;
+        self.flush().await?;
+        Ok(applied)
+    }
+}
