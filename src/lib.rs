@@ -1,3 +1,20 @@
+//! earshot: every public mention of a brand reaches the team's chat, someone claims it, someone
+//! answers it, and nothing goes unanswered.
+//!
+//! Data flows one way, in reading order:
+//! - [`sources`] fetch new posts from networks and feeds since their cursor;
+//! - [`rules`] keep the ones that mention the brand;
+//! - [`store`] numbers them, de-duplicates them and queues their cards in the outbox;
+//! - [`outbox`] delivers cards, card updates and answers, with retries;
+//! - [`chat`] adapters show cards and turn what people type or click into [`domain::Command`]s;
+//! - [`desk`] executes a command: one state transition with its history and outbox effects.
+//!
+//! [`domain`] holds the pure model all of them share; [`config`] and [`app`] wire it together.
+
+pub mod chat;
+pub mod desk;
 pub mod domain;
+pub mod outbox;
 pub mod rules;
+pub mod sources;
 pub mod store;

@@ -209,7 +209,7 @@ pub struct Transition {
 /// Why an action was refused, written for the person who tried it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
-    #[error("#{number} is claimed by {holder} since {since}. Ask them, or `assign {number} @you` if they agree.", since = ago(*.since, *.now))]
+    #[error("#{number} is claimed by {holder} (since {since}, {ago}). Ask them, or `assign {number} @you` if they agree.", since = .since.format("%Y-%m-%d %H:%M UTC"), ago = ago(*.since, *.now))]
     HeldByOther {
         number: u64,
         holder: Member,
@@ -467,3 +467,6 @@ fn check_answer(subject: Subject<'_>, text: &str) -> Result<(), Refusal> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

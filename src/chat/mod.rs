@@ -1,0 +1,45 @@
+//! Chat adapters: where cards appear and where people type commands. Each adapter renders the
+//! core's state its own way (Block Kit, embeds, text) and escapes relayed text so that a post
+//! can never ping anyone or fake the bot's own markup.
+
+pub mod shell;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::domain::Tracked;
+
+/// One chat the bot relays to.
+#[async_trait]
+pub trait Chat: Send + Sync {
+    /// The name its outbox effects are filed under ("shell", "slack", "discord").
+    fn name(&self) -> &str;
+
+    /// Shows a new mention; returns the chat's id for the message, to update it later.
+    async fn post(&self, mention: &Tracked, now: DateTime<Utc>) -> Result<String, ChatError>;
+
+    /// Re-renders the mention's message after a change, and notes the change (in a thread,
+    /// where the chat has them).
+    async fn update(
+        &self,
+        message: &str,
+        mention: &Tracked,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ChatError>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChatError {
+    /// Worth trying again: rate limited, the chat is down, a timeout.
+    #[error("{reason}")]
+    Retry {
+        reason: String,
+        after: Option<Duration>,
+    },
+    /// Trying again cannot help (bad token, unknown channel); needs a person.
+    #[error("{0}")]
+    Permanent(String),
+}

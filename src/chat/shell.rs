@@ -1,0 +1,141 @@
+//! The terminal as a chat, like Hubot's shell adapter: cards print to standard output, and each
+//! line typed on standard input is a message in the channel.
+
+use std::io::Write;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::{Chat, ChatError};
+use crate::domain::lifecycle::ago;
+use crate::domain::Tracked;
+
+pub struct Shell {
+    out: Mutex<Box<dyn Write + Send>>,
+}
+
+impl Shell {
+    pub fn stdout() -> Shell {
+        Shell::new(Box::new(std::io::stdout()))
+    }
+
+    pub fn new(out: Box<dyn Write + Send>) -> Shell {
+        Shell {
+            out: Mutex::new(out),
+        }
+    }
+
+    /// Prints a message to the channel (command replies go through here too, so lines from
+    /// the outbox and from commands never interleave mid-line).
+    pub fn say(&self, text: &str) -> Result<(), ChatError> {
+        let mut out = self
+            .out
+            .lock()
+            .map_err(|_| ChatError::Permanent("terminal output is unavailable".into()))?;
+        writeln!(out, "{text}")
+            .and_then(|()| out.flush())
+            .map_err(|error| ChatError::Permanent(format!("cannot write to the terminal: {error}")))
+    }
+}
+
+#[async_trait]
+impl Chat for Shell {
+    fn name(&self) -> &str {
+        "shell"
+    }
+
+    async fn post(&self, mention: &Tracked, now: DateTime<Utc>) -> Result<String, ChatError> {
+        self.say(&card(mention, now))?;
+        Ok(format!("shell-{}", mention.number))
+    }
+
+    async fn update(
+        &self,
+        _message: &str,
+        mention: &Tracked,
+        note: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<(), ChatError> {
+        self.say(&format!(
+            "── #{} {} (now {})",
+            mention.number,
+            clean(note),
+            clean(&mention.state.describe())
+        ))
+    }
+}
+
+/// A mention as the terminal shows it.
+pub fn card(tracked: &Tracked, now: DateTime<Utc>) -> String {
+    let mention = &tracked.mention;
+    let mut lines = vec![
+        format!(
+            "┌─ #{} · {} · {} · {}",
+            tracked.number,
+            mention.network,
+            clean(&mention.key.source),
+            clean(&tracked.state.describe())
+        ),
+        format!(
+            "│ {} · {}",
+            clean(&mention.author.display()),
+            ago(mention.created_at, now)
+        ),
+    ];
+    for line in mention.text.lines() {
+        lines.push(format!("│ {}", clean(line)));
+    }
+    if let Some(link) = &mention.link {
+        lines.push(format!("│ {}", clean(link)));
+    }
+    if !mention.matched.is_empty() {
+        lines.push(format!("│ matched: {}", clean(&mention.matched.join(", "))));
+    }
+    lines.push("└─".to_string());
+    lines.join("\n")
+}
+
+/// Relayed text must not drive the terminal: control characters (escape sequences that move
+/// the cursor, clear the screen or retitle the window) are shown as `�`.
+pub fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Author, Mention, MentionKey, Network, State};
+
+    #[test]
+    fn card_shows_everything_and_neutralises_escape_sequences() {
+        let now = Utc::now();
+        let tracked = Tracked {
+            number: 7,
+            mention: Mention {
+                key: MentionKey::new("google-alerts", "x"),
+                network: Network::Feed,
+                author: Author {
+                    handle: String::new(),
+                    name: Some("Example News".into()),
+                    profile: None,
+                },
+                text: "Acme opens\n\u{1b}[2Jcafé".into(),
+                link: Some("https://news.example/acme".into()),
+                created_at: now - chrono::Duration::hours(2),
+                matched: vec!["acme".into()],
+                language: None,
+                in_reply_to: None,
+            },
+            state: State::Open,
+            received_at: now,
+        };
+        let text = card(&tracked, now);
+        assert_eq!(
+            text,
+            "┌─ #7 · feed · google-alerts · open\n│ Example News · 2 h ago\n│ Acme opens\n│ \u{FFFD}[2Jcafé\n│ https://news.example/acme\n│ matched: acme\n└─"
+        );
+    }
+}

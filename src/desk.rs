@@ -1,0 +1,214 @@
+//! The desk executes what people ask: a parsed [`Command`] becomes a read or one state
+//! transition in the store, and a reply for the person who asked. Chat adapters call
+//! [`Desk::handle`] with the text after the command name, or [`Desk::execute`] for a button.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+
+use crate::domain::command::{self, help};
+use crate::domain::lifecycle::ago;
+use crate::domain::{Action, Command, ListFilter, Member, MemberRef, Tracked};
+use crate::store::{Store, StoreError};
+
+/// What the desk says back to the person, only to them where the chat allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub text: String,
+    /// Whether the command did what was asked (chats may style refusals differently).
+    pub ok: bool,
+}
+
+impl Reply {
+    fn ok(text: impl Into<String>) -> Reply {
+        Reply {
+            text: text.into(),
+            ok: true,
+        }
+    }
+
+    fn refused(text: impl Into<String>) -> Reply {
+        Reply {
+            text: text.into(),
+            ok: false,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Desk {
+    store: Store,
+    /// The command name people type, such as `/mentions`; used in help and hints.
+    prefix: String,
+    /// Wakes the outbox worker after a change queued effects.
+    outbox: Arc<Notify>,
+}
+
+impl Desk {
+    pub fn new(store: Store, prefix: String, outbox: Arc<Notify>) -> Desk {
+        Desk {
+            store,
+            prefix,
+            outbox,
+        }
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Parses and executes `text` (what follows the command name). `resolve` turns a member
+    /// named in `assign` into a member, the way the chat knows them.
+    pub async fn handle(
+        &self,
+        member: &Member,
+        text: &str,
+        resolve: &(dyn Fn(&MemberRef) -> Member + Sync),
+        now: DateTime<Utc>,
+    ) -> Reply {
+        match command::parse(text, &self.prefix) {
+            Ok(command) => self.execute(member, command, resolve, now).await,
+            Err(error) => Reply::refused(error.to_string()),
+        }
+    }
+
+    pub async fn execute(
+        &self,
+        member: &Member,
+        command: Command,
+        resolve: &(dyn Fn(&MemberRef) -> Member + Sync),
+        now: DateTime<Utc>,
+    ) -> Reply {
+        let prefix = &self.prefix;
+        let (number, action) = match command {
+            Command::Help => return Reply::ok(help(prefix)),
+            Command::List(filter) => return self.list(filter, member, now),
+            Command::Show(number) => return self.show(number, now),
+            Command::Answer(number, None) => {
+                return Reply::refused(format!(
+                    "Write the answer after the number: `{prefix} answer {number} <your reply>`."
+                ))
+            }
+            Command::Claim(number) => (number, Action::Claim),
+            Command::Release(number) => (number, Action::Release),
+            Command::Assign(number, who) => (number, Action::Assign { to: resolve(&who) }),
+            Command::Answer(number, Some(text)) => (number, Action::Answer { text }),
+            Command::Done(number, note) => (number, Action::Done { note }),
+            Command::Ignore(number, reason) => (number, Action::Ignore { reason }),
+            Command::Reopen(number) => (number, Action::Reopen),
+        };
+        match self.store.apply(number, member, &action, now).await {
+            Ok(applied) => {
+                self.outbox.notify_one();
+                Reply::ok(confirmation(prefix, &applied.tracked, &action))
+            }
+            Err(error) => self.failure(error),
+        }
+    }
+
+    fn list(&self, filter: ListFilter, member: &Member, now: DateTime<Utc>) -> Reply {
+        let mentions = match self.store.list(filter, member) {
+            Ok(mentions) => mentions,
+            Err(error) => return self.failure(error),
+        };
+        if mentions.is_empty() {
+            return Reply::ok(match filter {
+                ListFilter::Open => "Nothing owed: every mention is handled.".to_string(),
+                ListFilter::Mine => "You hold no mentions.".to_string(),
+                ListFilter::Claimed => "No mention is claimed right now.".to_string(),
+                ListFilter::All => "No mentions yet.".to_string(),
+            });
+        }
+        let mut text = format!("{} mention(s), {filter}:", mentions.len());
+        for tracked in &mentions {
+            text.push('\n');
+            text.push_str(&list_line(tracked, now));
+        }
+        Reply::ok(text)
+    }
+
+    fn show(&self, number: u64, now: DateTime<Utc>) -> Reply {
+        let (tracked, history) = match self
+            .store
+            .mention(number)
+            .and_then(|tracked| Ok((tracked, self.store.history(number)?)))
+        {
+            Ok(found) => found,
+            Err(error) => return self.failure(error),
+        };
+        let mention = &tracked.mention;
+        let mut text = format!(
+            "#{} · {} · {} · {}\n{}\n{}",
+            tracked.number,
+            mention.network,
+            mention.author.display(),
+            tracked.state.describe(),
+            ago(mention.created_at, now),
+            mention.text
+        );
+        if let Some(link) = &mention.link {
+            text.push_str(&format!("\n{link}"));
+        }
+        text.push_str("\nHistory:");
+        for entry in history {
+            text.push_str(&format!(
+                "\n  {} {}",
+                entry.at.format("%Y-%m-%d %H:%M UTC"),
+                entry.summary()
+            ));
+        }
+        Reply::ok(text)
+    }
+
+    fn failure(&self, error: StoreError) -> Reply {
+        match error {
+            StoreError::Refused(refusal) => Reply::refused(refusal.to_string()),
+            StoreError::NoSuchMention(number) => Reply::refused(format!(
+                "There is no mention #{number}. `{} list` shows the open ones.",
+                self.prefix
+            )),
+            error => {
+                tracing::error!(error = %error, "command failed in the store");
+                Reply::refused(
+                    "Sorry, earshot could not save that: its storage failed. Nothing changed; try again in a moment.",
+                )
+            }
+        }
+    }
+}
+
+/// One line per mention in `list`: "#12 · open · Mastodon · @jane · 2 h ago · first words…".
+pub fn list_line(tracked: &Tracked, now: DateTime<Utc>) -> String {
+    let mention = &tracked.mention;
+    format!(
+        "#{} · {} · {} · {} · {} · {}",
+        tracked.number,
+        tracked.state.describe(),
+        mention.network,
+        mention.author.display(),
+        ago(mention.created_at, now),
+        mention.excerpt(60)
+    )
+}
+
+fn confirmation(prefix: &str, tracked: &Tracked, action: &Action) -> String {
+    let number = tracked.number;
+    match action {
+        Action::Claim => format!(
+            "#{number} is yours. Answer with `{prefix} answer {number} <text>`, or `{prefix} release {number}` to hand it back."
+        ),
+        Action::Release => format!("#{number} is open again for the team."),
+        Action::Assign { to } => format!("#{number} is now with {to}."),
+        Action::Answer { .. } => format!(
+            "Your answer to #{number} is queued for {}; the card shows the link once it is posted.",
+            tracked.mention.network
+        ),
+        Action::Done { .. } => format!("#{number} is done."),
+        Action::Ignore { .. } => format!("#{number} is ignored."),
+        Action::Reopen => format!("#{number} is open again."),
+        Action::AnswerDelivered { .. } | Action::AnswerFailed { .. } => {
+            format!("#{number}: {}", tracked.state.describe())
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! Drains the persisted outbox: posts cards, updates them, and delivers answers to networks,
+//! retrying with exponential backoff. An entry leaves the outbox only together with the record
+//! of its success, so a crash or an outage delays work and never loses it.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+
+use crate::chat::{Chat, ChatError};
+use crate::domain::Action;
+use crate::sources::{Source, SourceError};
+use crate::store::{Effect, OutboxEntry, OutboxId, Store, StoreError};
+
+/// The first retry waits this long; each further one twice as long as the one before.
+const FIRST_RETRY: Duration = Duration::from_secs(2);
+/// Backoff stops growing here, so a chat that comes back after an outage is noticed soon.
+const LONGEST_RETRY: Duration = Duration::from_secs(10 * 60);
+/// An answer still failing after this many tries (about a day with the backoff above) goes back
+/// to its author instead of waiting for ever.
+const ANSWER_ATTEMPTS: u32 = 150;
+
+#[derive(Clone)]
+pub struct Outbox {
+    store: Store,
+    chats: HashMap<String, Arc<dyn Chat>>,
+    sources: HashMap<String, Arc<dyn Source>>,
+    wake: Arc<Notify>,
+}
+
+/// What one pass over the outbox did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Pass {
+    pub delivered: usize,
+    pub deferred: usize,
+    /// When the earliest deferred entry becomes due.
+    pub next_due: Option<DateTime<Utc>>,
+}
+
+enum Failure {
+    Retry { reason: String, after: Option<Duration> },
+    Permanent(String),
+}
+
+impl Outbox {
+    pub fn new(
+        store: Store,
+        chats: Vec<Arc<dyn Chat>>,
+        sources: Vec<Arc<dyn Source>>,
+        wake: Arc<Notify>,
+    ) -> Outbox {
+        Outbox {
+            store,
+            chats: chats.into_iter().map(|c| (c.name().to_string(), c)).collect(),
+            sources: sources.into_iter().map(|s| (s.name().to_string(), s)).collect(),
+            wake,
+        }
+    }
+
+    /// Runs until `shutdown` fires: drains what is due, then sleeps until the next entry is due
+    /// or something new is queued.
+    pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            let pass = match self.drain(Utc::now()).await {
+                Ok(pass) => pass,
+                Err(error) => {
+                    tracing::error!(error = %error, "outbox pass failed; retrying shortly");
+                    Pass {
+                        next_due: Some(Utc::now() + FIRST_RETRY),
+                        ..Pass::default()
+                    }
+                }
+            };
+            let sleep = pass
+                .next_due
+                .map(|due| (due - Utc::now()).to_std().unwrap_or_default())
+                .unwrap_or(LONGEST_RETRY);
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(sleep) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+
+    /// Delivers every entry that is due at `now`, in queue order per lane.
+    pub async fn drain(&self, now: DateTime<Utc>) -> Result<Pass, StoreError> {
+        let mut pass = Pass::default();
+        let mut held: HashSet<String> = HashSet::new();
+        for (id, entry) in self.store.outbox()? {
+            let lane = entry.effect.lane();
+            if held.contains(&lane) || entry.not_before > now {
+                held.insert(lane);
+                pass.deferred += 1;
+                pass.next_due = earliest(pass.next_due, entry.not_before.max(now));
+                continue;
+            }
+            if self.deliver(id, entry, now).await? {
+                pass.delivered += 1;
+            } else {
+                held.insert(lane);
+                pass.deferred += 1;
+                pass.next_due = earliest(pass.next_due, now + FIRST_RETRY);
+            }
+        }
+        Ok(pass)
+    }
+
+    /// Returns whether the entry left the outbox (delivered, or failed for good).
+    async fn deliver(&self, id: OutboxId, entry: OutboxEntry, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let outcome = match &entry.effect {
+            Effect::Post { chat, number } => self.post(id, chat, *number, now).await?,
+            Effect::Update { chat, number, note } => self.update(chat, *number, note, now).await?,
+            Effect::Reply { number, text, .. } => {
+                return self.reply(id, &entry, *number, text, now).await
+            }
+        };
+        match outcome {
+            Ok(()) => {
+                if !matches!(entry.effect, Effect::Post { .. }) {
+                    self.store.finished(id).await?;
+                }
+                Ok(true)
+            }
+            Err(Failure::Permanent(reason)) => {
+                tracing::error!(effect = ?entry.effect, %reason, "chat refused for good; dropping this card change");
+                self.store.finished(id).await?;
+                Ok(true)
+            }
+            Err(Failure::Retry { reason, after }) => {
+                let wait = backoff(entry.attempts, after);
+                tracing::warn!(effect = ?entry.effect, %reason, retry_in = ?wait, "chat delivery failed; will retry");
+                self.store.retry_later(id, entry, now + wait, reason).await?;
+                Ok(false)
+            }
+        }
+    }
+
+    async fn post(&self, id: OutboxId, chat_name: &str, number: u64, now: DateTime<Utc>) -> Result<Result<(), Failure>, StoreError> {
+        let Some(chat) = self.chats.get(chat_name) else {
+            return Ok(Err(Failure::Permanent(format!("chat {chat_name} is no longer configured"))));
+        };
+        if self.store.message_ref(chat_name, number)?.is_some() {
+            // Already shown; only the outbox record was left behind.
+            self.store.finished(id).await?;
+            return Ok(Ok(()));
+        }
+        let tracked = self.store.mention(number)?;
+        match chat.post(&tracked, now).await {
+            Ok(message) => {
+                self.store.posted(id, chat_name, number, &message).await?;
+                Ok(Ok(()))
+            }
+            Err(error) => Ok(Err(error.into())),
+        }
+    }
+
+    async fn update(&self, chat_name: &str, number: u64, note: &str, now: DateTime<Utc>) -> Result<Result<(), Failure>, StoreError> {
+        let Some(chat) = self.chats.get(chat_name) else {
+            return Ok(Err(Failure::Permanent(format!("chat {chat_name} is no longer configured"))));
+        };
+        let Some(message) = self.store.message_ref(chat_name, number)? else {
+            // The card was never shown (its post failed for good); nothing to update.
+            return Ok(Ok(()));
+        };
+        let tracked = self.store.mention(number)?;
+        Ok(chat.update(&message, &tracked, note, now).await.map_err(Failure::from))
+    }
+
+    async fn reply(&self, id: OutboxId, entry: &OutboxEntry, number: u64, text: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let tracked = self.store.mention(number)?;
+        let source_name = &tracked.mention.key.source;
+        let result = match self.sources.get(source_name) {
+            Some(source) => source
+                .reply(&tracked.mention, text, &id.idempotency_key())
+                .await
+                .map_err(Failure::from),
+            None => Err(Failure::Permanent(format!(
+                "source {source_name} is no longer configured"
+            ))),
+        };
+        let action = match result {
+            Ok(posted) => Action::AnswerDelivered { link: posted.link },
+            Err(Failure::Retry { reason, after }) if entry.attempts + 1 < ANSWER_ATTEMPTS => {
+                let wait = backoff(entry.attempts, after);
+                tracing::warn!(number, %reason, retry_in = ?wait, "answer not delivered yet; will retry");
+                self.store.retry_later(id, entry.clone(), now + wait, reason).await?;
+                return Ok(false);
+            }
+            Err(Failure::Retry { reason, .. }) => Action::AnswerFailed {
+                reason: format!("gave up after {ANSWER_ATTEMPTS} tries: {reason}"),
+            },
+            Err(Failure::Permanent(reason)) => Action::AnswerFailed { reason },
+        };
+        match self.store.answer_settled(id, number, &action, now).await {
+            Ok(_) => {}
+            // Someone reopened or closed the mention meanwhile; the delivery result stands in the log.
+            Err(StoreError::Refused(refusal)) => {
+                tracing::warn!(number, %refusal, ?action, "answer settled on a mention that moved on");
+                self.store.finished(id).await?;
+            }
+            Err(error) => return Err(error),
+        }
+        self.wake.notify_one();
+        Ok(true)
+    }
+}
+
+/// How long to wait before try number `attempts + 2`, never less than the server asked for.
+pub fn backoff(attempts: u32, server_asked: Option<Duration>) -> Duration {
+    let exponential = FIRST_RETRY
+        .saturating_mul(1u32.checked_shl(attempts.min(16)).unwrap_or(u32::MAX))
+        .min(LONGEST_RETRY);
+    exponential.max(server_asked.unwrap_or_default())
+}
+
+fn earliest(a: Option<DateTime<Utc>>, b: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    Some(a.map_or(b, |a| a.min(b)))
+}
+
+impl From<ChatError> for Failure {
+    fn from(error: ChatError) -> Failure {
+        match error {
+            ChatError::Retry { reason, after } => Failure::Retry { reason, after },
+            ChatError::Permanent(reason) => Failure::Permanent(reason),
+        }
+    }
+}
+
+impl From<SourceError> for Failure {
+    fn from(error: SourceError) -> Failure {
+        match error {
+            SourceError::Retry { reason, after } => Failure::Retry { reason, after },
+            SourceError::Permanent(reason) => Failure::Permanent(reason),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn backoff_doubles_caps_and_honours_the_server() {
+        let secs = |s| Duration::from_secs(s);
+        assert_eq!(backoff(0, None), secs(2));
+        assert_eq!(backoff(1, None), secs(4));
+        assert_eq!(backoff(5, None), secs(64));
+        assert_eq!(backoff(9, None), secs(600));
+        assert_eq!(backoff(u32::MAX, None), secs(600));
+        assert_eq!(backoff(0, Some(secs(30))), secs(30));
+        assert_eq!(backoff(9, Some(secs(3600))), secs(3600));
+    }
+}

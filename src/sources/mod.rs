@@ -1,0 +1,98 @@
+//! Sources: one file per network, each behind [`Source`]. A source turns the network's posts
+//! into [`Mention`]s (plain text, stable ids) and, where the network allows, posts answers back.
+//! It never decides what is relevant (that is [`crate::rules`]) nor stores anything.
+
+pub mod feed;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::domain::{Cursor, Mention, Network};
+
+#[async_trait]
+pub trait Source: Send + Sync {
+    /// The name from the config; part of every mention key this source produces.
+    fn name(&self) -> &str;
+
+    fn network(&self) -> Network;
+
+    /// How long to wait between polls.
+    fn every(&self) -> Duration;
+
+    /// Posts newer than `cursor`, and the cursor to store once they are stored. Posts may
+    /// repeat across polls; the store drops the ones it has.
+    async fn fetch(&self, cursor: &Cursor) -> Result<Fetched, SourceError>;
+
+    /// Posts `text` as a reply to `mention`. `idempotency_key` is the same on every retry of
+    /// one answer, so the network (or the source) can refuse to post it twice.
+    async fn reply(
+        &self,
+        mention: &Mention,
+        text: &str,
+        idempotency_key: &str,
+    ) -> Result<Posted, SourceError> {
+        let _ = (mention, text, idempotency_key);
+        Err(SourceError::Permanent(format!(
+            "{} has no reply API",
+            self.network()
+        )))
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Fetched {
+    pub mentions: Vec<Mention>,
+    pub cursor: Cursor,
+}
+
+/// An answer the network accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posted {
+    pub link: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SourceError {
+    /// The network is down, slow or rate limiting: try again later.
+    #[error("{reason}")]
+    Retry {
+        reason: String,
+        after: Option<Duration>,
+    },
+    /// Retrying cannot help (gone, forbidden, malformed): a person must look.
+    #[error("{0}")]
+    Permanent(String),
+}
+
+/// Sorts an HTTP failure into retry-later or needs-a-person, honouring `Retry-After`.
+pub fn http_status_error(
+    what: &str,
+    status: reqwest::StatusCode,
+    retry_after: Option<Duration>,
+) -> SourceError {
+    let reason = format!("{what} answered {status}");
+    if status == reqwest::StatusCode::TOO_MANY_REQUESTS
+        || status == reqwest::StatusCode::REQUEST_TIMEOUT
+        || status.is_server_error()
+    {
+        SourceError::Retry {
+            reason,
+            after: retry_after,
+        }
+    } else {
+        SourceError::Permanent(reason)
+    }
+}
+
+/// Seconds in a `Retry-After` header (the HTTP-date form is rare on these APIs and ignored).
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
