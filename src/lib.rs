@@ -12,6 +12,7 @@
 //! [`domain`] holds the pure model all of them share; [`config`] and [`app`] wire it together.
 
 pub mod chat;
+pub mod config;
 pub mod desk;
 pub mod domain;
 pub mod outbox;

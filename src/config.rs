@@ -1,0 +1,406 @@
+//! One typed config, loaded and checked at start-up. Unknown keys are errors; `${VAR}` in a
+//! string reads the environment, so secrets never sit in the file; relative paths resolve from
+//! the config file's folder. Every error names the file, the line and the key.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+use toml::Spanned;
+
+use crate::rules::Rules;
+use crate::sources::feed::Location;
+
+/// The command name people type when none is configured.
+pub const DEFAULT_COMMAND: &str = "/mentions";
+
+/// The shortest poll interval accepted: faster polling only gets a bot rate limited.
+const SHORTEST_POLL: Duration = Duration::from_secs(10);
+/// Google Alerts keeps only its latest ~20 entries; polling every 5 minutes misses none.
+const DEFAULT_FEED_POLL: Duration = Duration::from_secs(5 * 60);
+
+#[derive(Debug)]
+pub struct Config {
+    pub file: PathBuf,
+    pub store: PathBuf,
+    pub command: String,
+    pub shell: Option<ShellConfig>,
+    pub rules: RulesConfig,
+    pub sources: Vec<SourceConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ShellConfig {
+    /// Who the terminal types as, unless `--as` says otherwise.
+    pub user: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RulesConfig {
+    pub keywords: Vec<String>,
+    pub exclude: Vec<String>,
+    pub own_accounts: Vec<String>,
+}
+
+impl RulesConfig {
+    pub fn rules(&self) -> Rules {
+        Rules::new(&self.keywords, &self.exclude, &self.own_accounts)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SourceConfig {
+    pub name: String,
+    pub every: Duration,
+    /// The global rules, with this source's overrides applied.
+    pub rules: RulesConfig,
+    pub kind: SourceKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum SourceKind {
+    Feed { location: Location },
+}
+
+impl SourceKind {
+    pub fn label(&self) -> &'static str {
+        match self {
+            SourceKind::Feed { .. } => "feed",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file {file}: {source}")]
+    Read {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{file}: {message}")]
+    Parse { file: PathBuf, message: String },
+    #[error("{file}: {at}{key}: {message}", at = line.map(|l| format!("line {l}: ")).unwrap_or_default())]
+    Invalid {
+        file: PathBuf,
+        /// Absent for a key that is missing altogether.
+        line: Option<usize>,
+        key: String,
+        message: String,
+    },
+}
+
+impl Config {
+    pub fn load(file: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+            file: file.to_path_buf(),
+            source,
+        })?;
+        Config::parse(file, &text)
+    }
+
+    /// Parses `text` as if read from `file` (which places relative paths).
+    pub fn parse(file: &Path, text: &str) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|error| ConfigError::Parse {
+            file: file.to_path_buf(),
+            message: error.to_string().trim_end().to_string(),
+        })?;
+        let base = file.parent().unwrap_or(Path::new("."));
+        let invalid = |span: Option<std::ops::Range<usize>>, key: &str, message: String| ConfigError::Invalid {
+            file: file.to_path_buf(),
+            line: span.map(|span| line_of(text, span.start)),
+            key: key.to_string(),
+            message,
+        };
+
+        let rules = raw.rules;
+        let global = RulesConfig {
+            keywords: rules.keywords.into_iter().map(|s| s.0).collect(),
+            exclude: rules.exclude.into_iter().map(|s| s.0).collect(),
+            own_accounts: rules.own_accounts.into_iter().map(|s| s.0).collect(),
+        };
+
+        let mut sources: Vec<SourceConfig> = Vec::new();
+        for (index, section) in raw.sources.into_iter().enumerate() {
+            let span = section.span();
+            let feed = section.into_inner();
+            let key = |field: &str| format!("sources[{index}].{field}");
+            let kind = feed.kind.get_ref().0.as_str();
+            if kind != "feed" {
+                return Err(invalid(
+                    Some(feed.kind.span()),
+                    &key("kind"),
+                    format!("unknown source kind `{kind}`; expected one of: feed"),
+                ));
+            }
+            let name = feed.name.get_ref().0.clone();
+            if !valid_name(&name) {
+                return Err(invalid(
+                    Some(feed.name.span()),
+                    &key("name"),
+                    format!("`{name}` is not a usable name; use letters, digits, `-` and `_` (it keys the mentions this source finds)"),
+                ));
+            }
+            if sources.iter().any(|s| s.name == name) {
+                return Err(invalid(
+                    Some(feed.name.span()),
+                    &key("name"),
+                    format!("another source is already called `{name}`; names must be unique"),
+                ));
+            }
+            let every = match &feed.every {
+                Some(every) if every.get_ref().0 < SHORTEST_POLL => {
+                    return Err(invalid(
+                        Some(every.span()),
+                        &key("every"),
+                        format!(
+                            "polling every {} is too often; use at least {}",
+                            humantime::format_duration(every.get_ref().0),
+                            humantime::format_duration(SHORTEST_POLL)
+                        ),
+                    ))
+                }
+                Some(every) => every.get_ref().0,
+                None => DEFAULT_FEED_POLL,
+            };
+            let Some(url) = &feed.url else {
+                return Err(invalid(Some(span), &key("url"), "a feed needs `url`: an http(s) URL or a file path".into()));
+            };
+            let location = feed_location(base, url).map_err(|message| invalid(Some(url.span()), &key("url"), message))?;
+            let rules = match feed.rules {
+                Some(overrides) => RulesConfig {
+                    keywords: overrides.keywords.map(strings).unwrap_or_else(|| global.keywords.clone()),
+                    exclude: overrides.exclude.map(strings).unwrap_or_else(|| global.exclude.clone()),
+                    own_accounts: overrides.own_accounts.map(strings).unwrap_or_else(|| global.own_accounts.clone()),
+                },
+                None => global.clone(),
+            };
+            check_rules(&rules, &|message| invalid(Some(span.clone()), &key("rules"), message))?;
+            sources.push(SourceConfig {
+                name,
+                every,
+                rules,
+                kind: SourceKind::Feed { location },
+            });
+        }
+        if sources.is_empty() {
+            check_rules(&global, &|message| invalid(None, "rules", message))?;
+        }
+
+        let shell = raw.chat.shell.map(|shell| ShellConfig { user: shell.user.0 });
+        if shell.is_none() {
+            return Err(invalid(
+                None,
+                "chat",
+                "no chat is configured; add a [chat.shell] section with `user = \"you\"` to use the terminal".into(),
+            ));
+        }
+        let command = match raw.chat.command {
+            Some(command) => {
+                let name = command.get_ref().0.clone();
+                if !name.starts_with('/') || name.len() < 2 || name.contains(char::is_whitespace) {
+                    return Err(invalid(
+                        Some(command.span()),
+                        "chat.command",
+                        format!("`{name}` is not a slash command; use a name like \"/mentions\""),
+                    ));
+                }
+                name
+            }
+            None => DEFAULT_COMMAND.to_string(),
+        };
+
+        Ok(Config {
+            file: file.to_path_buf(),
+            store: base.join(raw.store.path.0),
+            command,
+            shell,
+            rules: global,
+            sources,
+        })
+    }
+
+    /// The chats mentions are relayed to, by name.
+    pub fn chat_names(&self) -> Vec<String> {
+        let mut names = Vec::new();
+        if self.shell.is_some() {
+            names.push("shell".to_string());
+        }
+        names
+    }
+}
+
+fn check_rules(rules: &RulesConfig, invalid: &dyn Fn(String) -> ConfigError) -> Result<(), ConfigError> {
+    if rules.keywords.is_empty() {
+        return Err(invalid("no keywords: earshot would relay nothing; list the brand's names in rules.keywords".into()));
+    }
+    let empty: Vec<&str> = Rules::empty_patterns(&rules.keywords)
+        .into_iter()
+        .chain(Rules::empty_patterns(&rules.exclude))
+        .collect();
+    if !empty.is_empty() {
+        return Err(invalid(format!("{} hold(s) no letters or digits and would never match", empty.join(", "))));
+    }
+    Ok(())
+}
+
+/// An http(s) URL as is, anything else a file relative to the config file.
+fn feed_location(base: &Path, url: &Spanned<EnvString>) -> Result<Location, String> {
+    let url = url.get_ref().0.as_str();
+    if url.starts_with("http://") || url.starts_with("https://") {
+        url::Url::parse(url).map_err(|error| format!("`{url}` is not a valid URL: {error}"))?;
+        return Ok(Location::Url(url.to_string()));
+    }
+    let path = base.join(url.strip_prefix("file://").unwrap_or(url));
+    if !path.is_file() {
+        return Err(format!(
+            "no feed file at {} (expected an http(s) URL, or a file path relative to this config file)",
+            path.display()
+        ));
+    }
+    Ok(Location::File(path))
+}
+
+fn strings(values: Vec<EnvString>) -> Vec<String> {
+    values.into_iter().map(|s| s.0).collect()
+}
+
+fn valid_name(name: &str) -> bool {
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset).map_or(1, |before| before.matches('\n').count() + 1)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    store: RawStore,
+    #[serde(default)]
+    chat: RawChat,
+    #[serde(default)]
+    rules: RawRules,
+    #[serde(default)]
+    sources: Vec<Spanned<RawSource>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStore {
+    path: EnvString,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawChat {
+    command: Option<Spanned<EnvString>>,
+    shell: Option<RawShell>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawShell {
+    user: EnvString,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawRules {
+    #[serde(default)]
+    keywords: Vec<EnvString>,
+    #[serde(default)]
+    exclude: Vec<EnvString>,
+    #[serde(default)]
+    own_accounts: Vec<EnvString>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRulesOverride {
+    keywords: Option<Vec<EnvString>>,
+    exclude: Option<Vec<EnvString>>,
+    own_accounts: Option<Vec<EnvString>>,
+}
+
+/// Every key any kind of source takes; each kind checks that it has what it needs. (A flat
+/// table rather than a tagged enum: serde buffers tagged enums, which loses the line numbers.)
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    kind: Spanned<EnvString>,
+    name: Spanned<EnvString>,
+    every: Option<Spanned<Every>>,
+    url: Option<Spanned<EnvString>>,
+    rules: Option<RawRulesOverride>,
+}
+
+/// A string with `${VAR}` replaced by the environment variable's value.
+#[derive(Clone, PartialEq, Eq)]
+struct EnvString(String);
+
+impl fmt::Debug for EnvString {
+    // Values may be secrets read from the environment; they never reach a log.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"…\"")
+    }
+}
+
+impl<'de> Deserialize<'de> for EnvString {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        expand_env(&raw, |name| std::env::var(name).ok())
+            .map(EnvString)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Replaces each `${NAME}` with `lookup(NAME)`; `$${` stays a literal `${`.
+pub fn expand_env(raw: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(at) = rest.find("${") {
+        if rest[..at].ends_with('$') {
+            out.push_str(&rest[..at - 1]);
+            out.push_str("${");
+            rest = &rest[at + 2..];
+            continue;
+        }
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        let Some(end) = after.find('}') else {
+            return Err(format!("`${{` without a closing `}}` in \"{raw}\""));
+        };
+        let name = &after[..end];
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!("`${{{name}}}` is not an environment variable name"));
+        }
+        match lookup(name) {
+            Some(value) => out.push_str(&value),
+            None => return Err(format!("environment variable {name} is not set (the config reads it as ${{{name}}})")),
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// A duration written like "5m", "90s" or "1h 30m".
+#[derive(Debug, Clone, Copy)]
+struct Every(Duration);
+
+impl<'de> Deserialize<'de> for Every {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(deserializer)?;
+        humantime::parse_duration(raw.trim()).map(Every).map_err(|error| {
+            serde::de::Error::custom(format!(
+                "`{raw}` is not a duration ({error}); write it like \"30s\", \"5m\" or \"1h\""
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

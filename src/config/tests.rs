@@ -1,0 +1,117 @@
+use super::*;
+
+const BASE: &str = "[store]\npath = \"../data/earshot\"\n\n[chat.shell]\nuser = \"you\"\n\n[rules]\nkeywords = [\"acme\", \"\\\"acme coffee\\\"\"]\nexclude = [\"vacature\"]\nown_accounts = []\n";
+
+/// A config folder with a feed file in it.
+fn folder() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(dir.path().join("sample-feed.xml"), "<rss/>").expect("write feed");
+    dir
+}
+
+fn parse_in(dir: &Path, text: &str) -> Result<Config, String> {
+    Config::parse(&dir.join("earshot.toml"), text).map_err(|e| {
+        e.to_string()
+            .replace(&dir.display().to_string(), "DIR")
+    })
+}
+
+const FEED: &str = "\n[[sources]]\nkind = \"feed\"\nname = \"google-alerts\"\nurl = \"sample-feed.xml\"\nevery = \"5m\"\n";
+
+#[test]
+fn the_documented_keys_work_as_written() {
+    let dir = folder();
+    let config = parse_in(dir.path(), &format!("{BASE}{FEED}")).expect("valid");
+    assert_eq!(config.store, dir.path().join("../data/earshot"));
+    assert_eq!(config.command, "/mentions");
+    assert_eq!(config.shell.as_ref().map(|s| s.user.as_str()), Some("you"));
+    assert_eq!(config.rules.keywords, vec!["acme", "\"acme coffee\""]);
+    assert_eq!(config.sources.len(), 1);
+    let source = &config.sources[0];
+    assert_eq!(source.name, "google-alerts");
+    assert_eq!(source.every, Duration::from_secs(300));
+    assert!(matches!(&source.kind, SourceKind::Feed { location: Location::File(path) } if path == &dir.path().join("sample-feed.xml")));
+    assert_eq!(config.chat_names(), vec!["shell"]);
+}
+
+#[test]
+fn sources_may_override_the_global_rules() {
+    let dir = folder();
+    let text = format!("{BASE}{FEED}[sources.rules]\nkeywords = [\"widget\"]\n");
+    let config = parse_in(dir.path(), &text).expect("valid");
+    let rules = &config.sources[0].rules;
+    assert_eq!(rules.keywords, vec!["widget"]);
+    assert_eq!(rules.exclude, vec!["vacature"], "unset keys keep the global value");
+}
+
+#[test]
+fn urls_and_env_variables() {
+    let dir = folder();
+    std::env::set_var("EARSHOT_TEST_FEED_URL", "https://alerts.example/feed?id=1");
+    let text = format!(
+        "{BASE}\n[[sources]]\nkind = \"feed\"\nname = \"web\"\nurl = \"${{EARSHOT_TEST_FEED_URL}}\"\n"
+    );
+    let config = parse_in(dir.path(), &text).expect("valid");
+    assert!(matches!(&config.sources[0].kind, SourceKind::Feed { location: Location::Url(url) } if url == "https://alerts.example/feed?id=1"));
+    assert_eq!(config.sources[0].every, Duration::from_secs(300), "default interval");
+}
+
+#[test]
+fn bad_configs_name_file_line_key_and_what_was_expected() {
+    let dir = folder();
+    let feed = |extra: &str| format!("{BASE}{FEED}{extra}");
+    let cases: Vec<(String, &str)> = vec![
+        (feed("urll = 3\n"), "line 17, column 1"),
+        (feed("urll = 3\n"), "unknown field `urll`, expected one of `kind`, `name`, `every`, `url`, `rules`"),
+        (BASE.replace("[chat.shell]", "[chat.shel]"), "unknown field `shel`, expected `command` or `shell`"),
+        (format!("{BASE}{}", FEED.replace("5m", "5 parsecs")), "`5 parsecs` is not a duration"),
+        (format!("{BASE}{}", FEED.replace("5m", "5 parsecs")), "line 16, column 9"),
+        (format!("{BASE}{}", FEED.replace("5m", "1s")), "DIR/earshot.toml: line 16: sources[0].every: polling every 1s is too often; use at least 10s"),
+        (format!("{BASE}{}", FEED.replace("\"feed\"", "\"rss\"")), "DIR/earshot.toml: line 13: sources[0].kind: unknown source kind `rss`; expected one of: feed"),
+        (format!("{BASE}{}", FEED.replace("sample-feed.xml", "missing.xml")), "DIR/earshot.toml: line 15: sources[0].url: no feed file at DIR/missing.xml"),
+        (format!("{BASE}{}", FEED.replace("sample-feed.xml", "https://exa mple.com/")), "line 15: sources[0].url: `https://exa mple.com/` is not a valid URL"),
+        (format!("{BASE}{}", FEED.replace("sample-feed.xml", "${EARSHOT_SURELY_UNSET}")), "environment variable EARSHOT_SURELY_UNSET is not set"),
+        (format!("{BASE}{}", FEED.replace("google-alerts", "google alerts")), "line 14: sources[0].name: `google alerts` is not a usable name"),
+        (format!("{BASE}{FEED}{FEED}"), "line 20: sources[1].name: another source is already called `google-alerts`"),
+        (format!("{BASE}{}", FEED.replace("url = \"sample-feed.xml\"\n", "")), "sources[0].url: a feed needs `url`"),
+        (BASE.replace("[\"acme\", \"\\\"acme coffee\\\"\"]", "[]"), "DIR/earshot.toml: rules: no keywords: earshot would relay nothing"),
+        (BASE.replace("\"vacature\"", "\"!!\""), "!! hold(s) no letters or digits"),
+        (BASE.replace("[chat.shell]\nuser = \"you\"\n", ""), "DIR/earshot.toml: chat: no chat is configured"),
+        (BASE.replace("path = \"../data/earshot\"\n", ""), "missing field `path`"),
+        (format!("{BASE}{FEED}every = \"1m\"\n"), "duplicate key"),
+        ("this is not toml".to_string(), "line 1"),
+    ];
+    for (text, expected) in cases {
+        let error = parse_in(dir.path(), &text).map(|_| ()).expect_err(expected);
+        assert!(error.contains(expected), "expected {expected:?} in:\n{error}");
+        assert!(error.starts_with("DIR/earshot.toml: "), "names the file: {error}");
+    }
+}
+
+#[test]
+fn command_name_must_be_a_slash_command() {
+    let dir = folder();
+    let text = BASE.replace("[chat.shell]", "[chat]\ncommand = \"brand\"\n\n[chat.shell]");
+    let error = parse_in(dir.path(), &text).map(|_| ()).expect_err("invalid");
+    assert!(error.contains("line 5: chat.command: `brand` is not a slash command"), "{error}");
+    let text = BASE.replace("[chat.shell]", "[chat]\ncommand = \"/brand\"\n\n[chat.shell]");
+    assert_eq!(parse_in(dir.path(), &text).map(|c| c.command), Ok("/brand".to_string()));
+}
+
+#[test]
+fn env_expansion() {
+    let lookup = |name: &str| (name == "TOKEN").then(|| "xoxb-1".to_string());
+    assert_eq!(expand_env("plain", lookup), Ok("plain".into()));
+    assert_eq!(expand_env("${TOKEN}", lookup), Ok("xoxb-1".into()));
+    assert_eq!(expand_env("a-${TOKEN}-b", lookup), Ok("a-xoxb-1-b".into()));
+    assert_eq!(expand_env("$${TOKEN}", lookup), Ok("${TOKEN}".into()));
+    assert!(expand_env("${MISSING}", lookup).unwrap_err().contains("MISSING is not set"));
+    assert!(expand_env("${TOKEN", lookup).unwrap_err().contains("without a closing"));
+    assert!(expand_env("${TO KEN}", lookup).unwrap_err().contains("not an environment variable name"));
+}
+
+#[test]
+fn secrets_never_show_in_debug_output() {
+    let value = EnvString("xoxb-secret".into());
+    assert_eq!(format!("{value:?}"), "\"…\"");
+}
