@@ -107,11 +107,13 @@ impl Config {
             message: error.to_string().trim_end().to_string(),
         })?;
         let base = file.parent().unwrap_or(Path::new("."));
-        let invalid = |span: Option<std::ops::Range<usize>>, key: &str, message: String| ConfigError::Invalid {
-            file: file.to_path_buf(),
-            line: span.map(|span| line_of(text, span.start)),
-            key: key.to_string(),
-            message,
+        let invalid = |span: Option<std::ops::Range<usize>>, key: &str, message: String| {
+            ConfigError::Invalid {
+                file: file.to_path_buf(),
+                line: span.map(|span| line_of(text, span.start)),
+                key: key.to_string(),
+                message,
+            }
         };
 
         let rules = raw.rules;
@@ -165,18 +167,34 @@ impl Config {
                 None => DEFAULT_FEED_POLL,
             };
             let Some(url) = &feed.url else {
-                return Err(invalid(Some(span), &key("url"), "a feed needs `url`: an http(s) URL or a file path".into()));
+                return Err(invalid(
+                    Some(span),
+                    &key("url"),
+                    "a feed needs `url`: an http(s) URL or a file path".into(),
+                ));
             };
-            let location = feed_location(base, url).map_err(|message| invalid(Some(url.span()), &key("url"), message))?;
+            let location = feed_location(base, url)
+                .map_err(|message| invalid(Some(url.span()), &key("url"), message))?;
             let rules = match feed.rules {
                 Some(overrides) => RulesConfig {
-                    keywords: overrides.keywords.map(strings).unwrap_or_else(|| global.keywords.clone()),
-                    exclude: overrides.exclude.map(strings).unwrap_or_else(|| global.exclude.clone()),
-                    own_accounts: overrides.own_accounts.map(strings).unwrap_or_else(|| global.own_accounts.clone()),
+                    keywords: overrides
+                        .keywords
+                        .map(strings)
+                        .unwrap_or_else(|| global.keywords.clone()),
+                    exclude: overrides
+                        .exclude
+                        .map(strings)
+                        .unwrap_or_else(|| global.exclude.clone()),
+                    own_accounts: overrides
+                        .own_accounts
+                        .map(strings)
+                        .unwrap_or_else(|| global.own_accounts.clone()),
                 },
                 None => global.clone(),
             };
-            check_rules(&rules, &|message| invalid(Some(span.clone()), &key("rules"), message))?;
+            check_rules(&rules, &|message| {
+                invalid(Some(span.clone()), &key("rules"), message)
+            })?;
             sources.push(SourceConfig {
                 name,
                 every,
@@ -188,7 +206,10 @@ impl Config {
             check_rules(&global, &|message| invalid(None, "rules", message))?;
         }
 
-        let shell = raw.chat.shell.map(|shell| ShellConfig { user: shell.user.0 });
+        let shell = raw
+            .chat
+            .shell
+            .map(|shell| ShellConfig { user: shell.user.0 });
         if shell.is_none() {
             return Err(invalid(
                 None,
@@ -231,16 +252,25 @@ impl Config {
     }
 }
 
-fn check_rules(rules: &RulesConfig, invalid: &dyn Fn(String) -> ConfigError) -> Result<(), ConfigError> {
+fn check_rules(
+    rules: &RulesConfig,
+    invalid: &dyn Fn(String) -> ConfigError,
+) -> Result<(), ConfigError> {
     if rules.keywords.is_empty() {
-        return Err(invalid("no keywords: earshot would relay nothing; list the brand's names in rules.keywords".into()));
+        return Err(invalid(
+            "no keywords: earshot would relay nothing; list the brand's names in rules.keywords"
+                .into(),
+        ));
     }
     let empty: Vec<&str> = Rules::empty_patterns(&rules.keywords)
         .into_iter()
         .chain(Rules::empty_patterns(&rules.exclude))
         .collect();
     if !empty.is_empty() {
-        return Err(invalid(format!("{} hold(s) no letters or digits and would never match", empty.join(", "))));
+        return Err(invalid(format!(
+            "{} hold(s) no letters or digits and would never match",
+            empty.join(", ")
+        )));
     }
     Ok(())
 }
@@ -267,12 +297,16 @@ fn strings(values: Vec<EnvString>) -> Vec<String> {
 }
 
 fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// 1-based line of a byte offset.
 fn line_of(text: &str, offset: usize) -> usize {
-    text.get(..offset).map_or(1, |before| before.matches('\n').count() + 1)
+    text.get(..offset)
+        .map_or(1, |before| before.matches('\n').count() + 1)
 }
 
 #[derive(Deserialize)]
@@ -379,7 +413,11 @@ pub fn expand_env(raw: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<
         }
         match lookup(name) {
             Some(value) => out.push_str(&value),
-            None => return Err(format!("environment variable {name} is not set (the config reads it as ${{{name}}})")),
+            None => {
+                return Err(format!(
+                    "environment variable {name} is not set (the config reads it as ${{{name}}})"
+                ))
+            }
         }
         rest = &after[end + 1..];
     }
@@ -394,11 +432,13 @@ struct Every(Duration);
 impl<'de> Deserialize<'de> for Every {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(deserializer)?;
-        humantime::parse_duration(raw.trim()).map(Every).map_err(|error| {
-            serde::de::Error::custom(format!(
-                "`{raw}` is not a duration ({error}); write it like \"30s\", \"5m\" or \"1h\""
-            ))
-        })
+        humantime::parse_duration(raw.trim())
+            .map(Every)
+            .map_err(|error| {
+                serde::de::Error::custom(format!(
+                    "`{raw}` is not a duration ({error}); write it like \"30s\", \"5m\" or \"1h\""
+                ))
+            })
     }
 }
 

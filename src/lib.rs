@@ -11,6 +11,7 @@
 //!
 //! [`domain`] holds the pure model all of them share; [`config`] and [`app`] wire it together.
 
+pub mod app;
 pub mod chat;
 pub mod config;
 pub mod desk;

@@ -40,7 +40,10 @@ pub struct Pass {
 }
 
 enum Failure {
-    Retry { reason: String, after: Option<Duration> },
+    Retry {
+        reason: String,
+        after: Option<Duration>,
+    },
     Permanent(String),
 }
 
@@ -53,8 +56,14 @@ impl Outbox {
     ) -> Outbox {
         Outbox {
             store,
-            chats: chats.into_iter().map(|c| (c.name().to_string(), c)).collect(),
-            sources: sources.into_iter().map(|s| (s.name().to_string(), s)).collect(),
+            chats: chats
+                .into_iter()
+                .map(|c| (c.name().to_string(), c))
+                .collect(),
+            sources: sources
+                .into_iter()
+                .map(|s| (s.name().to_string(), s))
+                .collect(),
             wake,
         }
     }
@@ -109,7 +118,12 @@ impl Outbox {
     }
 
     /// Returns whether the entry left the outbox (delivered, or failed for good).
-    async fn deliver(&self, id: OutboxId, entry: OutboxEntry, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    async fn deliver(
+        &self,
+        id: OutboxId,
+        entry: OutboxEntry,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let outcome = match &entry.effect {
             Effect::Post { chat, number } => self.post(id, chat, *number, now).await?,
             Effect::Update { chat, number, note } => self.update(chat, *number, note, now).await?,
@@ -132,15 +146,25 @@ impl Outbox {
             Err(Failure::Retry { reason, after }) => {
                 let wait = backoff(entry.attempts, after);
                 tracing::warn!(effect = ?entry.effect, %reason, retry_in = ?wait, "chat delivery failed; will retry");
-                self.store.retry_later(id, entry, now + wait, reason).await?;
+                self.store
+                    .retry_later(id, entry, now + wait, reason)
+                    .await?;
                 Ok(false)
             }
         }
     }
 
-    async fn post(&self, id: OutboxId, chat_name: &str, number: u64, now: DateTime<Utc>) -> Result<Result<(), Failure>, StoreError> {
+    async fn post(
+        &self,
+        id: OutboxId,
+        chat_name: &str,
+        number: u64,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(), Failure>, StoreError> {
         let Some(chat) = self.chats.get(chat_name) else {
-            return Ok(Err(Failure::Permanent(format!("chat {chat_name} is no longer configured"))));
+            return Ok(Err(Failure::Permanent(format!(
+                "chat {chat_name} is no longer configured"
+            ))));
         };
         if self.store.message_ref(chat_name, number)?.is_some() {
             // Already shown; only the outbox record was left behind.
@@ -157,19 +181,37 @@ impl Outbox {
         }
     }
 
-    async fn update(&self, chat_name: &str, number: u64, note: &str, now: DateTime<Utc>) -> Result<Result<(), Failure>, StoreError> {
+    async fn update(
+        &self,
+        chat_name: &str,
+        number: u64,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(), Failure>, StoreError> {
         let Some(chat) = self.chats.get(chat_name) else {
-            return Ok(Err(Failure::Permanent(format!("chat {chat_name} is no longer configured"))));
+            return Ok(Err(Failure::Permanent(format!(
+                "chat {chat_name} is no longer configured"
+            ))));
         };
         let Some(message) = self.store.message_ref(chat_name, number)? else {
             // The card was never shown (its post failed for good); nothing to update.
             return Ok(Ok(()));
         };
         let tracked = self.store.mention(number)?;
-        Ok(chat.update(&message, &tracked, note, now).await.map_err(Failure::from))
+        Ok(chat
+            .update(&message, &tracked, note, now)
+            .await
+            .map_err(Failure::from))
     }
 
-    async fn reply(&self, id: OutboxId, entry: &OutboxEntry, number: u64, text: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    async fn reply(
+        &self,
+        id: OutboxId,
+        entry: &OutboxEntry,
+        number: u64,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let tracked = self.store.mention(number)?;
         let source_name = &tracked.mention.key.source;
         let result = match self.sources.get(source_name) {
@@ -186,7 +228,9 @@ impl Outbox {
             Err(Failure::Retry { reason, after }) if entry.attempts + 1 < ANSWER_ATTEMPTS => {
                 let wait = backoff(entry.attempts, after);
                 tracing::warn!(number, %reason, retry_in = ?wait, "answer not delivered yet; will retry");
-                self.store.retry_later(id, entry.clone(), now + wait, reason).await?;
+                self.store
+                    .retry_later(id, entry.clone(), now + wait, reason)
+                    .await?;
                 return Ok(false);
             }
             Err(Failure::Retry { reason, .. }) => Action::AnswerFailed {

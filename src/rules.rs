@@ -78,7 +78,7 @@ impl Rules {
     }
 
     /// Keywords that would never match anything, such as `""` or `"!!"`.
-    pub fn empty_patterns<'a>(patterns: &'a [String]) -> Vec<&'a str> {
+    pub fn empty_patterns(patterns: &[String]) -> Vec<&str> {
         patterns
             .iter()
             .filter(|p| Pattern::new(p).is_none())
@@ -172,9 +172,8 @@ mod tests {
 
     #[test]
     fn keywords_match_whole_words_in_any_disguise() {
-        let relay = |matched: &[&str]| {
-            Verdict::Relay(matched.iter().map(|s| s.to_string()).collect())
-        };
+        let relay =
+            |matched: &[&str]| Verdict::Relay(matched.iter().map(|s| s.to_string()).collect());
         let cases = [
             ("I love Acme!", relay(&["acme"])),
             ("ACME support is slow", relay(&["acme"])),
@@ -204,7 +203,11 @@ mod tests {
         ];
         let rules = rules();
         for (text, verdict) in cases {
-            assert_eq!(rules.judge(&post(text, "someone")), verdict, "text: {text:?}");
+            assert_eq!(
+                rules.judge(&post(text, "someone")),
+                verdict,
+                "text: {text:?}"
+            );
         }
     }
 

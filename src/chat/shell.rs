@@ -57,12 +57,7 @@ impl Chat for Shell {
         note: &str,
         _now: DateTime<Utc>,
     ) -> Result<(), ChatError> {
-        self.say(&format!(
-            "── #{} {} (now {})",
-            mention.number,
-            clean(note),
-            clean(&mention.state.describe())
-        ))
+        self.say(&update_line(mention, note))
     }
 }
 
@@ -94,6 +89,21 @@ pub fn card(tracked: &Tracked, now: DateTime<Utc>) -> String {
     }
     lines.push("└─".to_string());
     lines.join("\n")
+}
+
+/// "── #3 claimed by @jane"; when more has happened since, the current state follows.
+pub fn update_line(mention: &Tracked, note: &str) -> String {
+    let now = mention.state.describe();
+    if now == note {
+        format!("── #{} {}", mention.number, clean(note))
+    } else {
+        format!(
+            "── #{} {} · now {}",
+            mention.number,
+            clean(note),
+            clean(&now)
+        )
+    }
 }
 
 /// Relayed text must not drive the terminal: control characters (escape sequences that move

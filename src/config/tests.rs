@@ -10,10 +10,8 @@ fn folder() -> tempfile::TempDir {
 }
 
 fn parse_in(dir: &Path, text: &str) -> Result<Config, String> {
-    Config::parse(&dir.join("earshot.toml"), text).map_err(|e| {
-        e.to_string()
-            .replace(&dir.display().to_string(), "DIR")
-    })
+    Config::parse(&dir.join("earshot.toml"), text)
+        .map_err(|e| e.to_string().replace(&dir.display().to_string(), "DIR"))
 }
 
 const FEED: &str = "\n[[sources]]\nkind = \"feed\"\nname = \"google-alerts\"\nurl = \"sample-feed.xml\"\nevery = \"5m\"\n";
@@ -30,7 +28,9 @@ fn the_documented_keys_work_as_written() {
     let source = &config.sources[0];
     assert_eq!(source.name, "google-alerts");
     assert_eq!(source.every, Duration::from_secs(300));
-    assert!(matches!(&source.kind, SourceKind::Feed { location: Location::File(path) } if path == &dir.path().join("sample-feed.xml")));
+    assert!(
+        matches!(&source.kind, SourceKind::Feed { location: Location::File(path) } if path == &dir.path().join("sample-feed.xml"))
+    );
     assert_eq!(config.chat_names(), vec!["shell"]);
 }
 
@@ -41,7 +41,11 @@ fn sources_may_override_the_global_rules() {
     let config = parse_in(dir.path(), &text).expect("valid");
     let rules = &config.sources[0].rules;
     assert_eq!(rules.keywords, vec!["widget"]);
-    assert_eq!(rules.exclude, vec!["vacature"], "unset keys keep the global value");
+    assert_eq!(
+        rules.exclude,
+        vec!["vacature"],
+        "unset keys keep the global value"
+    );
 }
 
 #[test]
@@ -52,8 +56,14 @@ fn urls_and_env_variables() {
         "{BASE}\n[[sources]]\nkind = \"feed\"\nname = \"web\"\nurl = \"${{EARSHOT_TEST_FEED_URL}}\"\n"
     );
     let config = parse_in(dir.path(), &text).expect("valid");
-    assert!(matches!(&config.sources[0].kind, SourceKind::Feed { location: Location::Url(url) } if url == "https://alerts.example/feed?id=1"));
-    assert_eq!(config.sources[0].every, Duration::from_secs(300), "default interval");
+    assert!(
+        matches!(&config.sources[0].kind, SourceKind::Feed { location: Location::Url(url) } if url == "https://alerts.example/feed?id=1")
+    );
+    assert_eq!(
+        config.sources[0].every,
+        Duration::from_secs(300),
+        "default interval"
+    );
 }
 
 #[test]
@@ -83,19 +93,39 @@ fn bad_configs_name_file_line_key_and_what_was_expected() {
     ];
     for (text, expected) in cases {
         let error = parse_in(dir.path(), &text).map(|_| ()).expect_err(expected);
-        assert!(error.contains(expected), "expected {expected:?} in:\n{error}");
-        assert!(error.starts_with("DIR/earshot.toml: "), "names the file: {error}");
+        assert!(
+            error.contains(expected),
+            "expected {expected:?} in:\n{error}"
+        );
+        assert!(
+            error.starts_with("DIR/earshot.toml: "),
+            "names the file: {error}"
+        );
     }
 }
 
 #[test]
 fn command_name_must_be_a_slash_command() {
     let dir = folder();
-    let text = BASE.replace("[chat.shell]", "[chat]\ncommand = \"brand\"\n\n[chat.shell]");
-    let error = parse_in(dir.path(), &text).map(|_| ()).expect_err("invalid");
-    assert!(error.contains("line 5: chat.command: `brand` is not a slash command"), "{error}");
-    let text = BASE.replace("[chat.shell]", "[chat]\ncommand = \"/brand\"\n\n[chat.shell]");
-    assert_eq!(parse_in(dir.path(), &text).map(|c| c.command), Ok("/brand".to_string()));
+    let text = BASE.replace(
+        "[chat.shell]",
+        "[chat]\ncommand = \"brand\"\n\n[chat.shell]",
+    );
+    let error = parse_in(dir.path(), &text)
+        .map(|_| ())
+        .expect_err("invalid");
+    assert!(
+        error.contains("line 5: chat.command: `brand` is not a slash command"),
+        "{error}"
+    );
+    let text = BASE.replace(
+        "[chat.shell]",
+        "[chat]\ncommand = \"/brand\"\n\n[chat.shell]",
+    );
+    assert_eq!(
+        parse_in(dir.path(), &text).map(|c| c.command),
+        Ok("/brand".to_string())
+    );
 }
 
 #[test]
@@ -105,9 +135,15 @@ fn env_expansion() {
     assert_eq!(expand_env("${TOKEN}", lookup), Ok("xoxb-1".into()));
     assert_eq!(expand_env("a-${TOKEN}-b", lookup), Ok("a-xoxb-1-b".into()));
     assert_eq!(expand_env("$${TOKEN}", lookup), Ok("${TOKEN}".into()));
-    assert!(expand_env("${MISSING}", lookup).unwrap_err().contains("MISSING is not set"));
-    assert!(expand_env("${TOKEN", lookup).unwrap_err().contains("without a closing"));
-    assert!(expand_env("${TO KEN}", lookup).unwrap_err().contains("not an environment variable name"));
+    assert!(expand_env("${MISSING}", lookup)
+        .unwrap_err()
+        .contains("MISSING is not set"));
+    assert!(expand_env("${TOKEN", lookup)
+        .unwrap_err()
+        .contains("without a closing"));
+    assert!(expand_env("${TO KEN}", lookup)
+        .unwrap_err()
+        .contains("not an environment variable name"));
 }
 
 #[test]

@@ -91,7 +91,11 @@ pub const USAGE: &[(&str, &str, &str)] = &[
 
 /// The help text for `prefix` (the configured command name, such as `/mentions`).
 pub fn help(prefix: &str) -> String {
-    let width = USAGE.iter().map(|(_, usage, _)| usage.len()).max().unwrap_or(0);
+    let width = USAGE
+        .iter()
+        .map(|(_, usage, _)| usage.len())
+        .max()
+        .unwrap_or(0);
     let mut text = String::from("Commands:\n");
     for (_, usage, what) in USAGE {
         text.push_str(&format!("  {prefix} {usage:<width$}  {what}\n"));

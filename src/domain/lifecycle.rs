@@ -153,13 +153,25 @@ fn with_detail(head: String, detail: &Option<String>) -> String {
 pub enum Action {
     Claim,
     Release,
-    Assign { to: Member },
+    Assign {
+        to: Member,
+    },
     /// Queue an answer for the network. The text is checked here; delivery happens in the outbox.
-    Answer { text: String },
-    AnswerDelivered { link: Option<String> },
-    AnswerFailed { reason: String },
-    Done { note: Option<String> },
-    Ignore { reason: Option<String> },
+    Answer {
+        text: String,
+    },
+    AnswerDelivered {
+        link: Option<String>,
+    },
+    AnswerFailed {
+        reason: String,
+    },
+    Done {
+        note: Option<String>,
+    },
+    Ignore {
+        reason: Option<String>,
+    },
     Reopen,
 }
 
@@ -228,7 +240,7 @@ pub enum Refusal {
     AlreadyOpen { number: u64 },
     #[error("An answer to #{number} by {by} is on its way to the network; wait for it to land.")]
     AnswerInFlight { number: u64, by: Member },
-    #[error("{network} has no reply API, so earshot cannot post there. Answer on the site{link}, then run `done {number} <link to your answer>`.", link = link_hint(.link))]
+    #[error("earshot cannot post on {network} for you: it has no reply API. Answer on the site{link}, then run `done {number} <link to your answer>`.", link = link_hint(.link))]
     NoReplyApi {
         number: u64,
         network: Network,
@@ -260,6 +272,7 @@ pub fn ago(then: DateTime<Utc>, now: DateTime<Utc>) -> String {
         0..=59 => "just now".to_string(),
         60..=3_599 => format!("{} min ago", seconds / 60),
         3_600..=86_399 => format!("{} h ago", seconds / 3_600),
+        86_400..=172_799 => "1 day ago".to_string(),
         _ => format!("{} days ago", seconds / 86_400),
     }
 }
@@ -288,7 +301,12 @@ pub fn apply(
     let state = subject.state;
     let to = match (&next, action) {
         (State::Claimed { .. }, Action::Assign { .. }) => "assigned",
-        (State::Claimed { answering: true, .. }, _) => "answer queued",
+        (
+            State::Claimed {
+                answering: true, ..
+            },
+            _,
+        ) => "answer queued",
         (State::Claimed { .. }, Action::AnswerFailed { .. }) => "answer failed",
         (State::Open, Action::Release) => "released",
         (State::Open, Action::Reopen) => "reopened",
@@ -330,7 +348,14 @@ fn decide(
     };
 
     match (action, state) {
-        (_, State::Claimed { by, answering: true, .. }) => Err(Refusal::AnswerInFlight {
+        (
+            _,
+            State::Claimed {
+                by,
+                answering: true,
+                ..
+            },
+        ) => Err(Refusal::AnswerInFlight {
             number,
             by: by.clone(),
         }),

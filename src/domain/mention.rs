@@ -153,7 +153,10 @@ mod tests {
 
     #[test]
     fn author_display_covers_every_shape() {
-        assert_eq!(author("jane", Some("Jane Doe")).display(), "Jane Doe (@jane)");
+        assert_eq!(
+            author("jane", Some("Jane Doe")).display(),
+            "Jane Doe (@jane)"
+        );
         assert_eq!(author("jane", Some("jane")).display(), "@jane");
         assert_eq!(author("jane", None).display(), "@jane");
         assert_eq!(author("", Some("Example News")).display(), "Example News");

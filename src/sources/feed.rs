@@ -38,7 +38,11 @@ impl Feed {
     }
 
     /// Fetches over HTTP with the validators from the last poll; `None` means 304 Not Modified.
-    async fn download(&self, url: &str, cursor: &Cursor) -> Result<Option<(Vec<u8>, Cursor)>, SourceError> {
+    async fn download(
+        &self,
+        url: &str,
+        cursor: &Cursor,
+    ) -> Result<Option<(Vec<u8>, Cursor)>, SourceError> {
         let mut request = self.http.get(url);
         if let Some(etag) = &cursor.etag {
             request = request.header(IF_NONE_MATCH, etag);
@@ -55,7 +59,11 @@ impl Feed {
             return Ok(None);
         }
         if !status.is_success() {
-            return Err(http_status_error(url, status, retry_after(response.headers())));
+            return Err(http_status_error(
+                url,
+                status,
+                retry_after(response.headers()),
+            ));
         }
         let header = |name| {
             response
@@ -159,21 +167,24 @@ pub fn parse(source: &str, body: &[u8]) -> Result<Vec<Mention>, feed_rs::parser:
                 (false, true) => title,
                 (true, _) => body,
             };
-            let author = entry
-                .authors
-                .first()
-                .map(|person| Author {
-                    handle: String::new(),
-                    name: Some(person.name.trim().to_string()).filter(|n| !n.is_empty()),
-                    profile: person.uri.clone(),
-                })
-                .unwrap_or_default();
+            let link = entry.links.first().map(|link| unwrap_redirect(&link.href));
+            let person = entry.authors.first();
+            // feed-rs names an empty Atom <author> "unknown"; the site says more than that.
+            let name = person
+                .map(|person| person.name.trim().to_string())
+                .filter(|name| !name.is_empty() && name != "unknown")
+                .or_else(|| link.as_deref().and_then(site_of));
+            let author = Author {
+                handle: String::new(),
+                name,
+                profile: person.and_then(|person| person.uri.clone()),
+            };
             Mention {
                 key: MentionKey::new(source, entry.id.clone()),
                 network: Network::Feed,
                 author,
                 text,
-                link: entry.links.first().map(|link| unwrap_redirect(&link.href)),
+                link,
                 created_at: entry.published.or(entry.updated).unwrap_or_else(Utc::now),
                 matched: Vec::new(),
                 language: language.clone(),
@@ -193,13 +204,23 @@ pub fn unwrap_redirect(link: &str) -> String {
         .host_str()
         .is_some_and(|host| host == "google.com" || host.ends_with(".google.com"));
     if is_google && url.path() == "/url" {
-        if let Some((_, target)) = url.query_pairs().find(|(key, _)| key == "url" || key == "q") {
+        if let Some((_, target)) = url
+            .query_pairs()
+            .find(|(key, _)| key == "url" || key == "q")
+        {
             if target.starts_with("http://") || target.starts_with("https://") {
                 return target.into_owned();
             }
         }
     }
     link.to_string()
+}
+
+/// "news.example.com" for a link to an article there.
+fn site_of(link: &str) -> Option<String> {
+    let url = url::Url::parse(link).ok()?;
+    let host = url.host_str()?;
+    Some(host.strip_prefix("www.").unwrap_or(host).to_string())
 }
 
 fn error_chain(error: &dyn std::error::Error) -> String {
@@ -247,9 +268,17 @@ mod tests {
 
         let atom = parse("alerts", atom.as_bytes()).expect("atom parses");
         assert_eq!(atom.len(), 1);
-        assert_eq!(atom[0].key, MentionKey::new("alerts", "tag:google.com,2013:googlealerts/feed:1"));
+        assert_eq!(
+            atom[0].key,
+            MentionKey::new("alerts", "tag:google.com,2013:googlealerts/feed:1")
+        );
         assert_eq!(atom[0].text, "New Acme store\nAcme & friends open a store");
         assert_eq!(atom[0].link.as_deref(), Some("https://news.example/acme"));
+        assert_eq!(
+            atom[0].author.display(),
+            "news.example",
+            "an empty author is the site"
+        );
         assert_eq!(atom[0].created_at.to_rfc3339(), "2026-11-21T10:00:00+00:00");
 
         let rss = parse("radio", rss.as_bytes()).expect("rss parses");
@@ -264,7 +293,12 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        for body in [&b""[..], b"<html>nope</html>", b"{\"version\":1}", b"\xff\xfe\x00"] {
+        for body in [
+            &b""[..],
+            b"<html>nope</html>",
+            b"{\"version\":1}",
+            b"\xff\xfe\x00",
+        ] {
             assert!(parse("x", body).is_err());
         }
     }

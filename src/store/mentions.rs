@@ -42,45 +42,50 @@ impl Store {
                 &self.history,
                 &self.outbox,
             )
-                .transaction(|(meta, mentions, keys, by_status, cursors, history, outbox)| {
-                    let mut next = read_next_number(meta)?;
-                    let first = next;
-                    for mention in batch {
-                        let key = keys::mention_key(&mention.key);
-                        if keys.get(&key)?.is_some() {
-                            continue;
-                        }
-                        let number = next;
-                        next += 1;
-                        let tracked = Tracked {
-                            number,
-                            mention: mention.clone(),
-                            state: State::Open,
-                            received_at: now,
-                        };
-                        keys.insert(key, &keys::number(number))?;
-                        mentions.insert(&keys::number(number), encode(&tracked))?;
-                        by_status.insert(keys::by_status(Status::Open, number), &[])?;
-                        let entry = HistoryEntry {
-                            at: now,
-                            by: Member::new("earshot", "earshot"),
-                            from: String::new(),
-                            to: "open".into(),
-                            note: Some(format!("found by {source}")),
-                        };
-                        history.insert(keys::history(number, history.generate_id()?), encode(&entry))?;
-                        for chat in &self.chats {
-                            let effect = Effect::Post {
-                                chat: chat.clone(),
+                .transaction(
+                    |(meta, mentions, keys, by_status, cursors, history, outbox)| {
+                        let mut next = read_next_number(meta)?;
+                        let first = next;
+                        for mention in batch {
+                            let key = keys::mention_key(&mention.key);
+                            if keys.get(&key)?.is_some() {
+                                continue;
+                            }
+                            let number = next;
+                            next += 1;
+                            let tracked = Tracked {
                                 number,
+                                mention: mention.clone(),
+                                state: State::Open,
+                                received_at: now,
                             };
-                            enqueue(outbox, effect, now)?;
+                            keys.insert(key, &keys::number(number))?;
+                            mentions.insert(&keys::number(number), encode(&tracked))?;
+                            by_status.insert(keys::by_status(Status::Open, number), &[])?;
+                            let entry = HistoryEntry {
+                                at: now,
+                                by: Member::new("earshot", "earshot"),
+                                from: String::new(),
+                                to: "open".into(),
+                                note: Some(format!("found by {source}")),
+                            };
+                            history.insert(
+                                keys::history(number, history.generate_id()?),
+                                encode(&entry),
+                            )?;
+                            for chat in &self.chats {
+                                let effect = Effect::Post {
+                                    chat: chat.clone(),
+                                    number,
+                                };
+                                enqueue(outbox, effect, now)?;
+                            }
                         }
-                    }
-                    meta.insert(NEXT_NUMBER_KEY, &keys::number(next))?;
-                    cursors.insert(source.as_bytes(), cursor_bytes.as_slice())?;
-                    Ok((first..next).collect::<Vec<u64>>())
-                }),
+                        meta.insert(NEXT_NUMBER_KEY, &keys::number(next))?;
+                        cursors.insert(source.as_bytes(), cursor_bytes.as_slice())?;
+                        Ok((first..next).collect::<Vec<u64>>())
+                    },
+                ),
         )?;
         // Flushed before any card goes out, so a number shown in chat is never handed out again.
         self.flush_now()?;
@@ -135,7 +140,11 @@ impl Store {
                 };
                 let mut numbers = Vec::new();
                 for status in statuses {
-                    for key in self.by_status.scan_prefix(keys::status_prefix(*status)).keys() {
+                    for key in self
+                        .by_status
+                        .scan_prefix(keys::status_prefix(*status))
+                        .keys()
+                    {
                         numbers.push(keys::trailing_number(&key?));
                     }
                 }
@@ -203,11 +212,20 @@ impl Store {
                     let transition =
                         lifecycle::apply(subject, actor, action, now).map_err(abort)?;
 
-                    reindex(by_status, by_owner, number, &tracked.state, &transition.state)?;
+                    reindex(
+                        by_status,
+                        by_owner,
+                        number,
+                        &tracked.state,
+                        &transition.state,
+                    )?;
                     tracked.state = transition.state;
                     mentions.insert(&key, encode(&tracked))?;
                     let entry = transition.entry;
-                    history.insert(keys::history(number, history.generate_id()?), encode(&entry))?;
+                    history.insert(
+                        keys::history(number, history.generate_id()?),
+                        encode(&entry),
+                    )?;
 
                     if let Action::Answer { text } = action {
                         let effect = Effect::Reply {

@@ -90,7 +90,10 @@ impl Store {
             .iter()
             .map(|item| {
                 let (key, bytes) = item?;
-                Ok((OutboxId(keys::read_u64(&key)), decode("outbox entry", &bytes)?))
+                Ok((
+                    OutboxId(keys::read_u64(&key)),
+                    decode("outbox entry", &bytes)?,
+                ))
             })
             .collect()
     }

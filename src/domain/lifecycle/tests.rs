@@ -71,7 +71,12 @@ fn actions() -> Vec<(&'static str, Action)> {
         ("release", Action::Release),
         ("assign-bob", Action::Assign { to: bob() }),
         ("assign-jane", Action::Assign { to: jane() }),
-        ("answer", Action::Answer { text: "Thanks!".into() }),
+        (
+            "answer",
+            Action::Answer {
+                text: "Thanks!".into(),
+            },
+        ),
         (
             "delivered",
             Action::AnswerDelivered {
@@ -128,26 +133,188 @@ fn outcome(result: Result<Transition, Refusal>) -> String {
 
 /// Rows: action, actor; columns: open, claimed (by jane), answering (jane), answered, done, ignored.
 const TABLE: &[(&str, &str, [&str; 6])] = &[
-    ("claim", "jane", ["claimed:jane", "no:yours", "no:in-flight", "no:closed", "no:closed", "no:closed"]),
-    ("claim", "bob", ["claimed:bob", "no:held", "no:in-flight", "no:closed", "no:closed", "no:closed"]),
-    ("release", "jane", ["no:not-claimed", "open", "no:in-flight", "no:closed", "no:closed", "no:closed"]),
-    ("release", "bob", ["no:not-claimed", "no:held", "no:in-flight", "no:closed", "no:closed", "no:closed"]),
-    ("assign-bob", "jane", ["claimed:bob", "claimed:bob", "no:in-flight", "no:closed", "no:closed", "no:closed"]),
-    ("assign-bob", "bob", ["claimed:bob", "claimed:bob", "no:in-flight", "no:closed", "no:closed", "no:closed"]),
-    ("assign-jane", "bob", ["claimed:jane", "no:already-held", "no:in-flight", "no:closed", "no:closed", "no:closed"]),
-    ("answer", "jane", ["answering:jane", "answering:jane", "no:in-flight", "no:closed", "no:closed", "no:closed"]),
-    ("answer", "bob", ["answering:bob", "no:held", "no:in-flight", "no:closed", "no:closed", "no:closed"]),
-    ("delivered", "earshot", ["no:system", "no:system", "answered", "no:system", "no:system", "no:system"]),
-    ("failed", "earshot", ["no:system", "no:system", "claimed:jane", "no:system", "no:system", "no:system"]),
-    ("done", "jane", ["done", "done", "no:in-flight", "no:closed", "no:closed", "no:closed"]),
-    ("done", "bob", ["done", "done", "no:in-flight", "no:closed", "no:closed", "no:closed"]),
-    ("ignore", "bob", ["ignored", "ignored", "no:in-flight", "no:closed", "no:closed", "no:closed"]),
-    ("reopen", "bob", ["no:open", "no:open", "no:in-flight", "open", "open", "open"]),
+    (
+        "claim",
+        "jane",
+        [
+            "claimed:jane",
+            "no:yours",
+            "no:in-flight",
+            "no:closed",
+            "no:closed",
+            "no:closed",
+        ],
+    ),
+    (
+        "claim",
+        "bob",
+        [
+            "claimed:bob",
+            "no:held",
+            "no:in-flight",
+            "no:closed",
+            "no:closed",
+            "no:closed",
+        ],
+    ),
+    (
+        "release",
+        "jane",
+        [
+            "no:not-claimed",
+            "open",
+            "no:in-flight",
+            "no:closed",
+            "no:closed",
+            "no:closed",
+        ],
+    ),
+    (
+        "release",
+        "bob",
+        [
+            "no:not-claimed",
+            "no:held",
+            "no:in-flight",
+            "no:closed",
+            "no:closed",
+            "no:closed",
+        ],
+    ),
+    (
+        "assign-bob",
+        "jane",
+        [
+            "claimed:bob",
+            "claimed:bob",
+            "no:in-flight",
+            "no:closed",
+            "no:closed",
+            "no:closed",
+        ],
+    ),
+    (
+        "assign-bob",
+        "bob",
+        [
+            "claimed:bob",
+            "claimed:bob",
+            "no:in-flight",
+            "no:closed",
+            "no:closed",
+            "no:closed",
+        ],
+    ),
+    (
+        "assign-jane",
+        "bob",
+        [
+            "claimed:jane",
+            "no:already-held",
+            "no:in-flight",
+            "no:closed",
+            "no:closed",
+            "no:closed",
+        ],
+    ),
+    (
+        "answer",
+        "jane",
+        [
+            "answering:jane",
+            "answering:jane",
+            "no:in-flight",
+            "no:closed",
+            "no:closed",
+            "no:closed",
+        ],
+    ),
+    (
+        "answer",
+        "bob",
+        [
+            "answering:bob",
+            "no:held",
+            "no:in-flight",
+            "no:closed",
+            "no:closed",
+            "no:closed",
+        ],
+    ),
+    (
+        "delivered",
+        "earshot",
+        [
+            "no:system",
+            "no:system",
+            "answered",
+            "no:system",
+            "no:system",
+            "no:system",
+        ],
+    ),
+    (
+        "failed",
+        "earshot",
+        [
+            "no:system",
+            "no:system",
+            "claimed:jane",
+            "no:system",
+            "no:system",
+            "no:system",
+        ],
+    ),
+    (
+        "done",
+        "jane",
+        [
+            "done",
+            "done",
+            "no:in-flight",
+            "no:closed",
+            "no:closed",
+            "no:closed",
+        ],
+    ),
+    (
+        "done",
+        "bob",
+        [
+            "done",
+            "done",
+            "no:in-flight",
+            "no:closed",
+            "no:closed",
+            "no:closed",
+        ],
+    ),
+    (
+        "ignore",
+        "bob",
+        [
+            "ignored",
+            "ignored",
+            "no:in-flight",
+            "no:closed",
+            "no:closed",
+            "no:closed",
+        ],
+    ),
+    (
+        "reopen",
+        "bob",
+        ["no:open", "no:open", "no:in-flight", "open", "open", "open"],
+    ),
 ];
 
 #[test]
 fn every_action_from_every_state() {
-    let members = [("jane", jane()), ("bob", bob()), ("earshot", Member::new("earshot", "earshot"))];
+    let members = [
+        ("jane", jane()),
+        ("bob", bob()),
+        ("earshot", Member::new("earshot", "earshot")),
+    ];
     let now = t0() + Duration::minutes(12);
     let mut checked = 0;
     for (action_name, actor_name, expected) in TABLE {
@@ -156,7 +323,11 @@ fn every_action_from_every_state() {
             .find(|(name, _)| name == action_name)
             .map(|(_, action)| action)
             .expect("action in table");
-        let actor = &members.iter().find(|(name, _)| name == actor_name).expect("actor").1;
+        let actor = &members
+            .iter()
+            .find(|(name, _)| name == actor_name)
+            .expect("actor")
+            .1;
         for ((state_name, state), want) in states().iter().zip(expected) {
             let subject = Subject {
                 number: 12,
@@ -165,7 +336,10 @@ fn every_action_from_every_state() {
                 state,
             };
             let got = outcome(apply(subject, actor, &action, now));
-            assert_eq!(&got, want, "{action_name} by {actor_name} from {state_name}");
+            assert_eq!(
+                &got, want,
+                "{action_name} by {actor_name} from {state_name}"
+            );
             checked += 1;
         }
     }
@@ -188,7 +362,10 @@ fn history_records_who_from_to_and_note() {
     };
     let t = apply(subject, &bob(), &Action::Assign { to: jane() }, now).expect("allowed");
     assert_eq!(t.entry.by, bob());
-    assert_eq!((t.entry.from.as_str(), t.entry.to.as_str()), ("open", "assigned"));
+    assert_eq!(
+        (t.entry.from.as_str(), t.entry.to.as_str()),
+        ("open", "assigned")
+    );
     assert_eq!(t.entry.note.as_deref(), Some("to @jane"));
     assert_eq!(t.entry.summary(), "assigned by @bob: to @jane");
 
@@ -203,11 +380,23 @@ fn history_records_who_from_to_and_note() {
     };
     let system = Member::new("earshot", "earshot");
     let link = Some("https://bsky.app/x".to_string());
-    let t = apply(subject, &system, &Action::AnswerDelivered { link: link.clone() }, now)
-        .expect("settles");
+    let t = apply(
+        subject,
+        &system,
+        &Action::AnswerDelivered { link: link.clone() },
+        now,
+    )
+    .expect("settles");
     // The answer is credited to the person who wrote it, not to the outbox.
     assert_eq!(t.entry.by, jane());
-    assert_eq!(t.state, State::Answered { by: jane(), at: now, link });
+    assert_eq!(
+        t.state,
+        State::Answered {
+            by: jane(),
+            at: now,
+            link
+        }
+    );
 }
 
 #[test]
@@ -240,7 +429,7 @@ fn refusals_explain_themselves() {
     };
     assert_eq!(
         message(feed, &bob(), Action::Answer { text: "hi".into() }),
-        "feed has no reply API, so earshot cannot post there. Answer on the site (https://news.example/acme), then run `done 12 <link to your answer>`."
+        "earshot cannot post on feed for you: it has no reply API. Answer on the site (https://news.example/acme), then run `done 12 <link to your answer>`."
     );
     let long = "x".repeat(301);
     let bluesky = Subject {
@@ -273,6 +462,7 @@ fn ages_read_naturally() {
     assert_eq!(ago(now - Duration::seconds(59), now), "just now");
     assert_eq!(ago(now - Duration::minutes(5), now), "5 min ago");
     assert_eq!(ago(now - Duration::hours(3), now), "3 h ago");
+    assert_eq!(ago(now - Duration::hours(25), now), "1 day ago");
     assert_eq!(ago(now - Duration::days(2), now), "2 days ago");
     assert_eq!(ago(now + Duration::minutes(5), now), "just now");
 }

@@ -1,0 +1,340 @@
+//! Wires the config into running parts: sources polled on their schedules, the outbox worker,
+//! and the terminal chat reading commands, under one supervisor with an explicit shutdown.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::sync::{mpsc, watch, Notify};
+use tokio::task::JoinSet;
+
+use crate::chat::shell::Shell;
+use crate::chat::Chat;
+use crate::config::{Config, SourceKind};
+use crate::desk::Desk;
+use crate::domain::{Member, MemberRef};
+use crate::outbox::Outbox;
+use crate::rules::{Rules, Verdict};
+use crate::sources::feed::Feed;
+use crate::sources::Source;
+use crate::store::{Store, StoreError};
+
+/// How long a network request may take before it counts as failed (and is retried later).
+const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long shutdown waits for in-flight work before leaving it to the outbox for next time.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Poll every source once, run the commands on stdin, drain the outbox, and exit.
+    pub once: bool,
+    /// Type in the terminal as this member instead of the configured user.
+    pub member: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot set up the HTTP client: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("cannot listen for shutdown signals: {0}")]
+    Signals(#[source] std::io::Error),
+}
+
+/// The parts of a running earshot.
+pub struct App {
+    pub store: Store,
+    pub desk: Desk,
+    pub outbox: Outbox,
+    pub shell: Arc<Shell>,
+    pub member: Member,
+    sources: Vec<(Arc<dyn Source>, Rules)>,
+    wake: Arc<Notify>,
+}
+
+impl App {
+    pub fn build(config: &Config, options: &RunOptions) -> Result<App, AppError> {
+        let store = Store::open(&config.store, config.chat_names())?;
+        let http = reqwest::Client::builder()
+            .user_agent(concat!(
+                "earshot/",
+                env!("CARGO_PKG_VERSION"),
+                " (brand mention monitor)"
+            ))
+            .timeout(HTTP_TIMEOUT)
+            .build()?;
+        let sources: Vec<(Arc<dyn Source>, Rules)> = config
+            .sources
+            .iter()
+            .map(|source| {
+                let built: Arc<dyn Source> = match &source.kind {
+                    SourceKind::Feed { location } => Arc::new(Feed::new(
+                        source.name.clone(),
+                        location.clone(),
+                        source.every,
+                        http.clone(),
+                    )),
+                };
+                (built, source.rules.rules())
+            })
+            .collect();
+        let shell = Arc::new(Shell::stdout());
+        let chats: Vec<Arc<dyn Chat>> = vec![shell.clone()];
+        let wake = Arc::new(Notify::new());
+        let outbox = Outbox::new(
+            store.clone(),
+            chats,
+            sources.iter().map(|(source, _)| source.clone()).collect(),
+            wake.clone(),
+        );
+        let desk = Desk::new(store.clone(), config.command.clone(), wake.clone());
+        let user = options
+            .member
+            .clone()
+            .or_else(|| config.shell.as_ref().map(|shell| shell.user.clone()))
+            .unwrap_or_else(|| "you".to_string());
+        Ok(App {
+            store,
+            desk,
+            outbox,
+            shell,
+            member: Member::new(user.clone(), user),
+            sources,
+            wake,
+        })
+    }
+
+    /// `earshot run --once`: one poll of every source, the commands on stdin, a drained outbox.
+    pub async fn run_once(&self) -> Result<(), AppError> {
+        for (source, rules) in &self.sources {
+            poll(&self.store, source.as_ref(), rules).await;
+        }
+        self.drain().await?;
+        let mut lines = stdin_lines();
+        while let Some(line) = lines.recv().await {
+            self.type_line(&line).await;
+            self.drain().await?;
+        }
+        self.drain().await?;
+        let left = self.store.outbox_len();
+        if left > 0 {
+            tracing::warn!(
+                left,
+                "some deliveries are waiting for a retry; the next run sends them"
+            );
+        }
+        self.store.flush().await?;
+        Ok(())
+    }
+
+    /// `earshot run`: until Ctrl-C or SIGTERM.
+    pub async fn run(self) -> Result<(), AppError> {
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        let mut names = HashMap::new();
+
+        for (source, rules) in self.sources.clone() {
+            let store = self.store.clone();
+            let wake = self.wake.clone();
+            let mut stopped = stopped.clone();
+            let name = format!("source {}", source.name());
+            let id = tasks
+                .spawn(async move {
+                    loop {
+                        if poll(&store, source.as_ref(), &rules).await > 0 {
+                            wake.notify_one();
+                        }
+                        tokio::select! {
+                            _ = tokio::time::sleep(source.every()) => {}
+                            _ = stopped.changed() => return,
+                        }
+                    }
+                })
+                .id();
+            names.insert(id, name);
+        }
+        let id = tasks.spawn(self.outbox.clone().run(stopped.clone())).id();
+        names.insert(id, "outbox".to_string());
+
+        let shell = Arc::new(self);
+        let typing = shell.clone();
+        let mut typing_stopped = stopped.clone();
+        let id = tasks
+            .spawn(async move {
+                let mut lines = stdin_lines();
+                loop {
+                    tokio::select! {
+                        line = lines.recv() => match line {
+                            Some(line) => typing.type_line(&line).await,
+                            // No terminal (a service, or input closed): keep relaying.
+                            None => return,
+                        },
+                        _ = typing_stopped.changed() => return,
+                    }
+                }
+            })
+            .id();
+        names.insert(id, "terminal input".to_string());
+
+        tracing::info!("earshot is running; Ctrl-C stops it");
+        let signal = shutdown_signal();
+        tokio::pin!(signal);
+        loop {
+            tokio::select! {
+                result = &mut signal => {
+                    result.map_err(AppError::Signals)?;
+                    break;
+                }
+                Some(ended) = tasks.join_next_with_id() => {
+                    let (id, outcome) = match ended {
+                        Ok((id, ())) => (id, "ended".to_string()),
+                        Err(error) => (error.id(), format!("failed: {error}")),
+                    };
+                    let name = names.get(&id).cloned().unwrap_or_default();
+                    if name == "terminal input" {
+                        tracing::debug!("terminal input closed");
+                        continue;
+                    }
+                    // A source or the outbox must never stop on its own; stop loudly instead of limping on.
+                    tracing::error!(task = %name, %outcome, "a critical task stopped; shutting down");
+                    break;
+                }
+            }
+        }
+        tracing::info!("shutting down");
+        let _ = stop.send(true);
+        if tokio::time::timeout(SHUTDOWN_GRACE, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await
+        .is_err()
+        {
+            tracing::warn!(
+                "work still in flight at shutdown stays in the outbox for the next start"
+            );
+            tasks.abort_all();
+        }
+        shell.store.flush().await?;
+        Ok(())
+    }
+
+    /// Delivers everything due now, pass after pass, until a pass delivers nothing.
+    pub async fn drain(&self) -> Result<(), AppError> {
+        loop {
+            let pass = self.outbox.drain(Utc::now()).await?;
+            if pass.delivered == 0 {
+                return Ok(());
+            }
+        }
+    }
+
+    /// A line typed in the terminal: `/mentions claim 3`, or just `claim 3`.
+    pub async fn type_line(&self, line: &str) {
+        let line = line.trim();
+        if line.is_empty() {
+            return;
+        }
+        let prefix = self.desk.prefix();
+        let text = match line.strip_prefix(prefix) {
+            Some(rest) if rest.is_empty() || rest.starts_with(char::is_whitespace) => rest,
+            _ if line.starts_with('/') => {
+                let given = line.split_whitespace().next().unwrap_or(line);
+                let _ = self
+                    .shell
+                    .say(&format!("Unknown command `{given}`. Try `{prefix} help`."));
+                return;
+            }
+            _ => line,
+        };
+        let resolve = |who: &MemberRef| Member::new(who.0.clone(), who.0.clone());
+        let reply = self
+            .desk
+            .handle(&self.member, text, &resolve, Utc::now())
+            .await;
+        let _ = self.shell.say(&reply.text);
+    }
+}
+
+/// Fetches, filters and stores one poll of `source`. Failures are logged and retried on the
+/// next poll; the cursor stays where it was, so nothing is skipped. Returns how many are new.
+pub async fn poll(store: &Store, source: &dyn Source, rules: &Rules) -> usize {
+    let name = source.name();
+    let cursor = match store.cursor(name) {
+        Ok(cursor) => cursor,
+        Err(error) => {
+            tracing::error!(source = name, %error, "cannot read the source's cursor");
+            return 0;
+        }
+    };
+    let fetched = match source.fetch(&cursor).await {
+        Ok(fetched) => fetched,
+        Err(error) => {
+            tracing::warn!(source = name, %error, "poll failed; trying again next time");
+            return 0;
+        }
+    };
+    let seen = fetched.mentions.len();
+    let kept: Vec<_> = fetched
+        .mentions
+        .into_iter()
+        .filter_map(|mut mention| match rules.judge(&mention) {
+            Verdict::Relay(matched) => {
+                mention.matched = matched;
+                Some(mention)
+            }
+            Verdict::Drop(reason) => {
+                tracing::debug!(source = name, id = %mention.key.id, ?reason, "dropped by the rules");
+                None
+            }
+        })
+        .collect();
+    match store.ingest(name, &kept, &fetched.cursor, Utc::now()) {
+        Ok(numbers) => {
+            tracing::info!(
+                source = name,
+                seen,
+                matched = kept.len(),
+                new = numbers.len(),
+                "polled"
+            );
+            numbers.len()
+        }
+        Err(error) => {
+            tracing::error!(source = name, %error, "cannot store what the source found; trying again next poll");
+            0
+        }
+    }
+}
+
+/// Lines from standard input, read on a plain thread: a blocked read must not hold up the
+/// runtime's shutdown.
+fn stdin_lines() -> mpsc::Receiver<String> {
+    let (sender, receiver) = mpsc::channel(64);
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines() {
+            let Ok(line) = line else { break };
+            if sender.blocking_send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receiver
+}
+
+async fn shutdown_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => result,
+            _ = terminate.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
+}
