@@ -51,6 +51,7 @@ pub struct App {
     pub shell: Arc<Shell>,
     pub member: Member,
     sources: Vec<(Arc<dyn Source>, Rules)>,
+    chats: Vec<Arc<dyn Chat>>,
     wake: Arc<Notify>,
 }
 
@@ -81,11 +82,11 @@ impl App {
             })
             .collect();
         let shell = Arc::new(Shell::stdout());
-        let chats: Vec<Arc<dyn Chat>> = vec![shell.clone()];
+        let chats = build_chats(config, shell.clone());
         let wake = Arc::new(Notify::new());
         let outbox = Outbox::new(
             store.clone(),
-            chats,
+            chats.clone(),
             sources.iter().map(|(source, _)| source.clone()).collect(),
             wake.clone(),
         );
@@ -102,6 +103,7 @@ impl App {
             shell,
             member: Member::new(user.clone(), user),
             sources,
+            chats,
             wake,
         })
     }
@@ -157,6 +159,25 @@ impl App {
         }
         let id = tasks.spawn(self.outbox.clone().run(stopped.clone())).id();
         names.insert(id, "outbox".to_string());
+
+        for chat in self.chats.clone() {
+            let name = format!("chat {}", chat.name());
+            let desk = self.desk.clone();
+            let stopped = stopped.clone();
+            let id = tasks
+                .spawn(async move {
+                    let chat_name = chat.name().to_string();
+                    if let Err(error) = chat.listen(desk, stopped.clone()).await {
+                        tracing::error!(chat = %chat_name, %error, "chat listener failed");
+                        return;
+                    }
+                    // A chat without a listener of its own returns at once; wait for shutdown.
+                    let mut stopped = stopped;
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                })
+                .id();
+            names.insert(id, name);
+        }
 
         let shell = Arc::new(self);
         let typing = shell.clone();
@@ -255,6 +276,16 @@ impl App {
             .await;
         let _ = self.shell.say(&reply.text);
     }
+}
+
+/// Every configured chat. The terminal is always built (it is also where `--once` prints), but
+/// only relays mentions when `[chat.shell]` is configured.
+fn build_chats(config: &Config, shell: Arc<Shell>) -> Vec<Arc<dyn Chat>> {
+    let mut chats: Vec<Arc<dyn Chat>> = Vec::new();
+    if config.shell.is_some() {
+        chats.push(shell);
+    }
+    chats
 }
 
 /// Fetches, filters and stores one poll of `source`. Failures are logged and retried on the

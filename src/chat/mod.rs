@@ -6,9 +6,13 @@ pub mod shell;
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use tokio::sync::watch;
 
+use crate::desk::Desk;
 use crate::domain::Tracked;
 
 /// One chat the bot relays to.
@@ -29,6 +33,18 @@ pub trait Chat: Send + Sync {
         note: &str,
         now: DateTime<Utc>,
     ) -> Result<(), ChatError>;
+
+    /// Receives what people type and click, hands it to `desk`, and answers them, until
+    /// `shutdown` turns true. Chats whose input the app drives itself (the terminal) keep the
+    /// default, which returns at once.
+    async fn listen(
+        self: Arc<Self>,
+        desk: Desk,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<(), ChatError> {
+        let _ = (desk, shutdown);
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
