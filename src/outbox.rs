@@ -39,6 +39,13 @@ pub struct Pass {
     pub next_due: Option<DateTime<Utc>>,
 }
 
+enum Delivery {
+    /// The entry left the outbox: delivered, or failed for good and reported.
+    Done,
+    /// It stays, due again at this time.
+    Later(DateTime<Utc>),
+}
+
 enum Failure {
     Retry {
         reason: String,
@@ -100,30 +107,35 @@ impl Outbox {
         let mut held: HashSet<String> = HashSet::new();
         for (id, entry) in self.store.outbox()? {
             let lane = entry.effect.lane();
-            if held.contains(&lane) || entry.not_before > now {
-                held.insert(lane);
+            if held.contains(&lane) {
+                // Waits for the entry ahead of it in its lane, which sets the next wake-up.
                 pass.deferred += 1;
-                pass.next_due = earliest(pass.next_due, entry.not_before.max(now));
                 continue;
             }
-            if self.deliver(id, entry, now).await? {
-                pass.delivered += 1;
-            } else {
+            if entry.not_before > now {
                 held.insert(lane);
                 pass.deferred += 1;
-                pass.next_due = earliest(pass.next_due, now + FIRST_RETRY);
+                pass.next_due = earliest(pass.next_due, entry.not_before);
+                continue;
+            }
+            match self.deliver(id, entry, now).await? {
+                Delivery::Done => pass.delivered += 1,
+                Delivery::Later(due) => {
+                    held.insert(lane);
+                    pass.deferred += 1;
+                    pass.next_due = earliest(pass.next_due, due);
+                }
             }
         }
         Ok(pass)
     }
 
-    /// Returns whether the entry left the outbox (delivered, or failed for good).
     async fn deliver(
         &self,
         id: OutboxId,
         entry: OutboxEntry,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Delivery, StoreError> {
         let outcome = match &entry.effect {
             Effect::Post { chat, number } => self.post(id, chat, *number, now).await?,
             Effect::Update { chat, number, note } => self.update(chat, *number, note, now).await?,
@@ -136,20 +148,18 @@ impl Outbox {
                 if !matches!(entry.effect, Effect::Post { .. }) {
                     self.store.finished(id).await?;
                 }
-                Ok(true)
+                Ok(Delivery::Done)
             }
             Err(Failure::Permanent(reason)) => {
                 tracing::error!(effect = ?entry.effect, %reason, "chat refused for good; dropping this card change");
                 self.store.finished(id).await?;
-                Ok(true)
+                Ok(Delivery::Done)
             }
             Err(Failure::Retry { reason, after }) => {
-                let wait = backoff(entry.attempts, after);
-                tracing::warn!(effect = ?entry.effect, %reason, retry_in = ?wait, "chat delivery failed; will retry");
-                self.store
-                    .retry_later(id, entry, now + wait, reason)
-                    .await?;
-                Ok(false)
+                let due = now + backoff(entry.attempts, after);
+                tracing::warn!(effect = ?entry.effect, %reason, %due, "chat delivery failed; will retry");
+                self.store.retry_later(id, entry, due, reason).await?;
+                Ok(Delivery::Later(due))
             }
         }
     }
@@ -211,7 +221,7 @@ impl Outbox {
         number: u64,
         text: &str,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Delivery, StoreError> {
         let tracked = self.store.mention(number)?;
         let source_name = &tracked.mention.key.source;
         let result = match self.sources.get(source_name) {
@@ -226,12 +236,12 @@ impl Outbox {
         let action = match result {
             Ok(posted) => Action::AnswerDelivered { link: posted.link },
             Err(Failure::Retry { reason, after }) if entry.attempts + 1 < ANSWER_ATTEMPTS => {
-                let wait = backoff(entry.attempts, after);
-                tracing::warn!(number, %reason, retry_in = ?wait, "answer not delivered yet; will retry");
+                let due = now + backoff(entry.attempts, after);
+                tracing::warn!(number, %reason, %due, "answer not delivered yet; will retry");
                 self.store
-                    .retry_later(id, entry.clone(), now + wait, reason)
+                    .retry_later(id, entry.clone(), due, reason)
                     .await?;
-                return Ok(false);
+                return Ok(Delivery::Later(due));
             }
             Err(Failure::Retry { reason, .. }) => Action::AnswerFailed {
                 reason: format!("gave up after {ANSWER_ATTEMPTS} tries: {reason}"),
@@ -248,7 +258,7 @@ impl Outbox {
             Err(error) => return Err(error),
         }
         self.wake.notify_one();
-        Ok(true)
+        Ok(Delivery::Done)
     }
 }
 

@@ -1,0 +1,422 @@
+//! The outbox delivers cards, card updates and answers in order, retries with backoff, never
+//! loses an effect to an outage and never does one twice.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use earshot::chat::{Chat, ChatError};
+use earshot::domain::{
+    Action, Author, Cursor, Member, Mention, MentionKey, Network, State, Tracked,
+};
+use earshot::outbox::Outbox;
+use earshot::sources::{Fetched, Posted, Source, SourceError};
+use earshot::store::Store;
+use tokio::sync::Notify;
+
+/// A chat that records what it was asked to do and fails on demand.
+#[derive(Default)]
+struct FakeChat {
+    log: Mutex<Vec<String>>,
+    failures: Mutex<VecDeque<ChatError>>,
+}
+
+impl FakeChat {
+    fn fail_next(&self, error: ChatError) {
+        self.failures.lock().unwrap().push_back(error);
+    }
+
+    fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
+
+    fn next_failure(&self) -> Option<ChatError> {
+        self.failures.lock().unwrap().pop_front()
+    }
+}
+
+#[async_trait]
+impl Chat for FakeChat {
+    fn name(&self) -> &str {
+        "fake"
+    }
+
+    async fn post(&self, mention: &Tracked, _now: DateTime<Utc>) -> Result<String, ChatError> {
+        if let Some(error) = self.next_failure() {
+            return Err(error);
+        }
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("post #{}", mention.number));
+        Ok(format!("msg-{}", mention.number))
+    }
+
+    async fn update(
+        &self,
+        message: &str,
+        mention: &Tracked,
+        note: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<(), ChatError> {
+        if let Some(error) = self.next_failure() {
+            return Err(error);
+        }
+        self.log.lock().unwrap().push(format!(
+            "update {message} #{}: {note} [{}]",
+            mention.number,
+            mention.state.describe()
+        ));
+        Ok(())
+    }
+}
+
+/// A network that takes replies, records them with their idempotency keys, and fails on demand.
+#[derive(Default)]
+struct FakeNetwork {
+    replies: Mutex<Vec<(String, String, String)>>,
+    failures: Mutex<VecDeque<SourceError>>,
+}
+
+#[async_trait]
+impl Source for FakeNetwork {
+    fn name(&self) -> &str {
+        "masto"
+    }
+
+    fn network(&self) -> Network {
+        Network::Mastodon
+    }
+
+    fn every(&self) -> Duration {
+        Duration::from_secs(60)
+    }
+
+    async fn fetch(&self, cursor: &Cursor) -> Result<Fetched, SourceError> {
+        Ok(Fetched {
+            mentions: vec![],
+            cursor: cursor.clone(),
+        })
+    }
+
+    async fn reply(&self, mention: &Mention, text: &str, key: &str) -> Result<Posted, SourceError> {
+        if let Some(error) = self.failures.lock().unwrap().pop_front() {
+            return Err(error);
+        }
+        self.replies.lock().unwrap().push((
+            mention.key.id.clone(),
+            text.to_string(),
+            key.to_string(),
+        ));
+        Ok(Posted {
+            link: Some(format!("https://masto.example/reply-to-{}", mention.key.id)),
+        })
+    }
+}
+
+fn mention(id: &str) -> Mention {
+    Mention {
+        key: MentionKey::new("masto", id),
+        network: Network::Mastodon,
+        author: Author {
+            handle: "jane".into(),
+            name: None,
+            profile: None,
+        },
+        text: "acme?".into(),
+        link: None,
+        created_at: DateTime::UNIX_EPOCH,
+        matched: vec![],
+        language: None,
+        in_reply_to: None,
+    }
+}
+
+struct Rig {
+    store: Store,
+    chat: Arc<FakeChat>,
+    network: Arc<FakeNetwork>,
+    outbox: Outbox,
+}
+
+fn rig(store: Store) -> Rig {
+    let chat = Arc::new(FakeChat::default());
+    let network = Arc::new(FakeNetwork::default());
+    let outbox = Outbox::new(
+        store.clone(),
+        vec![chat.clone()],
+        vec![network.clone()],
+        Arc::new(Notify::new()),
+    );
+    Rig {
+        store,
+        chat,
+        network,
+        outbox,
+    }
+}
+
+fn retry(after: Option<u64>) -> ChatError {
+    ChatError::Retry {
+        reason: "503 from chat".into(),
+        after: after.map(Duration::from_secs),
+    }
+}
+
+#[tokio::test]
+async fn cards_are_posted_once_and_updates_edit_the_posted_message() {
+    let rig = rig(Store::temporary(vec!["fake".into()]).unwrap());
+    let now = Utc::now();
+    rig.store
+        .ingest(
+            "masto",
+            &[mention("a"), mention("b")],
+            &Cursor::default(),
+            now,
+        )
+        .unwrap();
+    rig.store
+        .apply(1, &Member::new("U1", "jane"), &Action::Claim, now)
+        .await
+        .unwrap();
+
+    let pass = rig.outbox.drain(now).await.unwrap();
+    assert_eq!(pass.delivered, 3);
+    assert_eq!(
+        rig.chat.log(),
+        vec![
+            "post #1",
+            "post #2",
+            "update msg-1 #1: claimed by @jane [claimed by @jane]"
+        ]
+    );
+    assert_eq!(
+        rig.store.message_ref("fake", 1).unwrap().as_deref(),
+        Some("msg-1")
+    );
+    assert_eq!(rig.store.outbox_len(), 0);
+
+    // Nothing left: a second pass does nothing.
+    assert_eq!(rig.outbox.drain(now).await.unwrap().delivered, 0);
+    assert_eq!(rig.chat.log().len(), 3);
+}
+
+#[tokio::test]
+async fn an_outage_delays_delivery_in_order_with_growing_backoff_and_honours_retry_after() {
+    let rig = rig(Store::temporary(vec!["fake".into()]).unwrap());
+    let t0 = Utc::now();
+    rig.store
+        .ingest(
+            "masto",
+            &[mention("a"), mention("b"), mention("c")],
+            &Cursor::default(),
+            t0,
+        )
+        .unwrap();
+
+    rig.chat.fail_next(retry(None));
+    let pass = rig.outbox.drain(t0).await.unwrap();
+    assert_eq!(
+        pass.delivered, 0,
+        "#2 and #3 wait behind #1 to keep the channel in order"
+    );
+    assert_eq!(pass.next_due, Some(t0 + chrono::Duration::seconds(2)));
+    assert!(rig.chat.log().is_empty());
+
+    // Still down at the retry: the wait doubles.
+    let t1 = t0 + chrono::Duration::seconds(2);
+    rig.chat.fail_next(retry(None));
+    assert_eq!(
+        rig.outbox.drain(t1).await.unwrap().next_due,
+        Some(t1 + chrono::Duration::seconds(4))
+    );
+
+    // Rate limited: Retry-After wins over the shorter backoff.
+    let t2 = t1 + chrono::Duration::seconds(4);
+    rig.chat.fail_next(retry(Some(30)));
+    assert_eq!(
+        rig.outbox.drain(t2).await.unwrap().next_due,
+        Some(t2 + chrono::Duration::seconds(30))
+    );
+    assert_eq!(
+        rig.outbox
+            .drain(t2 + chrono::Duration::seconds(29))
+            .await
+            .unwrap()
+            .delivered,
+        0,
+        "not before Retry-After"
+    );
+
+    let back = t2 + chrono::Duration::seconds(30);
+    assert_eq!(rig.outbox.drain(back).await.unwrap().delivered, 3);
+    assert_eq!(rig.chat.log(), vec!["post #1", "post #2", "post #3"]);
+    let entries = rig.store.outbox().unwrap();
+    assert!(entries.is_empty(), "{entries:?}");
+}
+
+#[tokio::test]
+async fn pending_cards_survive_a_restart_and_post_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = Utc::now();
+    {
+        let rig = rig(Store::open(dir.path(), vec!["fake".into()]).unwrap());
+        rig.store
+            .ingest(
+                "masto",
+                &[mention("a"), mention("b")],
+                &Cursor::default(),
+                now,
+            )
+            .unwrap();
+        rig.chat.fail_next(retry(None));
+        rig.outbox.drain(now).await.unwrap();
+        assert!(rig.chat.log().is_empty());
+    }
+    let rig = rig(Store::open(dir.path(), vec!["fake".into()]).unwrap());
+    let later = now + chrono::Duration::minutes(5);
+    assert_eq!(rig.outbox.drain(later).await.unwrap().delivered, 2);
+    assert_eq!(rig.outbox.drain(later).await.unwrap().delivered, 0);
+    assert_eq!(rig.chat.log(), vec!["post #1", "post #2"]);
+}
+
+#[tokio::test]
+async fn a_permanent_chat_error_drops_the_card_change_but_not_the_mention() {
+    let rig = rig(Store::temporary(vec!["fake".into()]).unwrap());
+    let now = Utc::now();
+    rig.store
+        .ingest(
+            "masto",
+            &[mention("a"), mention("b")],
+            &Cursor::default(),
+            now,
+        )
+        .unwrap();
+    rig.chat
+        .fail_next(ChatError::Permanent("channel_not_found".into()));
+    assert_eq!(rig.outbox.drain(now).await.unwrap().delivered, 2);
+    assert_eq!(rig.chat.log(), vec!["post #2"]);
+    assert_eq!(rig.store.count(), 2, "the mention stays listable");
+    // An update for a card that was never shown has nothing to edit and is dropped.
+    rig.store
+        .apply(1, &Member::new("U1", "jane"), &Action::Claim, now)
+        .await
+        .unwrap();
+    rig.outbox.drain(now).await.unwrap();
+    assert_eq!(rig.chat.log(), vec!["post #2"]);
+    assert_eq!(rig.store.outbox_len(), 0);
+}
+
+#[tokio::test]
+async fn an_answer_is_delivered_once_and_the_card_shows_its_link() {
+    let rig = rig(Store::temporary(vec!["fake".into()]).unwrap());
+    let now = Utc::now();
+    let jane = Member::new("U1", "jane");
+    rig.store
+        .ingest("masto", &[mention("a")], &Cursor::default(), now)
+        .unwrap();
+    rig.store
+        .apply(
+            1,
+            &jane,
+            &Action::Answer {
+                text: "We're on it".into(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+
+    // The network is down once; the retry carries the same idempotency key.
+    rig.network
+        .failures
+        .lock()
+        .unwrap()
+        .push_back(SourceError::Retry {
+            reason: "502".into(),
+            after: None,
+        });
+    rig.outbox.drain(now).await.unwrap();
+    assert!(rig.network.replies.lock().unwrap().is_empty());
+    rig.outbox
+        .drain(now + chrono::Duration::seconds(3))
+        .await
+        .unwrap();
+    rig.outbox
+        .drain(now + chrono::Duration::seconds(3))
+        .await
+        .unwrap();
+
+    let replies = rig.network.replies.lock().unwrap().clone();
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert_eq!(
+        (replies[0].0.as_str(), replies[0].1.as_str()),
+        ("a", "We're on it")
+    );
+    assert!(replies[0].2.starts_with("earshot-"));
+
+    let state = rig.store.mention(1).unwrap().state;
+    assert_eq!(
+        state,
+        State::Answered {
+            by: jane.clone(),
+            at: now + chrono::Duration::seconds(3),
+            link: Some("https://masto.example/reply-to-a".into())
+        }
+    );
+    let log = rig.chat.log();
+    assert!(
+        log.last()
+            .unwrap()
+            .contains("answered by @jane: https://masto.example/reply-to-a"),
+        "{log:?}"
+    );
+    assert_eq!(rig.store.outbox_len(), 0);
+}
+
+#[tokio::test]
+async fn a_refused_answer_returns_to_its_author_and_the_mention_stays_claimed() {
+    let rig = rig(Store::temporary(vec!["fake".into()]).unwrap());
+    let now = Utc::now();
+    let jane = Member::new("U1", "jane");
+    rig.store
+        .ingest("masto", &[mention("a")], &Cursor::default(), now)
+        .unwrap();
+    rig.store
+        .apply(1, &jane, &Action::Answer { text: "hi".into() }, now)
+        .await
+        .unwrap();
+    rig.network
+        .failures
+        .lock()
+        .unwrap()
+        .push_back(SourceError::Permanent("the post was deleted".into()));
+    rig.outbox.drain(now).await.unwrap();
+    rig.outbox.drain(now).await.unwrap();
+
+    let state = rig.store.mention(1).unwrap().state;
+    assert!(
+        matches!(state, State::Claimed { ref by, answering: false, .. } if *by == jane),
+        "{state:?}"
+    );
+    let log = rig.chat.log();
+    assert!(
+        log.iter()
+            .any(|line| line.contains("answer failed by @jane: the post was deleted")),
+        "{log:?}"
+    );
+    // She can fix it and answer again.
+    rig.store
+        .apply(
+            1,
+            &jane,
+            &Action::Answer {
+                text: "hello again".into(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+}

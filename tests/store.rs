@@ -1,0 +1,337 @@
+//! The store's promises: dedup and numbering, cursors moved with their mentions, transitions
+//! with history and outbox effects in one transaction, a guarded schema, and one winner when
+//! two people claim at once.
+
+use chrono::{DateTime, Utc};
+use earshot::domain::{
+    Action, Author, Cursor, ListFilter, Member, Mention, MentionKey, Network, State, Status,
+};
+use earshot::store::{Effect, Store, StoreError};
+
+fn mention(source: &str, id: &str, network: Network) -> Mention {
+    Mention {
+        key: MentionKey::new(source, id),
+        network,
+        author: Author {
+            handle: "jane".into(),
+            name: None,
+            profile: None,
+        },
+        text: format!("acme post {id}"),
+        link: Some(format!("https://example.com/{id}")),
+        created_at: DateTime::UNIX_EPOCH,
+        matched: vec!["acme".into()],
+        language: None,
+        in_reply_to: None,
+    }
+}
+
+fn jane() -> Member {
+    Member::new("U1", "jane")
+}
+
+fn bob() -> Member {
+    Member::new("U2", "bob")
+}
+
+fn chats() -> Vec<String> {
+    vec!["shell".into(), "slack".into()]
+}
+
+#[test]
+fn ingest_numbers_new_mentions_once_and_moves_the_cursor_with_them() {
+    let store = Store::temporary(chats()).unwrap();
+    let now = Utc::now();
+    let cursor = Cursor {
+        position: Some("42".into()),
+        ..Cursor::default()
+    };
+    let batch = [
+        mention("masto", "a", Network::Mastodon),
+        mention("masto", "b", Network::Mastodon),
+        mention("masto", "a", Network::Mastodon),
+    ];
+    assert_eq!(
+        store.ingest("masto", &batch, &cursor, now).unwrap(),
+        vec![1, 2]
+    );
+    assert_eq!(store.cursor("masto").unwrap(), cursor);
+    assert_eq!(store.cursor("other").unwrap(), Cursor::default());
+
+    // Overlapping window: only the new one, numbered next; the same id from another source is
+    // another mention.
+    let batch = [
+        mention("masto", "b", Network::Mastodon),
+        mention("masto", "c", Network::Mastodon),
+        mention("feed", "a", Network::Feed),
+    ];
+    assert_eq!(
+        store.ingest("masto", &batch, &cursor, now).unwrap(),
+        vec![3, 4]
+    );
+    assert_eq!(store.count(), 4);
+
+    // Each new mention queues one card per chat, in order.
+    let posts: Vec<(String, u64)> = store
+        .outbox()
+        .unwrap()
+        .into_iter()
+        .map(|(_, entry)| match entry.effect {
+            Effect::Post { chat, number } => (chat, number),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    let expected: Vec<(String, u64)> = (1..=4)
+        .flat_map(|n| [("shell".to_string(), n), ("slack".to_string(), n)])
+        .collect();
+    assert_eq!(posts, expected);
+}
+
+#[test]
+fn numbers_and_state_survive_reopening_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = Utc::now();
+    {
+        let store = Store::open(dir.path(), chats()).unwrap();
+        store
+            .ingest(
+                "s",
+                &[mention("s", "1", Network::Mastodon)],
+                &Cursor::default(),
+                now,
+            )
+            .unwrap();
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime
+            .block_on(store.apply(1, &jane(), &Action::Claim, now))
+            .unwrap();
+    }
+    let store = Store::open(dir.path(), chats()).unwrap();
+    assert!(
+        matches!(store.mention(1).unwrap().state, State::Claimed { ref by, .. } if *by == jane())
+    );
+    let numbers = store
+        .ingest(
+            "s",
+            &[
+                mention("s", "1", Network::Mastodon),
+                mention("s", "2", Network::Mastodon),
+            ],
+            &Cursor::default(),
+            now,
+        )
+        .unwrap();
+    assert_eq!(
+        numbers,
+        vec![2],
+        "known ids are skipped and numbers continue"
+    );
+}
+
+#[tokio::test]
+async fn a_transition_writes_state_indexes_history_and_outbox_together() {
+    let store = Store::temporary(chats()).unwrap();
+    let now = Utc::now();
+    store
+        .ingest(
+            "s",
+            &[
+                mention("s", "1", Network::Mastodon),
+                mention("s", "2", Network::Mastodon),
+            ],
+            &Cursor::default(),
+            now,
+        )
+        .unwrap();
+    let before = store.outbox_len();
+
+    let applied = store
+        .apply(
+            1,
+            &jane(),
+            &Action::Answer {
+                text: "  Thanks!  ".into(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        applied.tracked.state,
+        State::Claimed {
+            answering: true,
+            ..
+        }
+    ));
+
+    let effects: Vec<Effect> = store
+        .outbox()
+        .unwrap()
+        .into_iter()
+        .skip(before)
+        .map(|(_, e)| e.effect)
+        .collect();
+    assert_eq!(
+        effects,
+        vec![
+            Effect::Reply {
+                number: 1,
+                text: "Thanks!".into(),
+                by: jane()
+            },
+            Effect::Update {
+                chat: "shell".into(),
+                number: 1,
+                note: "answer queued by @jane".into()
+            },
+            Effect::Update {
+                chat: "slack".into(),
+                number: 1,
+                note: "answer queued by @jane".into()
+            },
+        ]
+    );
+    let history = store.history(1).unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(
+        (history[1].from.as_str(), history[1].to.as_str()),
+        ("open", "answer queued")
+    );
+
+    let list = |filter, member: &Member| -> Vec<u64> {
+        store
+            .list(filter, member)
+            .unwrap()
+            .iter()
+            .map(|t| t.number)
+            .collect()
+    };
+    assert_eq!(list(ListFilter::Open, &jane()), vec![1, 2]);
+    assert_eq!(list(ListFilter::Claimed, &jane()), vec![1]);
+    assert_eq!(list(ListFilter::Mine, &jane()), vec![1]);
+    assert_eq!(list(ListFilter::Mine, &bob()), Vec::<u64>::new());
+
+    store
+        .apply(2, &bob(), &Action::Ignore { reason: None }, now)
+        .await
+        .unwrap();
+    assert_eq!(list(ListFilter::Open, &jane()), vec![1]);
+    assert_eq!(list(ListFilter::All, &jane()), vec![1, 2]);
+}
+
+#[tokio::test]
+async fn a_refused_transition_changes_nothing() {
+    let store = Store::temporary(chats()).unwrap();
+    let now = Utc::now();
+    store
+        .ingest(
+            "s",
+            &[mention("s", "1", Network::Feed)],
+            &Cursor::default(),
+            now,
+        )
+        .unwrap();
+    store.apply(1, &jane(), &Action::Claim, now).await.unwrap();
+    let outbox = store.outbox_len();
+    let history = store.history(1).unwrap().len();
+
+    let refused = store.apply(1, &bob(), &Action::Claim, now).await;
+    assert!(matches!(refused, Err(StoreError::Refused(_))));
+    let refused = store
+        .apply(1, &jane(), &Action::Answer { text: "hi".into() }, now)
+        .await;
+    assert!(
+        matches!(refused, Err(StoreError::Refused(_))),
+        "feeds take no answers"
+    );
+    assert!(matches!(
+        store.apply(9, &jane(), &Action::Claim, now).await,
+        Err(StoreError::NoSuchMention(9))
+    ));
+
+    assert_eq!(store.outbox_len(), outbox);
+    assert_eq!(store.history(1).unwrap().len(), history);
+    assert_eq!(store.mention(1).unwrap().state.status(), Status::Claimed);
+}
+
+#[test]
+fn two_people_claiming_at_once_have_one_winner() {
+    let store = Store::temporary(chats()).unwrap();
+    let now = Utc::now();
+    let batch: Vec<Mention> = (0..50)
+        .map(|i| mention("s", &i.to_string(), Network::Mastodon))
+        .collect();
+    store.ingest("s", &batch, &Cursor::default(), now).unwrap();
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        for number in 1..=50u64 {
+            let (a, b) = (store.clone(), store.clone());
+            let jane =
+                tokio::spawn(
+                    async move { a.apply(number, &jane(), &Action::Claim, now).await.is_ok() },
+                );
+            let bob =
+                tokio::spawn(
+                    async move { b.apply(number, &bob(), &Action::Claim, now).await.is_ok() },
+                );
+            let (jane, bob) = (jane.await.unwrap(), bob.await.unwrap());
+            assert!(
+                jane ^ bob,
+                "#{number}: exactly one claim wins (jane {jane}, bob {bob})"
+            );
+            let history = store.history(number).unwrap();
+            assert_eq!(history.len(), 2, "one claim recorded");
+            let holder = store
+                .mention(number)
+                .unwrap()
+                .state
+                .holder()
+                .cloned()
+                .unwrap();
+            assert_eq!(
+                holder,
+                if jane {
+                    Member::new("U1", "jane")
+                } else {
+                    Member::new("U2", "bob")
+                }
+            );
+        }
+    });
+}
+
+#[test]
+fn a_store_from_another_schema_version_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = sled::open(dir.path()).unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert("schema_version", &99u64.to_be_bytes())
+            .unwrap();
+        db.flush().unwrap();
+    }
+    let error = Store::open(dir.path(), chats()).err().expect("refused");
+    let message = error.to_string();
+    assert!(
+        message.contains("schema version 99, but this earshot reads version 1"),
+        "{message}"
+    );
+
+    let foreign = tempfile::tempdir().unwrap();
+    {
+        let db = sled::open(foreign.path()).unwrap();
+        db.open_tree("mentions").unwrap().insert("x", "y").unwrap();
+        db.flush().unwrap();
+    }
+    let error = Store::open(foreign.path(), chats()).err().expect("refused");
+    assert!(
+        error.to_string().contains("not written by earshot"),
+        "{error}"
+    );
+}
