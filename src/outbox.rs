@@ -138,18 +138,15 @@ impl Outbox {
     ) -> Result<Delivery, StoreError> {
         let outcome = match &entry.effect {
             Effect::Post { chat, number } => self.post(id, chat, *number, now).await?,
-            Effect::Update { chat, number, note } => self.update(chat, *number, note, now).await?,
+            Effect::Update { chat, number, note } => {
+                self.update(id, chat, *number, note, now).await?
+            }
             Effect::Reply { number, text, .. } => {
                 return self.reply(id, &entry, *number, text, now).await
             }
         };
         match outcome {
-            Ok(()) => {
-                if !matches!(entry.effect, Effect::Post { .. }) {
-                    self.store.finished(id).await?;
-                }
-                Ok(Delivery::Done)
-            }
+            Ok(()) => Ok(Delivery::Done),
             Err(Failure::Permanent(reason)) => {
                 tracing::error!(effect = ?entry.effect, %reason, "chat refused for good; dropping this card change");
                 self.store.finished(id).await?;
@@ -182,6 +179,16 @@ impl Outbox {
             return Ok(Ok(()));
         }
         let tracked = self.store.mention(number)?;
+        if chat.at_most_once() {
+            // Recorded first: a crash between the two leaves the card unshown (the mention is
+            // still listed), never shown twice.
+            let message = format!("{chat_name}-{number}");
+            self.store.posted(id, chat_name, number, &message).await?;
+            if let Err(error) = chat.post(&tracked, now).await {
+                tracing::error!(chat = chat_name, number, %error, "card not shown");
+            }
+            return Ok(Ok(()));
+        }
         match chat.post(&tracked, now).await {
             Ok(message) => {
                 self.store.posted(id, chat_name, number, &message).await?;
@@ -193,6 +200,7 @@ impl Outbox {
 
     async fn update(
         &self,
+        id: OutboxId,
         chat_name: &str,
         number: u64,
         note: &str,
@@ -205,13 +213,24 @@ impl Outbox {
         };
         let Some(message) = self.store.message_ref(chat_name, number)? else {
             // The card was never shown (its post failed for good); nothing to update.
+            self.store.finished(id).await?;
             return Ok(Ok(()));
         };
         let tracked = self.store.mention(number)?;
-        Ok(chat
-            .update(&message, &tracked, note, now)
-            .await
-            .map_err(Failure::from))
+        if chat.at_most_once() {
+            self.store.finished(id).await?;
+            if let Err(error) = chat.update(&message, &tracked, note, now).await {
+                tracing::error!(chat = chat_name, number, %error, "card update not shown");
+            }
+            return Ok(Ok(()));
+        }
+        match chat.update(&message, &tracked, note, now).await {
+            Ok(()) => {
+                self.store.finished(id).await?;
+                Ok(Ok(()))
+            }
+            Err(error) => Ok(Err(error.into())),
+        }
     }
 
     async fn reply(

@@ -21,6 +21,14 @@ pub trait Chat: Send + Sync {
     /// The name its outbox effects are filed under ("shell", "slack", "discord").
     fn name(&self) -> &str;
 
+    /// Whether a send can be neither checked afterwards nor de-duplicated by the chat (the
+    /// terminal). Such chats are sent to at most once: the outbox records the send before making
+    /// it, so a crash in between leaves a card unshown (still listed) rather than shown twice.
+    /// Other chats are sent to at least once and de-duplicate retries themselves.
+    fn at_most_once(&self) -> bool {
+        false
+    }
+
     /// Shows a new mention; returns the chat's id for the message, to update it later.
     async fn post(&self, mention: &Tracked, now: DateTime<Utc>) -> Result<String, ChatError>;
 

@@ -45,6 +45,10 @@ impl Chat for Shell {
         "shell"
     }
 
+    fn at_most_once(&self) -> bool {
+        true
+    }
+
     async fn post(&self, mention: &Tracked, now: DateTime<Utc>) -> Result<String, ChatError> {
         self.say(&card(mention, now))?;
         Ok(format!("shell-{}", mention.number))
