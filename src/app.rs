@@ -17,6 +17,9 @@ use crate::domain::{Member, MemberRef};
 use crate::outbox::Outbox;
 use crate::rules::{Rules, Verdict};
 use crate::sources::feed::Feed;
+use crate::sources::hackernews::HackerNews;
+use crate::sources::reddit::Reddit;
+use crate::sources::x::X;
 use crate::sources::Source;
 use crate::store::{Store, StoreError};
 
@@ -74,6 +77,24 @@ impl App {
                     SourceKind::Feed { location } => Arc::new(Feed::new(
                         source.name.clone(),
                         location.clone(),
+                        source.every,
+                        http.clone(),
+                    )),
+                    SourceKind::HackerNews(settings) => Arc::new(HackerNews::new(
+                        source.name.clone(),
+                        settings.clone(),
+                        source.every,
+                        http.clone(),
+                    )),
+                    SourceKind::Reddit(settings) => Arc::new(Reddit::new(
+                        source.name.clone(),
+                        settings.clone(),
+                        source.every,
+                        http.clone(),
+                    )),
+                    SourceKind::X(settings) => Arc::new(X::new(
+                        source.name.clone(),
+                        settings.clone(),
                         source.every,
                         http.clone(),
                     )),

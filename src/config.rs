@@ -11,6 +11,8 @@ use toml::Spanned;
 
 use crate::rules::Rules;
 use crate::sources::feed::Location;
+use crate::sources::http::Secret;
+use crate::sources::{hackernews, reddit, x};
 
 /// The command name people type when none is configured.
 pub const DEFAULT_COMMAND: &str = "/mentions";
@@ -19,6 +21,19 @@ pub const DEFAULT_COMMAND: &str = "/mentions";
 const SHORTEST_POLL: Duration = Duration::from_secs(10);
 /// Google Alerts keeps only its latest ~20 entries; polling every 5 minutes misses none.
 const DEFAULT_FEED_POLL: Duration = Duration::from_secs(5 * 60);
+
+/// The `kind`s a source may have.
+const KINDS: &[&str] = &["feed", "hackernews", "reddit", "x"];
+
+/// Each network's default poll interval, chosen from its rate-limit budget (see its module).
+fn default_every(kind: &str) -> Duration {
+    match kind {
+        "hackernews" => hackernews::DEFAULT_EVERY,
+        "reddit" => reddit::DEFAULT_EVERY,
+        "x" => x::DEFAULT_EVERY,
+        _ => DEFAULT_FEED_POLL,
+    }
+}
 
 #[derive(Debug)]
 pub struct Config {
@@ -61,12 +76,18 @@ pub struct SourceConfig {
 #[derive(Debug, Clone)]
 pub enum SourceKind {
     Feed { location: Location },
+    HackerNews(hackernews::Settings),
+    Reddit(reddit::Settings),
+    X(x::Settings),
 }
 
 impl SourceKind {
     pub fn label(&self) -> &'static str {
         match self {
             SourceKind::Feed { .. } => "feed",
+            SourceKind::HackerNews(_) => "hackernews",
+            SourceKind::Reddit(_) => "reddit",
+            SourceKind::X(_) => "x",
         }
     }
 }
@@ -128,12 +149,15 @@ impl Config {
             let span = section.span();
             let feed = section.into_inner();
             let key = |field: &str| format!("sources[{index}].{field}");
-            let kind = feed.kind.get_ref().0.as_str();
-            if kind != "feed" {
+            let kind = feed.kind.get_ref().0.clone();
+            if !KINDS.contains(&kind.as_str()) {
                 return Err(invalid(
                     Some(feed.kind.span()),
                     &key("kind"),
-                    format!("unknown source kind `{kind}`; expected one of: feed"),
+                    format!(
+                        "unknown source kind `{kind}`; expected one of: {}",
+                        KINDS.join(", ")
+                    ),
                 ));
             }
             let name = feed.name.get_ref().0.clone();
@@ -151,6 +175,13 @@ impl Config {
                     format!("another source is already called `{name}`; names must be unique"),
                 ));
             }
+            if let Some((field, span)) = feed.foreign_key(&kind) {
+                return Err(invalid(
+                    Some(span),
+                    &key(field),
+                    format!("a {kind} source takes no `{field}`"),
+                ));
+            }
             let every = match &feed.every {
                 Some(every) if every.get_ref().0 < SHORTEST_POLL => {
                     return Err(invalid(
@@ -164,17 +195,135 @@ impl Config {
                     ))
                 }
                 Some(every) => every.get_ref().0,
-                None => DEFAULT_FEED_POLL,
+                None => default_every(&kind),
             };
-            let Some(url) = &feed.url else {
-                return Err(invalid(
-                    Some(span),
-                    &key("url"),
-                    "a feed needs `url`: an http(s) URL or a file path".into(),
-                ));
+            let required = |value: &Option<Spanned<EnvString>>, field: &str, what: &str| {
+                value
+                    .as_ref()
+                    .map(|value| value.get_ref().0.clone())
+                    .filter(|value| !value.trim().is_empty())
+                    .ok_or_else(|| {
+                        invalid(
+                            Some(span.clone()),
+                            &key(field),
+                            format!("a {kind} source needs `{field}`: {what}"),
+                        )
+                    })
             };
-            let location = feed_location(base, url)
-                .map_err(|message| invalid(Some(url.span()), &key("url"), message))?;
+            let base_url = |value: &Option<Spanned<EnvString>>, field: &str, default: &str| {
+                let Some(value) = value else {
+                    return Ok(default.to_string());
+                };
+                let url = value.get_ref().0.as_str();
+                match url::Url::parse(url) {
+                    Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {
+                        Ok(url.to_string())
+                    }
+                    _ => Err(invalid(
+                        Some(value.span()),
+                        &key(field),
+                        format!("`{url}` is not an http(s) URL"),
+                    )),
+                }
+            };
+            let watch = |default: &[&str]| -> Vec<(String, std::ops::Range<usize>)> {
+                match &feed.watch {
+                    Some(watch) => watch
+                        .get_ref()
+                        .iter()
+                        .map(|item| (item.0.clone(), watch.span()))
+                        .collect(),
+                    None => default
+                        .iter()
+                        .map(|item| (item.to_string(), span.clone()))
+                        .collect(),
+                }
+            };
+            let source_kind = match kind.as_str() {
+                "hackernews" => SourceKind::HackerNews(hackernews::Settings {
+                    query: required(&feed.query, "query", "the words to search Hacker News for")?,
+                    api_url: base_url(&feed.api_url, "api_url", hackernews::DEFAULT_API_URL)?,
+                }),
+                "reddit" => {
+                    let username =
+                        required(&feed.username, "username", "the brand's Reddit account")?;
+                    let mut watches = Vec::new();
+                    for (item, at) in watch(&["mentions"]) {
+                        watches.push(
+                            reddit::Watch::parse(&item)
+                                .map_err(|message| invalid(Some(at), &key("watch"), message))?,
+                        );
+                    }
+                    SourceKind::Reddit(reddit::Settings {
+                        client_id: required(
+                            &feed.client_id,
+                            "client_id",
+                            "the id of the Reddit \"script\" app",
+                        )?,
+                        client_secret: Secret::new(required(
+                            &feed.client_secret,
+                            "client_secret",
+                            "the secret of the Reddit app",
+                        )?),
+                        password: Secret::new(required(
+                            &feed.password,
+                            "password",
+                            "the password of the brand's Reddit account",
+                        )?),
+                        user_agent: match &feed.user_agent {
+                            Some(agent) => agent.get_ref().0.clone(),
+                            None => reddit::default_user_agent(&username),
+                        },
+                        username,
+                        watch: watches,
+                        api_url: base_url(&feed.api_url, "api_url", reddit::DEFAULT_API_URL)?,
+                        token_url: base_url(
+                            &feed.token_url,
+                            "token_url",
+                            reddit::DEFAULT_TOKEN_URL,
+                        )?,
+                    })
+                }
+                "x" => {
+                    let mut watches = Vec::new();
+                    for (item, at) in watch(&["mentions"]) {
+                        watches.push(
+                            x::Watch::parse(&item)
+                                .map_err(|message| invalid(Some(at), &key("watch"), message))?,
+                        );
+                    }
+                    SourceKind::X(x::Settings {
+                        bearer_token: Secret::new(required(
+                            &feed.bearer_token,
+                            "bearer_token",
+                            "the app's bearer token, for reading",
+                        )?),
+                        user_token: feed
+                            .user_token
+                            .as_ref()
+                            .map(|token| Secret::new(token.get_ref().0.clone())),
+                        user_id: required(
+                            &feed.user_id,
+                            "user_id",
+                            "the brand account's numeric id",
+                        )?,
+                        watch: watches,
+                        api_url: base_url(&feed.api_url, "api_url", x::DEFAULT_API_URL)?,
+                    })
+                }
+                _ => {
+                    let Some(url) = &feed.url else {
+                        return Err(invalid(
+                            Some(span),
+                            &key("url"),
+                            "a feed needs `url`: an http(s) URL or a file path".into(),
+                        ));
+                    };
+                    let location = feed_location(base, url)
+                        .map_err(|message| invalid(Some(url.span()), &key("url"), message))?;
+                    SourceKind::Feed { location }
+                }
+            };
             let rules = match feed.rules {
                 Some(overrides) => RulesConfig {
                     keywords: overrides
@@ -199,7 +348,7 @@ impl Config {
                 name,
                 every,
                 rules,
-                kind: SourceKind::Feed { location },
+                kind: source_kind,
             });
         }
         if sources.is_empty() {
@@ -369,6 +518,58 @@ struct RawSource {
     every: Option<Spanned<Every>>,
     url: Option<Spanned<EnvString>>,
     rules: Option<RawRulesOverride>,
+    watch: Option<Spanned<Vec<EnvString>>>,
+    api_url: Option<Spanned<EnvString>>,
+    query: Option<Spanned<EnvString>>,
+    token_url: Option<Spanned<EnvString>>,
+    client_id: Option<Spanned<EnvString>>,
+    client_secret: Option<Spanned<EnvString>>,
+    username: Option<Spanned<EnvString>>,
+    password: Option<Spanned<EnvString>>,
+    user_agent: Option<Spanned<EnvString>>,
+    bearer_token: Option<Spanned<EnvString>>,
+    user_token: Option<Spanned<EnvString>>,
+    user_id: Option<Spanned<EnvString>>,
+}
+
+impl RawSource {
+    /// The first key set that a source of `kind` does not read, so a typo or a key meant for
+    /// another section is an error instead of being silently ignored.
+    fn foreign_key(&self, kind: &str) -> Option<(&'static str, std::ops::Range<usize>)> {
+        let takes: &[&str] = match kind {
+            "hackernews" => &["query", "api_url"],
+            "reddit" => &[
+                "watch",
+                "api_url",
+                "token_url",
+                "client_id",
+                "client_secret",
+                "username",
+                "password",
+                "user_agent",
+            ],
+            "x" => &["watch", "api_url", "bearer_token", "user_token", "user_id"],
+            _ => &["url"],
+        };
+        let span = |value: &Option<Spanned<EnvString>>| value.as_ref().map(Spanned::span);
+        [
+            ("url", span(&self.url)),
+            ("watch", self.watch.as_ref().map(Spanned::span)),
+            ("api_url", span(&self.api_url)),
+            ("query", span(&self.query)),
+            ("token_url", span(&self.token_url)),
+            ("client_id", span(&self.client_id)),
+            ("client_secret", span(&self.client_secret)),
+            ("username", span(&self.username)),
+            ("password", span(&self.password)),
+            ("user_agent", span(&self.user_agent)),
+            ("bearer_token", span(&self.bearer_token)),
+            ("user_token", span(&self.user_token)),
+            ("user_id", span(&self.user_id)),
+        ]
+        .into_iter()
+        .find_map(|(field, span)| Some((field, span?)).filter(|(field, _)| !takes.contains(field)))
+    }
 }
 
 /// A string with `${VAR}` replaced by the environment variable's value.

@@ -113,6 +113,17 @@ fn summary(config: &Config) -> String {
             SourceKind::Feed {
                 location: Location::File(path),
             } => path.display().to_string(),
+            SourceKind::HackerNews(settings) => format!("search {:?}", settings.query),
+            SourceKind::Reddit(settings) => format!(
+                "/u/{}, {} watch(es)",
+                settings.username,
+                settings.watch.len()
+            ),
+            SourceKind::X(settings) => format!(
+                "user {}, {} watch(es)",
+                settings.user_id,
+                settings.watch.len()
+            ),
         };
         lines.push(format!(
             "source {}: {} {} every {}",

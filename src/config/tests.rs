@@ -151,3 +151,113 @@ fn secrets_never_show_in_debug_output() {
     let value = EnvString("xoxb-secret".into());
     assert_eq!(format!("{value:?}"), "\"…\"");
 }
+
+#[test]
+fn network_sources_take_their_keys_and_defaults() {
+    let dir = folder();
+    std::env::set_var("EARSHOT_TEST_REDDIT_SECRET", "s3cret");
+    let text = format!(
+        "{BASE}
+[[sources]]
+kind = \"hackernews\"
+name = \"hn\"
+query = \"acme\"
+
+[[sources]]
+kind = \"reddit\"
+name = \"reddit\"
+client_id = \"cid\"
+client_secret = \"${{EARSHOT_TEST_REDDIT_SECRET}}\"
+username = \"acmehq\"
+password = \"pw\"
+watch = [\"search:acme\", \"r/acmecoffee\", \"mentions\"]
+token_url = \"http://127.0.0.1:9/token\"
+
+[[sources]]
+kind = \"x\"
+name = \"x\"
+bearer_token = \"app\"
+user_id = \"9\"
+watch = [\"mentions\", \"search:acme\"]
+api_url = \"http://127.0.0.1:9\"
+every = \"2m\"
+"
+    );
+    let config = parse_in(dir.path(), &text).expect("valid");
+    let [hn, reddit, x] = &config.sources[..] else {
+        panic!("three sources")
+    };
+    assert!(
+        matches!(&hn.kind, SourceKind::HackerNews(s) if s.query == "acme" && s.api_url == hackernews::DEFAULT_API_URL)
+    );
+    assert_eq!(hn.every, hackernews::DEFAULT_EVERY);
+    let SourceKind::Reddit(settings) = &reddit.kind else {
+        panic!("reddit")
+    };
+    assert_eq!(settings.client_secret.expose(), "s3cret");
+    assert_eq!(settings.watch.len(), 3);
+    assert_eq!(settings.token_url, "http://127.0.0.1:9/token");
+    assert_eq!(settings.api_url, reddit::DEFAULT_API_URL);
+    assert!(settings.user_agent.contains("(by /u/acmehq)"));
+    assert!(
+        !format!("{settings:?}").contains("s3cret"),
+        "secrets never print"
+    );
+    assert_eq!(reddit.every, reddit::DEFAULT_EVERY);
+    assert!(
+        matches!(&x.kind, SourceKind::X(s) if s.user_token.is_none() && s.api_url == "http://127.0.0.1:9")
+    );
+    assert_eq!(x.every, Duration::from_secs(120));
+}
+
+#[test]
+fn network_sources_report_missing_foreign_and_bad_keys() {
+    let dir = folder();
+    let source = |body: &str| format!("{BASE}\n[[sources]]\nname = \"s\"\n{body}");
+    let reddit = "kind = \"reddit\"\nclient_id = \"c\"\nclient_secret = \"s\"\nusername = \"u\"\npassword = \"p\"\n";
+    let cases: Vec<(String, &str)> = vec![
+        (
+            source("kind = \"hackernews\"\n"),
+            "sources[0].query: a hackernews source needs `query`",
+        ),
+        (
+            source("kind = \"hackernews\"\nquery = \"acme\"\nurl = \"x\"\n"),
+            "line 16: sources[0].url: a hackernews source takes no `url`",
+        ),
+        (
+            source("kind = \"feed\"\nurl = \"sample-feed.xml\"\nquery = \"acme\"\n"),
+            "sources[0].query: a feed source takes no `query`",
+        ),
+        (
+            source("kind = \"hackernews\"\nquery = \"acme\"\napi_url = \"ftp://x\"\n"),
+            "sources[0].api_url: `ftp://x` is not an http(s) URL",
+        ),
+        (
+            source(&reddit.replace("password = \"p\"\n", "")),
+            "sources[0].password: a reddit source needs `password`",
+        ),
+        (
+            source(&format!("{reddit}watch = [\"r/no spaces\"]\n")),
+            "sources[0].watch: `r/no spaces` is not a Reddit watch",
+        ),
+        (
+            source("kind = \"x\"\nbearer_token = \"t\"\nuser_id = \"9\"\nwatch = [\"#acme\"]\n"),
+            "sources[0].watch: `#acme` is not an X watch",
+        ),
+        (
+            source("kind = \"x\"\nbearer_token = \"t\"\n"),
+            "sources[0].user_id: a x source needs `user_id`",
+        ),
+        (
+            source("kind = \"mastodont\"\n"),
+            "unknown source kind `mastodont`; expected one of: feed, hackernews, reddit, x",
+        ),
+    ];
+    for (text, expected) in cases {
+        let error = parse_in(dir.path(), &text).map(|_| ()).expect_err(expected);
+        assert!(
+            error.contains(expected),
+            "expected {expected:?} in:\n{error}"
+        );
+    }
+}

@@ -477,7 +477,7 @@ fn check_answer(subject: Subject<'_>, text: &str) -> Result<(), Refusal> {
             link: subject.link.map(str::to_string),
         }),
         ReplyPath::Direct { max_chars } => {
-            let len = text.trim().chars().count();
+            let len = subject.network.answer_length(text.trim());
             if len == 0 {
                 return Err(Refusal::EmptyAnswer { number });
             }

@@ -48,6 +48,14 @@ impl Network {
             Network::Feed | Network::HackerNews => ReplyPath::Manual,
         }
     }
+
+    /// How long `text` is by this network's count, to compare with `max_chars`.
+    pub fn answer_length(self, text: &str) -> usize {
+        match self {
+            Network::X => super::length::x_weighted_length(text),
+            _ => text.chars().count(),
+        }
+    }
 }
 
 impl fmt::Display for Network {

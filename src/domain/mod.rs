@@ -3,6 +3,7 @@
 
 pub mod command;
 pub mod cursor;
+pub mod length;
 pub mod lifecycle;
 pub mod mention;
 pub mod text;

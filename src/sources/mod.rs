@@ -3,6 +3,10 @@
 //! It never decides what is relevant (that is [`crate::rules`]) nor stores anything.
 
 pub mod feed;
+pub mod hackernews;
+pub mod http;
+pub mod reddit;
+pub mod x;
 
 use std::time::Duration;
 

@@ -1,0 +1,617 @@
+//! X (Twitter), through API v2: the brand account's mentions and recent search, read with the
+//! app's bearer token; answers posted with `POST /2/tweets` and a user-context token.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use reqwest::header::HeaderMap;
+use reqwest::StatusCode;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::http::{base_url, check_status, header_number, read_json, transmit, Budget, Secret};
+use super::{Fetched, Posted, Source, SourceError};
+use crate::domain::text::plain_text;
+use crate::domain::{Author, Cursor, Mention, MentionKey, Network};
+
+pub const DEFAULT_API_URL: &str = "https://api.x.com";
+/// The tightest read limit earshot meets is the mentions timeline, 180 requests per 15 minutes
+/// per user (recent search allows 450 per app). A poll is one request per watch when nothing is
+/// new, so polling every minute spends 15 of those 180; X bills per post read, not per request,
+/// and `since_id` means no post is read twice, so polling faster costs latency budget, not money.
+pub const DEFAULT_EVERY: Duration = Duration::from_secs(60);
+
+const PAGE_SIZE: u32 = 100;
+/// X serves the 800 latest mentions at most; ten pages cover that and bound one pass.
+const MAX_PAGES: u32 = 10;
+/// Polls stop this many requests before the window's end of an endpoint.
+const RESERVE: u32 = 2;
+/// How many of the brand's latest posts are checked for an answer already posted (X's minimum).
+const OWN_POSTS_CHECKED: u32 = 5;
+const TWEET_FIELDS: &str =
+    "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,lang";
+const SITE: &str = "https://x.com";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// The app's bearer token: reads public posts.
+    pub bearer_token: Secret,
+    /// An OAuth 2.0 user-context access token of the brand account (`tweet.write`): posts
+    /// answers. Without it the source only reads.
+    pub user_token: Option<Secret>,
+    /// The brand account's numeric id.
+    pub user_id: String,
+    pub watch: Vec<Watch>,
+    pub api_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Watch {
+    /// Posts that mention the brand account, replies to it included.
+    Mentions,
+    /// Recent search (the last 7 days), retweets left out.
+    Search(String),
+}
+
+impl Watch {
+    pub fn parse(text: &str) -> Result<Watch, String> {
+        let text = text.trim();
+        if text == "mentions" {
+            return Ok(Watch::Mentions);
+        }
+        match text.strip_prefix("search:").map(str::trim) {
+            Some(query) if !query.is_empty() && query.len() <= 500 => {
+                Ok(Watch::Search(query.to_string()))
+            }
+            Some(query) if query.len() > 500 => Err(format!(
+                "the X search `{query}` is too long: X takes queries up to 512 characters, earshot adds ` -is:retweet`"
+            )),
+            _ => Err(format!(
+                "`{text}` is not an X watch; use \"mentions\" or \"search:<query>\""
+            )),
+        }
+    }
+
+    fn key(&self) -> String {
+        match self {
+            Watch::Mentions => "mentions".into(),
+            Watch::Search(query) => format!("search:{query}"),
+        }
+    }
+}
+
+/// X counts requests per endpoint; each has its own budget.
+#[derive(Clone, Copy)]
+enum Endpoint {
+    Mentions,
+    Search,
+    OwnPosts,
+    Post,
+}
+
+pub struct X {
+    name: String,
+    settings: Settings,
+    every: Duration,
+    http: reqwest::Client,
+    budgets: [Budget; 4],
+    /// Answers this process posted, by idempotency key (see [`X::reply`]).
+    delivered: Mutex<HashMap<String, Posted>>,
+}
+
+impl X {
+    pub fn new(name: String, settings: Settings, every: Duration, http: reqwest::Client) -> X {
+        X {
+            name,
+            settings,
+            every,
+            http,
+            budgets: std::array::from_fn(|_| Budget::new(RESERVE)),
+            delivered: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn api(&self) -> String {
+        base_url(&self.settings.api_url)
+    }
+
+    /// Sends one request against `endpoint`'s budget and notes what the headers say of it.
+    async fn call(
+        &self,
+        what: &str,
+        endpoint: Endpoint,
+        request: reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, SourceError> {
+        let budget = &self.budgets[endpoint as usize];
+        let allowed = match endpoint {
+            Endpoint::Post | Endpoint::OwnPosts => budget.check_answer(),
+            Endpoint::Mentions | Endpoint::Search => budget.check_poll(),
+        };
+        if let Err(wait) = allowed {
+            return Err(SourceError::Retry {
+                reason: format!(
+                    "X's rate limit for {what} is nearly spent; waiting {}s for its window to reset",
+                    wait.as_secs()
+                ),
+                after: Some(wait),
+            });
+        }
+        let response = transmit(what, request).await?;
+        budget.record(
+            header_number(response.headers(), "x-rate-limit-remaining"),
+            reset_in(response.headers()),
+        );
+        Ok(response)
+    }
+
+    /// Posts newer than `since`, over as many pages as the pass takes. `since_id` stays the
+    /// same on every page: X pages backwards from the newest, so moving it before the last
+    /// page would skip the posts between.
+    async fn read_watch(
+        &self,
+        watch: &Watch,
+        since: Option<&str>,
+    ) -> Result<(Vec<Mention>, Option<String>), SourceError> {
+        let (what, endpoint, url, page_param) = match watch {
+            Watch::Mentions => (
+                "X mentions",
+                Endpoint::Mentions,
+                format!("{}/2/users/{}/mentions", self.api(), self.settings.user_id),
+                "pagination_token",
+            ),
+            Watch::Search(_) => (
+                "X search",
+                Endpoint::Search,
+                format!("{}/2/tweets/search/recent", self.api()),
+                "next_token",
+            ),
+        };
+        let mut found = Vec::new();
+        let mut newest: Option<String> = since.map(str::to_string);
+        let mut token: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut query: Vec<(&str, String)> = vec![
+                ("max_results", PAGE_SIZE.to_string()),
+                ("tweet.fields", TWEET_FIELDS.into()),
+                ("expansions", "author_id".into()),
+                ("user.fields", "username,name".into()),
+            ];
+            if let Watch::Search(words) = watch {
+                query.push(("query", format!("{words} -is:retweet")));
+            }
+            if let Some(since) = since {
+                query.push(("since_id", since.to_string()));
+            }
+            if let Some(token) = &token {
+                query.push((page_param, token.clone()));
+            }
+            let request = self
+                .http
+                .get(&url)
+                .bearer_auth(self.settings.bearer_token.expose())
+                .query(&query);
+            let response = self.call(what, endpoint, request).await?;
+            let response = check_status(what, response, reset_in).await?;
+            let page: Page = read_json(what, response).await?;
+            for problem in &page.errors {
+                tracing::debug!(source = %self.name, ?problem, "X reported a partial error");
+            }
+            let users = page
+                .includes
+                .map(|includes| includes.users)
+                .unwrap_or_default();
+            for post in page.data {
+                let id = post
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                if id.is_empty() {
+                    tracing::warn!(source = %self.name, "skipped an X post without an id");
+                    continue;
+                }
+                if newer(&id, newest.as_deref()) {
+                    newest = Some(id.clone());
+                }
+                match self.mention(post, &users) {
+                    Ok(Some(mention)) => found.push(mention),
+                    Ok(None) => {}
+                    Err(reason) => {
+                        tracing::warn!(source = %self.name, %reason, "skipped an X post")
+                    }
+                }
+            }
+            if let Some(reported) = page
+                .meta
+                .as_ref()
+                .and_then(|meta| meta.newest_id.as_deref())
+            {
+                if newer(reported, newest.as_deref()) {
+                    newest = Some(reported.to_string());
+                }
+            }
+            token = page
+                .meta
+                .and_then(|meta| meta.next_token)
+                .filter(|token| !token.is_empty());
+            // The first pass starts from now: its newest page only.
+            if since.is_none() || token.is_none() {
+                break;
+            }
+        }
+        if token.is_some() {
+            tracing::warn!(source = %self.name, watch = %watch.key(), "more new X posts than one pass reads; the oldest are skipped");
+        }
+        Ok((found, newest))
+    }
+
+    /// One post as a mention; `None` for the brand's own posts.
+    fn mention(&self, post: Value, users: &[User]) -> Result<Option<Mention>, String> {
+        #[derive(Deserialize)]
+        struct Post {
+            id: String,
+            text: Option<String>,
+            author_id: Option<String>,
+            created_at: Option<String>,
+            lang: Option<String>,
+            #[serde(default)]
+            referenced_tweets: Vec<Reference>,
+        }
+        let post: Post =
+            serde_json::from_value(post).map_err(|error| format!("malformed post: {error}"))?;
+        let id = post.id;
+        let text = post.text.ok_or_else(|| format!("post {id} has no text"))?;
+        let author_id = post.author_id.unwrap_or_default();
+        if author_id == self.settings.user_id {
+            return Ok(None);
+        }
+        let user = users.iter().find(|user| user.id == author_id);
+        let handle = user.map(|user| user.username.clone()).unwrap_or_default();
+        let created_at = post
+            .created_at
+            .as_deref()
+            .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
+            .map(|time| time.with_timezone(&Utc))
+            .or_else(|| snowflake_time(&id))
+            .ok_or_else(|| format!("post {id} has no creation time"))?;
+        let link = if handle.is_empty() {
+            format!("{SITE}/i/web/status/{id}")
+        } else {
+            format!("{SITE}/{handle}/status/{id}")
+        };
+        Ok(Some(Mention {
+            key: MentionKey::new(self.name.clone(), id),
+            network: Network::X,
+            author: Author {
+                profile: (!handle.is_empty()).then(|| format!("{SITE}/{handle}")),
+                name: user.and_then(|user| user.name.clone()),
+                handle,
+            },
+            // X escapes &, < and > in post text.
+            text: plain_text(&text),
+            link: Some(link),
+            created_at,
+            matched: Vec::new(),
+            language: post.lang.filter(|lang| lang != "und"),
+            in_reply_to: post
+                .referenced_tweets
+                .into_iter()
+                .find(|reference| reference.kind == "replied_to")
+                .map(|reference| reference.id),
+        }))
+    }
+
+    /// The brand's own recent reply to `parent` with this text, if an earlier try posted it.
+    async fn existing_answer(
+        &self,
+        parent: &str,
+        text: &str,
+    ) -> Result<Option<Posted>, SourceError> {
+        let what = "X (the brand's latest posts)";
+        let request = self
+            .http
+            .get(format!(
+                "{}/2/users/{}/tweets",
+                self.api(),
+                self.settings.user_id
+            ))
+            .bearer_auth(self.settings.bearer_token.expose())
+            .query(&[
+                ("max_results", OWN_POSTS_CHECKED.to_string()),
+                ("tweet.fields", "referenced_tweets".to_string()),
+            ]);
+        let response = self.call(what, Endpoint::OwnPosts, request).await?;
+        let response = check_status(what, response, reset_in).await?;
+        let page: Page = read_json(what, response).await?;
+        Ok(page.data.into_iter().find_map(|post| {
+            let replies_to_parent = post
+                .get("referenced_tweets")
+                .and_then(Value::as_array)
+                .is_some_and(|references| {
+                    references.iter().any(|reference| {
+                        reference.get("type").and_then(Value::as_str) == Some("replied_to")
+                            && reference.get("id").and_then(Value::as_str) == Some(parent)
+                    })
+                });
+            let same_text = post
+                .get("text")
+                .and_then(Value::as_str)
+                .is_some_and(|posted| without_links(&plain_text(posted)) == without_links(text));
+            let id = post.get("id").and_then(Value::as_str)?;
+            (replies_to_parent && same_text).then(|| Posted {
+                link: Some(format!("{SITE}/i/web/status/{id}")),
+            })
+        }))
+    }
+}
+
+#[async_trait]
+impl Source for X {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn network(&self) -> Network {
+        Network::X
+    }
+
+    fn every(&self) -> Duration {
+        self.every
+    }
+
+    /// The cursor holds, per watch, the newest post id of the last complete pass. A watch that
+    /// fails keeps its id; the watches read before it count.
+    async fn fetch(&self, cursor: &Cursor) -> Result<Fetched, SourceError> {
+        let mut marks: BTreeMap<String, String> = match cursor.position.as_deref() {
+            Some(position) => serde_json::from_str(position).unwrap_or_else(|error| {
+                tracing::warn!(source = %self.name, %error, "unreadable X cursor; starting from now");
+                BTreeMap::new()
+            }),
+            None => BTreeMap::new(),
+        };
+        let mut mentions = Vec::new();
+        for (index, watch) in self.settings.watch.iter().enumerate() {
+            let key = watch.key();
+            match self
+                .read_watch(watch, marks.get(&key).map(String::as_str))
+                .await
+            {
+                Ok((found, newest)) => {
+                    mentions.extend(found);
+                    if let Some(newest) = newest {
+                        marks.insert(key, newest);
+                    }
+                }
+                Err(error) if index > 0 => {
+                    tracing::warn!(source = %self.name, watch = %key, %error, "X watch failed; the ones before it are kept");
+                    break;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(Fetched {
+            mentions,
+            cursor: Cursor {
+                position: Some(serde_json::to_string(&marks).unwrap_or_default()),
+                ..cursor.clone()
+            },
+        })
+    }
+
+    /// X takes no idempotency key. Before posting, the brand's latest posts are read: if an
+    /// earlier try already posted this reply (the outbox crashed between X's "created" and
+    /// recording it), that post is the answer. X also refuses a duplicate text outright; that
+    /// refusal is checked the same way.
+    async fn reply(
+        &self,
+        mention: &Mention,
+        text: &str,
+        idempotency_key: &str,
+    ) -> Result<Posted, SourceError> {
+        if let Some(posted) = self
+            .delivered
+            .lock()
+            .ok()
+            .and_then(|done| done.get(idempotency_key).cloned())
+        {
+            return Ok(posted);
+        }
+        let Some(user_token) = &self.settings.user_token else {
+            return Err(SourceError::Permanent(
+                "earshot cannot post on X for this source: it has no `user_token` (an OAuth 2.0 user token with tweet.write)".into(),
+            ));
+        };
+        let parent = mention.key.id.as_str();
+        let posted = match self.existing_answer(parent, text).await? {
+            Some(posted) => posted,
+            None => self.post(parent, text, user_token).await?,
+        };
+        if let Ok(mut done) = self.delivered.lock() {
+            done.insert(idempotency_key.to_string(), posted.clone());
+        }
+        Ok(posted)
+    }
+}
+
+impl X {
+    async fn post(
+        &self,
+        parent: &str,
+        text: &str,
+        user_token: &Secret,
+    ) -> Result<Posted, SourceError> {
+        let what = "X (posting the answer)";
+        let body = json!({"text": text, "reply": {"in_reply_to_tweet_id": parent}});
+        let request = self
+            .http
+            .post(format!("{}/2/tweets", self.api()))
+            .bearer_auth(user_token.expose())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string());
+        let response = self.call(what, Endpoint::Post, request).await?;
+        let status = response.status();
+        if status == StatusCode::UNAUTHORIZED {
+            return Err(SourceError::Permanent(
+                "X refused the user token (expired or revoked); renew `user_token`".into(),
+            ));
+        }
+        if status == StatusCode::FORBIDDEN {
+            let detail = problem_detail(response).await;
+            if detail.to_lowercase().contains("duplicate") {
+                if let Some(posted) = self.existing_answer(parent, text).await? {
+                    return Ok(posted);
+                }
+            }
+            return Err(SourceError::Permanent(format!(
+                "X refused the answer: {detail}"
+            )));
+        }
+        let response = check_status(what, response, reset_in).await?;
+        #[derive(Deserialize)]
+        struct Created {
+            data: Option<Value>,
+        }
+        let created: Created = read_json(what, response).await?;
+        let id = created
+            .data
+            .as_ref()
+            .and_then(|data| data.get("id"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                SourceError::Permanent(
+                    "X accepted the answer but sent no id; check the brand's account".into(),
+                )
+            })?;
+        Ok(Posted {
+            link: Some(format!("{SITE}/i/web/status/{id}")),
+        })
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct Page {
+    #[serde(default)]
+    data: Vec<Value>,
+    includes: Option<Includes>,
+    meta: Option<Meta>,
+    #[serde(default)]
+    errors: Vec<Value>,
+}
+
+#[derive(Deserialize, Default)]
+struct Includes {
+    #[serde(default)]
+    users: Vec<User>,
+}
+
+#[derive(Deserialize)]
+struct User {
+    id: String,
+    username: String,
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Meta {
+    newest_id: Option<String>,
+    next_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Reference {
+    #[serde(rename = "type")]
+    kind: String,
+    id: String,
+}
+
+/// X's problem details: `{"detail": "...", "title": "..."}`, or the raw body.
+async fn problem_detail(response: reqwest::Response) -> String {
+    let body = response.text().await.unwrap_or_default();
+    serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|problem| {
+            problem
+                .get("detail")
+                .or_else(|| problem.get("title"))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| body.chars().take(300).collect())
+}
+
+/// Post ids are snowflakes: decimal numbers, compared by length first.
+fn newer(id: &str, than: Option<&str>) -> bool {
+    let digits = |id: &str| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit());
+    match than {
+        _ if !digits(id) => false,
+        Some(than) if digits(than) => (id.len(), id) > (than.len(), than),
+        _ => true,
+    }
+}
+
+/// A snowflake holds its creation time: milliseconds since X's epoch, above 22 bits.
+fn snowflake_time(id: &str) -> Option<DateTime<Utc>> {
+    let id: u64 = id.parse().ok()?;
+    DateTime::from_timestamp_millis(((id >> 22) + 1_288_834_974_657) as i64)
+}
+
+/// X rewrites links to t.co, so texts are compared without them.
+fn without_links(text: &str) -> String {
+    text.split_whitespace()
+        .filter(|word| !(word.starts_with("http://") || word.starts_with("https://")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Seconds until X's rate-limit window resets: its header is a Unix time.
+fn reset_in(headers: &HeaderMap) -> Option<Duration> {
+    let reset = header_number(headers, "x-rate-limit-reset")?;
+    let now = Utc::now().timestamp() as f64;
+    Some(Duration::from_secs_f64((reset - now).clamp(0.0, 86_400.0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snowflake_ids_compare_as_numbers() {
+        assert!(newer("1301573587187331075", Some("1301573587187331074")));
+        assert!(newer("10000000000000000000", Some("9999999999999999999")));
+        assert!(!newer("999", Some("1000")));
+        assert!(!newer("1000", Some("1000")));
+        assert!(newer("5", None));
+        assert!(!newer("", None));
+        assert!(!newer("abc", Some("1")));
+    }
+
+    #[test]
+    fn snowflakes_tell_their_time() {
+        let time = snowflake_time("1301573587187331074").unwrap();
+        assert_eq!(time.format("%Y-%m-%d").to_string(), "2020-09-03");
+        assert_eq!(snowflake_time("nope"), None);
+    }
+
+    #[test]
+    fn watches_parse() {
+        assert_eq!(Watch::parse("mentions"), Ok(Watch::Mentions));
+        assert_eq!(
+            Watch::parse("search:\"acme coffee\" lang:en"),
+            Ok(Watch::Search("\"acme coffee\" lang:en".into()))
+        );
+        assert!(Watch::parse("search:").is_err());
+        assert!(Watch::parse(&format!("search:{}", "a".repeat(501))).is_err());
+        assert!(Watch::parse("#acme").is_err());
+    }
+
+    #[test]
+    fn links_do_not_make_texts_differ() {
+        assert_eq!(
+            without_links("see https://t.co/abc now"),
+            without_links("see https://acme.example/a now")
+        );
+    }
+}

@@ -1,0 +1,416 @@
+//! Reddit against a local OAuth + API look-alike: login caching, listings, paging to the seen
+//! fullname, rate-limit headers, failures, restarts, and answers checked at the HTTP level.
+
+mod fake_net;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use earshot::app::poll;
+use earshot::domain::{Action, Cursor, ListFilter, Member, State};
+use earshot::outbox::Outbox;
+use earshot::rules::Rules;
+use earshot::sources::http::Secret;
+use earshot::sources::reddit::{Reddit, Settings, Watch};
+use earshot::sources::{Source, SourceError};
+use earshot::store::Store;
+use fake_net::{Fake, Reply};
+
+const TOKEN: &str = "/api/v1/access_token";
+const SEARCH: &str = "/search";
+const NEW: &str = "/r/acmecoffee/new";
+const COMMENTS: &str = "/r/acmecoffee/comments";
+const INBOX: &str = "/message/inbox";
+const AGENT: &str = "linux:earshot-test:0.1 (by /u/acmehq)";
+
+fn reddit(fake: &Fake, watch: &[&str]) -> Reddit {
+    Reddit::new(
+        "reddit".into(),
+        Settings {
+            client_id: "cid".into(),
+            client_secret: Secret::new("csecret"),
+            username: "acmehq".into(),
+            password: Secret::new("pw"),
+            user_agent: AGENT.into(),
+            watch: watch.iter().map(|w| Watch::parse(w).unwrap()).collect(),
+            api_url: fake.url.clone(),
+            token_url: format!("{}{TOKEN}", fake.url),
+        },
+        Duration::from_secs(60),
+        reqwest::Client::new(),
+    )
+}
+
+fn rules() -> Rules {
+    Rules::new(&["acme".to_string()], &[], &[])
+}
+
+fn ids(store: &Store) -> Vec<String> {
+    let all = store.list(ListFilter::All, &Member::new("x", "x")).unwrap();
+    all.into_iter().map(|t| t.mention.key.id).collect()
+}
+
+fn first_poll_script(fake: &Fake) {
+    fake.on("POST", TOKEN, Reply::fixture("reddit/token.json"))
+        .on("GET", SEARCH, Reply::fixture("reddit/search.json"))
+        .on("GET", NEW, Reply::fixture("reddit/sub_new.json"))
+        .on("GET", COMMENTS, Reply::fixture("reddit/sub_comments.json"))
+        .on("GET", INBOX, Reply::fixture("reddit/inbox.json"));
+}
+
+#[tokio::test]
+async fn logs_in_once_reads_every_watch_and_pages_down_to_the_seen_fullname() {
+    let fake = Fake::start().await;
+    let store = Store::temporary(vec![]).unwrap();
+    let source = reddit(&fake, &["search:acme", "r/acmecoffee", "mentions"]);
+
+    first_poll_script(&fake);
+    assert_eq!(poll(&store, &source, &rules()).await, 4);
+    assert_eq!(
+        ids(&store),
+        vec!["t3_s3", "t1_c2", "t1_m2", "t1_m1"],
+        "deleted posts, the brand's own post, private messages and id-less items are not relayed"
+    );
+
+    let login = &fake.requests_to(TOKEN)[0];
+    assert_eq!(
+        login.header("authorization"),
+        Some("Basic Y2lkOmNzZWNyZXQ=")
+    );
+    assert_eq!(login.header("user-agent"), Some(AGENT));
+    let form = login.form();
+    assert_eq!(form["grant_type"], "password");
+    assert_eq!(form["username"], "acmehq");
+    assert_eq!(form["password"], "pw");
+    let search = &fake.requests_to(SEARCH)[0];
+    for (key, value) in [
+        ("q", "acme"),
+        ("sort", "new"),
+        ("type", "link"),
+        ("limit", "100"),
+        ("raw_json", "1"),
+    ] {
+        assert_eq!(search.param(key), Some(value), "{key}");
+    }
+    assert_eq!(fake.requests_to(INBOX)[0].param("mark"), Some("false"));
+
+    let reply = store.mention(3).unwrap().mention;
+    assert_eq!(reply.text, "thanks u/acmehq, acme fixed it");
+    assert_eq!(
+        reply.in_reply_to.as_deref(),
+        Some("t1_a1"),
+        "a reply to the brand's answer links to it"
+    );
+    assert_eq!(
+        reply.link.as_deref(),
+        Some("https://www.reddit.com/r/coffee/comments/s3/acme_lids/m2/?context=3")
+    );
+    assert_eq!(
+        store.mention(1).unwrap().mention.text,
+        "Acme & the new lids\nThey **leak**."
+    );
+
+    // Second poll: r/acmecoffee/new has three new posts over two pages, then the seen t3_n1.
+    fake.on("GET", SEARCH, Reply::fixture("reddit/empty.json"))
+        .on("GET", NEW, Reply::fixture("reddit/sub_new_page1.json"))
+        .on("GET", NEW, Reply::fixture("reddit/sub_new_page2.json"))
+        .on("GET", COMMENTS, Reply::fixture("reddit/empty.json"))
+        .on("GET", INBOX, Reply::fixture("reddit/empty.json"));
+    assert_eq!(poll(&store, &source, &rules()).await, 3);
+    let pages = fake.requests_to(NEW);
+    assert_eq!(
+        pages.len(),
+        3,
+        "one page on the first poll, two on the second, none after the seen one"
+    );
+    assert_eq!(pages[2].param("after"), Some("t3_n3"));
+    assert_eq!(
+        ids(&store)[4..],
+        ["t3_n4", "t3_n3", "t3_n2"],
+        "t3_n0 is older than the seen post"
+    );
+
+    assert_eq!(
+        fake.requests_to(TOKEN).len(),
+        1,
+        "the token is cached, not fetched per poll"
+    );
+    for request in fake.requests().iter().filter(|r| r.path != TOKEN) {
+        assert_eq!(
+            request.header("authorization"),
+            Some("Bearer tok-1"),
+            "{}",
+            request.path
+        );
+        assert_eq!(
+            request.header("user-agent"),
+            Some(AGENT),
+            "{}",
+            request.path
+        );
+    }
+    assert!(fake.unused().is_empty(), "{:?}", fake.unused());
+}
+
+#[tokio::test]
+async fn rate_limit_headers_429_5xx_and_an_expired_token() {
+    let fake = Fake::start().await;
+    let source = reddit(&fake, &["search:acme"]);
+    let cursor = Cursor::default();
+
+    fake.on("POST", TOKEN, Reply::fixture("reddit/token.json"));
+    fake.on(
+        "GET",
+        SEARCH,
+        Reply::status(429, "")
+            .header("x-ratelimit-reset", 7)
+            .header("x-ratelimit-remaining", 0),
+    );
+    match source.fetch(&cursor).await {
+        Err(SourceError::Retry { after, .. }) => assert_eq!(after, Some(Duration::from_secs(7))),
+        other => panic!("429 must be retried after the reset: {other:?}"),
+    }
+    let before = fake.requests().len();
+    assert!(
+        matches!(
+            source.fetch(&cursor).await,
+            Err(SourceError::Retry { after: Some(_), .. })
+        ),
+        "with nothing left in the window, earshot waits"
+    );
+    assert_eq!(
+        fake.requests().len(),
+        before,
+        "no request while the budget is spent"
+    );
+
+    let source = reddit(&fake, &["search:acme"]);
+    fake.on("POST", TOKEN, Reply::fixture("reddit/token.json"));
+    fake.on("GET", SEARCH, Reply::status(503, "down"));
+    assert!(matches!(
+        source.fetch(&cursor).await,
+        Err(SourceError::Retry { .. })
+    ));
+
+    // Reddit revoked the token early: one new login, then the same request again.
+    fake.on("GET", SEARCH, Reply::status(401, ""));
+    fake.on(
+        "POST",
+        TOKEN,
+        Reply::json(r#"{"access_token":"tok-2","expires_in":3600}"#),
+    );
+    fake.on(
+        "GET",
+        SEARCH,
+        Reply::fixture("reddit/search.json")
+            .header("x-ratelimit-remaining", 3)
+            .header("x-ratelimit-used", 597)
+            .header("x-ratelimit-reset", 300),
+    );
+    let fetched = source.fetch(&cursor).await.unwrap();
+    assert_eq!(fetched.mentions.len(), 1);
+    assert_eq!(
+        fake.requests().last().unwrap().header("authorization"),
+        Some("Bearer tok-2")
+    );
+    match source.fetch(&fetched.cursor).await {
+        Err(SourceError::Retry {
+            after: Some(after), ..
+        }) => {
+            assert!(
+                after > Duration::from_secs(290) && after <= Duration::from_secs(300),
+                "{after:?}"
+            )
+        }
+        other => panic!("3 left is below the reserve: {other:?}"),
+    }
+    assert!(fake.unused().is_empty(), "{:?}", fake.unused());
+}
+
+#[tokio::test]
+async fn bad_logins_and_malformed_listings_are_clear_errors() {
+    let fake = Fake::start().await;
+    let source = reddit(&fake, &["search:acme"]);
+    fake.on("POST", TOKEN, Reply::json(r#"{"error": "invalid_grant"}"#));
+    let error = source.fetch(&Cursor::default()).await.unwrap_err();
+    assert!(matches!(error, SourceError::Permanent(_)));
+    assert!(error.to_string().contains("invalid_grant"), "{error}");
+
+    fake.on("POST", TOKEN, Reply::fixture("reddit/token.json"));
+    fake.on(
+        "GET",
+        SEARCH,
+        Reply::json("<html>we took reddit down</html>"),
+    );
+    let error = source.fetch(&Cursor::default()).await.unwrap_err();
+    assert!(error.to_string().contains("cannot read"), "{error}");
+    fake.on("GET", SEARCH, Reply::json(r#"{"kind": "Listing"}"#));
+    let fetched = source.fetch(&Cursor::default()).await.unwrap();
+    assert!(
+        fetched.mentions.is_empty(),
+        "a listing without data is an empty listing"
+    );
+}
+
+#[tokio::test]
+async fn restart_mid_stream_has_no_gap_and_no_duplicate() {
+    let fake = Fake::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let watch = ["search:acme", "r/acmecoffee"];
+    {
+        let store = Store::open(dir.path(), vec![]).unwrap();
+        let source = reddit(&fake, &watch);
+        fake.on("POST", TOKEN, Reply::fixture("reddit/token.json"))
+            .on("GET", SEARCH, Reply::fixture("reddit/search.json"))
+            .on("GET", NEW, Reply::fixture("reddit/sub_new.json"))
+            .on("GET", COMMENTS, Reply::fixture("reddit/sub_comments.json"));
+        assert_eq!(poll(&store, &source, &rules()).await, 2);
+        // The search is read, then the subreddit fails: the search counts, the subreddit waits.
+        fake.on("GET", SEARCH, Reply::fixture("reddit/search2.json"))
+            .on("GET", NEW, Reply::status(500, "oops"));
+        assert_eq!(poll(&store, &source, &rules()).await, 1);
+    }
+    let store = Store::open(dir.path(), vec![]).unwrap();
+    let source = reddit(&fake, &watch);
+    fake.on("POST", TOKEN, Reply::fixture("reddit/token.json"))
+        .on("GET", SEARCH, Reply::fixture("reddit/search2.json"))
+        .on("GET", NEW, Reply::fixture("reddit/sub_new_page1.json"))
+        .on("GET", NEW, Reply::fixture("reddit/sub_new_page2.json"))
+        .on("GET", COMMENTS, Reply::fixture("reddit/empty.json"));
+    assert_eq!(poll(&store, &source, &rules()).await, 3);
+    assert_eq!(
+        ids(&store),
+        vec!["t3_s3", "t1_c2", "t3_s4", "t3_n4", "t3_n3", "t3_n2"]
+    );
+    assert!(fake.unused().is_empty(), "{:?}", fake.unused());
+}
+
+/// A store holding the inbox's two mentions (#2 is t1_m1), with #2 claimed and answered.
+async fn answered(fake: &Fake) -> (Store, Outbox) {
+    let store = Store::temporary(vec![]).unwrap();
+    let source = Arc::new(reddit(fake, &["mentions"]));
+    fake.on("POST", TOKEN, Reply::fixture("reddit/token.json"))
+        .on("GET", INBOX, Reply::fixture("reddit/inbox.json"));
+    assert_eq!(poll(&store, source.as_ref(), &rules()).await, 2);
+    let jane = Member::new("jane", "jane");
+    store
+        .apply(2, &jane, &Action::Claim, Utc::now())
+        .await
+        .unwrap();
+    let answer = Action::Answer {
+        text: "Yes, 9 to 5!".into(),
+    };
+    store.apply(2, &jane, &answer, Utc::now()).await.unwrap();
+    let outbox = Outbox::new(
+        store.clone(),
+        vec![],
+        vec![source],
+        Arc::new(tokio::sync::Notify::new()),
+    );
+    (store, outbox)
+}
+
+const OWN: &str = "/user/acmehq/comments";
+
+#[tokio::test]
+async fn answer_posts_a_comment_with_api_type_json() {
+    let fake = Fake::start().await;
+    let (store, outbox) = answered(&fake).await;
+    fake.on("GET", OWN, Reply::fixture("reddit/empty.json")).on(
+        "POST",
+        "/api/comment",
+        Reply::fixture("reddit/comment_ok.json"),
+    );
+    assert_eq!(outbox.drain(Utc::now()).await.unwrap().delivered, 1);
+
+    let post = &fake.requests_to("/api/comment")[0];
+    assert_eq!(post.method, "POST");
+    assert_eq!(post.header("authorization"), Some("Bearer tok-1"));
+    assert_eq!(post.header("user-agent"), Some(AGENT));
+    let form = post.form();
+    assert_eq!(form["api_type"], "json");
+    assert_eq!(form["thing_id"], "t1_m1");
+    assert_eq!(form["text"], "Yes, 9 to 5!");
+    assert!(matches!(
+        store.mention(2).unwrap().state,
+        State::Answered { link: Some(link), .. } if link == "https://www.reddit.com/r/coffee/comments/s3/acme_lids/r1/"
+    ));
+    assert!(store.outbox().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn errors_inside_a_200_are_retried_or_returned_to_the_person() {
+    let fake = Fake::start().await;
+    let (store, outbox) = answered(&fake).await;
+    let now = Utc::now();
+    fake.on("GET", OWN, Reply::fixture("reddit/empty.json")).on(
+        "POST",
+        "/api/comment",
+        Reply::fixture("reddit/comment_ratelimit.json"),
+    );
+    assert_eq!(outbox.drain(now).await.unwrap().delivered, 0);
+    let entries = store.outbox().unwrap();
+    assert_eq!(entries.len(), 1);
+    let wait = entries[0].1.not_before - now;
+    assert_eq!(wait.num_seconds(), 422, "RATELIMIT's wait, rounded up");
+    assert!(entries[0]
+        .1
+        .last_error
+        .as_deref()
+        .unwrap()
+        .contains("Take a break"));
+    assert!(matches!(
+        store.mention(2).unwrap().state,
+        State::Claimed {
+            answering: true,
+            ..
+        }
+    ));
+
+    fake.on("GET", OWN, Reply::fixture("reddit/empty.json")).on(
+        "POST",
+        "/api/comment",
+        Reply::fixture("reddit/comment_deleted.json"),
+    );
+    outbox
+        .drain(now + chrono::Duration::seconds(500))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.mention(2).unwrap().state,
+        State::Claimed {
+            answering: false,
+            ..
+        }
+    ));
+    let history = store.history(2).unwrap();
+    let last = history.last().unwrap();
+    assert!(
+        last.summary().contains("DELETED_COMMENT"),
+        "{}",
+        last.summary()
+    );
+    assert!(store.outbox().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_retry_after_a_crash_finds_the_posted_answer_instead_of_posting_twice() {
+    let fake = Fake::start().await;
+    let (store, outbox) = answered(&fake).await;
+    fake.on(
+        "GET",
+        OWN,
+        Reply::fixture("reddit/own_comments_with_answer.json"),
+    );
+    assert_eq!(outbox.drain(Utc::now()).await.unwrap().delivered, 1);
+    assert!(
+        fake.requests_to("/api/comment").is_empty(),
+        "no second comment"
+    );
+    assert_eq!(fake.requests_to(OWN)[0].param("sort"), Some("new"));
+    assert!(matches!(
+        store.mention(2).unwrap().state,
+        State::Answered { link: Some(link), .. } if link.ends_with("/acme_lids/r1/")
+    ));
+}
