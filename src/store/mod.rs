@@ -86,7 +86,7 @@ impl Store {
             .path(path)
             // Mentions are small; a bounded cache keeps the bot's memory flat as history grows.
             .cache_capacity(16 * 1024 * 1024);
-        let db = config.open().map_err(|source| StoreError::Open {
+        let db = open_when_unlocked(&config).map_err(|source| StoreError::Open {
             path: path.to_path_buf(),
             source,
         })?;
@@ -158,6 +158,26 @@ impl Store {
     pub fn flush_now(&self) -> Result<()> {
         self.db.flush()?;
         Ok(())
+    }
+}
+
+/// How long to wait for a previous earshot (or a just-dropped handle, whose flusher thread lets
+/// go a moment later) to release the store's file lock.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+fn open_when_unlocked(config: &sled::Config) -> sled::Result<sled::Db> {
+    let started = std::time::Instant::now();
+    loop {
+        match config.open() {
+            // sled reports a held lock only in its message.
+            Err(sled::Error::Io(error))
+                if error.to_string().contains("could not acquire lock")
+                    && started.elapsed() < LOCK_WAIT =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            result => return result,
+        }
     }
 }
 
