@@ -39,53 +39,39 @@ impl Store {
                 &self.keys,
                 &self.by_status,
                 &self.cursors,
-                &self.history,
                 &self.outbox,
             )
-                .transaction(
-                    |(meta, mentions, keys, by_status, cursors, history, outbox)| {
-                        let mut next = read_next_number(meta)?;
-                        let first = next;
-                        for mention in batch {
-                            let key = keys::mention_key(&mention.key);
-                            if keys.get(&key)?.is_some() {
-                                continue;
-                            }
-                            let number = next;
-                            next += 1;
-                            let tracked = Tracked {
-                                number,
-                                mention: mention.clone(),
-                                state: State::Open,
-                                received_at: now,
-                            };
-                            keys.insert(key, &keys::number(number))?;
-                            mentions.insert(&keys::number(number), encode(&tracked))?;
-                            by_status.insert(keys::by_status(Status::Open, number), &[])?;
-                            let entry = HistoryEntry {
-                                at: now,
-                                by: Member::new("earshot", "earshot"),
-                                from: String::new(),
-                                to: "open".into(),
-                                note: Some(format!("found by {source}")),
-                            };
-                            history.insert(
-                                keys::history(number, history.generate_id()?),
-                                encode(&entry),
-                            )?;
-                            for chat in &self.chats {
-                                let effect = Effect::Post {
-                                    chat: chat.clone(),
-                                    number,
-                                };
-                                enqueue(outbox, effect, now)?;
-                            }
+                .transaction(|(meta, mentions, keys, by_status, cursors, outbox)| {
+                    let mut next = read_next_number(meta)?;
+                    let first = next;
+                    for mention in batch {
+                        let key = keys::mention_key(&mention.key);
+                        if keys.get(&key)?.is_some() {
+                            continue;
                         }
-                        meta.insert(NEXT_NUMBER_KEY, &keys::number(next))?;
-                        cursors.insert(source.as_bytes(), cursor_bytes.as_slice())?;
-                        Ok((first..next).collect::<Vec<u64>>())
-                    },
-                ),
+                        let number = next;
+                        next += 1;
+                        let tracked = Tracked {
+                            number,
+                            mention: mention.clone(),
+                            state: State::Open,
+                            received_at: now,
+                        };
+                        keys.insert(key, &keys::number(number))?;
+                        mentions.insert(&keys::number(number), encode(&tracked))?;
+                        by_status.insert(keys::by_status(Status::Open, number), &[])?;
+                        for chat in &self.chats {
+                            let effect = Effect::Post {
+                                chat: chat.clone(),
+                                number,
+                            };
+                            enqueue(outbox, effect, now)?;
+                        }
+                    }
+                    meta.insert(NEXT_NUMBER_KEY, &keys::number(next))?;
+                    cursors.insert(source.as_bytes(), cursor_bytes.as_slice())?;
+                    Ok((first..next).collect::<Vec<u64>>())
+                }),
         )?;
         // Flushed before any card goes out, so a number shown in chat is never handed out again.
         self.flush_now()?;
@@ -155,12 +141,24 @@ impl Store {
         numbers.into_iter().map(|n| self.mention(n)).collect()
     }
 
-    /// Every transition of a mention, oldest first.
+    /// Every transition of a mention, oldest first, starting with its arrival (which is derived
+    /// from the mention rather than stored, to keep ingest to the writes it needs).
     pub fn history(&self, number: u64) -> Result<Vec<HistoryEntry>> {
-        self.history
-            .scan_prefix(keys::number(number))
-            .values()
-            .map(|bytes| decode("history entry", &bytes?))
+        let tracked = self.mention(number)?;
+        let found = HistoryEntry {
+            at: tracked.received_at,
+            by: Member::new("earshot", "earshot"),
+            from: String::new(),
+            to: "open".into(),
+            note: Some(format!("found by {}", tracked.mention.key.source)),
+        };
+        std::iter::once(Ok(found))
+            .chain(
+                self.history
+                    .scan_prefix(keys::number(number))
+                    .values()
+                    .map(|bytes| decode("history entry", &bytes?)),
+            )
             .collect()
     }
 
