@@ -156,6 +156,7 @@ fn mention(n: u64) -> Mention {
         matched: Vec::new(),
         language: Some("en".into()),
         in_reply_to: None,
+        direct: false,
     }
 }
 

@@ -16,8 +16,10 @@ use crate::desk::Desk;
 use crate::domain::{Member, MemberRef};
 use crate::outbox::Outbox;
 use crate::rules::{Rules, Verdict};
+use crate::sources::bluesky::Bluesky;
 use crate::sources::feed::Feed;
 use crate::sources::hackernews::HackerNews;
+use crate::sources::mastodon::Mastodon;
 use crate::sources::reddit::Reddit;
 use crate::sources::x::X;
 use crate::sources::Source;
@@ -95,6 +97,32 @@ impl App {
                     SourceKind::X(settings) => Arc::new(X::new(
                         source.name.clone(),
                         settings.clone(),
+                        source.every,
+                        http.clone(),
+                    )),
+                    SourceKind::Mastodon {
+                        instance,
+                        token,
+                        watch,
+                    } => Arc::new(Mastodon::new(
+                        source.name.clone(),
+                        instance.clone(),
+                        token.expose().to_string(),
+                        watch.clone(),
+                        source.every,
+                        http.clone(),
+                    )),
+                    SourceKind::Bluesky {
+                        pds,
+                        handle,
+                        app_password,
+                        watch,
+                    } => Arc::new(Bluesky::new(
+                        source.name.clone(),
+                        pds.clone(),
+                        handle.clone(),
+                        app_password.expose().to_string(),
+                        watch.clone(),
                         source.every,
                         http.clone(),
                     )),

@@ -12,7 +12,7 @@ use toml::Spanned;
 use crate::rules::Rules;
 use crate::sources::feed::Location;
 use crate::sources::http::Secret;
-use crate::sources::{hackernews, reddit, x};
+use crate::sources::{bluesky, hackernews, mastodon, reddit, x};
 
 /// The command name people type when none is configured.
 pub const DEFAULT_COMMAND: &str = "/mentions";
@@ -21,9 +21,14 @@ pub const DEFAULT_COMMAND: &str = "/mentions";
 const SHORTEST_POLL: Duration = Duration::from_secs(10);
 /// Google Alerts keeps only its latest ~20 entries; polling every 5 minutes misses none.
 const DEFAULT_FEED_POLL: Duration = Duration::from_secs(5 * 60);
+/// Mastodon allows 300 requests per 5 minutes per account; a poll costs one request per watched
+/// stream (two when something new came), so 30 s spends under a tenth of the budget.
+const DEFAULT_MASTODON_POLL: Duration = Duration::from_secs(30);
+/// Bluesky's maintainers ask for gentle searchPosts polling ("every 60 s"); notifications ride along.
+const DEFAULT_BLUESKY_POLL: Duration = Duration::from_secs(60);
 
 /// The `kind`s a source may have.
-const KINDS: &[&str] = &["feed", "hackernews", "reddit", "x"];
+const KINDS: &[&str] = &["feed", "hackernews", "reddit", "x", "mastodon", "bluesky"];
 
 /// Each network's default poll interval, chosen from its rate-limit budget (see its module).
 fn default_every(kind: &str) -> Duration {
@@ -31,6 +36,8 @@ fn default_every(kind: &str) -> Duration {
         "hackernews" => hackernews::DEFAULT_EVERY,
         "reddit" => reddit::DEFAULT_EVERY,
         "x" => x::DEFAULT_EVERY,
+        "mastodon" => DEFAULT_MASTODON_POLL,
+        "bluesky" => DEFAULT_BLUESKY_POLL,
         _ => DEFAULT_FEED_POLL,
     }
 }
@@ -75,10 +82,23 @@ pub struct SourceConfig {
 
 #[derive(Debug, Clone)]
 pub enum SourceKind {
-    Feed { location: Location },
+    Feed {
+        location: Location,
+    },
     HackerNews(hackernews::Settings),
     Reddit(reddit::Settings),
     X(x::Settings),
+    Mastodon {
+        instance: url::Url,
+        token: Secret,
+        watch: Vec<mastodon::Watch>,
+    },
+    Bluesky {
+        pds: url::Url,
+        handle: String,
+        app_password: Secret,
+        watch: Vec<bluesky::Watch>,
+    },
 }
 
 impl SourceKind {
@@ -88,6 +108,8 @@ impl SourceKind {
             SourceKind::HackerNews(_) => "hackernews",
             SourceKind::Reddit(_) => "reddit",
             SourceKind::X(_) => "x",
+            SourceKind::Mastodon { .. } => "mastodon",
+            SourceKind::Bluesky { .. } => "bluesky",
         }
     }
 }
@@ -311,6 +333,57 @@ impl Config {
                         api_url: base_url(&feed.api_url, "api_url", x::DEFAULT_API_URL)?,
                     })
                 }
+                "mastodon" => {
+                    let instance = required(&feed.instance, "instance", "the instance's URL")?;
+                    let instance = web_url(&instance).map_err(|message| {
+                        invalid(span_of(&feed.instance), &key("instance"), message)
+                    })?;
+                    let mut watches = Vec::new();
+                    for (item, at) in watch(&["mentions"]) {
+                        watches.push(
+                            mastodon::Watch::parse(&item)
+                                .map_err(|message| invalid(Some(at), &key("watch"), message))?,
+                        );
+                    }
+                    SourceKind::Mastodon {
+                        instance,
+                        token: Secret::new(required(
+                            &feed.token,
+                            "token",
+                            "an access token with read:notifications, read:statuses, read:search and write:statuses",
+                        )?),
+                        watch: watches,
+                    }
+                }
+                "bluesky" => {
+                    let pds = required(
+                        &feed.pds,
+                        "pds",
+                        "the account's PDS URL, such as https://bsky.social",
+                    )?;
+                    let pds = web_url(&pds)
+                        .map_err(|message| invalid(span_of(&feed.pds), &key("pds"), message))?;
+                    let mut watches = Vec::new();
+                    for (item, at) in watch(&["mentions"]) {
+                        watches.push(
+                            bluesky::Watch::parse(&item)
+                                .map_err(|message| invalid(Some(at), &key("watch"), message))?,
+                        );
+                    }
+                    SourceKind::Bluesky {
+                        pds,
+                        handle: required(&feed.handle, "handle", "the account's handle or DID")?
+                            .trim()
+                            .trim_start_matches('@')
+                            .to_string(),
+                        app_password: Secret::new(required(
+                            &feed.app_password,
+                            "app_password",
+                            "an app password (Settings → Privacy and security → App passwords)",
+                        )?),
+                        watch: watches,
+                    }
+                }
                 _ => {
                     let Some(url) = &feed.url else {
                         return Err(invalid(
@@ -441,6 +514,20 @@ fn feed_location(base: &Path, url: &Spanned<EnvString>) -> Result<Location, Stri
     Ok(Location::File(path))
 }
 
+/// An http(s) base URL, such as a Mastodon instance or a Bluesky PDS.
+fn web_url(text: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text.trim())
+        .map_err(|error| format!("`{text}` is not a valid URL: {error}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!("`{text}` is not an http(s) URL"));
+    }
+    Ok(url)
+}
+
+fn span_of(value: &Option<Spanned<EnvString>>) -> Option<std::ops::Range<usize>> {
+    value.as_ref().map(Spanned::span)
+}
+
 fn strings(values: Vec<EnvString>) -> Vec<String> {
     values.into_iter().map(|s| s.0).collect()
 }
@@ -530,6 +617,11 @@ struct RawSource {
     bearer_token: Option<Spanned<EnvString>>,
     user_token: Option<Spanned<EnvString>>,
     user_id: Option<Spanned<EnvString>>,
+    instance: Option<Spanned<EnvString>>,
+    token: Option<Spanned<EnvString>>,
+    pds: Option<Spanned<EnvString>>,
+    handle: Option<Spanned<EnvString>>,
+    app_password: Option<Spanned<EnvString>>,
 }
 
 impl RawSource {
@@ -549,6 +641,8 @@ impl RawSource {
                 "user_agent",
             ],
             "x" => &["watch", "api_url", "bearer_token", "user_token", "user_id"],
+            "mastodon" => &["watch", "instance", "token"],
+            "bluesky" => &["watch", "pds", "handle", "app_password"],
             _ => &["url"],
         };
         let span = |value: &Option<Spanned<EnvString>>| value.as_ref().map(Spanned::span);
@@ -566,6 +660,11 @@ impl RawSource {
             ("bearer_token", span(&self.bearer_token)),
             ("user_token", span(&self.user_token)),
             ("user_id", span(&self.user_id)),
+            ("instance", span(&self.instance)),
+            ("token", span(&self.token)),
+            ("pds", span(&self.pds)),
+            ("handle", span(&self.handle)),
+            ("app_password", span(&self.app_password)),
         ]
         .into_iter()
         .find_map(|(field, span)| Some((field, span?)).filter(|(field, _)| !takes.contains(field)))

@@ -124,6 +124,12 @@ fn summary(config: &Config) -> String {
                 settings.user_id,
                 settings.watch.len()
             ),
+            SourceKind::Mastodon {
+                instance, watch, ..
+            } => format!("{instance} watching {watch:?}"),
+            SourceKind::Bluesky {
+                pds, handle, watch, ..
+            } => format!("{handle} at {pds} watching {watch:?}"),
         };
         lines.push(format!(
             "source {}: {} {} every {}",

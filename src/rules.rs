@@ -8,6 +8,9 @@ use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
 
 use crate::domain::Mention;
 
+/// What a card shows as "matched" for a post addressed to the brand that names no keyword.
+pub const DIRECT: &str = "@mention";
+
 #[derive(Debug, Clone, Default)]
 pub struct Rules {
     keywords: Vec<Pattern>,
@@ -101,7 +104,9 @@ impl Rules {
             .filter(|p| p.matches(&text))
             .map(|p| p.written.clone())
             .collect();
-        if matched.is_empty() {
+        if matched.is_empty() && mention.direct {
+            Verdict::Relay(vec![DIRECT.to_string()])
+        } else if matched.is_empty() {
             Verdict::Drop(DropReason::NoKeyword)
         } else {
             Verdict::Relay(matched)
@@ -158,6 +163,7 @@ mod tests {
             matched: vec![],
             language: None,
             in_reply_to: None,
+            direct: false,
         }
     }
 
@@ -225,6 +231,36 @@ mod tests {
             rules.judge(&post("acme news", "acme@other.example")),
             Verdict::Relay(_)
         ));
+    }
+
+    #[test]
+    fn direct_mentions_need_no_keyword_but_obey_exclusions() {
+        let rules = rules();
+        let direct = |text: &str, handle: &str| Mention {
+            direct: true,
+            ..post(text, handle)
+        };
+        assert_eq!(
+            rules.judge(&direct("@acmehq your lids leak", "jane")),
+            Verdict::Relay(vec![DIRECT.into()])
+        );
+        assert_eq!(
+            rules.judge(&direct("hello acme", "jane")),
+            Verdict::Relay(vec!["acme".into()]),
+            "keywords still show when they match"
+        );
+        assert_eq!(
+            rules.judge(&direct("vacature", "jane")),
+            Verdict::Drop(DropReason::Excluded("vacature".into()))
+        );
+        assert_eq!(
+            rules.judge(&direct("note to self", "acmehq")),
+            Verdict::Drop(DropReason::OwnAccount)
+        );
+        assert_eq!(
+            rules.judge(&post("@acmehq your lids leak", "jane")),
+            Verdict::Drop(DropReason::NoKeyword)
+        );
     }
 
     #[test]

@@ -131,6 +131,7 @@ fn mention(id: &str) -> Mention {
         matched: vec![],
         language: None,
         in_reply_to: None,
+        direct: false,
     }
 }
 

@@ -3,4 +3,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The Bluesky end-to-end test runs against the real reference server (Node 22, @atproto/dev-env,
+# PostgreSQL, Redis); EARSHOT_SKIP_BLUESKY_E2E=1 skips installing and running it.
+if [ "${EARSHOT_SKIP_BLUESKY_E2E:-}" = "1" ]; then
+    echo "EARSHOT_SKIP_BLUESKY_E2E=1: skipping the Bluesky end-to-end setup and test"
+else
+    bash tests/bluesky/setup.sh
+fi
+
 cargo test --locked --all-targets

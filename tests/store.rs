@@ -23,6 +23,7 @@ fn mention(source: &str, id: &str, network: Network) -> Mention {
         matched: vec!["acme".into()],
         language: None,
         in_reply_to: None,
+        direct: false,
     }
 }
 

@@ -142,6 +142,7 @@ mod tests {
                 matched: vec!["acme".into()],
                 language: None,
                 in_reply_to: None,
+                direct: false,
             },
             state: State::Open,
             received_at: now,

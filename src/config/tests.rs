@@ -77,7 +77,7 @@ fn bad_configs_name_file_line_key_and_what_was_expected() {
         (format!("{BASE}{}", FEED.replace("5m", "5 parsecs")), "`5 parsecs` is not a duration"),
         (format!("{BASE}{}", FEED.replace("5m", "5 parsecs")), "line 16, column 9"),
         (format!("{BASE}{}", FEED.replace("5m", "1s")), "DIR/earshot.toml: line 16: sources[0].every: polling every 1s is too often; use at least 10s"),
-        (format!("{BASE}{}", FEED.replace("\"feed\"", "\"rss\"")), "DIR/earshot.toml: line 13: sources[0].kind: unknown source kind `rss`; expected one of: feed"),
+        (format!("{BASE}{}", FEED.replace("\"feed\"", "\"rss\"")), "DIR/earshot.toml: line 13: sources[0].kind: unknown source kind `rss`; expected one of: feed, hackernews, reddit, x, mastodon, bluesky"),
         (format!("{BASE}{}", FEED.replace("sample-feed.xml", "missing.xml")), "DIR/earshot.toml: line 15: sources[0].url: no feed file at DIR/missing.xml"),
         (format!("{BASE}{}", FEED.replace("sample-feed.xml", "https://exa mple.com/")), "line 15: sources[0].url: `https://exa mple.com/` is not a valid URL"),
         (format!("{BASE}{}", FEED.replace("sample-feed.xml", "${EARSHOT_SURELY_UNSET}")), "environment variable EARSHOT_SURELY_UNSET is not set"),
@@ -250,11 +250,85 @@ fn network_sources_report_missing_foreign_and_bad_keys() {
         ),
         (
             source("kind = \"mastodont\"\n"),
-            "unknown source kind `mastodont`; expected one of: feed, hackernews, reddit, x",
+            "unknown source kind `mastodont`; expected one of: feed, hackernews, reddit, x, mastodon, bluesky",
         ),
     ];
     for (text, expected) in cases {
         let error = parse_in(dir.path(), &text).map(|_| ()).expect_err(expected);
+        assert!(
+            error.contains(expected),
+            "expected {expected:?} in:\n{error}"
+        );
+    }
+}
+
+#[test]
+fn mastodon_and_bluesky_sources() {
+    let dir = folder();
+    std::env::set_var("EARSHOT_TEST_MASTODON_TOKEN", "tok-123");
+    let text = format!(
+        "{BASE}\n[[sources]]\nkind = \"mastodon\"\nname = \"masto\"\ninstance = \"https://mastodon.example\"\ntoken = \"${{EARSHOT_TEST_MASTODON_TOKEN}}\"\nwatch = [\"mentions\", \"#Acme\"]\n\n[[sources]]\nkind = \"bluesky\"\nname = \"sky\"\npds = \"https://bsky.social\"\nhandle = \"@acme.bsky.social\"\napp_password = \"abcd-efgh\"\nwatch = [\"mentions\", \"search:acme coffee\"]\n"
+    );
+    let config = parse_in(dir.path(), &text).expect("valid");
+    let SourceKind::Mastodon {
+        instance,
+        token,
+        watch,
+    } = &config.sources[0].kind
+    else {
+        panic!("{:?}", config.sources[0].kind)
+    };
+    assert_eq!(instance.as_str(), "https://mastodon.example/");
+    assert_eq!(token.expose(), "tok-123");
+    assert_eq!(
+        watch,
+        &vec![
+            mastodon::Watch::Mentions,
+            mastodon::Watch::Hashtag("acme".into())
+        ]
+    );
+    assert_eq!(config.sources[0].every, Duration::from_secs(30));
+    let SourceKind::Bluesky {
+        pds,
+        handle,
+        app_password,
+        watch,
+    } = &config.sources[1].kind
+    else {
+        panic!("{:?}", config.sources[1].kind)
+    };
+    assert_eq!(pds.as_str(), "https://bsky.social/");
+    assert_eq!(handle, "acme.bsky.social");
+    assert_eq!(app_password.expose(), "abcd-efgh");
+    assert_eq!(
+        watch,
+        &vec![
+            bluesky::Watch::Mentions,
+            bluesky::Watch::Search("acme coffee".into())
+        ]
+    );
+    assert_eq!(config.sources[1].every, Duration::from_secs(60));
+    assert!(
+        !format!("{config:?}").contains("tok-123"),
+        "tokens never reach a log"
+    );
+    assert!(!format!("{config:?}").contains("abcd-efgh"));
+
+    let masto = "\n[[sources]]\nkind = \"mastodon\"\nname = \"m\"\ninstance = \"https://mastodon.example\"\ntoken = \"t\"\n";
+    let cases = [
+        (masto.replace("token = \"t\"\n", ""), "line 12: sources[0].token: a mastodon source needs `token`"),
+        (masto.replace("https://mastodon.example", "mastodon.example"), "line 15: sources[0].instance: `mastodon.example` is not a valid URL"),
+        (format!("{masto}watch = [\"mentions\", \"acme\"]\n"), "line 17: sources[0].watch: `acme` is not something Mastodon can watch"),
+        (masto.replace("token = \"t\"", "token = \"  \""), "line 12: sources[0].token: a mastodon source needs `token`"),
+        (format!("{masto}handle = \"acme\"\n"), "line 17: sources[0].handle: a mastodon source takes no `handle`"),
+        ("\n[[sources]]\nkind = \"bluesky\"\nname = \"b\"\npds = \"https://bsky.social\"\nhandle = \"acme.test\"\n".to_string(), "sources[0].app_password: a bluesky source needs `app_password`"),
+        ("\n[[sources]]\nkind = \"bluesky\"\nname = \"b\"\npds = \"ftp://x\"\nhandle = \"a\"\napp_password = \"p\"\n".to_string(), "sources[0].pds: `ftp://x` is not an http(s) URL"),
+        ("\n[[sources]]\nkind = \"bluesky\"\nname = \"b\"\npds = \"https://x\"\nhandle = \"a\"\napp_password = \"p\"\nwatch = [\"search:\"]\n".to_string(), "is not something Bluesky can watch"),
+    ];
+    for (source, expected) in cases {
+        let error = parse_in(dir.path(), &format!("{BASE}{source}"))
+            .map(|_| ())
+            .expect_err(expected);
         assert!(
             error.contains(expected),
             "expected {expected:?} in:\n{error}"

@@ -4,6 +4,7 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use unicode_segmentation::UnicodeSegmentation;
 
 /// The network a mention was found on. It decides how (and whether) earshot can answer there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -53,6 +54,8 @@ impl Network {
     pub fn answer_length(self, text: &str) -> usize {
         match self {
             Network::X => super::length::x_weighted_length(text),
+            // Bluesky counts graphemes: a flag or a family emoji is one, however many chars.
+            Network::Bluesky => text.graphemes(true).count(),
             _ => text.chars().count(),
         }
     }
@@ -122,6 +125,10 @@ pub struct Mention {
     pub language: Option<String>,
     /// The network's id (or link) of the post this one replies to.
     pub in_reply_to: Option<String>,
+    /// Addressed to the brand's own account (an @-mention, a reply to it): relayed without a
+    /// keyword, since someone is talking to the brand.
+    #[serde(default)]
+    pub direct: bool,
 }
 
 impl Mention {
@@ -182,6 +189,13 @@ mod tests {
     }
 
     #[test]
+    fn bluesky_counts_graphemes() {
+        let family = "👨\u{200D}👩\u{200D}👧 e\u{301}";
+        assert_eq!(Network::Bluesky.answer_length(family), 3);
+        assert_eq!(Network::Mastodon.answer_length(family), 8);
+    }
+
+    #[test]
     fn excerpt_flattens_whitespace_and_cuts_on_chars() {
         let mention = Mention {
             key: MentionKey::new("s", "1"),
@@ -193,6 +207,7 @@ mod tests {
             matched: vec![],
             language: None,
             in_reply_to: None,
+            direct: false,
         };
         assert_eq!(mention.excerpt(100), "Ünïcode text across lines");
         assert_eq!(mention.excerpt(8), "Ünïcode…");

@@ -189,6 +189,7 @@ pub fn parse(source: &str, body: &[u8]) -> Result<Vec<Mention>, feed_rs::parser:
                 matched: Vec::new(),
                 language: language.clone(),
                 in_reply_to: None,
+                direct: false,
             }
         })
         .collect())

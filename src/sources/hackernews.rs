@@ -235,6 +235,7 @@ fn mention(source: &str, hit: Value) -> Result<Option<Mention>, String> {
         matched: Vec::new(),
         language: None,
         in_reply_to,
+        direct: false,
     }))
 }
 

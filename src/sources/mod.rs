@@ -2,10 +2,13 @@
 //! into [`Mention`]s (plain text, stable ids) and, where the network allows, posts answers back.
 //! It never decides what is relevant (that is [`crate::rules`]) nor stores anything.
 
+pub mod bluesky;
 pub mod feed;
 pub mod hackernews;
 pub mod http;
+pub mod mastodon;
 pub mod reddit;
+pub mod throttle;
 pub mod x;
 
 use std::time::Duration;

@@ -676,6 +676,7 @@ impl Item {
             matched: Vec::new(),
             language: None,
             in_reply_to,
+            direct: false,
         })
     }
 }

@@ -301,6 +301,7 @@ impl X {
                 .into_iter()
                 .find(|reference| reference.kind == "replied_to")
                 .map(|reference| reference.id),
+            direct: false,
         }))
     }
 

@@ -1,0 +1,622 @@
+//! Bluesky: the brand account's notifications (mentions, replies, quotes) and keyword searches,
+//! read through the account's PDS with a cached app-password session; answers posted as reply
+//! records whose record key is derived from the idempotency key, so a retry cannot post twice.
+
+mod records;
+mod reply;
+mod session;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+
+use super::throttle::{Clock, Limits, Throttle};
+use super::{http_status_error, retry_after, Fetched, Posted, Source, SourceError};
+use crate::domain::{Cursor, Mention, Network};
+use records::{NotificationPage, PostView, PostsView, SearchPage, StrongRef, REASONS};
+use session::Session;
+
+pub use reply::record_key;
+
+/// The most the API serves per page.
+const PAGE: usize = 100;
+/// Pages per stream and poll. Notifications page backwards from the newest, so a backlog
+/// beyond this (2,500 notifications in one interval) is cut short, with a warning.
+const MAX_PAGES: usize = 25;
+/// searchPosts filters on `sortAt`, which a post's own clock can set slightly in the past:
+/// each search reaches back this far before the newest post already seen.
+const SEARCH_OVERLAP: chrono::Duration = chrono::Duration::minutes(5);
+/// Polls stop when the PDS's budget left in its window falls this low, so answers still go out.
+const RESERVED_REQUESTS: u64 = 10;
+
+/// One thing to watch on Bluesky.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Watch {
+    /// Mentions of, replies to and quotes of the account's posts.
+    Mentions,
+    /// Posts found by `app.bsky.feed.searchPosts` for this query.
+    Search(String),
+}
+
+impl Watch {
+    /// The stream's name in the stored cursor.
+    fn key(&self) -> String {
+        match self {
+            Watch::Mentions => "mentions".to_string(),
+            Watch::Search(query) => format!("search:{query}"),
+        }
+    }
+
+    /// `"mentions"` or `"search:<query>"`.
+    pub fn parse(text: &str) -> Result<Watch, String> {
+        let text = text.trim();
+        if text == "mentions" {
+            return Ok(Watch::Mentions);
+        }
+        match text.strip_prefix("search:").map(str::trim) {
+            Some(query) if !query.is_empty() => Ok(Watch::Search(query.to_string())),
+            _ => Err(format!(
+                "`{text}` is not something Bluesky can watch; use \"mentions\" or \"search:<words>\""
+            )),
+        }
+    }
+}
+
+pub struct Bluesky {
+    name: String,
+    pds: url::Url,
+    identifier: String,
+    password: String,
+    watch: Vec<Watch>,
+    every: Duration,
+    http: reqwest::Client,
+    throttle: Throttle,
+    session: tokio::sync::Mutex<Option<Session>>,
+}
+
+impl Bluesky {
+    pub fn new(
+        name: String,
+        pds: url::Url,
+        identifier: String,
+        password: String,
+        watch: Vec<Watch>,
+        every: Duration,
+        http: reqwest::Client,
+    ) -> Bluesky {
+        Bluesky {
+            name,
+            pds,
+            identifier,
+            password,
+            watch,
+            every,
+            http,
+            throttle: Throttle::new(RESERVED_REQUESTS),
+            session: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    pub fn with_clock(mut self, clock: Clock) -> Bluesky {
+        self.throttle.set_clock(clock);
+        self
+    }
+
+    /// The cached session, created on first use.
+    async fn session(&self) -> Result<Session, SourceError> {
+        let mut cached = self.session.lock().await;
+        if let Some(session) = cached.as_ref() {
+            return Ok(session.clone());
+        }
+        let body = json!({ "identifier": self.identifier, "password": self.password });
+        let session: Session = self
+            .call(
+                Method::POST,
+                "com.atproto.server.createSession",
+                &[],
+                Some(&body),
+                None,
+                false,
+            )
+            .await
+            .map_err(|failure| failure.into_error("logging in"))?;
+        tracing::info!(source = %self.name, did = %session.did, "logged in to Bluesky");
+        *cached = Some(session.clone());
+        Ok(session)
+    }
+
+    /// A fresh session after the PDS called `stale` expired: refreshSession, and only if the
+    /// refresh token is refused as well, a new login.
+    async fn renew(&self, stale: &Session) -> Result<Session, SourceError> {
+        let mut cached = self.session.lock().await;
+        if let Some(current) = cached.as_ref() {
+            if current.access_jwt != stale.access_jwt {
+                return Ok(current.clone()); // another task renewed it already
+            }
+        }
+        let refreshed: Result<Session, Failure> = self
+            .call(
+                Method::POST,
+                "com.atproto.server.refreshSession",
+                &[],
+                None,
+                Some(&stale.refresh_jwt),
+                false,
+            )
+            .await;
+        let session = match refreshed {
+            Ok(session) => session,
+            Err(Failure::Auth(_)) => {
+                *cached = None;
+                drop(cached);
+                return self.session().await;
+            }
+            Err(failure) => return Err(failure.into_error("refreshing the session")),
+        };
+        *cached = Some(session.clone());
+        Ok(session)
+    }
+
+    /// An authenticated XRPC call that renews the session once if the PDS says it expired.
+    async fn xrpc<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        nsid: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        poll: bool,
+    ) -> Result<T, SourceError> {
+        let session = self.session().await?;
+        match self
+            .call(
+                method.clone(),
+                nsid,
+                query,
+                body,
+                Some(&session.access_jwt),
+                poll,
+            )
+            .await
+        {
+            Err(Failure::Auth(_)) => {
+                let session = self.renew(&session).await?;
+                self.call(method, nsid, query, body, Some(&session.access_jwt), poll)
+                    .await
+                    .map_err(|failure| failure.into_error(nsid))
+            }
+            result => result.map_err(|failure| failure.into_error(nsid)),
+        }
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        nsid: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        token: Option<&str>,
+        poll: bool,
+    ) -> Result<T, Failure> {
+        let host = self.pds.host_str().unwrap_or("the PDS").to_string();
+        self.throttle.check(&host, poll).map_err(Failure::Other)?;
+        let mut url = self.pds.clone();
+        url.set_path(&format!("/xrpc/{nsid}"));
+        let mut request = self.http.request(method, url).query(query);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.to_string());
+        }
+        let response = request.send().await.map_err(|error| {
+            Failure::Other(SourceError::Retry {
+                reason: format!("cannot reach {host}: {error}"),
+                after: None,
+            })
+        })?;
+        let status = response.status();
+        self.throttle.note(status, limits(response.headers()));
+        let bytes = response.bytes().await.map_err(|error| {
+            Failure::Other(SourceError::Retry {
+                reason: format!("{nsid}: reading the response failed: {error}"),
+                after: None,
+            })
+        })?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes).map_err(|error| {
+                Failure::Other(SourceError::Retry {
+                    reason: format!("{nsid} came back malformed: {error}"),
+                    after: None,
+                })
+            });
+        }
+        let error: XrpcError = serde_json::from_slice(&bytes).unwrap_or_default();
+        let detail = [error.error.as_deref(), error.message.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(": ");
+        let expired = matches!(
+            error.error.as_deref(),
+            Some("ExpiredToken" | "InvalidToken")
+        );
+        if status == StatusCode::UNAUTHORIZED || expired {
+            return Err(Failure::Auth(detail));
+        }
+        if status == StatusCode::NOT_FOUND || error.error.as_deref() == Some("RecordNotFound") {
+            return Err(Failure::NotFound(detail));
+        }
+        let what = format!("{nsid} at {host}");
+        Err(Failure::Other(
+            match http_status_error(&what, status, self.throttle.wait()) {
+                SourceError::Retry { reason, after } => SourceError::Retry {
+                    reason: format!("{reason} ({detail})"),
+                    after,
+                },
+                SourceError::Permanent(reason) => {
+                    SourceError::Permanent(format!("{reason} ({detail})"))
+                }
+            },
+        ))
+    }
+
+    /// New mentions, replies and quotes, newest first, back to `since` (inclusive: the store
+    /// drops what it has). Returns them oldest first and the newest `indexedAt` seen.
+    async fn notifications(
+        &self,
+        since: Option<DateTime<Utc>>,
+        me: &str,
+    ) -> Result<(Vec<Mention>, Option<DateTime<Utc>>), SourceError> {
+        let mut mentions = Vec::new();
+        let mut newest = since;
+        let mut cursor: Option<String> = None;
+        for page in 0.. {
+            let mut query: Vec<(&str, String)> =
+                REASONS.iter().map(|r| ("reasons", r.to_string())).collect();
+            query.push(("limit", PAGE.to_string()));
+            if let Some(cursor) = &cursor {
+                query.push(("cursor", cursor.clone()));
+            }
+            let result: Result<NotificationPage, SourceError> = self
+                .xrpc(
+                    Method::GET,
+                    "app.bsky.notification.listNotifications",
+                    &query,
+                    None,
+                    true,
+                )
+                .await;
+            let found = match result {
+                Ok(found) => found,
+                // Paging backwards, a partial walk would leave a gap: all or nothing.
+                Err(error) => return Err(error),
+            };
+            let mut reached_since = found.notifications.is_empty();
+            for item in found.notifications {
+                let Some(post) = self.post_view(item, "notification") else {
+                    continue;
+                };
+                let at = post.indexed_at();
+                if let (Some(at), Some(since)) = (at, since) {
+                    if at < since {
+                        reached_since = true;
+                        continue;
+                    }
+                }
+                if newest.is_none_or(|newest| at.is_some_and(|at| at > newest)) {
+                    newest = at.or(newest);
+                }
+                let relevant = post.reason.as_deref().is_some_and(|r| REASONS.contains(&r));
+                if relevant && post.author.did != me {
+                    mentions.push(post.to_mention(&self.name, true));
+                }
+            }
+            // A new source starts from the latest page, not from the account's whole history.
+            if reached_since || since.is_none() {
+                break;
+            }
+            match found.cursor {
+                Some(next) if page + 1 < MAX_PAGES => cursor = Some(next),
+                Some(_) => {
+                    tracing::warn!(source = %self.name, "more notifications than one poll reads; the oldest of them are skipped");
+                    break;
+                }
+                None => break,
+            }
+        }
+        mentions.reverse();
+        Ok((mentions, newest))
+    }
+
+    /// Posts matching `query` since a little before `since`, through the PDS (public search
+    /// refuses unauthenticated clients).
+    async fn search(
+        &self,
+        query: &str,
+        since: Option<DateTime<Utc>>,
+        me: &str,
+    ) -> Result<(Vec<Mention>, Option<DateTime<Utc>>), SourceError> {
+        let mut mentions = Vec::new();
+        let mut newest = since;
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_PAGES {
+            let mut params = vec![
+                ("q", query.to_string()),
+                ("sort", "latest".to_string()),
+                ("limit", PAGE.to_string()),
+            ];
+            if let Some(since) = since {
+                let from = since - SEARCH_OVERLAP;
+                params.push((
+                    "since",
+                    from.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                ));
+            }
+            if let Some(cursor) = &cursor {
+                params.push(("cursor", cursor.clone()));
+            }
+            let found: SearchPage = self
+                .xrpc(
+                    Method::GET,
+                    "app.bsky.feed.searchPosts",
+                    &params,
+                    None,
+                    true,
+                )
+                .await?;
+            for item in found.posts {
+                let Some(post) = self.post_view(item, "search result") else {
+                    continue;
+                };
+                let at = post.indexed_at();
+                if newest.is_none_or(|newest| at.is_some_and(|at| at > newest)) {
+                    newest = at.or(newest);
+                }
+                if post.author.did != me {
+                    mentions.push(post.to_mention(&self.name, false));
+                }
+            }
+            match found.cursor {
+                Some(next) if since.is_some() => cursor = Some(next),
+                _ => break,
+            }
+        }
+        mentions.reverse();
+        Ok((mentions, newest))
+    }
+
+    fn post_view(&self, item: Value, what: &str) -> Option<PostView> {
+        match serde_json::from_value::<PostView>(item) {
+            Ok(post) => Some(post),
+            Err(error) => {
+                tracing::warn!(source = %self.name, %error, "skipped a malformed {what}");
+                None
+            }
+        }
+    }
+
+    /// The post as the AppView has it now: its cid and thread root, or `None` if deleted.
+    async fn current_post(&self, uri: &str) -> Result<Option<PostView>, SourceError> {
+        let found: PostsView = self
+            .xrpc(
+                Method::GET,
+                "app.bsky.feed.getPosts",
+                &[("uris", uri.to_string())],
+                None,
+                false,
+            )
+            .await?;
+        Ok(found.posts.into_iter().find(|post| post.uri == uri))
+    }
+
+    /// Our own record at `rkey`, if an earlier try of this answer created it.
+    async fn existing_reply(
+        &self,
+        me: &Session,
+        rkey: &str,
+    ) -> Result<Option<String>, SourceError> {
+        let query = [
+            ("repo", me.did.clone()),
+            ("collection", "app.bsky.feed.post".to_string()),
+            ("rkey", rkey.to_string()),
+        ];
+        let session = self.session().await?;
+        match self
+            .call::<Value>(
+                Method::GET,
+                "com.atproto.repo.getRecord",
+                &query,
+                None,
+                Some(&session.access_jwt),
+                false,
+            )
+            .await
+        {
+            Ok(record) => Ok(record
+                .get("uri")
+                .and_then(Value::as_str)
+                .map(str::to_string)),
+            Err(Failure::NotFound(_)) => Ok(None),
+            Err(failure) => Err(failure.into_error("com.atproto.repo.getRecord")),
+        }
+    }
+
+    fn post_link(&self, me: &Session, uri: &str) -> String {
+        let rkey = uri.rsplit('/').next().unwrap_or_default();
+        format!("https://bsky.app/profile/{}/post/{rkey}", me.handle)
+    }
+}
+
+#[async_trait]
+impl Source for Bluesky {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn network(&self) -> Network {
+        Network::Bluesky
+    }
+
+    fn every(&self) -> Duration {
+        self.every
+    }
+
+    async fn fetch(&self, cursor: &Cursor) -> Result<Fetched, SourceError> {
+        let me = self.session().await?.did;
+        let mut positions: BTreeMap<String, String> = cursor
+            .position
+            .as_deref()
+            .and_then(|position| serde_json::from_str(position).ok())
+            .unwrap_or_default();
+        let mut mentions = Vec::new();
+        let mut failure = None;
+        for watch in &self.watch {
+            let key = watch.key();
+            let since = positions.get(&key).and_then(|at| records::parse_time(at));
+            let result = match watch {
+                Watch::Mentions => self.notifications(since, &me).await,
+                Watch::Search(query) => self.search(query, since, &me).await,
+            };
+            match result {
+                Ok((found, newest)) => {
+                    mentions.extend(found);
+                    if let Some(newest) = newest {
+                        positions.insert(
+                            key,
+                            newest.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                        );
+                    }
+                }
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            }
+        }
+        if let Some(error) = failure {
+            if mentions.is_empty() {
+                return Err(error);
+            }
+            tracing::warn!(source = %self.name, %error, "poll stopped early; the rest comes next time");
+        }
+        Ok(Fetched {
+            mentions,
+            cursor: Cursor {
+                position: Some(serde_json::to_string(&positions).unwrap_or_default()),
+                ..cursor.clone()
+            },
+        })
+    }
+
+    async fn reply(
+        &self,
+        mention: &Mention,
+        text: &str,
+        idempotency_key: &str,
+    ) -> Result<Posted, SourceError> {
+        let me = self.session().await?;
+        let rkey = record_key(idempotency_key, mention.created_at);
+        if let Some(uri) = self.existing_reply(&me, &rkey).await? {
+            return Ok(Posted {
+                link: Some(self.post_link(&me, &uri)),
+            });
+        }
+        let Some(post) = self.current_post(&mention.key.id).await? else {
+            return Err(SourceError::Permanent(
+                "the post no longer exists on Bluesky (deleted, or its author blocked the brand's account)".into(),
+            ));
+        };
+        let Some(cid) = post.cid.clone() else {
+            return Err(SourceError::Permanent(format!(
+                "Bluesky gave no cid for {}",
+                post.uri
+            )));
+        };
+        let parent = StrongRef {
+            uri: post.uri.clone(),
+            cid,
+        };
+        let root = post
+            .record
+            .reply
+            .as_ref()
+            .and_then(|reply| reply.root.clone())
+            .unwrap_or_else(|| parent.clone());
+        let record = reply::reply_record(
+            &post.author.handle,
+            &post.author.did,
+            text,
+            &root,
+            &parent,
+            self.throttle.now(),
+            mention.language.as_deref(),
+        )
+        .map_err(SourceError::Permanent)?;
+        let body = json!({
+            "repo": me.did,
+            "collection": "app.bsky.feed.post",
+            "rkey": rkey,
+            "record": record,
+        });
+        let created: Value = self
+            .xrpc(
+                Method::POST,
+                "com.atproto.repo.createRecord",
+                &[],
+                Some(&body),
+                false,
+            )
+            .await?;
+        let uri = created
+            .get("uri")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        Ok(Posted {
+            link: Some(self.post_link(&me, uri)),
+        })
+    }
+}
+
+/// Why a call failed, as far as the session logic cares.
+enum Failure {
+    /// The token is expired or refused: renew the session and try again.
+    Auth(String),
+    NotFound(String),
+    Other(SourceError),
+}
+
+impl Failure {
+    fn into_error(self, what: &str) -> SourceError {
+        match self {
+            Failure::Auth(detail) => SourceError::Permanent(format!(
+                "Bluesky refused the login while {what} ({detail}); check the source's `handle` and `app_password`"
+            )),
+            Failure::NotFound(detail) => SourceError::Permanent(format!("{what}: not found ({detail})")),
+            Failure::Other(error) => error,
+        }
+    }
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct XrpcError {
+    error: Option<String>,
+    message: Option<String>,
+}
+
+/// atproto's rate-limit headers: `ratelimit-remaining`, and `ratelimit-reset` in Unix seconds.
+fn limits(headers: &HeaderMap) -> Limits {
+    let header = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<i64>().ok();
+    Limits {
+        remaining: header("ratelimit-remaining").and_then(|r| u64::try_from(r).ok()),
+        reset: header("ratelimit-reset").and_then(|at| DateTime::from_timestamp(at, 0)),
+        retry_after: retry_after(headers),
+    }
+}

@@ -1,0 +1,630 @@
+//! Mastodon: the brand account's mention notifications and hashtag timelines on its own
+//! instance, polled forward with `min_id` cursors; answers posted as replies with an
+//! `Idempotency-Key`, so a retried answer is posted once.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use reqwest::header::HeaderMap;
+use reqwest::{RequestBuilder, Response, StatusCode};
+use serde::Deserialize;
+use tokio::sync::OnceCell;
+
+use super::throttle::{Clock, Limits, Throttle};
+use super::{http_status_error, retry_after, Fetched, Posted, Source, SourceError};
+use crate::domain::text::plain_text;
+use crate::domain::{Author, Cursor, Mention, MentionKey, Network};
+
+/// Mastodon's own default; used when the instance does not say.
+const DEFAULT_MAX_CHARS: usize = 500;
+/// The largest pages the API serves: fewer requests out of the 300 per 5 minutes.
+const NOTIFICATIONS_PAGE: usize = 80;
+const TAG_PAGE: usize = 40;
+/// Pages per stream and poll; the cursor keeps the rest for the next poll, so a backlog after
+/// a long outage is caught up without spending the whole rate-limit budget at once.
+const MAX_PAGES: usize = 20;
+/// Polls stop when the budget left in the window falls this low, so answers can still go out.
+const RESERVED_REQUESTS: u64 = 10;
+
+/// One thing to watch on the instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Watch {
+    /// Posts that @-mention the account the token belongs to.
+    Mentions,
+    /// Public posts with this hashtag (without `#`).
+    Hashtag(String),
+}
+
+impl Watch {
+    /// `"mentions"` or `"#tag"`.
+    pub fn parse(text: &str) -> Result<Watch, String> {
+        let text = text.trim();
+        if text == "mentions" {
+            return Ok(Watch::Mentions);
+        }
+        match text.strip_prefix('#') {
+            Some(tag) if !tag.is_empty() && tag.chars().all(|c| c.is_alphanumeric() || c == '_') => {
+                // Hashtags are case-insensitive; one spelling keeps one cursor.
+                Ok(Watch::Hashtag(tag.to_lowercase()))
+            }
+            _ => Err(format!(
+                "`{text}` is not something Mastodon can watch; use \"mentions\" or a hashtag like \"#acme\""
+            )),
+        }
+    }
+
+    /// The stream's name in the stored cursor.
+    fn key(&self) -> String {
+        match self {
+            Watch::Mentions => "mentions".to_string(),
+            Watch::Hashtag(tag) => format!("#{tag}"),
+        }
+    }
+}
+
+pub struct Mastodon {
+    name: String,
+    instance: url::Url,
+    token: String,
+    watch: Vec<Watch>,
+    every: Duration,
+    http: reqwest::Client,
+    throttle: Throttle,
+    me: OnceCell<Account>,
+    max_chars: OnceCell<usize>,
+}
+
+impl Mastodon {
+    pub fn new(
+        name: String,
+        instance: url::Url,
+        token: String,
+        watch: Vec<Watch>,
+        every: Duration,
+        http: reqwest::Client,
+    ) -> Mastodon {
+        Mastodon {
+            name,
+            instance,
+            token,
+            watch,
+            every,
+            http,
+            throttle: Throttle::new(RESERVED_REQUESTS),
+            me: OnceCell::new(),
+            max_chars: OnceCell::new(),
+        }
+    }
+
+    pub fn with_clock(mut self, clock: Clock) -> Mastodon {
+        self.throttle.set_clock(clock);
+        self
+    }
+
+    /// The account the token belongs to: its posts are the brand's own, never relayed.
+    async fn me(&self) -> Result<&Account, SourceError> {
+        self.me
+            .get_or_try_init(|| async {
+                let response = self
+                    .send(self.get("/api/v1/accounts/verify_credentials"), false)
+                    .await?;
+                let body = self.checked(response, "verifying the token").await?;
+                parse::<Account>(&body, "the token's account")
+            })
+            .await
+    }
+
+    /// The instance's limit on post length (`configuration.statuses.max_characters`).
+    async fn max_chars(&self) -> Result<usize, SourceError> {
+        self.max_chars
+            .get_or_try_init(|| async {
+                let response = self.send(self.get("/api/v2/instance"), false).await?;
+                let body = self
+                    .checked(response, "reading the instance's limits")
+                    .await?;
+                let instance: Instance = parse(&body, "the instance description")?;
+                Ok(instance
+                    .configuration
+                    .and_then(|c| c.statuses)
+                    .and_then(|s| s.max_characters)
+                    .unwrap_or(DEFAULT_MAX_CHARS))
+            })
+            .await
+            .copied()
+    }
+
+    /// Walks one stream forward from its stored id, oldest page first, until an empty page.
+    /// Returns what it found and the newest id reached; stops early (keeping what it has) if
+    /// a page fails after the first.
+    async fn walk(
+        &self,
+        watch: &Watch,
+        since: Option<&str>,
+        me: &Account,
+    ) -> Result<(Vec<Mention>, Option<String>, Option<SourceError>), SourceError> {
+        let mut mentions = Vec::new();
+        let mut newest = since.map(str::to_string);
+        for page in 0..MAX_PAGES {
+            let result = self.page(watch, newest.as_deref(), me).await;
+            let (found, top) = match result {
+                Ok(page) => page,
+                Err(error) if page == 0 => return Err(error),
+                Err(error) => return Ok((mentions, newest, Some(error))),
+            };
+            let Some(top) = top else { break };
+            mentions.extend(found);
+            let first_run = newest.is_none();
+            newest = Some(top);
+            // A new source starts from the latest page, not from the account's whole history.
+            if first_run {
+                break;
+            }
+        }
+        Ok((mentions, newest, None))
+    }
+
+    /// One page newer than `min_id`: its mentions and its newest id (`None` when empty).
+    async fn page(
+        &self,
+        watch: &Watch,
+        min_id: Option<&str>,
+        me: &Account,
+    ) -> Result<(Vec<Mention>, Option<String>), SourceError> {
+        let (path, limit) = match watch {
+            Watch::Mentions => ("/api/v1/notifications".to_string(), NOTIFICATIONS_PAGE),
+            Watch::Hashtag(tag) => (format!("/api/v1/timelines/tag/{tag}"), TAG_PAGE),
+        };
+        let mut query = vec![("limit".to_string(), limit.to_string())];
+        if matches!(watch, Watch::Mentions) {
+            query.push(("types[]".to_string(), "mention".to_string()));
+        }
+        if let Some(min_id) = min_id {
+            query.push(("min_id".to_string(), min_id.to_string()));
+        }
+        let response = self.send(self.get(&path).query(&query), true).await?;
+        let what = match watch {
+            Watch::Mentions => "mention notifications".to_string(),
+            Watch::Hashtag(tag) => format!("the #{tag} timeline"),
+        };
+        let body = self.checked(response, &what).await?;
+        let items: Vec<serde_json::Value> = parse(&body, &what)?;
+        let mut top: Option<String> = None;
+        let mut mentions = Vec::new();
+        let direct = matches!(watch, Watch::Mentions);
+        for item in items {
+            let Some((id, status)) = stream_item(&item, direct) else {
+                tracing::warn!(source = %self.name, "skipped an item without an id from {what}");
+                continue;
+            };
+            if top.as_deref().is_none_or(|top| newer(&id, top)) {
+                top = Some(id.clone());
+            }
+            match status {
+                Ok(Some(status)) => {
+                    if let Some(mention) = to_mention(&self.name, status, direct, me) {
+                        mentions.push((id, mention));
+                    }
+                }
+                Ok(None) => {}
+                Err(reason) => {
+                    tracing::warn!(source = %self.name, %reason, "skipped a malformed item from {what}")
+                }
+            }
+        }
+        // The API lists newest first; cards read better oldest first.
+        mentions.sort_by(|(a, _), (b, _)| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+        Ok((
+            mentions.into_iter().map(|(_, mention)| mention).collect(),
+            top,
+        ))
+    }
+
+    /// Posts the reply; `None` when the instance does not know `in_reply_to_id` (404).
+    async fn post_reply(
+        &self,
+        status: &str,
+        in_reply_to_id: &str,
+        idempotency_key: &str,
+    ) -> Result<Option<Posted>, SourceError> {
+        let body = serde_json::json!({ "status": status, "in_reply_to_id": in_reply_to_id });
+        let request = self
+            .http
+            .post(self.url("/api/v1/statuses"))
+            .header("Idempotency-Key", idempotency_key)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string());
+        let response = self.send(request, false).await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let body = self.checked(response, "posting the answer").await?;
+        let posted: RawStatus = parse(&body, "the posted answer")?;
+        Ok(Some(Posted {
+            link: posted.url.or(posted.uri),
+        }))
+    }
+
+    /// The instance's own id for a post it may only know by its URL (a remote post, or one its
+    /// cache dropped): `/api/v2/search?resolve=true` fetches it from its home server.
+    async fn resolve(&self, link: &str) -> Result<Option<String>, SourceError> {
+        let query = [("q", link), ("type", "statuses"), ("resolve", "true")];
+        let response = self
+            .send(self.get("/api/v2/search").query(&query), false)
+            .await?;
+        let body = self.checked(response, "looking up the post").await?;
+        let found: SearchResults = parse(&body, "the search results")?;
+        Ok(found.statuses.into_iter().find_map(|status| status.id))
+    }
+
+    fn url(&self, path: &str) -> url::Url {
+        let mut url = self.instance.clone();
+        url.set_path(path);
+        url
+    }
+
+    fn get(&self, path: &str) -> RequestBuilder {
+        self.http.get(self.url(path))
+    }
+
+    /// Sends with the token, unless the instance asked us to wait; notes the rate-limit headers.
+    async fn send(&self, request: RequestBuilder, poll: bool) -> Result<Response, SourceError> {
+        self.throttle.check(&self.instance_host(), poll)?;
+        let response = request
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|error| SourceError::Retry {
+                reason: format!("cannot reach {}: {error}", self.instance_host()),
+                after: None,
+            })?;
+        let headers = response.headers();
+        let limits = Limits {
+            remaining: header(headers, "x-ratelimit-remaining").and_then(|r| r.parse().ok()),
+            reset: header(headers, "x-ratelimit-reset")
+                .and_then(|reset| DateTime::parse_from_rfc3339(&reset).ok())
+                .map(|reset| reset.with_timezone(&Utc)),
+            retry_after: retry_after(headers),
+        };
+        self.throttle.note(response.status(), limits);
+        Ok(response)
+    }
+
+    /// The body of a successful response, or the error the status calls for, with the
+    /// instance's own message (`{"error": ...}`) when it gave one.
+    async fn checked(&self, response: Response, what: &str) -> Result<Vec<u8>, SourceError> {
+        let status = response.status();
+        let wait = self.throttle.wait();
+        let body = response.bytes().await.map_err(|error| SourceError::Retry {
+            reason: format!("{what}: reading the response failed: {error}"),
+            after: None,
+        })?;
+        if status.is_success() {
+            return Ok(body.to_vec());
+        }
+        let detail = serde_json::from_slice::<ApiError>(&body)
+            .ok()
+            .and_then(|e| e.error)
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default();
+        let what = format!("{what}: {}", self.instance_host());
+        Err(match (status, http_status_error(&what, status, wait)) {
+            (StatusCode::UNAUTHORIZED, _) => SourceError::Permanent(format!(
+                "{what} rejected the token (401){detail}; check the source's `token`"
+            )),
+            (_, SourceError::Retry { reason, after }) => SourceError::Retry {
+                reason: format!("{reason}{detail}"),
+                after,
+            },
+            (_, SourceError::Permanent(reason)) => {
+                SourceError::Permanent(format!("{reason}{detail}"))
+            }
+        })
+    }
+
+    fn instance_host(&self) -> String {
+        self.instance
+            .host_str()
+            .unwrap_or("the instance")
+            .to_string()
+    }
+}
+
+#[async_trait]
+impl Source for Mastodon {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn network(&self) -> Network {
+        Network::Mastodon
+    }
+
+    fn every(&self) -> Duration {
+        self.every
+    }
+
+    async fn fetch(&self, cursor: &Cursor) -> Result<Fetched, SourceError> {
+        let me = self.me().await?.clone();
+        let mut positions = positions(cursor);
+        let mut mentions = Vec::new();
+        let mut failure = None;
+        for watch in &self.watch {
+            let key = watch.key();
+            match self
+                .walk(watch, positions.get(&key).map(String::as_str), &me)
+                .await
+            {
+                Ok((found, newest, stopped)) => {
+                    mentions.extend(found);
+                    if let Some(newest) = newest {
+                        positions.insert(key, newest);
+                    }
+                    if stopped.is_some() {
+                        failure = stopped;
+                        break;
+                    }
+                }
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            }
+        }
+        if let Some(error) = failure {
+            if mentions.is_empty() && positions == self::positions(cursor) {
+                return Err(error);
+            }
+            // Keep what arrived; the failed stream resumes from its own cursor next poll.
+            tracing::warn!(source = %self.name, %error, "poll stopped early; the rest comes next time");
+        }
+        Ok(Fetched {
+            mentions,
+            cursor: Cursor {
+                position: Some(serde_json::to_string(&positions).unwrap_or_default()),
+                ..cursor.clone()
+            },
+        })
+    }
+
+    async fn reply(
+        &self,
+        mention: &Mention,
+        text: &str,
+        idempotency_key: &str,
+    ) -> Result<Posted, SourceError> {
+        let status = addressed(&mention.author.handle, text);
+        let max = self.max_chars().await?;
+        let len = status.chars().count();
+        if len > max {
+            return Err(SourceError::Permanent(format!(
+                "the answer is {len} characters with the @-mention of the author; {} allows {max}",
+                self.instance_host()
+            )));
+        }
+        if let Some(posted) = self
+            .post_reply(&status, &mention.key.id, idempotency_key)
+            .await?
+        {
+            return Ok(posted);
+        }
+        let gone = || {
+            SourceError::Permanent(format!(
+                "the post no longer exists on {} (deleted, or hidden from the brand's account)",
+                self.instance_host()
+            ))
+        };
+        let Some(link) = mention.link.as_deref() else {
+            return Err(gone());
+        };
+        match self.resolve(link).await? {
+            Some(id) if id != mention.key.id => self
+                .post_reply(&status, &id, idempotency_key)
+                .await?
+                .ok_or_else(gone),
+            _ => Err(gone()),
+        }
+    }
+}
+
+/// The account a token belongs to (`verify_credentials`), or a post's author.
+#[derive(Debug, Clone, Deserialize)]
+struct Account {
+    id: String,
+    #[serde(default)]
+    acct: String,
+    #[serde(default)]
+    display_name: String,
+    url: Option<String>,
+}
+
+/// A status as the API gives it. Everything but `id` and `account` may be missing.
+#[derive(Debug, Deserialize)]
+struct RawStatus {
+    id: Option<String>,
+    account: Option<Account>,
+    #[serde(default)]
+    content: String,
+    #[serde(default)]
+    spoiler_text: String,
+    url: Option<String>,
+    uri: Option<String>,
+    created_at: Option<String>,
+    in_reply_to_id: Option<String>,
+    visibility: Option<String>,
+    language: Option<String>,
+    reblog: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct Instance {
+    configuration: Option<InstanceConfiguration>,
+}
+
+#[derive(Deserialize)]
+struct InstanceConfiguration {
+    statuses: Option<StatusLimits>,
+}
+
+#[derive(Deserialize)]
+struct StatusLimits {
+    max_characters: Option<usize>,
+}
+
+#[derive(Deserialize)]
+struct SearchResults {
+    #[serde(default)]
+    statuses: Vec<RawStatus>,
+}
+
+#[derive(Deserialize)]
+struct ApiError {
+    error: Option<String>,
+}
+
+/// An item's place in its stream (the notification's or status's id) and the status it
+/// carries: `Ok(None)` for a mention whose post was deleted since, `Err` for one that cannot be
+/// read (skipped, with the reason logged, while its place still counts).
+fn stream_item(
+    item: &serde_json::Value,
+    direct: bool,
+) -> Option<(String, Result<Option<RawStatus>, String>)> {
+    let id = item.get("id")?.as_str()?.to_string();
+    let status = if direct {
+        item.get("status")
+            .cloned()
+            .unwrap_or(serde_json::Value::Null)
+    } else {
+        item.clone()
+    };
+    if status.is_null() {
+        return Some((id, Ok(None)));
+    }
+    let status = serde_json::from_value::<RawStatus>(status)
+        .map(Some)
+        .map_err(|error| format!("item {id}: {error}"));
+    Some((id, status))
+}
+
+/// A status as a mention; `None` for what is never relayed: the brand's own posts, boosts,
+/// and posts that are not public (followers-only or direct).
+fn to_mention(source: &str, status: RawStatus, direct: bool, me: &Account) -> Option<Mention> {
+    let id = status.id?;
+    let account = status.account?;
+    if account.id == me.id || status.reblog.is_some_and(|r| !r.is_null()) {
+        return None;
+    }
+    if !matches!(
+        status.visibility.as_deref(),
+        None | Some("public") | Some("unlisted")
+    ) {
+        return None;
+    }
+    let content = plain_text(&status.content);
+    let text = if status.spoiler_text.trim().is_empty() {
+        content
+    } else {
+        format!("CW: {}\n{content}", plain_text(&status.spoiler_text))
+    };
+    let created_at = status
+        .created_at
+        .as_deref()
+        .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
+        .map_or_else(Utc::now, |at| at.with_timezone(&Utc));
+    let name = account.display_name.trim().to_string();
+    Some(Mention {
+        key: MentionKey::new(source, id),
+        network: Network::Mastodon,
+        author: Author {
+            handle: account.acct.clone(),
+            name: (!name.is_empty()).then_some(name),
+            profile: account.url.clone(),
+        },
+        text,
+        link: status.url.or(status.uri),
+        created_at,
+        matched: Vec::new(),
+        language: status.language,
+        in_reply_to: status.in_reply_to_id,
+        direct,
+    })
+}
+
+/// Mastodon only notifies the author of a reply that @-mentions them; clients add it, so do we.
+fn addressed(handle: &str, text: &str) -> String {
+    let text = text.trim();
+    if handle.is_empty() {
+        return text.to_string();
+    }
+    let mention = format!("@{handle}");
+    let already = text.split_whitespace().any(|word| {
+        word.trim_end_matches([',', ':', '.'])
+            .eq_ignore_ascii_case(&mention)
+    });
+    if already {
+        text.to_string()
+    } else {
+        format!("{mention} {text}")
+    }
+}
+
+/// Mastodon ids are numeric strings of growing length: compare by length, then by text.
+fn newer(a: &str, b: &str) -> bool {
+    (a.len(), a) > (b.len(), b)
+}
+
+/// The stored position of every stream, by [`Watch::key`].
+fn positions(cursor: &Cursor) -> BTreeMap<String, String> {
+    cursor
+        .position
+        .as_deref()
+        .and_then(|position| serde_json::from_str(position).ok())
+        .unwrap_or_default()
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get(name)?.to_str().ok().map(str::to_string)
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, SourceError> {
+    serde_json::from_slice(body).map_err(|error| SourceError::Retry {
+        reason: format!("{what} came back malformed: {error}"),
+        after: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn watch_parses_mentions_and_hashtags() {
+        assert_eq!(Watch::parse("mentions"), Ok(Watch::Mentions));
+        assert_eq!(
+            Watch::parse(" #Acme_Coffee "),
+            Ok(Watch::Hashtag("acme_coffee".into()))
+        );
+        for bad in ["#", "acme", "#two words", "#a/b", "mention"] {
+            assert!(Watch::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ids_compare_as_numbers() {
+        assert!(newer("100", "99"));
+        assert!(newer("110", "109"));
+        assert!(!newer("99", "100"));
+        assert!(!newer("5", "5"));
+    }
+
+    #[test]
+    fn replies_mention_the_author_once() {
+        assert_eq!(
+            addressed("jane@example.social", " Thanks! "),
+            "@jane@example.social Thanks!"
+        );
+        assert_eq!(addressed("jane", "@Jane, thanks"), "@Jane, thanks");
+        assert_eq!(addressed("", "Thanks"), "Thanks");
+    }
+}
