@@ -9,6 +9,7 @@ use chrono::Utc;
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinSet;
 
+use crate::chat::discord::Discord;
 use crate::chat::shell::Shell;
 use crate::chat::Chat;
 use crate::config::{Config, SourceKind};
@@ -131,7 +132,7 @@ impl App {
             })
             .collect();
         let shell = Arc::new(Shell::stdout());
-        let chats = build_chats(config, shell.clone());
+        let chats = build_chats(config, shell.clone(), &http);
         let wake = Arc::new(Notify::new());
         let outbox = Outbox::new(
             store.clone(),
@@ -329,10 +330,13 @@ impl App {
 
 /// Every configured chat. The terminal is always built (it is also where `--once` prints), but
 /// only relays mentions when `[chat.shell]` is configured.
-fn build_chats(config: &Config, shell: Arc<Shell>) -> Vec<Arc<dyn Chat>> {
+fn build_chats(config: &Config, shell: Arc<Shell>, http: &reqwest::Client) -> Vec<Arc<dyn Chat>> {
     let mut chats: Vec<Arc<dyn Chat>> = Vec::new();
     if config.shell.is_some() {
         chats.push(shell);
+    }
+    if let Some(discord) = &config.discord {
+        chats.push(Arc::new(Discord::new(discord.clone(), http.clone())));
     }
     chats
 }

@@ -14,6 +14,9 @@ use crate::sources::feed::Location;
 use crate::sources::http::Secret;
 use crate::sources::{bluesky, hackernews, mastodon, reddit, x};
 
+mod discord;
+pub use discord::{DiscordConfig, DiscordEndpoint, DISCORD_API};
+
 /// The command name people type when none is configured.
 pub const DEFAULT_COMMAND: &str = "/mentions";
 
@@ -48,6 +51,7 @@ pub struct Config {
     pub store: PathBuf,
     pub command: String,
     pub shell: Option<ShellConfig>,
+    pub discord: Option<DiscordConfig>,
     pub rules: RulesConfig,
     pub sources: Vec<SourceConfig>,
 }
@@ -432,11 +436,16 @@ impl Config {
             .chat
             .shell
             .map(|shell| ShellConfig { user: shell.user.0 });
-        if shell.is_none() {
+        let discord = raw
+            .chat
+            .discord
+            .map(|discord| discord.check(&invalid))
+            .transpose()?;
+        if shell.is_none() && discord.is_none() {
             return Err(invalid(
                 None,
                 "chat",
-                "no chat is configured; add a [chat.shell] section with `user = \"you\"` to use the terminal".into(),
+                "no chat is configured; add a [chat.shell] section with `user = \"you\"` to use the terminal, or [chat.discord]".into(),
             ));
         }
         let command = match raw.chat.command {
@@ -459,6 +468,7 @@ impl Config {
             store: base.join(raw.store.path.0),
             command,
             shell,
+            discord,
             rules: global,
             sources,
         })
@@ -469,6 +479,9 @@ impl Config {
         let mut names = Vec::new();
         if self.shell.is_some() {
             names.push("shell".to_string());
+        }
+        if self.discord.is_some() {
+            names.push("discord".to_string());
         }
         names
     }
@@ -568,6 +581,7 @@ struct RawStore {
 struct RawChat {
     command: Option<Spanned<EnvString>>,
     shell: Option<RawShell>,
+    discord: Option<discord::RawDiscord>,
 }
 
 #[derive(Deserialize)]

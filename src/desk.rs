@@ -58,6 +58,11 @@ impl Desk {
         &self.prefix
     }
 
+    /// Read access for chats that show more than replies (autocomplete, prefilled forms).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Parses and executes `text` (what follows the command name). `resolve` turns a member
     /// named in `assign` into a member, the way the chat knows them.
     pub async fn handle(

@@ -2,6 +2,7 @@
 //! core's state its own way (Block Kit, embeds, text) and escapes relayed text so that a post
 //! can never ping anyone or fake the bot's own markup.
 
+pub mod discord;
 pub mod shell;
 
 use std::time::Duration;

@@ -61,6 +61,19 @@ impl Network {
     }
 }
 
+impl Mention {
+    /// How an answer should start: on Mastodon a reply only reaches its author when it names
+    /// them, so the draft opens with their handle; elsewhere the reply link is enough.
+    pub fn answer_draft(&self) -> String {
+        match self.network {
+            Network::Mastodon if !self.author.handle.is_empty() => {
+                format!("@{} ", self.author.handle)
+            }
+            _ => String::new(),
+        }
+    }
+}
+
 impl fmt::Display for Network {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.label())
@@ -193,6 +206,27 @@ mod tests {
         let family = "👨\u{200D}👩\u{200D}👧 e\u{301}";
         assert_eq!(Network::Bluesky.answer_length(family), 3);
         assert_eq!(Network::Mastodon.answer_length(family), 8);
+    }
+
+    #[test]
+    fn answer_draft_names_the_author_only_where_the_network_needs_it() {
+        let mut mention = Mention {
+            key: MentionKey::new("s", "1"),
+            network: Network::Mastodon,
+            author: author("jane@example.social", None),
+            text: String::new(),
+            link: None,
+            created_at: DateTime::UNIX_EPOCH,
+            matched: vec![],
+            language: None,
+            in_reply_to: None,
+        };
+        assert_eq!(mention.answer_draft(), "@jane@example.social ");
+        mention.network = Network::Bluesky;
+        assert_eq!(mention.answer_draft(), "");
+        mention.network = Network::Mastodon;
+        mention.author.handle.clear();
+        assert_eq!(mention.answer_draft(), "");
     }
 
     #[test]

@@ -1,0 +1,289 @@
+//! One interaction in, one answer out, the same for the gateway and the HTTP endpoint: who is
+//! asking, what they ask (see [`super::commands`]), what the desk says. Answers to the person
+//! are ephemeral; the public message changes through the outbox like in every other chat.
+
+use std::future::Future;
+use std::time::Duration;
+
+use chrono::Utc;
+use serenity::all::{
+    CreateActionRow, CreateAllowedMentions, CreateAutocompleteResponse, CreateInputText,
+    CreateInteractionResponse, CreateInteractionResponseMessage, CreateModal, InputTextStyle,
+    Interaction, User,
+};
+use tokio::task::JoinHandle;
+
+use super::commands::{self, Ask, Button, ANSWER_FIELD};
+use super::render::{truncate, CONTENT_LIMIT};
+use crate::desk::Desk;
+use crate::domain::{Command, ListFilter, Member, MemberRef, Refusal, ReplyPath};
+use crate::store::StoreError;
+
+/// Discord drops an interaction not answered within 3 s. Past this, the person sees "earshot is
+/// thinking…" and gets the reply as an edit once the desk is done.
+pub const DEFER_AFTER: Duration = Duration::from_secs(2);
+/// Discord's text inputs take at most 4000 characters.
+const INPUT_LIMIT: usize = 4000;
+/// Modal titles and input labels take at most 45 characters.
+const LABEL_LIMIT: usize = 45;
+
+/// Everything an interaction needs; cheap to clone into each handler task.
+#[derive(Clone)]
+pub struct Responder {
+    pub desk: Desk,
+    /// Role or user ids allowed to answer publicly; empty = everyone.
+    pub answerers: Vec<u64>,
+}
+
+/// What to send back.
+#[derive(Debug)]
+pub enum Outcome {
+    Pong,
+    /// A message only the person who asked sees.
+    Text(String),
+    Form(CreateModal),
+    Choices(CreateAutocompleteResponse),
+}
+
+/// The outcome, or the running work when it missed [`DEFER_AFTER`].
+pub enum Timely {
+    Now(Outcome),
+    Late(JoinHandle<Outcome>),
+}
+
+impl Outcome {
+    pub fn response(self) -> CreateInteractionResponse {
+        match self {
+            Outcome::Pong => CreateInteractionResponse::Pong,
+            Outcome::Text(text) => CreateInteractionResponse::Message(
+                CreateInteractionResponseMessage::new()
+                    .content(truncate(&text, CONTENT_LIMIT))
+                    .ephemeral(true)
+                    .allowed_mentions(CreateAllowedMentions::new()),
+            ),
+            Outcome::Form(form) => CreateInteractionResponse::Modal(form),
+            Outcome::Choices(choices) => CreateInteractionResponse::Autocomplete(choices),
+        }
+    }
+}
+
+/// "earshot is thinking…", visible only to the person, to be replaced by the reply.
+pub fn deferred() -> CreateInteractionResponse {
+    CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(true))
+}
+
+/// Runs `work`, and hands it back still running if it misses the deadline.
+pub async fn in_time(work: impl Future<Output = Outcome> + Send + 'static) -> Timely {
+    let mut task = tokio::spawn(work);
+    match tokio::time::timeout(DEFER_AFTER, &mut task).await {
+        Ok(Ok(outcome)) => Timely::Now(outcome),
+        Ok(Err(error)) => {
+            tracing::error!(%error, "a Discord interaction handler failed");
+            Timely::Now(Outcome::Text(
+                "Sorry, earshot failed on that; nothing changed. Try again in a moment.".into(),
+            ))
+        }
+        Err(_) => Timely::Late(task),
+    }
+}
+
+impl Responder {
+    pub async fn respond(self, interaction: Interaction) -> Outcome {
+        let prefix = self.desk.prefix().to_string();
+        match interaction {
+            Interaction::Ping(_) => Outcome::Pong,
+            Interaction::Command(command) => {
+                let ask = commands::from_command(&command.data, &prefix);
+                let may_answer = self.may_answer(&command.user, command.member.as_deref());
+                let users = command.data.resolved.users.clone();
+                let resolve = move |who: &MemberRef| {
+                    let id = who.0.trim_start_matches("<@").trim_start_matches('!');
+                    let id = id.trim_end_matches('>');
+                    id.parse::<u64>()
+                        .ok()
+                        .and_then(|id| users.iter().find(|(user, _)| user.get() == id))
+                        .map(|(_, user)| member(user, None))
+                        .unwrap_or_else(|| Member::new(who.0.clone(), who.0.clone()))
+                };
+                let who = member(
+                    &command.user,
+                    command.member.as_ref().and_then(|m| m.nick.as_deref()),
+                );
+                self.act(ask, &who, may_answer, &resolve).await
+            }
+            Interaction::Autocomplete(command) => {
+                match commands::from_command(&command.data, &prefix) {
+                    Ask::Suggest(typed) => self.suggest(&typed),
+                    _ => Outcome::Choices(CreateAutocompleteResponse::new()),
+                }
+            }
+            Interaction::Component(click) => {
+                let ask = commands::from_button(&click.data.custom_id, &prefix);
+                let may_answer = self.may_answer(&click.user, click.member.as_ref());
+                let who = member(
+                    &click.user,
+                    click.member.as_ref().and_then(|m| m.nick.as_deref()),
+                );
+                self.act(ask, &who, may_answer, &by_name).await
+            }
+            Interaction::Modal(form) => {
+                let ask = commands::from_modal(&form.data);
+                let may_answer = self.may_answer(&form.user, form.member.as_ref());
+                let who = member(
+                    &form.user,
+                    form.member.as_ref().and_then(|m| m.nick.as_deref()),
+                );
+                self.act(ask, &who, may_answer, &by_name).await
+            }
+            _ => Outcome::Text("earshot does not handle this kind of interaction.".into()),
+        }
+    }
+
+    async fn act(
+        &self,
+        ask: Ask,
+        who: &Member,
+        may_answer: bool,
+        resolve: &(dyn Fn(&MemberRef) -> Member + Sync),
+    ) -> Outcome {
+        let answering = matches!(ask, Ask::AnswerForm(_) | Ask::Run(Command::Answer(..)));
+        if answering && !may_answer {
+            return Outcome::Text(
+                "Answers go out in public under the brand's name, and this server lets only some roles send them. Claim the mention and ask one of them, or add a note with `done`."
+                    .into(),
+            );
+        }
+        match ask {
+            Ask::Run(command) => {
+                let reply = self.desk.execute(who, command, resolve, Utc::now()).await;
+                Outcome::Text(reply.text)
+            }
+            Ask::AnswerForm(number) => self.answer_form(number),
+            Ask::Suggest(typed) => self.suggest(&typed),
+            Ask::Refuse(text) => Outcome::Text(text),
+        }
+    }
+
+    /// The answer form, prefilled where the network expects the author's handle, and limited
+    /// to what the network takes.
+    fn answer_form(&self, number: u64) -> Outcome {
+        let tracked = match self.desk.store().mention(number) {
+            Ok(tracked) => tracked,
+            Err(StoreError::NoSuchMention(_)) => {
+                return Outcome::Text(format!(
+                    "There is no mention #{number}. `{} list` shows the open ones.",
+                    self.desk.prefix()
+                ))
+            }
+            Err(error) => {
+                tracing::error!(%error, number, "cannot read a mention for the answer form");
+                return Outcome::Text(
+                    "Sorry, earshot cannot read its storage right now; try again in a moment."
+                        .into(),
+                );
+            }
+        };
+        let mention = &tracked.mention;
+        let max_chars = match mention.network.reply_path() {
+            ReplyPath::Direct { max_chars } => max_chars,
+            ReplyPath::Manual => {
+                return Outcome::Text(
+                    Refusal::NoReplyApi {
+                        number,
+                        network: mention.network,
+                        link: mention.link.clone(),
+                    }
+                    .to_string(),
+                )
+            }
+        };
+        let limit = max_chars.min(INPUT_LIMIT);
+        let mut input = CreateInputText::new(
+            InputTextStyle::Paragraph,
+            truncate(
+                &format!("Reply to {}", mention.author.display()),
+                LABEL_LIMIT,
+            ),
+            ANSWER_FIELD,
+        )
+        .min_length(1)
+        .max_length(u16::try_from(limit).unwrap_or(u16::MAX))
+        .placeholder(truncate(
+            &format!(
+                "At most {limit} characters; posted publicly on {}",
+                mention.network
+            ),
+            100,
+        ))
+        .required(true);
+        let draft = mention.answer_draft();
+        if !draft.is_empty() {
+            input = input.value(draft);
+        }
+        let title = truncate(
+            &format!("Answer #{number} on {}", mention.network),
+            LABEL_LIMIT,
+        );
+        Outcome::Form(
+            CreateModal::new(Button::Answer.custom_id(number), title)
+                .components(vec![CreateActionRow::InputText(input)]),
+        )
+    }
+
+    fn suggest(&self, typed: &str) -> Outcome {
+        // Every open mention, whoever asks: "mine" needs no member.
+        let nobody = Member::new("", "");
+        match self.desk.store().list(ListFilter::Open, &nobody) {
+            Ok(open) => Outcome::Choices(commands::suggestions(&open, typed)),
+            Err(error) => {
+                tracing::error!(%error, "cannot list open mentions for autocomplete");
+                Outcome::Choices(CreateAutocompleteResponse::new())
+            }
+        }
+    }
+
+    fn may_answer(&self, user: &User, guild_member: Option<&serenity::all::Member>) -> bool {
+        self.answerers.is_empty()
+            || self.answerers.contains(&user.id.get())
+            || guild_member.is_some_and(|m| {
+                m.roles
+                    .iter()
+                    .any(|role| self.answerers.contains(&role.get()))
+            })
+    }
+}
+
+/// A Discord user as a team member: ids are namespaced so they never meet another chat's.
+pub fn member(user: &User, nick: Option<&str>) -> Member {
+    let name = nick
+        .or(user.global_name.as_deref())
+        .unwrap_or(&user.name)
+        .to_string();
+    Member::new(format!("discord:{}", user.id), name)
+}
+
+/// Buttons and forms name no one else.
+fn by_name(who: &MemberRef) -> Member {
+    Member::new(who.0.clone(), who.0.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn slow_work_is_handed_back_to_finish_after_the_deadline() {
+        let fast = in_time(async { Outcome::Text("quick".into()) }).await;
+        assert!(matches!(fast, Timely::Now(Outcome::Text(text)) if text == "quick"));
+
+        let slow = in_time(async {
+            tokio::time::sleep(DEFER_AFTER * 2).await;
+            Outcome::Text("slow".into())
+        })
+        .await;
+        let Timely::Late(task) = slow else {
+            panic!("a slow handler must be deferred");
+        };
+        assert!(matches!(task.await.unwrap(), Outcome::Text(text) if text == "slow"));
+    }
+}

@@ -1,0 +1,215 @@
+//! Discord as a chat: one message per mention in the configured channel, with an embed and
+//! buttons, edited in place on every change, and a thread under it carrying the history.
+//! People act through the buttons, an answer form and the application command, received over
+//! the gateway ([`gateway`]) or the HTTP interactions endpoint ([`endpoint`]).
+//!
+//! Layout: [`render`] draws messages, [`commands`] translates Discord's commands, buttons and
+//! forms into the core's [`Command`](crate::domain::Command), [`interactions`] asks the desk
+//! and shapes the answer, [`http`] speaks the REST API.
+
+mod commands;
+mod endpoint;
+mod gateway;
+mod http;
+mod interactions;
+mod render;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use reqwest::StatusCode;
+use tokio::sync::watch;
+
+use self::http::{Rest, RestError, UNKNOWN_CHANNEL};
+use self::interactions::Responder;
+use super::{Chat, ChatError};
+use crate::config::DiscordConfig;
+use crate::desk::Desk;
+use crate::domain::Tracked;
+
+pub use self::endpoint::PATH as INTERACTIONS_PATH;
+
+/// Discord's JSON error code when a message already has a thread.
+const THREAD_EXISTS: i64 = 160004;
+/// Thread names take at most 100 characters.
+const THREAD_NAME_LIMIT: usize = 100;
+
+pub struct Discord {
+    config: DiscordConfig,
+    rest: Rest,
+    /// Set once Discord refused to start a thread here; notes then go out as replies.
+    threads_refused: AtomicBool,
+    /// The interactions endpoint's address once it listens.
+    bound: watch::Sender<Option<SocketAddr>>,
+}
+
+impl Discord {
+    pub fn new(config: DiscordConfig, client: reqwest::Client) -> Discord {
+        Discord {
+            rest: Rest::new(&config.api_url, &config.token, client),
+            config,
+            threads_refused: AtomicBool::new(false),
+            bound: watch::channel(None).0,
+        }
+    }
+
+    /// The address of the HTTP interactions endpoint, once it listens (with `listen` on port 0,
+    /// the port the system chose).
+    pub fn endpoint_address(&self) -> watch::Receiver<Option<SocketAddr>> {
+        self.bound.subscribe()
+    }
+
+    /// Registers the command with one bulk overwrite, so every start leaves exactly the
+    /// current list. An outage only delays it: the previous registration stays in force.
+    async fn register(&self, prefix: &str) -> Result<(), ChatError> {
+        let result = async {
+            let application = self.rest.application_id().await?;
+            self.rest
+                .overwrite_commands(
+                    application,
+                    self.config.guild_id,
+                    &[commands::definition(prefix)],
+                )
+                .await
+        }
+        .await;
+        match result.map_err(ChatError::from) {
+            Ok(()) => {
+                tracing::info!(
+                    command = %commands::command_name(prefix),
+                    guild = ?self.config.guild_id,
+                    "Discord command registered"
+                );
+                Ok(())
+            }
+            Err(ChatError::Retry { reason, .. }) => {
+                tracing::warn!(%reason, "cannot register the Discord command now; the last registration stays");
+                Ok(())
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Adds `note` to the mention's thread, starting the thread on first use.
+    async fn note(&self, message: u64, tracked: &Tracked, note: &str) -> Result<(), ChatError> {
+        let channel = self.config.channel_id;
+        if !self.threads_refused.load(Ordering::Relaxed) {
+            // A thread started on a message has the message's id.
+            let in_thread = render::note(channel, message, tracked, note, false);
+            match self.rest.send_message(message, &in_thread).await {
+                Ok(_) => return Ok(()),
+                Err(error) if missing(&error) => {
+                    let name = render::truncate(
+                        &format!(
+                            "#{} · {} · {}",
+                            tracked.number,
+                            tracked.mention.author.display(),
+                            tracked.mention.excerpt(THREAD_NAME_LIMIT)
+                        ),
+                        THREAD_NAME_LIMIT,
+                    );
+                    match self.rest.start_thread(channel, message, &name).await {
+                        Err(error) if error.status() == Some(StatusCode::FORBIDDEN) => {
+                            self.refuse_threads(&error);
+                        }
+                        Err(error) if error.code() != Some(THREAD_EXISTS) => {
+                            return Err(error.into())
+                        }
+                        _ => {
+                            self.rest.send_message(message, &in_thread).await?;
+                            return Ok(());
+                        }
+                    }
+                }
+                Err(error) if error.status() == Some(StatusCode::FORBIDDEN) => {
+                    self.refuse_threads(&error);
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        let reply = render::note(channel, message, tracked, note, true);
+        self.rest.send_message(channel, &reply).await?;
+        Ok(())
+    }
+
+    fn refuse_threads(&self, error: &RestError) {
+        tracing::warn!(?error, "Discord refused a thread; history notes go out as replies (grant the bot Create Public Threads and Send Messages in Threads)");
+        self.threads_refused.store(true, Ordering::Relaxed);
+    }
+}
+
+#[async_trait]
+impl Chat for Discord {
+    fn name(&self) -> &str {
+        "discord"
+    }
+
+    async fn post(&self, mention: &Tracked, now: DateTime<Utc>) -> Result<String, ChatError> {
+        let message = render::message(mention, now);
+        let id = self
+            .rest
+            .send_message(self.config.channel_id, &message)
+            .await?;
+        Ok(id.to_string())
+    }
+
+    async fn update(
+        &self,
+        message: &str,
+        mention: &Tracked,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ChatError> {
+        let message: u64 = message.parse().map_err(|_| {
+            ChatError::Permanent(format!("`{message}` is not a Discord message id"))
+        })?;
+        self.rest
+            .edit_message(self.config.channel_id, message, &render::edit(mention, now))
+            .await?;
+        self.note(message, mention, note).await
+    }
+
+    async fn listen(
+        self: Arc<Self>,
+        desk: Desk,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<(), ChatError> {
+        self.register(desk.prefix()).await?;
+        let responder = Responder {
+            desk,
+            answerers: self.config.answerers.clone(),
+        };
+        match &self.config.endpoint {
+            Some(settings) => {
+                let verifier = endpoint::verifier(&settings.public_key)?;
+                endpoint::serve(
+                    settings.listen,
+                    verifier,
+                    responder,
+                    self.rest.clone(),
+                    shutdown,
+                    &self.bound,
+                )
+                .await
+            }
+            None => {
+                gateway::run(
+                    &self.config.token,
+                    &self.config.api_url,
+                    self.rest.clone(),
+                    responder,
+                    shutdown,
+                )
+                .await
+            }
+        }
+    }
+}
+
+/// The thread does not exist (yet).
+fn missing(error: &RestError) -> bool {
+    error.code() == Some(UNKNOWN_CHANNEL) || error.status() == Some(StatusCode::NOT_FOUND)
+}

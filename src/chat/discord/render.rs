@@ -1,0 +1,416 @@
+//! How a mention looks in Discord: one message with an embed and the buttons that fit its
+//! state, and the history notes in its thread. Relayed text is escaped and every message
+//! carries an empty `allowed_mentions`, so a post can neither spoof markup nor ping anyone.
+
+use chrono::{DateTime, Utc};
+use serenity::all::{
+    ButtonStyle, ChannelId, CreateActionRow, CreateAllowedMentions, CreateButton, CreateEmbed,
+    CreateEmbedAuthor, CreateEmbedFooter, CreateMessage, EditMessage, MessageId, MessageReference,
+    Nonce, Timestamp,
+};
+
+use super::commands::Button;
+use crate::domain::{Network, ReplyPath, Status, Tracked};
+
+/// Discord's embed description limit is 4096; a shorter cut keeps the whole embed (6000 in
+/// all) within bounds whatever the other fields hold.
+const TEXT_LIMIT: usize = 3000;
+/// Embed field values take at most 1024 characters.
+const FIELD_LIMIT: usize = 1024;
+/// Message content takes at most 2000 characters.
+pub const CONTENT_LIMIT: usize = 2000;
+/// Embed titles and author names take at most 256 characters.
+const TITLE_LIMIT: usize = 256;
+/// Discord keeps a nonce for a few minutes and takes at most 25 characters.
+const NONCE_LIMIT: usize = 25;
+
+/// A new mention's message. Its nonce is derived from the mention, and `enforce_nonce` makes
+/// Discord return the first message instead of posting a second one when the outbox retries
+/// after a crash between sending and recording.
+pub fn message(tracked: &Tracked, now: DateTime<Utc>) -> CreateMessage {
+    CreateMessage::new()
+        .embed(embed(tracked, now))
+        .components(buttons(tracked))
+        .allowed_mentions(CreateAllowedMentions::new())
+        .nonce(Nonce::String(nonce(&[
+            "post",
+            &tracked.number.to_string(),
+            &tracked.mention.key.to_string(),
+        ])))
+        .enforce_nonce(true)
+}
+
+/// The same message re-rendered after a change.
+pub fn edit(tracked: &Tracked, now: DateTime<Utc>) -> EditMessage {
+    EditMessage::new()
+        .embed(embed(tracked, now))
+        .components(buttons(tracked))
+        .allowed_mentions(CreateAllowedMentions::new())
+}
+
+/// A history line in the mention's thread (or, where threads are refused, a reply to its
+/// message). The state it led to is part of the nonce, so a retried update is not noted twice
+/// while the same words later in the mention's life (claimed again) still are.
+pub fn note(
+    channel: u64,
+    message: u64,
+    tracked: &Tracked,
+    note: &str,
+    as_reply: bool,
+) -> CreateMessage {
+    let state = serde_json::to_string(&tracked.state).unwrap_or_default();
+    let mut note = CreateMessage::new()
+        .content(truncate(
+            &escape(&format!("#{} {note}", tracked.number)),
+            CONTENT_LIMIT,
+        ))
+        .allowed_mentions(CreateAllowedMentions::new())
+        .nonce(Nonce::String(nonce(&[
+            "note",
+            &message.to_string(),
+            note,
+            &state,
+        ])))
+        .enforce_nonce(true);
+    if as_reply {
+        note = note.reference_message(
+            MessageReference::from((ChannelId::new(channel), MessageId::new(message)))
+                .fail_if_not_exists(false),
+        );
+    }
+    note
+}
+
+/// The embed: network colour and name, the author linked to their profile, the text, the link,
+/// when it was posted, the matched keywords and where it stands.
+pub fn embed(tracked: &Tracked, now: DateTime<Utc>) -> CreateEmbed {
+    let mention = &tracked.mention;
+    let mut author = CreateEmbedAuthor::new(truncate(&mention.author.display(), TITLE_LIMIT));
+    if let Some(profile) = mention.author.profile.as_deref().filter(|url| web_url(url)) {
+        author = author.url(profile);
+    }
+    let title = format!(
+        "#{} · {} · {}",
+        tracked.number,
+        mention.network,
+        tracked.state.describe()
+    );
+    let mut embed = CreateEmbed::new()
+        .author(author)
+        .title(truncate(&title, TITLE_LIMIT))
+        .description(truncate(&escape(&mention.text), TEXT_LIMIT))
+        .colour(colour(mention.network, tracked.state.status()))
+        .footer(CreateEmbedFooter::new(truncate(
+            &format!("{} · {}", mention.key.source, mention.network),
+            TITLE_LIMIT,
+        )));
+    if let Ok(posted) = Timestamp::from_unix_timestamp(mention.created_at.timestamp()) {
+        embed = embed.timestamp(posted);
+    }
+    if let Some(link) = mention.link.as_deref().filter(|url| web_url(url)) {
+        embed = embed.url(link);
+    }
+    embed = embed.field(
+        "Status",
+        truncate(
+            &escape(&format!(
+                "{} · found {}",
+                tracked.state.describe(),
+                crate::domain::lifecycle::ago(tracked.received_at, now)
+            )),
+            FIELD_LIMIT,
+        ),
+        false,
+    );
+    if !mention.matched.is_empty() {
+        embed = embed.field(
+            "Matched",
+            truncate(&escape(&mention.matched.join(", ")), FIELD_LIMIT),
+            true,
+        );
+    }
+    if let Some(link) = mention.link.as_deref().filter(|url| web_url(url)) {
+        embed = embed.field("Link", truncate(link, FIELD_LIMIT), true);
+    }
+    embed
+}
+
+/// The buttons that make sense now: open mentions can be claimed, claimed ones released,
+/// closed ones reopened. Networks without a reply API get a link to answer on the site.
+pub fn buttons(tracked: &Tracked) -> Vec<CreateActionRow> {
+    let number = tracked.number;
+    let button = |kind: Button, label: &str, style: ButtonStyle| {
+        CreateButton::new(kind.custom_id(number))
+            .label(label)
+            .style(style)
+    };
+    let mut row = Vec::new();
+    match tracked.state.status() {
+        Status::Open => row.push(button(Button::Claim, "Claim", ButtonStyle::Primary)),
+        Status::Claimed => row.push(button(Button::Release, "Release", ButtonStyle::Secondary)),
+        Status::Answered | Status::Done | Status::Ignored => {
+            row.push(button(Button::Reopen, "Reopen", ButtonStyle::Secondary));
+        }
+    }
+    if tracked.state.status().is_owed() {
+        match tracked.mention.network.reply_path() {
+            ReplyPath::Direct { .. } => {
+                row.push(button(Button::Answer, "Answer…", ButtonStyle::Primary));
+            }
+            ReplyPath::Manual => {
+                if let Some(link) = tracked.mention.link.as_deref().filter(|url| web_url(url)) {
+                    row.push(CreateButton::new_link(link).label("Answer on the site"));
+                }
+            }
+        }
+        row.push(button(Button::Done, "Done", ButtonStyle::Success));
+        row.push(button(Button::Ignore, "Ignore", ButtonStyle::Secondary));
+    }
+    vec![CreateActionRow::Buttons(row)]
+}
+
+/// Neutralises Discord markdown and mentions in relayed text: every markup character gets a
+/// backslash (Discord shows the character itself), so `**x**`, `[spoof](https://evil)`,
+/// `<@123>`, `@everyone` and `# heading` all show literally.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for c in text.chars() {
+        if matches!(
+            c,
+            '\\' | '*'
+                | '_'
+                | '~'
+                | '`'
+                | '|'
+                | '<'
+                | '>'
+                | '#'
+                | '-'
+                | '['
+                | ']'
+                | '('
+                | ')'
+                | '@'
+                | ':'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The colour of the network (a closed mention fades to grey, so the open ones stand out).
+pub fn colour(network: Network, status: Status) -> u32 {
+    if !status.is_owed() {
+        return 0x99AAB5;
+    }
+    match network {
+        Network::Feed => 0xF26522,
+        Network::Mastodon => 0x6364FF,
+        Network::Bluesky => 0x1185FE,
+        Network::Reddit => 0xFF4500,
+        Network::HackerNews => 0xFF6600,
+        Network::X => 0x14171A,
+    }
+}
+
+/// A short stable token for `parts`: the same parts give the same nonce on every retry.
+pub fn nonce(parts: &[&str]) -> String {
+    // FNV-1a: stable across runs and Rust versions, unlike the std hasher.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for byte in part.bytes().chain([0]) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    let mut nonce = format!("es{hash:016x}");
+    nonce.truncate(NONCE_LIMIT);
+    nonce
+}
+
+/// Cuts `text` to at most `max` characters, marking the cut.
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    // Never leave a lone escaping backslash at the end.
+    if cut.ends_with('\\') {
+        cut.pop();
+    }
+    cut.push('…');
+    cut
+}
+
+/// Discord refuses a whole message whose embed holds a URL it cannot use; such links are left
+/// out rather than losing the mention.
+fn web_url(text: &str) -> bool {
+    url::Url::parse(text).is_ok_and(|url| matches!(url.scheme(), "http" | "https"))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::domain::{Author, Member, Mention, MentionKey, State};
+
+    fn tracked(network: Network, state: State) -> Tracked {
+        let now = DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        Tracked {
+            number: 12,
+            mention: Mention {
+                key: MentionKey::new("masto", "109"),
+                network,
+                author: Author {
+                    handle: "jane@example.social".into(),
+                    name: Some("Jane".into()),
+                    profile: Some("https://example.social/@jane".into()),
+                },
+                text: "**Acme** [spoof](https://evil.example) <@123> @everyone".into(),
+                link: Some("https://example.social/@jane/109".into()),
+                created_at: now,
+                matched: vec!["acme".into()],
+                language: None,
+                in_reply_to: None,
+            },
+            state,
+            received_at: now,
+        }
+    }
+
+    fn labels(tracked: &Tracked) -> Vec<String> {
+        let rows = serde_json::to_value(buttons(tracked)).unwrap();
+        rows[0]["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["label"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn escaping_leaves_nothing_that_renders_or_pings() {
+        assert_eq!(escape("**bold**"), r"\*\*bold\*\*");
+        assert_eq!(escape("[x](https://e.vil)"), r"\[x\]\(https\://e.vil\)");
+        assert_eq!(escape("<@123> @everyone"), r"\<\@123\> \@everyone");
+        assert_eq!(escape("# title\n> quote"), "\\# title\n\\> quote");
+        assert_eq!(escape(r"\*"), r"\\\*");
+        assert_eq!(escape("plain words, 12!"), "plain words, 12!");
+    }
+
+    #[test]
+    fn the_message_has_the_embed_buttons_no_pings_and_a_stable_nonce() {
+        let now = Utc::now();
+        let open = tracked(Network::Mastodon, State::Open);
+        let body = serde_json::to_value(message(&open, now)).unwrap();
+        assert_eq!(body["allowed_mentions"]["parse"], json!([]));
+        assert_eq!(body["enforce_nonce"], json!(true));
+        let nonce = body["nonce"].as_str().unwrap();
+        assert!(nonce.len() <= 25);
+        assert_eq!(
+            serde_json::to_value(message(&open, now)).unwrap()["nonce"],
+            json!(nonce),
+            "the same mention gives the same nonce"
+        );
+        let mut other = open.clone();
+        other.number = 13;
+        assert_ne!(
+            serde_json::to_value(message(&other, now)).unwrap()["nonce"],
+            json!(nonce)
+        );
+        let embed = &body["embeds"][0];
+        assert_eq!(embed["title"], json!("#12 · Mastodon · open"));
+        assert_eq!(embed["color"], json!(0x6364FF));
+        assert_eq!(embed["url"], json!("https://example.social/@jane/109"));
+        assert_eq!(
+            embed["author"]["name"],
+            json!("Jane (@jane@example.social)")
+        );
+        assert_eq!(
+            embed["author"]["url"],
+            json!("https://example.social/@jane")
+        );
+        assert_eq!(embed["timestamp"], json!("2026-11-22T10:00:00Z"));
+        assert_eq!(
+            embed["description"],
+            json!(r"\*\*Acme\*\* \[spoof\]\(https\://evil.example\) \<\@123\> \@everyone")
+        );
+        let fields: Vec<(&str, &str)> = embed["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| (f["name"].as_str().unwrap(), f["value"].as_str().unwrap()))
+            .collect();
+        assert!(fields.contains(&("Matched", "acme")), "{fields:?}");
+        assert_eq!(labels(&open), ["Claim", "Answer…", "Done", "Ignore"]);
+        assert_eq!(
+            body["components"][0]["components"][0]["custom_id"],
+            json!("earshot:claim:12")
+        );
+    }
+
+    #[test]
+    fn buttons_follow_the_state_and_the_network() {
+        let jane = Member::new("discord:1", "jane");
+        let at = Utc::now();
+        let claimed = State::Claimed {
+            by: jane.clone(),
+            at,
+            answering: false,
+        };
+        assert_eq!(
+            labels(&tracked(Network::Bluesky, claimed)),
+            ["Release", "Answer…", "Done", "Ignore"]
+        );
+        let done = State::Done {
+            by: jane,
+            at,
+            note: None,
+        };
+        assert_eq!(labels(&tracked(Network::Bluesky, done.clone())), ["Reopen"]);
+        assert_eq!(
+            labels(&tracked(Network::Feed, State::Open)),
+            ["Claim", "Answer on the site", "Done", "Ignore"]
+        );
+        let closed = serde_json::to_value(edit(&tracked(Network::Bluesky, done), at)).unwrap();
+        assert_eq!(closed["embeds"][0]["color"], json!(0x99AAB5));
+    }
+
+    #[test]
+    fn unusable_links_are_left_out_instead_of_failing_the_message() {
+        let mut bad = tracked(Network::Feed, State::Open);
+        bad.mention.link = Some("javascript:alert(1)".into());
+        bad.mention.author.profile = Some("not a url".into());
+        let body: Value = serde_json::to_value(message(&bad, Utc::now())).unwrap();
+        assert!(body["embeds"][0].get("url").is_none());
+        assert!(body["embeds"][0]["author"].get("url").is_none());
+        assert_eq!(labels(&bad), ["Claim", "Done", "Ignore"]);
+    }
+
+    #[test]
+    fn long_text_is_cut_within_discord_limits() {
+        let mut long = tracked(Network::Reddit, State::Open);
+        long.mention.text = "*".repeat(5000);
+        let body = serde_json::to_value(message(&long, Utc::now())).unwrap();
+        let description = body["embeds"][0]["description"].as_str().unwrap();
+        assert_eq!(description.chars().count(), TEXT_LIMIT - 1);
+        assert!(description.ends_with('…') && !description.ends_with("\\…"));
+    }
+
+    #[test]
+    fn notes_are_escaped_and_retries_share_a_nonce() {
+        let claimed = tracked(Network::X, State::Open);
+        let first = serde_json::to_value(note(9, 55, &claimed, "claimed by @jane", false)).unwrap();
+        assert_eq!(first["content"], json!(r"\#12 claimed by \@jane"));
+        assert_eq!(first["allowed_mentions"]["parse"], json!([]));
+        let again = serde_json::to_value(note(9, 55, &claimed, "claimed by @jane", false)).unwrap();
+        assert_eq!(first["nonce"], again["nonce"]);
+        let reply = serde_json::to_value(note(9, 55, &claimed, "claimed by @jane", true)).unwrap();
+        assert_eq!(reply["message_reference"]["message_id"], json!("55"));
+    }
+}

@@ -1,0 +1,653 @@
+//! Discord end to end against a fake Discord on 127.0.0.1 (REST + gateway), with earshot's
+//! real store, desk, outbox and Discord chat; the HTTP interactions endpoint is signed with a
+//! real Ed25519 key.
+
+mod fake;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use earshot::app::{App, RunOptions};
+use earshot::chat::discord::Discord;
+use earshot::chat::shell::Shell;
+use earshot::chat::Chat;
+use earshot::config::{Config, DiscordConfig, DiscordEndpoint};
+use earshot::desk::Desk;
+use earshot::domain::{Author, Cursor, Mention, MentionKey, Network, State};
+use earshot::outbox::Outbox;
+use earshot::sources::{Fetched, Posted, Source, SourceError};
+use earshot::store::Store;
+use ed25519_dalek::{Signer, SigningKey};
+use fake::{FakeDiscord, Person, CHANNEL, TOKEN};
+use serde_json::{json, Value};
+use tokio::sync::{watch, Notify};
+
+/// A Mastodon-like source that takes answers and remembers them.
+struct Replies {
+    sent: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl Source for Replies {
+    fn name(&self) -> &str {
+        "masto"
+    }
+    fn network(&self) -> Network {
+        Network::Mastodon
+    }
+    fn every(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(60)
+    }
+    async fn fetch(&self, cursor: &Cursor) -> Result<Fetched, SourceError> {
+        Ok(Fetched {
+            mentions: vec![],
+            cursor: cursor.clone(),
+        })
+    }
+    async fn reply(&self, _: &Mention, text: &str, _: &str) -> Result<Posted, SourceError> {
+        self.sent.lock().unwrap().push(text.to_string());
+        Ok(Posted {
+            link: Some("https://example.social/@brand/2".into()),
+        })
+    }
+}
+
+/// What the terminal printed.
+#[derive(Clone, Default)]
+struct Screen(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Screen {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Screen {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+struct Bot {
+    fake: FakeDiscord,
+    store: Store,
+    desk: Desk,
+    outbox: Outbox,
+    discord: Arc<Discord>,
+    replies: Arc<Replies>,
+    screen: Screen,
+    stop: watch::Sender<bool>,
+    listening: tokio::task::JoinHandle<Result<(), earshot::chat::ChatError>>,
+}
+
+fn settings(fake: &FakeDiscord) -> DiscordConfig {
+    DiscordConfig {
+        channel_id: CHANNEL.parse().unwrap(),
+        token: TOKEN.into(),
+        guild_id: Some(fake::GUILD.parse().unwrap()),
+        api_url: fake.url.clone(),
+        answerers: vec![],
+        endpoint: None,
+    }
+}
+
+/// earshot with Discord (and the terminal too when `with_shell`), listening.
+async fn bot(config: DiscordConfig, fake: FakeDiscord, with_shell: bool) -> Bot {
+    let mut names = vec!["discord".to_string()];
+    let screen = Screen::default();
+    let discord = Arc::new(Discord::new(config, reqwest::Client::new()));
+    let mut chats: Vec<Arc<dyn Chat>> = vec![discord.clone()];
+    if with_shell {
+        names.insert(0, "shell".into());
+        chats.insert(0, Arc::new(Shell::new(Box::new(screen.clone()))));
+    }
+    let store = Store::temporary(names).unwrap();
+    let wake = Arc::new(Notify::new());
+    let replies = Arc::new(Replies {
+        sent: Mutex::new(vec![]),
+    });
+    let outbox = Outbox::new(store.clone(), chats, vec![replies.clone()], wake.clone());
+    let desk = Desk::new(store.clone(), "/mentions".into(), wake);
+    let (stop, stopped) = watch::channel(false);
+    let listening = tokio::spawn(discord.clone().listen(desk.clone(), stopped));
+    Bot {
+        fake,
+        store,
+        desk,
+        outbox,
+        discord,
+        replies,
+        screen,
+        stop,
+        listening,
+    }
+}
+
+fn mention(id: &str, text: &str) -> Mention {
+    Mention {
+        key: MentionKey::new("masto", id),
+        network: Network::Mastodon,
+        author: Author {
+            handle: "jane@example.social".into(),
+            name: Some("Jane".into()),
+            profile: Some("https://example.social/@jane".into()),
+        },
+        text: text.into(),
+        link: Some(format!("https://example.social/@jane/{id}")),
+        created_at: Utc::now() - Duration::minutes(5),
+        matched: vec!["acme".into()],
+        language: None,
+        in_reply_to: None,
+    }
+}
+
+impl Bot {
+    /// Stores a new mention and delivers its cards; returns the Discord message.
+    async fn relay(&self, mention: Mention) -> Value {
+        let numbers = self
+            .store
+            .ingest("masto", &[mention], &Cursor::default(), Utc::now())
+            .unwrap();
+        self.outbox.drain(Utc::now()).await.unwrap();
+        let id = self
+            .store
+            .message_ref("discord", numbers[0])
+            .unwrap()
+            .expect("the mention was posted to Discord");
+        self.fake.message(&id).expect("the fake holds the message")
+    }
+
+    async fn stop(self) {
+        self.stop.send(true).unwrap();
+        let ended = tokio::time::timeout(std::time::Duration::from_secs(10), self.listening)
+            .await
+            .expect("the listener stops on shutdown");
+        ended.unwrap().unwrap();
+    }
+}
+
+fn jane() -> Person {
+    Person {
+        id: "4001",
+        name: "Jane",
+        roles: vec!["555"],
+    }
+}
+
+fn ephemeral_text(callback: &Value) -> &str {
+    assert_eq!(callback["type"], json!(4), "a message response: {callback}");
+    assert_eq!(
+        callback["data"]["flags"],
+        json!(64),
+        "ephemeral: {callback}"
+    );
+    assert_eq!(callback["data"]["allowed_mentions"]["parse"], json!([]));
+    callback["data"]["content"].as_str().unwrap()
+}
+
+#[tokio::test]
+async fn a_mention_becomes_one_message_with_embed_buttons_and_no_pings() {
+    let fake = FakeDiscord::start().await;
+    let bot = bot(settings(&fake), fake.clone(), false).await;
+    let message = bot
+        .relay(mention("1", "Acme lids leak <@&42> @everyone **now**"))
+        .await;
+
+    let posts = fake.requests_to("POST", &format!("/channels/{CHANNEL}/messages"));
+    assert_eq!(posts.len(), 1);
+    let sent = &posts[0].body;
+    assert_eq!(posts[0].authorization.as_deref(), Some("Bot test-token"));
+    assert_eq!(sent["allowed_mentions"]["parse"], json!([]));
+    assert_eq!(sent["enforce_nonce"], json!(true));
+    let embed = &sent["embeds"][0];
+    assert_eq!(embed["title"], json!("#1 · Mastodon · open"));
+    assert_eq!(
+        embed["author"]["url"],
+        json!("https://example.social/@jane")
+    );
+    assert_eq!(
+        embed["description"],
+        json!(r"Acme lids leak \<\@&42\> \@everyone \*\*now\*\*")
+    );
+    assert_eq!(embed["url"], json!("https://example.social/@jane/1"));
+    let buttons: Vec<&str> = sent["components"][0]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(buttons, ["Claim", "Answer…", "Done", "Ignore"]);
+
+    // A retry after a crash between sending and recording sends the same nonce, and Discord
+    // hands back the first message instead of posting a second.
+    let tracked = bot.store.mention(1).unwrap();
+    let again = bot.discord.post(&tracked, Utc::now()).await.unwrap();
+    assert_eq!(json!(again), message["id"]);
+    assert_eq!(
+        fake.requests_to("POST", &format!("/channels/{CHANNEL}/messages"))
+            .len(),
+        2
+    );
+    assert_eq!(
+        posts[0].body["nonce"],
+        fake.requests().last().unwrap().body["nonce"]
+    );
+
+    // The command is registered once, in the guild, mirroring the core's subcommands.
+    let put = fake.requests_to("PUT", "/applications/2000/guilds/7000/commands");
+    assert_eq!(put.len(), 1);
+    assert_eq!(put[0].body[0]["name"], json!("mentions"));
+    let subcommands: Vec<&str> = put[0].body[0]["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert!(subcommands.contains(&"claim") && subcommands.contains(&"answer"));
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_claim_click_claims_edits_the_message_and_notes_it_in_a_thread() {
+    let fake = FakeDiscord::start().await;
+    let bot = bot(settings(&fake), fake.clone(), false).await;
+    fake.wait_identified().await;
+    let message = bot.relay(mention("1", "Acme lids leak")).await;
+    let id = message["id"].as_str().unwrap().to_string();
+
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        fake::click("5001", &jane(), "earshot:claim:1", &message),
+    );
+    let callback = fake.callback("5001").await;
+    assert!(ephemeral_text(&callback).starts_with("#1 is yours."));
+    assert!(matches!(
+        bot.store.mention(1).unwrap().state,
+        State::Claimed { by, .. } if by.id == "discord:4001" && by.name == "Jane"
+    ));
+
+    bot.outbox.drain(Utc::now()).await.unwrap();
+    let edits = fake.requests_to("PATCH", &format!("/channels/{CHANNEL}/messages/{id}"));
+    assert_eq!(edits.len(), 1);
+    assert_eq!(
+        edits[0].body["embeds"][0]["title"],
+        json!("#1 · Mastodon · claimed by @Jane")
+    );
+    assert_eq!(
+        edits[0].body["components"][0]["components"][0]["label"],
+        json!("Release")
+    );
+    // First note: the thread does not exist yet, so it is started, then the note goes in.
+    assert_eq!(
+        fake.requests_to(
+            "POST",
+            &format!("/channels/{CHANNEL}/messages/{id}/threads")
+        )
+        .len(),
+        1
+    );
+    let notes = fake.requests_to("POST", &format!("/channels/{id}/messages"));
+    assert_eq!(
+        notes.len(),
+        2,
+        "one refused before the thread existed, one delivered"
+    );
+    assert_eq!(notes[1].body["content"], json!(r"\#1 claimed by \@Jane"));
+    assert_eq!(notes[1].body["allowed_mentions"]["parse"], json!([]));
+
+    // serenity kept the session alive: the fake saw heartbeats and acknowledged them.
+    fake.until("a heartbeat", |fake| (fake.heartbeats() > 0).then_some(()))
+        .await;
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn slash_commands_answer_ephemerally_and_autocomplete_offers_open_mentions() {
+    let fake = FakeDiscord::start().await;
+    let bot = bot(settings(&fake), fake.clone(), false).await;
+    fake.wait_identified().await;
+    bot.relay(mention("1", "Acme lids leak")).await;
+    bot.relay(mention("2", "Love the new Acme roast")).await;
+    bot.relay(mention("3", "Acme closed early today")).await;
+    let jane = jane();
+    bot.desk
+        .execute(
+            &earshot::domain::Member::new("discord:4001", "Jane"),
+            earshot::domain::Command::Done(3, None),
+            &|who| earshot::domain::Member::new(who.0.clone(), who.0.clone()),
+            Utc::now(),
+        )
+        .await;
+
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        fake::slash("5101", &jane, "list", json!([])),
+    );
+    let listed = fake.callback("5101").await;
+    let text = ephemeral_text(&listed);
+    assert!(text.starts_with("2 mention(s), open:"), "{text}");
+    assert!(text.contains("#1 · open") && text.contains("#2 · open") && !text.contains("#3"));
+
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        fake::slash(
+            "5102",
+            &jane,
+            "claim",
+            json!([{ "name": "number", "type": 4, "value": 2 }]),
+        ),
+    );
+    assert!(ephemeral_text(&fake.callback("5102").await).starts_with("#2 is yours."));
+
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        fake::autocomplete("5103", &jane, "show", ""),
+    );
+    let choices = fake.callback("5103").await;
+    assert_eq!(choices["type"], json!(8));
+    assert_eq!(
+        choices["data"]["choices"],
+        json!([
+            { "name": "#2 · Jane (@jane@example.social) · Love the new Acme roast", "value": 2 },
+            { "name": "#1 · Jane (@jane@example.social) · Acme lids leak", "value": 1 }
+        ])
+    );
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        fake::autocomplete("5104", &jane, "show", "lid"),
+    );
+    let narrowed = fake.callback("5104").await;
+    assert_eq!(narrowed["data"]["choices"][0]["value"], json!(1));
+    assert_eq!(narrowed["data"]["choices"].as_array().unwrap().len(), 1);
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn the_answer_form_is_limited_to_answerers_and_its_submission_queues_the_reply() {
+    let fake = FakeDiscord::start().await;
+    let mut config = settings(&fake);
+    config.answerers = vec![555];
+    let bot = bot(config, fake.clone(), false).await;
+    fake.wait_identified().await;
+    let message = bot.relay(mention("1", "Acme lids leak")).await;
+
+    let outsider = Person {
+        id: "4002",
+        name: "Bob",
+        roles: vec![],
+    };
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        fake::click("5201", &outsider, "earshot:answer:1", &message),
+    );
+    assert!(ephemeral_text(&fake.callback("5201").await).contains("only some roles"));
+
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        fake::click("5202", &jane(), "earshot:answer:1", &message),
+    );
+    let form = fake.callback("5202").await;
+    assert_eq!(form["type"], json!(9), "a modal: {form}");
+    assert_eq!(form["data"]["custom_id"], json!("earshot:answer:1"));
+    let input = &form["data"]["components"][0]["components"][0];
+    assert_eq!(input["custom_id"], json!("text"));
+    assert_eq!(
+        input["value"],
+        json!("@jane@example.social "),
+        "Mastodon replies name the author"
+    );
+    assert_eq!(input["max_length"], json!(500), "Mastodon's limit");
+
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        fake::submit(
+            "5203",
+            &jane(),
+            "earshot:answer:1",
+            "@jane@example.social Fixed, sorry!",
+        ),
+    );
+    let queued = fake.callback("5203").await;
+    assert!(ephemeral_text(&queued).starts_with("Your answer to #1 is queued for Mastodon"));
+
+    bot.outbox.drain(Utc::now()).await.unwrap();
+    bot.outbox.drain(Utc::now()).await.unwrap();
+    assert_eq!(
+        *bot.replies.sent.lock().unwrap(),
+        vec!["@jane@example.social Fixed, sorry!".to_string()]
+    );
+    assert!(matches!(
+        bot.store.mention(1).unwrap().state,
+        State::Answered { ref by, .. } if by.id == "discord:4001"
+    ));
+    let id = message["id"].as_str().unwrap();
+    let last_edit = fake
+        .requests_to("PATCH", &format!("/channels/{CHANNEL}/messages/{id}"))
+        .pop()
+        .unwrap();
+    assert_eq!(
+        last_edit.body["embeds"][0]["title"],
+        json!("#1 · Mastodon · answered by @Jane: https://example.social/@brand/2")
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_rate_limited_post_is_retried_after_retry_after_and_auth_failures_are_not_retried() {
+    let fake = FakeDiscord::start().await;
+    let bot = bot(settings(&fake), fake.clone(), false).await;
+    let post_path = format!("/channels/{CHANNEL}/messages");
+    fake.fail_next(
+        "POST",
+        &post_path,
+        429,
+        json!({ "message": "You are being rate limited.", "retry_after": 7.5, "global": false }),
+    );
+    let start: DateTime<Utc> = Utc::now();
+    bot.store
+        .ingest(
+            "masto",
+            &[mention("1", "Acme lids leak")],
+            &Cursor::default(),
+            start,
+        )
+        .unwrap();
+    let pass = bot.outbox.drain(start).await.unwrap();
+    assert_eq!(pass.delivered, 0);
+    let waiting = bot.store.outbox().unwrap();
+    assert_eq!(waiting.len(), 1);
+    assert_eq!(
+        waiting[0].1.not_before,
+        start + Duration::milliseconds(7500)
+    );
+
+    // Not before Discord said so, then delivered.
+    bot.outbox
+        .drain(start + Duration::seconds(5))
+        .await
+        .unwrap();
+    assert_eq!(fake.requests_to("POST", &post_path).len(), 1);
+    bot.outbox
+        .drain(start + Duration::seconds(8))
+        .await
+        .unwrap();
+    assert_eq!(fake.requests_to("POST", &post_path).len(), 2);
+    assert!(bot.store.message_ref("discord", 1).unwrap().is_some());
+
+    // A 401 or 403 is dropped after one try: retrying would only earn a ban.
+    for status in [401, 403] {
+        fake.fail_next(
+            "POST",
+            &post_path,
+            status,
+            json!({ "code": 50001, "message": "Missing Access" }),
+        );
+        let before = fake.requests_to("POST", &post_path).len();
+        let numbers = bot
+            .store
+            .ingest(
+                "masto",
+                &[mention(&format!("x{status}"), "Acme again")],
+                &Cursor::default(),
+                start,
+            )
+            .unwrap();
+        bot.outbox
+            .drain(start + Duration::seconds(10))
+            .await
+            .unwrap();
+        bot.outbox.drain(start + Duration::days(1)).await.unwrap();
+        assert_eq!(
+            fake.requests_to("POST", &post_path).len(),
+            before + 1,
+            "{status}"
+        );
+        assert_eq!(bot.store.outbox_len(), 0, "{status}");
+        assert!(bot
+            .store
+            .message_ref("discord", numbers[0])
+            .unwrap()
+            .is_none());
+    }
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn http_mode_answers_pings_and_signed_clicks_and_rejects_forged_or_stale_requests() {
+    let fake = FakeDiscord::start().await;
+    let key = SigningKey::from_bytes(&[7u8; 32]);
+    let mut config = settings(&fake);
+    config.endpoint = Some(DiscordEndpoint {
+        public_key: hex(key.verifying_key().as_bytes()),
+        listen: "127.0.0.1:0".parse().unwrap(),
+    });
+    let bot = bot(config, fake.clone(), false).await;
+    let mut bound = bot.discord.endpoint_address();
+    let address = bound.wait_for(Option::is_some).await.unwrap().unwrap();
+    let url = format!("http://{address}/discord/interactions");
+    let client = reqwest::Client::new();
+    let send = |body: Value, signer: &SigningKey, timestamp: i64| {
+        let body = body.to_string();
+        let timestamp = timestamp.to_string();
+        let signature = signer.sign(format!("{timestamp}{body}").as_bytes());
+        client
+            .post(&url)
+            .header("X-Signature-Ed25519", hex(&signature.to_bytes()))
+            .header("X-Signature-Timestamp", timestamp)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+    };
+    let now = Utc::now().timestamp();
+
+    let pong = send(fake::ping("6001"), &key, now).await.unwrap();
+    assert_eq!(pong.status(), 200);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&pong.bytes().await.unwrap()).unwrap()["type"],
+        json!(1)
+    );
+
+    let message = bot.relay(mention("1", "Acme lids leak")).await;
+    let claim = fake::click("6002", &jane(), "earshot:claim:1", &message);
+    let forger = SigningKey::from_bytes(&[8u8; 32]);
+    let forged = send(claim.clone(), &forger, now).await.unwrap();
+    assert_eq!(forged.status(), 401);
+    let stale = send(claim.clone(), &key, now - 3600).await.unwrap();
+    assert_eq!(stale.status(), 401);
+    let unsigned = client
+        .post(&url)
+        .body(claim.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unsigned.status(), 401);
+    assert_eq!(
+        bot.store.mention(1).unwrap().state,
+        State::Open,
+        "nothing changed"
+    );
+
+    let signed = send(claim, &key, now).await.unwrap();
+    assert_eq!(signed.status(), 200);
+    let answer: Value = serde_json::from_slice(&signed.bytes().await.unwrap()).unwrap();
+    assert!(ephemeral_text(&answer).starts_with("#1 is yours."));
+    assert!(matches!(
+        bot.store.mention(1).unwrap().state,
+        State::Claimed { .. }
+    ));
+    assert!(
+        fake.requests()
+            .iter()
+            .all(|r| !r.path.starts_with("/interactions/")),
+        "in HTTP mode the answer is the response body"
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn with_discord_and_the_terminal_a_claim_in_discord_updates_both() {
+    let fake = FakeDiscord::start().await;
+    let bot = bot(settings(&fake), fake.clone(), true).await;
+    fake.wait_identified().await;
+    let message = bot.relay(mention("1", "Acme lids leak")).await;
+    assert!(bot
+        .screen
+        .text()
+        .contains("┌─ #1 · Mastodon · masto · open"));
+
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        fake::click("7001", &jane(), "earshot:claim:1", &message),
+    );
+    fake.callback("7001").await;
+    bot.outbox.drain(Utc::now()).await.unwrap();
+    assert!(
+        bot.screen.text().contains("── #1 claimed by @Jane"),
+        "{}",
+        bot.screen.text()
+    );
+    let id = message["id"].as_str().unwrap();
+    assert_eq!(
+        fake.requests_to("PATCH", &format!("/channels/{CHANNEL}/messages/{id}"))
+            .len(),
+        1
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn the_config_section_alone_relays_to_discord() {
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::env::set_var("EARSHOT_TEST_DISCORD_TOKEN", TOKEN);
+    let text = format!(
+        "[store]\npath = \"data\"\n\n[chat.discord]\nchannel_id = \"{CHANNEL}\"\ntoken = \"${{EARSHOT_TEST_DISCORD_TOKEN}}\"\napi_url = \"{}\"\n\n[rules]\nkeywords = [\"acme\"]\n",
+        fake.url
+    );
+    let config = Config::parse(&dir.path().join("earshot.toml"), &text).unwrap();
+    assert_eq!(config.chat_names(), vec!["discord"]);
+    let app = App::build(&config, &RunOptions::default()).unwrap();
+    app.store
+        .ingest(
+            "masto",
+            &[mention("1", "Acme lids leak")],
+            &Cursor::default(),
+            Utc::now(),
+        )
+        .unwrap();
+    app.drain().await.unwrap();
+    let posts = fake.requests_to("POST", &format!("/channels/{CHANNEL}/messages"));
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].authorization.as_deref(), Some("Bot test-token"));
+    assert!(app.store.message_ref("discord", 1).unwrap().is_some());
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
