@@ -331,6 +331,7 @@ async fn session(fake: FakeDiscord, mut socket: WebSocket) {
                 match payload["op"].as_u64() {
                     Some(1) => {
                         fake.inner.lock().unwrap().heartbeats += 1;
+                        fake.changed.notify_waiters();
                         let ack = json!({ "op": 11, "d": null, "s": null, "t": null });
                         if socket.send(Message::Text(ack.to_string().into())).await.is_err() {
                             return;
