@@ -73,7 +73,7 @@ fn bad_configs_name_file_line_key_and_what_was_expected() {
     let cases: Vec<(String, &str)> = vec![
         (feed("urll = 3\n"), "line 17, column 1"),
         (feed("urll = 3\n"), "unknown field `urll`, expected one of `kind`, `name`, `every`, `url`, `rules`"),
-        (BASE.replace("[chat.shell]", "[chat.shel]"), "unknown field `shel`, expected `command` or `shell`"),
+        (BASE.replace("[chat.shell]", "[chat.shel]"), "unknown field `shel`, expected one of `command`, `shell`"),
         (format!("{BASE}{}", FEED.replace("5m", "5 parsecs")), "`5 parsecs` is not a duration"),
         (format!("{BASE}{}", FEED.replace("5m", "5 parsecs")), "line 16, column 9"),
         (format!("{BASE}{}", FEED.replace("5m", "1s")), "DIR/earshot.toml: line 16: sources[0].every: polling every 1s is too often; use at least 10s"),
@@ -327,6 +327,90 @@ fn mastodon_and_bluesky_sources() {
     ];
     for (source, expected) in cases {
         let error = parse_in(dir.path(), &format!("{BASE}{source}"))
+            .map(|_| ())
+            .expect_err(expected);
+        assert!(
+            error.contains(expected),
+            "expected {expected:?} in:\n{error}"
+        );
+    }
+}
+
+#[test]
+fn discord_keys_work_and_mistakes_name_their_line() {
+    let dir = folder();
+    std::env::set_var(
+        "EARSHOT_TEST_DISCORD_KEY",
+        "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+    );
+    let discord =
+        "\n[chat.discord]\nchannel_id = \"123456789012345678\"\ntoken = \"secret-token\"\n";
+    let config = parse_in(dir.path(), &format!("{BASE}{discord}")).expect("valid");
+    let settings = config.discord.as_ref().expect("discord configured");
+    assert_eq!(settings.channel_id, 123456789012345678);
+    assert_eq!(settings.api_url, "https://discord.com");
+    assert!(
+        settings.guild_id.is_none() && settings.answerers.is_empty() && settings.endpoint.is_none()
+    );
+    assert_eq!(config.chat_names(), vec!["shell", "discord"]);
+    assert!(
+        !format!("{config:?}").contains("secret-token"),
+        "the token never shows"
+    );
+
+    let full = format!("{discord}guild_id = \"42\"\napi_url = \"http://127.0.0.1:9/\"\nanswerers = [\"7\", \"8\"]\npublic_key = \"${{EARSHOT_TEST_DISCORD_KEY}}\"\nlisten = \"0.0.0.0:3001\"\n");
+    let config = parse_in(dir.path(), &format!("{BASE}{full}")).expect("valid");
+    let settings = config.discord.expect("discord configured");
+    assert_eq!(settings.guild_id, Some(42));
+    assert_eq!(settings.api_url, "http://127.0.0.1:9");
+    assert_eq!(settings.answerers, vec![7, 8]);
+    let endpoint = settings.endpoint.expect("HTTP mode");
+    assert_eq!(endpoint.listen, "0.0.0.0:3001".parse().unwrap());
+
+    let without_shell = BASE.replace("[chat.shell]\nuser = \"you\"\n", "");
+    assert_eq!(
+        parse_in(dir.path(), &format!("{without_shell}{discord}")).map(|c| c.chat_names()),
+        Ok(vec!["discord".to_string()])
+    );
+
+    let cases = vec![
+        (
+            discord.replace("123456789012345678", "#general"),
+            "line 13: chat.discord.channel_id: `#general` is not a Discord id",
+        ),
+        (
+            discord.replace("secret-token", " "),
+            "line 14: chat.discord.token: the bot token is empty",
+        ),
+        (
+            format!("{discord}api_url = \"ftp://x\"\n"),
+            "line 15: chat.discord.api_url: `ftp://x` is not an http(s) URL",
+        ),
+        (
+            format!("{discord}answerers = [\"@mods\"]\n"),
+            "line 15: chat.discord.answerers: `@mods` is not a Discord id",
+        ),
+        (
+            format!("{discord}listen = \"0.0.0.0:3001\"\n"),
+            "line 15: chat.discord.public_key: `listen` needs `public_key`",
+        ),
+        (
+            format!("{discord}public_key = \"abc\"\nlisten = \"0.0.0.0:3001\"\n"),
+            "line 15: chat.discord.public_key: expected the 64 hex digits",
+        ),
+        (
+            format!(
+                "{discord}public_key = \"${{EARSHOT_TEST_DISCORD_KEY}}\"\nlisten = \"port 80\"\n"
+            ),
+            "line 16: chat.discord.listen: `port 80` is not an address",
+        ),
+        (
+            format!("{discord}chanel = \"1\"\n"),
+            "unknown field `chanel`",
+        ),
+    ];
+    for (section, expected) in cases {
+        let error = parse_in(dir.path(), &format!("{BASE}{section}"))
             .map(|_| ())
             .expect_err(expected);
         assert!(

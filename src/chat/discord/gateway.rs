@@ -48,13 +48,19 @@ pub async fn run(
             ChatError::Permanent(format!("cannot start the Discord client: {error}"))
         })?;
     let shards = client.shard_manager.clone();
-    tokio::spawn(async move {
-        let _ = shutdown.wait_for(|stop| *stop).await;
-        shards.shutdown_all().await;
-    });
-    client.start().await.map_err(|error| {
-        ChatError::Permanent(format!("the Discord gateway session ended: {error}"))
-    })
+    // Shutdown may come before the shards exist, so it is watched here rather than handed to
+    // the shard manager alone.
+    let session = client.start();
+    tokio::pin!(session);
+    tokio::select! {
+        result = &mut session => result.map_err(|error| {
+            ChatError::Permanent(format!("the Discord gateway session ended: {error}"))
+        }),
+        () = async { drop(shutdown.wait_for(|stop| *stop).await) } => {
+            shards.shutdown_all().await;
+            Ok(())
+        }
+    }
 }
 
 /// Answers one interaction over REST: at once when the desk is quick, else deferred first.
