@@ -220,6 +220,7 @@ mod tests {
             matched: vec![],
             language: None,
             in_reply_to: None,
+            direct: false,
         };
         assert_eq!(mention.answer_draft(), "@jane@example.social ");
         mention.network = Network::Bluesky;

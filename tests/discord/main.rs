@@ -144,6 +144,7 @@ fn mention(id: &str, text: &str) -> Mention {
         matched: vec!["acme".into()],
         language: None,
         in_reply_to: None,
+        direct: false,
     }
 }
 

@@ -487,6 +487,7 @@ mod tests {
                 matched: vec![],
                 language: None,
                 in_reply_to: None,
+                direct: false,
             },
             state: State::Open,
             received_at: chrono::Utc::now(),

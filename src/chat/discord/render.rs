@@ -277,6 +277,7 @@ mod tests {
                 matched: vec!["acme".into()],
                 language: None,
                 in_reply_to: None,
+                direct: false,
             },
             state,
             received_at: now,
