@@ -363,6 +363,15 @@ pub async fn poll(store: &Store, source: &dyn Source, rules: &Rules) -> usize {
     let kept: Vec<_> = fetched
         .mentions
         .into_iter()
+        .map(|mut mention| {
+            // A reply to one of the brand's answers is someone talking to the brand, keyword or not.
+            if let Some(parent) = &mention.in_reply_to {
+                if let Ok(Some(_)) = store.answered_with(name, parent) {
+                    mention.direct = true;
+                }
+            }
+            mention
+        })
         .filter_map(|mut mention| match rules.judge(&mention) {
             Verdict::Relay(matched) => {
                 mention.matched = matched;

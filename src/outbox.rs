@@ -252,8 +252,12 @@ impl Outbox {
                 "source {source_name} is no longer configured"
             ))),
         };
+        let mut reply_id = None;
         let action = match result {
-            Ok(posted) => Action::AnswerDelivered { link: posted.link },
+            Ok(posted) => {
+                reply_id = posted.id;
+                Action::AnswerDelivered { link: posted.link }
+            }
             Err(Failure::Retry { reason, after }) if entry.attempts + 1 < ANSWER_ATTEMPTS => {
                 let due = now + backoff(entry.attempts, after);
                 tracing::warn!(number, %reason, %due, "answer not delivered yet; will retry");
@@ -267,7 +271,11 @@ impl Outbox {
             },
             Err(Failure::Permanent(reason)) => Action::AnswerFailed { reason },
         };
-        match self.store.answer_settled(id, number, &action, now).await {
+        match self
+            .store
+            .answer_settled(id, number, &action, reply_id.as_deref(), now)
+            .await
+        {
             Ok(_) => {}
             // Someone reopened or closed the mention meanwhile; the delivery result stands in the log.
             Err(StoreError::Refused(refusal)) => {

@@ -112,6 +112,7 @@ impl Source for FakeNetwork {
         ));
         Ok(Posted {
             link: Some(format!("https://masto.example/reply-to-{}", mention.key.id)),
+            id: None,
         })
     }
 }

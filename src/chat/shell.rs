@@ -82,6 +82,9 @@ pub fn card(tracked: &Tracked, now: DateTime<Utc>) -> String {
             ago(mention.created_at, now)
         ),
     ];
+    if let Some(earlier) = tracked.follow_up_of {
+        lines.push(format!("│ ↪ replies to our answer on #{earlier}"));
+    }
     for line in mention.text.lines() {
         lines.push(format!("│ {}", clean(line)));
     }
@@ -146,6 +149,7 @@ mod tests {
             },
             state: State::Open,
             received_at: now,
+            follow_up_of: None,
         };
         let text = card(&tracked, now);
         assert_eq!(

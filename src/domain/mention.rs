@@ -165,6 +165,9 @@ pub struct Tracked {
     pub state: crate::domain::State,
     /// When earshot found it: the clock for reminders and time-to-answer.
     pub received_at: DateTime<Utc>,
+    /// The earlier mention whose answer this post replies to: the conversation goes on.
+    #[serde(default)]
+    pub follow_up_of: Option<u64>,
 }
 
 #[cfg(test)]

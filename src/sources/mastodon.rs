@@ -243,6 +243,7 @@ impl Mastodon {
         let posted: RawStatus = parse(&body, "the posted answer")?;
         Ok(Some(Posted {
             link: posted.url.or(posted.uri),
+            id: posted.id,
         }))
     }
 

@@ -57,6 +57,9 @@ pub struct Fetched {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Posted {
     pub link: Option<String>,
+    /// The network's id for the posted reply, in the form a later reply to it names its parent
+    /// (`Mention::in_reply_to`), so the conversation can be followed.
+    pub id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -405,6 +405,7 @@ impl Reddit {
             })
             .map(|comment| Posted {
                 link: text_of(&comment, "permalink").map(|path| format!("{SITE}{path}")),
+                id: fullname(&comment),
             }))
     }
 }
@@ -555,11 +556,11 @@ impl Reddit {
             .and_then(|data| data.things.into_iter().next())
             .and_then(|thing| thing.data);
         Ok(Posted {
-            link: comment.and_then(|comment| {
-                text_of(&comment, "permalink")
+            link: comment.as_ref().and_then(|comment| {
+                text_of(comment, "permalink")
                     .map(|path| format!("{SITE}{path}"))
                     .or_else(|| {
-                        text_of(&comment, "id").map(|id| {
+                        text_of(comment, "id").map(|id| {
                             format!(
                                 "{SITE}/comments/{}/_/{id}",
                                 parent.trim_start_matches("t3_")
@@ -567,8 +568,16 @@ impl Reddit {
                         })
                     })
             }),
+            id: comment.as_ref().and_then(fullname),
         })
     }
+}
+
+/// A comment's fullname (`t1_<id>`), which is how a reply to it names its parent.
+fn fullname(comment: &Value) -> Option<String> {
+    text_of(comment, "name")
+        .map(str::to_string)
+        .or_else(|| text_of(comment, "id").map(|id| format!("t1_{id}")))
 }
 
 /// A Reddit "thing": `{"kind": "t3", "data": {...}}`; a listing is a thing whose data holds

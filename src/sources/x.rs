@@ -344,6 +344,7 @@ impl X {
             let id = post.get("id").and_then(Value::as_str)?;
             (replies_to_parent && same_text).then(|| Posted {
                 link: Some(format!("{SITE}/i/web/status/{id}")),
+                id: Some(id.to_string()),
             })
         }))
     }
@@ -488,6 +489,7 @@ impl X {
             })?;
         Ok(Posted {
             link: Some(format!("{SITE}/i/web/status/{id}")),
+            id: Some(id.to_string()),
         })
     }
 }

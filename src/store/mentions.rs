@@ -10,8 +10,14 @@ use super::outbox::{enqueue, Effect};
 use super::{abort, decode, encode, settle, Result, Store, StoreError, NEXT_NUMBER_KEY};
 use crate::domain::lifecycle::{self, Subject};
 use crate::domain::{
-    Action, Cursor, HistoryEntry, ListFilter, Member, Mention, State, Status, Tracked,
+    Action, Cursor, HistoryEntry, ListFilter, Member, Mention, MentionKey, State, Status, Tracked,
 };
+
+/// The outbox entry an action settles, and the network's id of the answer it delivered.
+pub(crate) struct Settling<'a> {
+    pub outbox_key: &'a [u8],
+    pub reply_id: Option<&'a str>,
+}
 
 /// What the desk gets back from an allowed action.
 #[derive(Debug, Clone)]
@@ -40,42 +46,64 @@ impl Store {
                 &self.by_status,
                 &self.cursors,
                 &self.outbox,
+                &self.answers,
             )
-                .transaction(|(meta, mentions, keys, by_status, cursors, outbox)| {
-                    let mut next = read_next_number(meta)?;
-                    let first = next;
-                    for mention in batch {
-                        let key = keys::mention_key(&mention.key);
-                        if keys.get(&key)?.is_some() {
-                            continue;
-                        }
-                        let number = next;
-                        next += 1;
-                        let tracked = Tracked {
-                            number,
-                            mention: mention.clone(),
-                            state: State::Open,
-                            received_at: now,
-                        };
-                        keys.insert(key, &keys::number(number))?;
-                        mentions.insert(&keys::number(number), encode(&tracked))?;
-                        by_status.insert(keys::by_status(Status::Open, number), &[])?;
-                        for chat in &self.chats {
-                            let effect = Effect::Post {
-                                chat: chat.clone(),
-                                number,
+                .transaction(
+                    |(meta, mentions, keys, by_status, cursors, outbox, answers)| {
+                        let mut next = read_next_number(meta)?;
+                        let first = next;
+                        for mention in batch {
+                            let key = keys::mention_key(&mention.key);
+                            if keys.get(&key)?.is_some() {
+                                continue;
+                            }
+                            let number = next;
+                            next += 1;
+                            let follow_up_of = match &mention.in_reply_to {
+                                Some(parent) => answers
+                                    .get(keys::mention_key(&MentionKey::new(
+                                        source,
+                                        parent.as_str(),
+                                    )))?
+                                    .map(|number| keys::read_u64(&number)),
+                                None => None,
                             };
-                            enqueue(outbox, effect, now)?;
+                            let tracked = Tracked {
+                                number,
+                                mention: mention.clone(),
+                                state: State::Open,
+                                received_at: now,
+                                follow_up_of,
+                            };
+                            keys.insert(key, &keys::number(number))?;
+                            mentions.insert(&keys::number(number), encode(&tracked))?;
+                            by_status.insert(keys::by_status(Status::Open, number), &[])?;
+                            for chat in &self.chats {
+                                let effect = Effect::Post {
+                                    chat: chat.clone(),
+                                    number,
+                                };
+                                enqueue(outbox, effect, now)?;
+                            }
                         }
-                    }
-                    meta.insert(NEXT_NUMBER_KEY, &keys::number(next))?;
-                    cursors.insert(source.as_bytes(), cursor_bytes.as_slice())?;
-                    Ok((first..next).collect::<Vec<u64>>())
-                }),
+                        meta.insert(NEXT_NUMBER_KEY, &keys::number(next))?;
+                        cursors.insert(source.as_bytes(), cursor_bytes.as_slice())?;
+                        Ok((first..next).collect::<Vec<u64>>())
+                    },
+                ),
         )?;
         // Flushed before any card goes out, so a number shown in chat is never handed out again.
         self.flush_now()?;
         Ok(numbers)
+    }
+
+    /// The mention earshot answered with the post `id` on `source`, if it did: a new post that
+    /// replies to `id` continues that conversation.
+    pub fn answered_with(&self, source: &str, id: &str) -> Result<Option<u64>> {
+        Ok(self
+            .answers
+            .get(keys::mention_key(&MentionKey::new(source, id)))?
+            .map(|number| keys::read_u64(&number)))
     }
 
     pub fn cursor(&self, source: &str) -> Result<Cursor> {
@@ -185,7 +213,7 @@ impl Store {
         actor: &Member,
         action: &Action,
         now: DateTime<Utc>,
-        done: Option<&[u8]>,
+        settling: Option<Settling<'_>>,
     ) -> Result<Applied> {
         settle(
             (
@@ -194,61 +222,70 @@ impl Store {
                 &self.by_owner,
                 &self.history,
                 &self.outbox,
+                &self.answers,
             )
-                .transaction(|(mentions, by_status, by_owner, history, outbox)| {
-                    let key = keys::number(number);
-                    let bytes = mentions
-                        .get(key)?
-                        .ok_or_else(|| abort(StoreError::NoSuchMention(number)))?;
-                    let mut tracked: Tracked = decode("mention", &bytes).map_err(abort)?;
-                    let subject = Subject {
-                        number,
-                        network: tracked.mention.network,
-                        link: tracked.mention.link.as_deref(),
-                        state: &tracked.state,
-                    };
-                    let transition =
-                        lifecycle::apply(subject, actor, action, now).map_err(abort)?;
-
-                    reindex(
-                        by_status,
-                        by_owner,
-                        number,
-                        &tracked.state,
-                        &transition.state,
-                    )?;
-                    tracked.state = transition.state;
-                    mentions.insert(&key, encode(&tracked))?;
-                    let entry = transition.entry;
-                    history.insert(
-                        keys::history(number, history.generate_id()?),
-                        encode(&entry),
-                    )?;
-
-                    if let Action::Answer { text } = action {
-                        let effect = Effect::Reply {
+                .transaction(
+                    |(mentions, by_status, by_owner, history, outbox, answers)| {
+                        let key = keys::number(number);
+                        let bytes = mentions
+                            .get(key)?
+                            .ok_or_else(|| abort(StoreError::NoSuchMention(number)))?;
+                        let mut tracked: Tracked = decode("mention", &bytes).map_err(abort)?;
+                        let subject = Subject {
                             number,
-                            text: text.trim().to_string(),
-                            by: actor.clone(),
+                            network: tracked.mention.network,
+                            link: tracked.mention.link.as_deref(),
+                            state: &tracked.state,
                         };
-                        enqueue(outbox, effect, now)?;
-                    }
-                    for chat in &self.chats {
-                        let effect = Effect::Update {
-                            chat: chat.clone(),
+                        let transition =
+                            lifecycle::apply(subject, actor, action, now).map_err(abort)?;
+
+                        reindex(
+                            by_status,
+                            by_owner,
                             number,
-                            note: entry.summary(),
-                        };
-                        enqueue(outbox, effect, now)?;
-                    }
-                    if let Some(done) = done {
-                        outbox.remove(done)?;
-                    }
-                    Ok(Applied {
-                        tracked: tracked.clone(),
-                        entry: entry.clone(),
-                    })
-                }),
+                            &tracked.state,
+                            &transition.state,
+                        )?;
+                        tracked.state = transition.state;
+                        mentions.insert(&key, encode(&tracked))?;
+                        let entry = transition.entry;
+                        history.insert(
+                            keys::history(number, history.generate_id()?),
+                            encode(&entry),
+                        )?;
+
+                        if let Action::Answer { text } = action {
+                            let effect = Effect::Reply {
+                                number,
+                                text: text.trim().to_string(),
+                                by: actor.clone(),
+                            };
+                            enqueue(outbox, effect, now)?;
+                        }
+                        for chat in &self.chats {
+                            let effect = Effect::Update {
+                                chat: chat.clone(),
+                                number,
+                                note: entry.summary(),
+                            };
+                            enqueue(outbox, effect, now)?;
+                        }
+                        if let Some(settling) = &settling {
+                            outbox.remove(settling.outbox_key)?;
+                            if let (Some(reply), Action::AnswerDelivered { .. }) =
+                                (settling.reply_id, action)
+                            {
+                                let key = MentionKey::new(&tracked.mention.key.source, reply);
+                                answers.insert(keys::mention_key(&key), &keys::number(number))?;
+                            }
+                        }
+                        Ok(Applied {
+                            tracked: tracked.clone(),
+                            entry: entry.clone(),
+                        })
+                    },
+                ),
         )
     }
 

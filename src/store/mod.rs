@@ -77,6 +77,9 @@ pub struct Store {
     outbox: sled::Tree,
     /// (chat, number) -> the chat's message id, so updates edit the message they posted.
     messages: sled::Tree,
+    /// (source, the network's id of an answer earshot posted) -> the mention it answered, so a
+    /// reply to that answer is known as a follow-up.
+    answers: sled::Tree,
 }
 
 impl Store {
@@ -110,6 +113,7 @@ impl Store {
             history: db.open_tree("history")?,
             outbox: db.open_tree("outbox")?,
             messages: db.open_tree("messages")?,
+            answers: db.open_tree("answers")?,
             db,
             path,
             chats,

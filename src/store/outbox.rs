@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sled::transaction::{TransactionalTree, UnabortableTransactionError};
 use sled::Transactional;
 
-use super::mentions::Applied;
+use super::mentions::{Applied, Settling};
 use super::{decode, encode, keys, settle, Result, Store};
 use crate::domain::{Action, Member};
 
@@ -142,11 +142,16 @@ impl Store {
         id: OutboxId,
         number: u64,
         action: &Action,
+        reply_id: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Applied> {
         let system = Member::new("earshot", "earshot");
-        let applied =
-            self.apply_in_transaction(number, &system, action, now, Some(&keys::number(id.0)))?;
+        let outbox_key = keys::number(id.0);
+        let settling = Settling {
+            outbox_key: &outbox_key,
+            reply_id,
+        };
+        let applied = self.apply_in_transaction(number, &system, action, now, Some(settling))?;
         self.flush().await?;
         Ok(applied)
     }

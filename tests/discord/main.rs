@@ -50,6 +50,7 @@ impl Source for Replies {
         self.sent.lock().unwrap().push(text.to_string());
         Ok(Posted {
             link: Some("https://example.social/@brand/2".into()),
+            id: None,
         })
     }
 }

@@ -491,6 +491,7 @@ mod tests {
             },
             state: State::Open,
             received_at: chrono::Utc::now(),
+            follow_up_of: None,
         };
         let open = vec![
             mention(2, "jane", "Acme lids leak"),

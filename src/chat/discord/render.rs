@@ -122,6 +122,13 @@ pub fn embed(tracked: &Tracked, now: DateTime<Utc>) -> CreateEmbed {
         ),
         false,
     );
+    if let Some(earlier) = tracked.follow_up_of {
+        embed = embed.field(
+            "Follow-up",
+            format!("replies to our answer on #{earlier}"),
+            true,
+        );
+    }
     if !mention.matched.is_empty() {
         embed = embed.field(
             "Matched",
@@ -281,6 +288,7 @@ mod tests {
             },
             state,
             received_at: now,
+            follow_up_of: None,
         }
     }
 

@@ -527,6 +527,7 @@ impl Source for Bluesky {
         if let Some(uri) = self.existing_reply(&me, &rkey).await? {
             return Ok(Posted {
                 link: Some(self.post_link(&me, &uri)),
+                id: Some(uri),
             });
         }
         let Some(post) = self.current_post(&mention.key.id).await? else {
@@ -581,6 +582,7 @@ impl Source for Bluesky {
             .unwrap_or_default();
         Ok(Posted {
             link: Some(self.post_link(&me, uri)),
+            id: Some(uri.to_string()).filter(|uri| !uri.is_empty()),
         })
     }
 }
