@@ -11,7 +11,8 @@ use tokio::task::JoinSet;
 
 use crate::chat::discord::Discord;
 use crate::chat::shell::Shell;
-use crate::chat::Chat;
+use crate::chat::slack::SlackChat;
+use crate::chat::{Chat, ChatError};
 use crate::config::{Config, SourceKind};
 use crate::desk::Desk;
 use crate::domain::{Member, MemberRef};
@@ -45,6 +46,8 @@ pub enum AppError {
     Store(#[from] StoreError),
     #[error("cannot set up the HTTP client: {0}")]
     Http(#[from] reqwest::Error),
+    #[error("cannot set up a chat: {0}")]
+    Chat(#[from] ChatError),
     #[error("cannot listen for shutdown signals: {0}")]
     Signals(#[source] std::io::Error),
 }
@@ -132,7 +135,7 @@ impl App {
             })
             .collect();
         let shell = Arc::new(Shell::stdout());
-        let chats = build_chats(config, shell.clone(), &http);
+        let chats = build_chats(config, shell.clone(), &http)?;
         let wake = Arc::new(Notify::new());
         let outbox = Outbox::new(
             store.clone(),
@@ -330,7 +333,11 @@ impl App {
 
 /// Every configured chat. The terminal is always built (it is also where `--once` prints), but
 /// only relays mentions when `[chat.shell]` is configured.
-fn build_chats(config: &Config, shell: Arc<Shell>, http: &reqwest::Client) -> Vec<Arc<dyn Chat>> {
+fn build_chats(
+    config: &Config,
+    shell: Arc<Shell>,
+    http: &reqwest::Client,
+) -> Result<Vec<Arc<dyn Chat>>, ChatError> {
     let mut chats: Vec<Arc<dyn Chat>> = Vec::new();
     if config.shell.is_some() {
         chats.push(shell);
@@ -338,7 +345,10 @@ fn build_chats(config: &Config, shell: Arc<Shell>, http: &reqwest::Client) -> Ve
     if let Some(discord) = &config.discord {
         chats.push(Arc::new(Discord::new(discord.clone(), http.clone())));
     }
-    chats
+    if let Some(slack) = &config.slack {
+        chats.push(Arc::new(SlackChat::new(slack.clone())?));
+    }
+    Ok(chats)
 }
 
 /// Fetches, filters and stores one poll of `source`. Failures are logged and retried on the

@@ -52,6 +52,7 @@ pub struct Config {
     pub command: String,
     pub shell: Option<ShellConfig>,
     pub discord: Option<DiscordConfig>,
+    pub slack: Option<crate::chat::slack::SlackConfig>,
     pub rules: RulesConfig,
     pub sources: Vec<SourceConfig>,
 }
@@ -441,11 +442,15 @@ impl Config {
             .discord
             .map(|discord| discord.check(&invalid))
             .transpose()?;
-        if shell.is_none() && discord.is_none() {
+        let slack = match raw.chat.slack {
+            Some(section) => Some(slack::check(section, &invalid)?),
+            None => None,
+        };
+        if shell.is_none() && discord.is_none() && slack.is_none() {
             return Err(invalid(
                 None,
                 "chat",
-                "no chat is configured; add a [chat.shell] section with `user = \"you\"` to use the terminal, or [chat.discord]".into(),
+                "no chat is configured; add a [chat.shell] section with `user = \"you\"` to use the terminal, or [chat.discord] or [chat.slack]".into(),
             ));
         }
         let command = match raw.chat.command {
@@ -469,6 +474,7 @@ impl Config {
             command,
             shell,
             discord,
+            slack,
             rules: global,
             sources,
         })
@@ -482,6 +488,9 @@ impl Config {
         }
         if self.discord.is_some() {
             names.push("discord".to_string());
+        }
+        if self.slack.is_some() {
+            names.push("slack".to_string());
         }
         names
     }
@@ -582,6 +591,7 @@ struct RawChat {
     command: Option<Spanned<EnvString>>,
     shell: Option<RawShell>,
     discord: Option<discord::RawDiscord>,
+    slack: Option<Spanned<slack::RawSlack>>,
 }
 
 #[derive(Deserialize)]
@@ -755,6 +765,8 @@ impl<'de> Deserialize<'de> for Every {
             })
     }
 }
+
+mod slack;
 
 #[cfg(test)]
 mod tests;

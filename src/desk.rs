@@ -112,6 +112,14 @@ impl Desk {
         }
     }
 
+    /// Mention #`number`, for chats that show it in a form (Slack's answer modal); otherwise
+    /// what to tell the person.
+    pub fn mention(&self, number: u64) -> Result<Tracked, Reply> {
+        self.store
+            .mention(number)
+            .map_err(|error| self.failure(error))
+    }
+
     fn list(&self, filter: ListFilter, member: &Member, now: DateTime<Utc>) -> Reply {
         let mentions = match self.store.list(filter, member) {
             Ok(mentions) => mentions,

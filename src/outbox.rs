@@ -137,7 +137,7 @@ impl Outbox {
         now: DateTime<Utc>,
     ) -> Result<Delivery, StoreError> {
         let outcome = match &entry.effect {
-            Effect::Post { chat, number } => self.post(id, chat, *number, now).await?,
+            Effect::Post { chat, number } => self.post(id, &entry, chat, *number, now).await?,
             Effect::Update { chat, number, note } => {
                 self.update(id, chat, *number, note, now).await?
             }
@@ -164,6 +164,7 @@ impl Outbox {
     async fn post(
         &self,
         id: OutboxId,
+        entry: &OutboxEntry,
         chat_name: &str,
         number: u64,
         now: DateTime<Utc>,
@@ -188,6 +189,24 @@ impl Outbox {
                 tracing::error!(chat = chat_name, number, %error, "card not shown");
             }
             return Ok(Ok(()));
+        }
+        if entry.started || entry.attempts > 0 {
+            // An earlier attempt may have posted the card and died before recording it.
+            match chat.find_posted(&tracked).await {
+                Ok(Some(message)) => {
+                    tracing::info!(
+                        chat = chat_name,
+                        number,
+                        "found the card an earlier attempt posted"
+                    );
+                    self.store.posted(id, chat_name, number, &message).await?;
+                    return Ok(Ok(()));
+                }
+                Ok(None) => {}
+                Err(error) => return Ok(Err(error.into())),
+            }
+        } else {
+            self.store.started(id, entry.clone()).await?;
         }
         match chat.post(&tracked, now).await {
             Ok(message) => {

@@ -4,6 +4,7 @@
 
 pub mod discord;
 pub mod shell;
+pub mod slack;
 
 use std::time::Duration;
 
@@ -42,6 +43,15 @@ pub trait Chat: Send + Sync {
         note: &str,
         now: DateTime<Utc>,
     ) -> Result<(), ChatError>;
+
+    /// Looks for a message this chat already shows for `mention`. The outbox asks before it
+    /// posts again a mention whose earlier attempt may have landed unseen (a crash or a lost
+    /// answer between the post and its record), so the card is not shown twice. Chats that
+    /// cannot tell keep the default, which finds nothing.
+    async fn find_posted(&self, mention: &Tracked) -> Result<Option<String>, ChatError> {
+        let _ = mention;
+        Ok(None)
+    }
 
     /// Receives what people type and click, hands it to `desk`, and answers them, until
     /// `shutdown` turns true. Chats whose input the app drives itself (the terminal) keep the

@@ -73,7 +73,7 @@ fn bad_configs_name_file_line_key_and_what_was_expected() {
     let cases: Vec<(String, &str)> = vec![
         (feed("urll = 3\n"), "line 17, column 1"),
         (feed("urll = 3\n"), "unknown field `urll`, expected one of `kind`, `name`, `every`, `url`, `rules`"),
-        (BASE.replace("[chat.shell]", "[chat.shel]"), "unknown field `shel`, expected one of `command`, `shell`"),
+        (BASE.replace("[chat.shell]", "[chat.shel]"), "unknown field `shel`"),
         (format!("{BASE}{}", FEED.replace("5m", "5 parsecs")), "`5 parsecs` is not a duration"),
         (format!("{BASE}{}", FEED.replace("5m", "5 parsecs")), "line 16, column 9"),
         (format!("{BASE}{}", FEED.replace("5m", "1s")), "DIR/earshot.toml: line 16: sources[0].every: polling every 1s is too often; use at least 10s"),
@@ -413,6 +413,99 @@ fn discord_keys_work_and_mistakes_name_their_line() {
         let error = parse_in(dir.path(), &format!("{BASE}{section}"))
             .map(|_| ())
             .expect_err(expected);
+        assert!(
+            error.contains(expected),
+            "expected {expected:?} in:\n{error}"
+        );
+    }
+}
+
+const SLACK: &str = "\n[chat.slack]\nchannel = \"C0123456789\"\nbot_token = \"${EARSHOT_TEST_SLACK_BOT}\"\napp_token = \"${EARSHOT_TEST_SLACK_APP}\"\n";
+
+#[test]
+fn the_documented_slack_keys_work_as_written() {
+    use crate::chat::slack::Listen;
+    let dir = folder();
+    std::env::set_var("EARSHOT_TEST_SLACK_BOT", "xoxb-1-2-abc");
+    std::env::set_var("EARSHOT_TEST_SLACK_APP", "xapp-1-A1-2-def");
+    let config = parse_in(dir.path(), &format!("{BASE}{SLACK}")).expect("valid");
+    let slack = config.slack.as_ref().expect("slack is configured");
+    assert_eq!(slack.channel, "C0123456789");
+    assert_eq!(slack.bot_token, "xoxb-1-2-abc");
+    assert!(
+        matches!(&slack.listen, Listen::Socket { app_token } if app_token == "xapp-1-A1-2-def")
+    );
+    assert_eq!(slack.api_url, "https://slack.com/api");
+    assert!(slack.answerers.is_empty());
+    assert_eq!(config.chat_names(), vec!["shell", "slack"]);
+    assert!(
+        !format!("{slack:?}").contains("xoxb"),
+        "tokens never reach a log"
+    );
+
+    let http = format!(
+        "{BASE}{SLACK}signing_secret = \"s3cret\"\nlisten = \"127.0.0.1:3000\"\napi_url = \"http://127.0.0.1:9/api\"\nanswerers = [\"U0123\", \"S0456\"]\n"
+    );
+    let config = parse_in(dir.path(), &http).expect("valid");
+    let slack = config.slack.expect("slack is configured");
+    assert!(
+        matches!(&slack.listen, Listen::Http { signing_secret, address }
+        if signing_secret == "s3cret" && address.port() == 3000)
+    );
+    assert_eq!(slack.api_url, "http://127.0.0.1:9/api");
+    assert_eq!(slack.answerers, vec!["U0123", "S0456"]);
+
+    let slack_only = BASE.replace("[chat.shell]\nuser = \"you\"\n", "") + SLACK;
+    let config = parse_in(dir.path(), &slack_only).expect("slack alone is a chat");
+    assert_eq!(config.chat_names(), vec!["slack"]);
+}
+
+#[test]
+fn slack_mistakes_name_their_line() {
+    let dir = folder();
+    std::env::set_var("EARSHOT_TEST_SLACK_BOT", "xoxb-1-2-abc");
+    std::env::set_var("EARSHOT_TEST_SLACK_APP", "xapp-1-A1-2-def");
+    let with = |old: &str, new: &str| format!("{BASE}{}", SLACK.replace(old, new));
+    let cases = [
+        (
+            with("C0123456789", "#general"),
+            "line 13: chat.slack.channel: `#general` is not a channel id",
+        ),
+        (
+            with("${EARSHOT_TEST_SLACK_BOT}", "xoxp-user"),
+            "line 14: chat.slack.bot_token: this is not a bot token",
+        ),
+        (
+            with("${EARSHOT_TEST_SLACK_APP}", "xoxb-1"),
+            "line 15: chat.slack.app_token: this is not an app-level token",
+        ),
+        (
+            with("app_token = \"${EARSHOT_TEST_SLACK_APP}\"\n", ""),
+            "chat.slack.app_token: Slack needs a way to reach earshot",
+        ),
+        (
+            format!("{BASE}{SLACK}signing_secret = \"s\"\n"),
+            "line 16: chat.slack.signing_secret: HTTP mode needs `listen` too",
+        ),
+        (
+            format!("{BASE}{SLACK}signing_secret = \"s\"\nlisten = \"port 3000\"\n"),
+            "line 17: chat.slack.listen: `port 3000` is not an address",
+        ),
+        (
+            format!("{BASE}{SLACK}api_url = \"ftp://x\"\n"),
+            "line 16: chat.slack.api_url: `ftp://x` is not an http(s) URL",
+        ),
+        (
+            format!("{BASE}{SLACK}answerers = [\"jane\"]\n"),
+            "line 16: chat.slack.answerers: `jane` is not a Slack user id",
+        ),
+        (
+            format!("{BASE}{SLACK}token = \"x\"\n"),
+            "unknown field `token`",
+        ),
+    ];
+    for (text, expected) in cases {
+        let error = parse_in(dir.path(), &text).map(|_| ()).expect_err(expected);
         assert!(
             error.contains(expected),
             "expected {expected:?} in:\n{error}"

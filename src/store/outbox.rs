@@ -55,6 +55,9 @@ pub struct OutboxEntry {
     pub attempts: u32,
     pub not_before: DateTime<Utc>,
     pub last_error: Option<String>,
+    /// A delivery was started: it may have landed even if no answer came back.
+    #[serde(default)]
+    pub started: bool,
 }
 
 /// The outbox key of an entry: its place in the queue.
@@ -78,6 +81,7 @@ pub(super) fn enqueue(
         attempts: 0,
         not_before: now,
         last_error: None,
+        started: false,
     };
     outbox.insert(&keys::number(outbox.generate_id()?), encode(&entry))?;
     Ok(())
@@ -117,6 +121,13 @@ impl Store {
     /// The effect is done (or can never be done and was reported): drop it, durably.
     pub async fn finished(&self, id: OutboxId) -> Result<()> {
         self.outbox.remove(keys::number(id.0))?;
+        self.flush().await
+    }
+
+    /// Records, durably, that a delivery of the entry is about to start.
+    pub async fn started(&self, id: OutboxId, mut entry: OutboxEntry) -> Result<()> {
+        entry.started = true;
+        self.outbox.insert(keys::number(id.0), encode(&entry))?;
         self.flush().await
     }
 

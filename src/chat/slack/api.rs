@@ -1,0 +1,255 @@
+//! The Slack Web API calls earshot makes, each bounded in time and with Slack's failures
+//! sorted into "retry later" (rate limits, outages, timeouts) and "needs a person" (a bad
+//! token, a missing scope, an unknown channel), which is what the outbox needs to know.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use slack_morphism::errors::SlackClientError;
+use slack_morphism::prelude::*;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use crate::chat::ChatError;
+
+/// A Slack call that has not answered by then counts as failed and is retried later.
+const CALL_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Slack's error codes that mean "not now" rather than "never".
+const TRANSIENT_CODES: &[&str] = &[
+    "ratelimited",
+    "internal_error",
+    "fatal_error",
+    "service_unavailable",
+    "request_timeout",
+];
+
+pub struct Api {
+    client: Arc<SlackHyperClient>,
+    token: SlackApiToken,
+    /// chat.postMessage allows about one message per second per channel.
+    pacer: Pacer,
+}
+
+impl Api {
+    pub fn new(client: Arc<SlackHyperClient>, bot_token: &str, post_every: Duration) -> Api {
+        Api {
+            client,
+            token: SlackApiToken::new(bot_token.to_string().into()),
+            pacer: Pacer::new(post_every),
+        }
+    }
+
+    pub async fn post_message(
+        &self,
+        request: &SlackApiChatPostMessageRequest,
+    ) -> Result<SlackApiChatPostMessageResponse, ChatError> {
+        self.pacer.wait().await;
+        let session = self.client.open_session(&self.token);
+        bounded("chat.postMessage", session.chat_post_message(request)).await
+    }
+
+    pub async fn update(
+        &self,
+        request: &SlackApiChatUpdateRequest,
+    ) -> Result<SlackApiChatUpdateResponse, ChatError> {
+        let session = self.client.open_session(&self.token);
+        bounded("chat.update", session.chat_update(request)).await
+    }
+
+    pub async fn post_ephemeral(
+        &self,
+        request: &SlackApiChatPostEphemeralRequest,
+    ) -> Result<SlackApiChatPostEphemeralResponse, ChatError> {
+        let session = self.client.open_session(&self.token);
+        bounded("chat.postEphemeral", session.chat_post_ephemeral(request)).await
+    }
+
+    pub async fn open_view(
+        &self,
+        request: &SlackApiViewsOpenRequest,
+    ) -> Result<SlackApiViewsOpenResponse, ChatError> {
+        let session = self.client.open_session(&self.token);
+        bounded("views.open", session.views_open(request)).await
+    }
+
+    pub async fn history(
+        &self,
+        request: &SlackApiConversationsHistoryRequest,
+    ) -> Result<SlackApiConversationsHistoryResponse, ChatError> {
+        let session = self.client.open_session(&self.token);
+        bounded(
+            "conversations.history",
+            session.conversations_history(request),
+        )
+        .await
+    }
+
+    pub async fn user(&self, id: &SlackUserId) -> Result<SlackUser, ChatError> {
+        let session = self.client.open_session(&self.token);
+        let request = SlackApiUsersInfoRequest::new(id.clone());
+        Ok(bounded("users.info", session.users_info(&request))
+            .await?
+            .user)
+    }
+
+    pub async fn group_members(
+        &self,
+        group: &SlackUserGroupId,
+    ) -> Result<Vec<SlackUserId>, ChatError> {
+        let session = self.client.open_session(&self.token);
+        let request = SlackApiUserGroupsUsersListRequest::new(group.clone());
+        Ok(bounded(
+            "usergroups.users.list",
+            session.usergroups_users_list(&request),
+        )
+        .await?
+        .users)
+    }
+}
+
+/// Spaces calls at least `every` apart, in the order they asked.
+pub struct Pacer {
+    every: Duration,
+    last: Mutex<Option<Instant>>,
+}
+
+impl Pacer {
+    pub fn new(every: Duration) -> Pacer {
+        Pacer {
+            every,
+            last: Mutex::new(None),
+        }
+    }
+
+    pub async fn wait(&self) {
+        let mut last = self.last.lock().await;
+        if let Some(previous) = *last {
+            tokio::time::sleep_until(previous + self.every).await;
+        }
+        *last = Some(Instant::now());
+    }
+}
+
+async fn bounded<T>(
+    method: &str,
+    call: impl Future<Output = ClientResult<T>>,
+) -> Result<T, ChatError> {
+    match tokio::time::timeout(CALL_TIMEOUT, call).await {
+        Ok(result) => result.map_err(|error| classify(method, error)),
+        Err(_) => Err(ChatError::Retry {
+            reason: format!(
+                "Slack's {method} did not answer within {}s",
+                CALL_TIMEOUT.as_secs()
+            ),
+            after: None,
+        }),
+    }
+}
+
+/// Sorts a failed call into retry-later or needs-a-person, honouring `Retry-After`.
+pub fn classify(method: &str, error: SlackClientError) -> ChatError {
+    let retry = |reason: String, after| ChatError::Retry { reason, after };
+    match error {
+        SlackClientError::RateLimitError(limit) => {
+            retry(format!("Slack rate-limited {method}"), limit.retry_after)
+        }
+        SlackClientError::HttpError(http) => {
+            let status = http.status_code;
+            let reason = format!("Slack answered {method} with HTTP {status}");
+            if status.is_server_error() || status == axum::http::StatusCode::REQUEST_TIMEOUT {
+                retry(reason, None)
+            } else {
+                ChatError::Permanent(reason)
+            }
+        }
+        SlackClientError::ApiError(api) if TRANSIENT_CODES.contains(&api.code.as_str()) => {
+            retry(format!("Slack's {method} failed: {}", api.code), None)
+        }
+        SlackClientError::ApiError(api) => ChatError::Permanent(format!(
+            "Slack refused {method}: {}{}",
+            api.code,
+            hint(&api.code)
+        )),
+        // The connection broke, or an answer came back garbled: the network, not the request.
+        other => retry(format!("Slack's {method} failed: {other}"), None),
+    }
+}
+
+/// What an operator should do about a refusal that no retry can fix.
+fn hint(code: &str) -> &'static str {
+    match code {
+        "not_authed" | "invalid_auth" | "token_revoked" | "account_inactive" => {
+            " (check bot_token in [chat.slack])"
+        }
+        "missing_scope" => {
+            " (add the scopes in bot-config/slack-manifest.yml and reinstall the app)"
+        }
+        "channel_not_found" | "not_in_channel" => {
+            " (check `channel` in [chat.slack] and invite the app to that channel)"
+        }
+        _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use slack_morphism::errors::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn pacer_spaces_calls_apart() {
+        let pacer = Pacer::new(Duration::from_secs(1));
+        let start = Instant::now();
+        pacer.wait().await;
+        assert_eq!(
+            start.elapsed(),
+            Duration::ZERO,
+            "the first call goes at once"
+        );
+        pacer.wait().await;
+        assert_eq!(start.elapsed(), Duration::from_secs(1));
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let later = Instant::now();
+        pacer.wait().await;
+        assert_eq!(
+            later.elapsed(),
+            Duration::ZERO,
+            "a quiet channel needs no wait"
+        );
+    }
+
+    #[test]
+    fn failures_sort_into_retry_and_permanent() {
+        let limited = classify(
+            "chat.postMessage",
+            SlackClientError::RateLimitError(
+                SlackRateLimitError::new().with_retry_after(Duration::from_secs(30)),
+            ),
+        );
+        assert_eq!(
+            limited,
+            ChatError::Retry {
+                reason: "Slack rate-limited chat.postMessage".into(),
+                after: Some(Duration::from_secs(30))
+            }
+        );
+        let http = |status: u16| {
+            SlackClientError::HttpError(SlackClientHttpError::new(
+                axum::http::StatusCode::from_u16(status).expect("status"),
+            ))
+        };
+        assert!(matches!(classify("m", http(503)), ChatError::Retry { .. }));
+        assert!(matches!(classify("m", http(404)), ChatError::Permanent(_)));
+        let api = |code: &str| SlackClientError::ApiError(SlackClientApiError::new(code.into()));
+        assert!(matches!(
+            classify("m", api("ratelimited")),
+            ChatError::Retry { .. }
+        ));
+        assert_eq!(
+            classify("chat.postMessage", api("not_in_channel")),
+            ChatError::Permanent("Slack refused chat.postMessage: not_in_channel (check `channel` in [chat.slack] and invite the app to that channel)".into())
+        );
+    }
+}

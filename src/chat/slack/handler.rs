@@ -1,0 +1,266 @@
+//! What people do in Slack, translated for the desk: the slash command's text goes through the
+//! core's parser, buttons stand for the same commands, and the answer modal submits
+//! `Command::Answer`. Replies go only to the person who asked. Everything here returns well
+//! inside Slack's 3-second acknowledgement window; what may be slow (the ephemeral reply after
+//! a click) is spawned, and card edits and network answers go through the outbox.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use slack_morphism::prelude::*;
+
+use super::render::{self, Button};
+use super::SlackChat;
+use crate::desk::Desk;
+use crate::domain::command;
+use crate::domain::{Command, Member, MemberRef, Refusal, ReplyPath};
+
+/// A modal must open within 3 seconds of the click that asked for it.
+const OPEN_MODAL_TIMEOUT: Duration = Duration::from_millis(2_500);
+
+pub struct Handler {
+    chat: Arc<SlackChat>,
+    desk: Desk,
+}
+
+impl Handler {
+    pub fn new(chat: Arc<SlackChat>, desk: Desk) -> Handler {
+        Handler { chat, desk }
+    }
+
+    /// The slash command: its answer is the acknowledgement, shown only to the caller.
+    pub async fn command(&self, event: SlackCommandEvent) -> SlackCommandEventResponse {
+        let member = self.member(&event.user_id.0, None).await;
+        let text = event.text.unwrap_or_default();
+        let said = match command::parse(&text, self.desk.prefix()) {
+            Ok(command) => self.run(&member, command, Some(&event.trigger_id)).await,
+            Err(error) => Some(error.to_string()),
+        };
+        let content = match said {
+            Some(text) => render::reply(&text),
+            // A modal opened; there is nothing to say.
+            None => SlackMessageContent::new(),
+        };
+        SlackCommandEventResponse::new(content)
+            .with_response_type(SlackMessageResponseType::Ephemeral)
+    }
+
+    /// Button clicks and modal submissions. The returned value is the acknowledgement: empty,
+    /// or the modal's validation errors.
+    pub async fn interaction(&self, event: SlackInteractionEvent) -> SlackInteractionResponse {
+        match event {
+            SlackInteractionEvent::BlockActions(event) => {
+                self.click(event).await;
+                SlackInteractionResponse::Empty
+            }
+            SlackInteractionEvent::ViewSubmission(event) => self.submit(event).await,
+            _ => SlackInteractionResponse::Empty,
+        }
+    }
+
+    async fn click(&self, event: SlackInteractionBlockActionsEvent) {
+        let Some(user) = event.user else { return };
+        let Some(action) = event.actions.as_ref().and_then(|actions| actions.first()) else {
+            return;
+        };
+        let Some(button) = Button::from_action_id(&action.action_id.0) else {
+            tracing::debug!(action = %action.action_id.0, "ignoring a click on a control earshot does not know");
+            return;
+        };
+        let number = action.value.as_deref().map(command::parse_number);
+        let Some(Ok(number)) = number else {
+            tracing::warn!(value = ?action.value, "a card button carried no mention number");
+            return;
+        };
+        let command = match button {
+            Button::Claim => Command::Claim(number),
+            Button::Answer => Command::Answer(number, None),
+            Button::Done => Command::Done(number, None),
+            Button::Ignore => Command::Ignore(number, None),
+            Button::Reopen => Command::Reopen(number),
+        };
+        let member = self
+            .member(
+                &user.id.0,
+                user.name.as_deref().or(user.username.as_deref()),
+            )
+            .await;
+        let channel = event
+            .channel
+            .map(|channel| channel.id)
+            .unwrap_or_else(|| self.chat.channel());
+        if let Some(text) = self.run(&member, command, Some(&event.trigger_id)).await {
+            self.tell(channel, user.id, text);
+        }
+    }
+
+    async fn submit(&self, event: SlackInteractionViewSubmissionEvent) -> SlackInteractionResponse {
+        let SlackView::Modal(modal) = &event.view.view else {
+            return SlackInteractionResponse::Empty;
+        };
+        if modal.callback_id.as_ref().map(|id| id.0.as_str()) != Some(render::ANSWER_CALLBACK) {
+            return SlackInteractionResponse::Empty;
+        }
+        let number = modal
+            .private_metadata
+            .as_deref()
+            .and_then(|raw| command::parse_number(raw).ok());
+        let Some(number) = number else {
+            return errors(
+                "This form lost track of its mention; close it and click Answer... again.",
+            );
+        };
+        let text = event
+            .view
+            .state_params
+            .state
+            .as_ref()
+            .and_then(|state| state.values.get(&render::ANSWER_BLOCK.into()))
+            .and_then(|block| block.get(&render::ANSWER_INPUT.into()))
+            .and_then(|input| input.value.clone())
+            .unwrap_or_default();
+        let member = self
+            .member(&event.user.id.0, event.user.name.as_deref())
+            .await;
+        if !self
+            .chat
+            .people
+            .may_answer(&self.chat.api, &member.id)
+            .await
+        {
+            return errors(&not_an_answerer(number));
+        }
+        let reply = self
+            .desk
+            .execute(
+                &member,
+                Command::Answer(number, Some(text)),
+                &unnamed,
+                Utc::now(),
+            )
+            .await;
+        if !reply.ok {
+            return errors(&reply.text);
+        }
+        self.tell(self.chat.channel(), event.user.id, reply.text);
+        SlackInteractionResponse::Empty
+    }
+
+    /// Runs one command for `member`; returns what to tell them, or `None` when a modal
+    /// opened instead.
+    async fn run(
+        &self,
+        member: &Member,
+        command: Command,
+        trigger: Option<&SlackTriggerId>,
+    ) -> Option<String> {
+        let command = match command {
+            Command::Answer(number, _)
+                if !self
+                    .chat
+                    .people
+                    .may_answer(&self.chat.api, &member.id)
+                    .await =>
+            {
+                return Some(not_an_answerer(number));
+            }
+            Command::Answer(number, None) => return self.open_answer(number, trigger).await,
+            Command::Assign(number, who) => {
+                let Some(to) = self.chat.people.named(&self.chat.api, &who).await else {
+                    return Some(format!(
+                        "Pick the member with @ so Slack links them, like `{} assign {number} @name`.",
+                        self.desk.prefix()
+                    ));
+                };
+                let reply = self
+                    .desk
+                    .execute(
+                        member,
+                        Command::Assign(number, who),
+                        &|_| to.clone(),
+                        Utc::now(),
+                    )
+                    .await;
+                return Some(reply.text);
+            }
+            command => command,
+        };
+        let reply = self
+            .desk
+            .execute(member, command, &unnamed, Utc::now())
+            .await;
+        Some(reply.text)
+    }
+
+    async fn open_answer(&self, number: u64, trigger: Option<&SlackTriggerId>) -> Option<String> {
+        let tracked = match self.desk.mention(number) {
+            Ok(tracked) => tracked,
+            Err(reply) => return Some(reply.text),
+        };
+        let mention = &tracked.mention;
+        if mention.network.reply_path() == ReplyPath::Manual {
+            let refusal = Refusal::NoReplyApi {
+                number,
+                network: mention.network,
+                link: mention.link.clone(),
+            };
+            return Some(refusal.to_string());
+        }
+        let Some(trigger) = trigger else {
+            return Some(self.answer_hint(number));
+        };
+        let request =
+            SlackApiViewsOpenRequest::new(trigger.clone(), render::answer_modal(&tracked));
+        match tokio::time::timeout(OPEN_MODAL_TIMEOUT, self.chat.api.open_view(&request)).await {
+            Ok(Ok(_)) => None,
+            Ok(Err(error)) => {
+                tracing::warn!(number, %error, "Slack did not open the answer modal");
+                Some(self.answer_hint(number))
+            }
+            Err(_) => Some(self.answer_hint(number)),
+        }
+    }
+
+    fn answer_hint(&self, number: u64) -> String {
+        format!(
+            "Slack would not open the answer form just now. Answer with `{} answer {number} <your reply>`, or click Answer... again.",
+            self.desk.prefix()
+        )
+    }
+
+    async fn member(&self, id: &str, fallback: Option<&str>) -> Member {
+        self.chat.people.member(&self.chat.api, id, fallback).await
+    }
+
+    /// An ephemeral message to `user`, sent after the acknowledgement.
+    fn tell(&self, channel: SlackChannelId, user: SlackUserId, text: String) {
+        let chat = self.chat.clone();
+        tokio::spawn(async move {
+            let request =
+                SlackApiChatPostEphemeralRequest::new(channel, user, render::reply(&text));
+            if let Err(error) = chat.api.post_ephemeral(&request).await {
+                tracing::warn!(%error, "cannot show a reply in Slack");
+            }
+        });
+    }
+}
+
+/// Commands other than `assign` name nobody; a name that reaches here stays as typed.
+fn unnamed(who: &MemberRef) -> Member {
+    Member::new(who.0.clone(), who.0.clone())
+}
+
+fn not_an_answerer(number: u64) -> String {
+    format!(
+        "Only the team's answerers may post answers on the networks; ask one of them to answer #{number} (the list is `answerers` under [chat.slack]). You can still claim it, or mark it done if it was answered elsewhere."
+    )
+}
+
+/// Keeps the modal open with `text` under the answer box.
+fn errors(text: &str) -> SlackInteractionResponse {
+    SlackViewSubmissionResponse::Errors(SlackViewSubmissionErrorsResponse::new(
+        [(render::ANSWER_BLOCK.to_string(), text.to_string())].into(),
+    ))
+    .into()
+}

@@ -1,0 +1,400 @@
+//! The core's state as Block Kit: one message per mention, the note in its thread, and the
+//! answer modal. Everything relayed from a network passes through [`escape`], so a post can
+//! never ping the channel, mention a member, or fake a link.
+
+use chrono::{DateTime, Utc};
+use slack_morphism::prelude::*;
+
+use crate::domain::lifecycle::ago;
+use crate::domain::{ReplyPath, State, Tracked};
+
+/// Message metadata that marks a message as earshot's card for one mention; how a retried post
+/// finds the card an earlier, unconfirmed attempt already posted.
+pub const METADATA_EVENT: &str = "earshot_mention";
+/// The block and element of the modal's text box, as the view submission reports them.
+pub const ANSWER_BLOCK: &str = "answer";
+pub const ANSWER_INPUT: &str = "text";
+pub const ANSWER_CALLBACK: &str = "earshot_answer";
+
+/// Section text may hold 3,000 characters; the rest of a long post stays on the network.
+const SECTION_LIMIT: usize = 2_900;
+/// Modal titles hold at most 24 characters.
+const TITLE_LIMIT: usize = 24;
+
+/// What the buttons on a card do; the action id is what Slack sends back on a click.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Button {
+    Claim,
+    Answer,
+    Done,
+    Ignore,
+    Reopen,
+}
+
+impl Button {
+    pub const ALL: [Button; 5] = [
+        Button::Claim,
+        Button::Answer,
+        Button::Done,
+        Button::Ignore,
+        Button::Reopen,
+    ];
+
+    pub fn action_id(self) -> &'static str {
+        match self {
+            Button::Claim => "claim",
+            Button::Answer => "answer",
+            Button::Done => "done",
+            Button::Ignore => "ignore",
+            Button::Reopen => "reopen",
+        }
+    }
+
+    pub fn from_action_id(id: &str) -> Option<Button> {
+        Button::ALL.into_iter().find(|b| b.action_id() == id)
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Button::Claim => "Claim",
+            Button::Answer => "Answer...",
+            Button::Done => "Done",
+            Button::Ignore => "Ignore",
+            Button::Reopen => "Reopen",
+        }
+    }
+}
+
+/// The card for a mention: the fallback text (notifications, screen readers), the blocks, and
+/// the metadata that identifies it.
+pub fn card(tracked: &Tracked, now: DateTime<Utc>) -> SlackMessageContent {
+    let mention = &tracked.mention;
+    let number = tracked.number;
+    let author = match mention.author.profile.as_deref().and_then(safe_url) {
+        Some(profile) => format!("<{profile}|{}>", escape(&mention.author.display())),
+        None => escape(&mention.author.display()),
+    };
+    let when = format!(
+        "<!date^{}^{{ago}}|{}>",
+        mention.created_at.timestamp(),
+        ago(mention.created_at, now)
+    );
+    let head = format!(
+        "*#{number}* · {} · {} · {author} · {when}",
+        mention.network,
+        escape(&mention.key.source),
+    );
+    let mut details = Vec::new();
+    if let Some(link) = mention.link.as_deref() {
+        match safe_url(link) {
+            Some(url) => details.push(format!("<{url}|{}>", escape(link))),
+            None => details.push(escape(link)),
+        }
+    }
+    if !mention.matched.is_empty() {
+        details.push(format!("matched: {}", escape(&mention.matched.join(", "))));
+    }
+
+    let mut blocks: Vec<SlackBlock> = vec![
+        SlackSectionBlock::new().with_text(md(head)).into(),
+        SlackSectionBlock::new()
+            .with_text(verbatim(escape_within(&mention.text, SECTION_LIMIT)))
+            .into(),
+    ];
+    if !details.is_empty() {
+        blocks.push(
+            SlackContextBlock::new(vec![SlackBlockMarkDownText::new(details.join(" · ")).into()])
+                .into(),
+        );
+    }
+    blocks.push(
+        SlackSectionBlock::new()
+            .with_text(md(state_line(&tracked.state)))
+            .into(),
+    );
+    let buttons = if tracked.state.status().is_owed() {
+        vec![Button::Claim, Button::Answer, Button::Done, Button::Ignore]
+    } else {
+        vec![Button::Reopen]
+    };
+    blocks.push(
+        SlackActionsBlock::new(
+            buttons
+                .into_iter()
+                .map(|button| {
+                    let element = SlackBlockButtonElement::new(button.label().into())
+                        .with_action_id(button.action_id().into())
+                        .with_value(number.to_string());
+                    match button {
+                        Button::Claim => element.with_style(SlackBlockButtonStyle::Primary),
+                        _ => element,
+                    }
+                    .into()
+                })
+                .collect(),
+        )
+        .with_block_id(format!("earshot-{number}").into())
+        .into(),
+    );
+
+    SlackMessageContent::new()
+        .with_text(fallback(tracked))
+        .with_blocks(blocks)
+        .with_metadata(metadata(number))
+}
+
+/// The metadata a card carries.
+pub fn metadata(number: u64) -> SlackMessageMetadata {
+    SlackMessageMetadata::new(METADATA_EVENT.into())
+        .with_event_payload([("number".to_string(), number.to_string())].into())
+}
+
+/// The number in a card's metadata, if the message is one of earshot's cards.
+pub fn card_number(metadata: &SlackMessageMetadata) -> Option<u64> {
+    if metadata.event_type != METADATA_EVENT {
+        return None;
+    }
+    metadata.event_payload.as_ref()?.get("number")?.parse().ok()
+}
+
+/// The line in the card's thread that records a change.
+pub fn note(note: &str) -> SlackMessageContent {
+    SlackMessageContent::new().with_text(escape(note))
+}
+
+/// A reply meant for one person (command results, refusals); it may quote relayed text.
+pub fn reply(text: &str) -> SlackMessageContent {
+    SlackMessageContent::new().with_text(escape(text))
+}
+
+/// The modal behind "Answer...": the post being answered and a text box, prefilled the way the
+/// network expects replies to start and limited to what the network takes.
+pub fn answer_modal(tracked: &Tracked) -> SlackView {
+    let mention = &tracked.mention;
+    let mut input = SlackBlockPlainTextInputElement::new()
+        .with_action_id(ANSWER_INPUT.into())
+        .with_multiline(true)
+        .with_focus_on_load(true);
+    let draft = mention.answer_draft();
+    if !draft.is_empty() {
+        input = input.with_initial_value(draft);
+    }
+    if let ReplyPath::Direct { max_chars } = mention.network.reply_path() {
+        input = input.with_max_length(max_chars as u64);
+    }
+    let quoted = format!(
+        "*{}* on {}:\n{}",
+        escape(&mention.author.display()),
+        mention.network,
+        escape_within(&mention.text, SECTION_LIMIT)
+    );
+    let title: String = format!("Answer #{}", tracked.number)
+        .chars()
+        .take(TITLE_LIMIT)
+        .collect();
+    SlackView::Modal(
+        SlackModalView::new(
+            title.as_str().into(),
+            vec![
+                SlackSectionBlock::new().with_text(verbatim(quoted)).into(),
+                SlackInputBlock::new(
+                    format!("Your answer on {}", mention.network)
+                        .as_str()
+                        .into(),
+                    SlackInputBlockElement::PlainTextInput(input),
+                )
+                .with_block_id(ANSWER_BLOCK.into())
+                .into(),
+            ],
+        )
+        .with_submit("Send".into())
+        .with_close("Cancel".into())
+        .with_callback_id(ANSWER_CALLBACK.into())
+        .with_private_metadata(tracked.number.to_string()),
+    )
+}
+
+/// Makes relayed text inert in Slack's markup: `&`, `<` and `>` escaped as Slack documents,
+/// so `<!channel>`, `<@U123>` and `<https://evil|https://good>` show as typed; and a word
+/// joiner after the `@` of `@channel`, `@here` and `@everyone`, so they stay plain words even
+/// where a client would link names.
+pub fn escape(text: &str) -> String {
+    escape_within(text, usize::MAX)
+}
+
+/// [`escape`], cut to at most `limit` characters of output (never inside an entity).
+pub fn escape_within(text: &str, limit: usize) -> String {
+    let mut out = String::with_capacity(text.len().min(limit));
+    let mut count = 0;
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        let mut plain = [0u8; 4];
+        let piece: &str = match c {
+            '&' => "&amp;",
+            '<' => "&lt;",
+            '>' => "&gt;",
+            '@' if is_broadcast(&text[at + 1..]) => "@\u{2060}",
+            _ => c.encode_utf8(&mut plain),
+        };
+        let len = piece.chars().count();
+        // Keep room for the ellipsis unless this is the last piece.
+        let room = if chars.peek().is_none() {
+            limit
+        } else {
+            limit.saturating_sub(1)
+        };
+        if count + len > room {
+            out.push('…');
+            return out;
+        }
+        out.push_str(piece);
+        count += len;
+    }
+    out
+}
+
+fn is_broadcast(after_at: &str) -> bool {
+    ["channel", "here", "everyone"].iter().any(|word| {
+        after_at
+            .get(..word.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(word))
+    })
+}
+
+/// An http(s) URL fit to sit inside `<url|label>`: parsed, and with the characters that would
+/// end the link (`|`, `>`) or start an entity percent-encoded by the parser.
+fn safe_url(raw: &str) -> Option<String> {
+    let url = url::Url::parse(raw.trim()).ok()?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    Some(
+        url.as_str()
+            .replace('|', "%7C")
+            .replace('<', "%3C")
+            .replace('>', "%3E")
+            .replace('&', "&amp;"),
+    )
+}
+
+/// Where the mention stands, for the card; names are escaped like any relayed text.
+fn state_line(state: &State) -> String {
+    let name = |member: &crate::domain::Member| escape(&format!("{member}"));
+    match state {
+        State::Open => ":large_blue_circle: *Open*: nobody has claimed it yet".to_string(),
+        State::Claimed {
+            by,
+            answering: true,
+            ..
+        } => format!(
+            ":hourglass_flowing_sand: *Claimed* by {}; the answer is on its way",
+            name(by)
+        ),
+        State::Claimed { by, .. } => format!(":raising_hand: *Claimed* by {}", name(by)),
+        State::Answered { by, link, .. } => {
+            let link = match link.as_deref() {
+                Some(link) => match safe_url(link) {
+                    Some(url) => format!(": <{url}|the reply>"),
+                    None => format!(": {}", escape(link)),
+                },
+                None => String::new(),
+            };
+            format!(":white_check_mark: *Answered* by {}{link}", name(by))
+        }
+        State::Done { by, note, .. } => format!(
+            ":heavy_check_mark: *Done* by {}{}",
+            name(by),
+            detail(note.as_deref())
+        ),
+        State::Ignored { by, reason, .. } => format!(
+            ":no_entry_sign: *Ignored* by {}{}",
+            name(by),
+            detail(reason.as_deref())
+        ),
+    }
+}
+
+fn detail(text: Option<&str>) -> String {
+    text.map(|text| format!(": {}", escape(text)))
+        .unwrap_or_default()
+}
+
+fn fallback(tracked: &Tracked) -> String {
+    let mention = &tracked.mention;
+    escape(&format!(
+        "#{} · {} · {}: {}",
+        tracked.number,
+        mention.network,
+        mention.author.display(),
+        mention.excerpt(150)
+    ))
+}
+
+fn md(text: String) -> SlackBlockText {
+    SlackBlockMarkDownText::new(text).into()
+}
+
+/// Relayed text: no auto-linking of names, channels or URLs Slack would otherwise do.
+fn verbatim(text: String) -> SlackBlockText {
+    SlackBlockMarkDownText::new(text).with_verbatim(true).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_neutralises_slack_markup() {
+        let cases = [
+            ("plain", "plain"),
+            ("fish & chips", "fish &amp; chips"),
+            ("<!channel> hi", "&lt;!channel&gt; hi"),
+            ("<@U024BE7LH>", "&lt;@U024BE7LH&gt;"),
+            (
+                "<https://evil.example|https://acme.com>",
+                "&lt;https://evil.example|https://acme.com&gt;",
+            ),
+            (
+                "@channel @Here @EVERYONE",
+                "@\u{2060}channel @\u{2060}Here @\u{2060}EVERYONE",
+            ),
+            ("@jane @chan", "@jane @chan"),
+            ("ends with @", "ends with @"),
+            ("&amp;", "&amp;amp;"),
+        ];
+        for (raw, escaped) in cases {
+            assert_eq!(escape(raw), escaped, "input: {raw:?}");
+        }
+    }
+
+    #[test]
+    fn escape_within_cuts_on_whole_entities() {
+        assert_eq!(escape_within("abcdef", 4), "abc…");
+        assert_eq!(escape_within("abc", 4), "abc");
+        assert_eq!(escape_within("abcd", 4), "abcd");
+        assert_eq!(escape_within("ab&cd", 5), "ab…");
+        assert_eq!(escape_within("ab&cd", 10), "ab&amp;cd");
+    }
+
+    #[test]
+    fn urls_cannot_break_out_of_a_link() {
+        assert_eq!(
+            safe_url("https://a.example/x|<!channel>").as_deref(),
+            Some("https://a.example/x%7C%3C!channel%3E")
+        );
+        assert_eq!(
+            safe_url("https://a.example/?a=1&b=2").as_deref(),
+            Some("https://a.example/?a=1&amp;b=2")
+        );
+        assert_eq!(safe_url("javascript:alert(1)"), None);
+        assert_eq!(safe_url("not a url"), None);
+    }
+
+    #[test]
+    fn metadata_round_trips_the_number() {
+        assert_eq!(card_number(&metadata(42)), Some(42));
+        let other = SlackMessageMetadata::new("something_else".into())
+            .with_event_payload([("number".to_string(), "42".to_string())].into());
+        assert_eq!(card_number(&other), None);
+    }
+}

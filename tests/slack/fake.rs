@@ -1,0 +1,364 @@
+//! A fake Slack on 127.0.0.1 that speaks the Web API and Socket Mode shapes from Slack's docs:
+//! `POST /api/<method>` with JSON bodies (GET with a query for the read methods), answers of
+//! the form `{"ok": true, ...}`, 429 with `Retry-After`, and a WebSocket that says `hello`,
+//! sends envelopes and records the acknowledgements.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::{Json, Router};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+/// How the next chat.postMessage calls fail, in order.
+#[derive(Debug, Clone, Copy)]
+pub enum Failure {
+    /// 429 with `Retry-After: <seconds>`.
+    RateLimited(u64),
+    /// 503 and nothing posted.
+    Unavailable,
+    /// The message is posted, but the answer is lost (a 503 instead): the crash window.
+    LoseAnswer,
+}
+
+/// One message in the channel (a card or a thread note), as posted.
+#[derive(Debug, Clone)]
+pub struct Posted {
+    pub ts: String,
+    pub request: Value,
+}
+
+impl Posted {
+    pub fn thread_ts(&self) -> Option<&str> {
+        self.request["thread_ts"].as_str()
+    }
+
+    pub fn number(&self) -> Option<u64> {
+        self.request["metadata"]["event_payload"]["number"]
+            .as_str()?
+            .parse()
+            .ok()
+    }
+}
+
+#[derive(Default)]
+pub struct Slack {
+    /// Every Web API call: method and request (JSON body, or the query for GETs).
+    pub calls: Vec<(String, Value)>,
+    pub messages: Vec<Posted>,
+    pub updates: Vec<Value>,
+    pub ephemerals: Vec<Value>,
+    pub views: Vec<Value>,
+    pub failures: VecDeque<Failure>,
+    /// Every Web API call answers 503.
+    pub outage: bool,
+    pub users: HashMap<String, String>,
+    pub groups: HashMap<String, Vec<String>>,
+    next_ts: u64,
+}
+
+impl Slack {
+    pub fn cards(&self) -> Vec<&Posted> {
+        self.messages
+            .iter()
+            .filter(|m| m.thread_ts().is_none())
+            .collect()
+    }
+
+    pub fn notes(&self, ts: &str) -> Vec<String> {
+        self.messages
+            .iter()
+            .filter(|m| m.thread_ts() == Some(ts))
+            .map(|m| m.request["text"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    pub fn count(&self, method: &str) -> usize {
+        self.calls.iter().filter(|(m, _)| m == method).count()
+    }
+}
+
+pub struct FakeSlack {
+    pub api_url: String,
+    pub state: Arc<Mutex<Slack>>,
+    envelopes: mpsc::UnboundedSender<Value>,
+    acks: Arc<Mutex<HashMap<String, Value>>>,
+    next_envelope: Mutex<u64>,
+}
+
+impl FakeSlack {
+    pub async fn start() -> FakeSlack {
+        let ws = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let ws_url = format!("ws://{}/link/?ticket=t1", ws.local_addr().unwrap());
+        let (envelopes, queue) = mpsc::unbounded_channel();
+        let queue = Arc::new(tokio::sync::Mutex::new(queue));
+        let acks = Arc::new(Mutex::new(HashMap::new()));
+        tokio::spawn(serve_socket(ws, queue, acks.clone()));
+
+        let state = Arc::new(Mutex::new(Slack::default()));
+        state
+            .lock()
+            .unwrap()
+            .users
+            .insert("U1".into(), "Jane Doe".into());
+        let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let api_url = format!("http://{}/api", http.local_addr().unwrap());
+        let routes = Router::new()
+            .route("/api/{method}", any(web_api))
+            .with_state((state.clone(), ws_url));
+        tokio::spawn(async move { axum::serve(http, routes).await.unwrap() });
+        FakeSlack {
+            api_url,
+            state,
+            envelopes,
+            acks,
+            next_envelope: Mutex::new(0),
+        }
+    }
+
+    pub fn with<T>(&self, f: impl FnOnce(&mut Slack) -> T) -> T {
+        f(&mut self.state.lock().unwrap())
+    }
+
+    /// Sends a Socket Mode envelope; returns its id.
+    pub fn send(&self, kind: &str, payload: Value) -> String {
+        let id = {
+            let mut next = self.next_envelope.lock().unwrap();
+            *next += 1;
+            format!("env-{next}")
+        };
+        let envelope = json!({
+            "envelope_id": id,
+            "type": kind,
+            "accepts_response_payload": true,
+            "payload": payload,
+        });
+        self.envelopes.send(envelope).unwrap();
+        id
+    }
+
+    /// The acknowledgement of envelope `id`, once it arrives.
+    pub async fn ack(&self, id: &str) -> Value {
+        eventually(&format!("the ack of {id}"), || {
+            self.acks.lock().unwrap().get(id).cloned()
+        })
+        .await
+    }
+
+    /// Waits until `check` finds something in the fake's state.
+    pub async fn until<T>(&self, what: &str, check: impl Fn(&Slack) -> Option<T>) -> T {
+        eventually(what, || check(&self.state.lock().unwrap())).await
+    }
+}
+
+/// Polls `check` for up to ten seconds (the system under test runs on real sockets).
+pub async fn eventually<T>(what: &str, check: impl Fn() -> Option<T>) -> T {
+    for _ in 0..1000 {
+        if let Some(found) = check() {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+type ApiState = (Arc<Mutex<Slack>>, String);
+
+async fn web_api(
+    State((state, ws_url)): State<ApiState>,
+    Path(method): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    // apps.connections.open takes the app-level token; every other method the bot token.
+    let token = if method == "apps.connections.open" {
+        "Bearer xapp-"
+    } else {
+        "Bearer xoxb-"
+    };
+    let authorized = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(token));
+    let request: Value = if body.is_empty() {
+        json!(query)
+    } else {
+        serde_json::from_slice(&body)
+            .or_else(|_| {
+                serde_urlencoded::from_bytes::<HashMap<String, String>>(&body).map(|f| json!(f))
+            })
+            .unwrap_or(Value::Null)
+    };
+    let mut slack = state.lock().unwrap();
+    slack.calls.push((method.clone(), request.clone()));
+    if !authorized {
+        return ok_false("not_authed");
+    }
+    if slack.outage {
+        return (StatusCode::SERVICE_UNAVAILABLE, "upstream connect error").into_response();
+    }
+    match method.as_str() {
+        "apps.connections.open" => ok(json!({ "url": ws_url })),
+        "chat.postMessage" => {
+            let failure = slack.failures.pop_front();
+            if let Some(Failure::RateLimited(seconds)) = failure {
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [
+                        ("retry-after", seconds.to_string()),
+                        ("content-type", "application/json".into()),
+                    ],
+                    r#"{"ok":false,"error":"ratelimited"}"#,
+                )
+                    .into_response();
+            }
+            if let Some(Failure::Unavailable) = failure {
+                return (StatusCode::SERVICE_UNAVAILABLE, "unavailable").into_response();
+            }
+            slack.next_ts += 1;
+            // Real Slack timestamps: seconds now, then a per-channel sequence.
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            let ts = format!("{now}.{:06}", slack.next_ts);
+            slack.messages.push(Posted {
+                ts: ts.clone(),
+                request: request.clone(),
+            });
+            if let Some(Failure::LoseAnswer) = failure {
+                return (StatusCode::SERVICE_UNAVAILABLE, "unavailable").into_response();
+            }
+            ok(json!({
+                "channel": request["channel"],
+                "ts": ts,
+                "message": { "ts": ts, "text": request["text"] },
+            }))
+        }
+        "chat.update" => {
+            slack.updates.push(request.clone());
+            ok(json!({
+                "channel": request["channel"],
+                "ts": request["ts"],
+                "text": request["text"],
+                "message": { "text": request["text"] },
+            }))
+        }
+        "chat.postEphemeral" => {
+            slack.ephemerals.push(request.clone());
+            ok(json!({ "message_ts": "1700000000.999999" }))
+        }
+        "views.open" => {
+            slack.views.push(request.clone());
+            let mut view = request["view"].clone();
+            view["id"] = json!("V1");
+            view["team_id"] = json!("T1");
+            view["hash"] = json!("h1");
+            ok(json!({ "view": view }))
+        }
+        "users.info" => {
+            let id = query.get("user").cloned().unwrap_or_default();
+            match slack.users.get(&id) {
+                Some(name) => ok(json!({ "user": {
+                    "id": id, "name": name.to_lowercase(), "real_name": name,
+                    "profile": { "display_name": name, "real_name": name },
+                }})),
+                None => ok_false("user_not_found"),
+            }
+        }
+        "usergroups.users.list" => {
+            let group = query.get("usergroup").cloned().unwrap_or_default();
+            match slack.groups.get(&group) {
+                Some(users) => ok(json!({ "users": users })),
+                None => ok_false("no_such_subteam"),
+            }
+        }
+        "conversations.history" => {
+            let with_metadata =
+                query.get("include_all_metadata").map(String::as_str) == Some("true");
+            let oldest = query.get("oldest").cloned().unwrap_or_default();
+            let messages: Vec<Value> = slack
+                .messages
+                .iter()
+                .rev()
+                .filter(|m| m.thread_ts().is_none() && m.ts >= oldest)
+                .map(|m| {
+                    let mut message =
+                        json!({ "type": "message", "ts": m.ts, "text": m.request["text"] });
+                    if with_metadata {
+                        message["metadata"] = m.request["metadata"].clone();
+                    }
+                    message
+                })
+                .collect();
+            ok(json!({ "messages": messages, "has_more": false }))
+        }
+        _ => ok_false("unknown_method"),
+    }
+}
+
+fn ok(mut body: Value) -> Response {
+    body["ok"] = json!(true);
+    Json(body).into_response()
+}
+
+fn ok_false(error: &str) -> Response {
+    Json(json!({ "ok": false, "error": error })).into_response()
+}
+
+async fn serve_socket(
+    listener: tokio::net::TcpListener,
+    queue: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Value>>>,
+    acks: Arc<Mutex<HashMap<String, Value>>>,
+) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
+        let queue = queue.clone();
+        let acks = acks.clone();
+        tokio::spawn(async move {
+            let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                return;
+            };
+            let hello = json!({
+                "type": "hello", "num_connections": 1,
+                "debug_info": { "host": "fake", "build_number": 1, "approximate_connection_time": 3600 },
+                "connection_info": { "app_id": "A1" },
+            });
+            if ws.send(Message::text(hello.to_string())).await.is_err() {
+                return;
+            }
+            loop {
+                tokio::select! {
+                    envelope = async { queue.lock().await.recv().await } => {
+                        let Some(envelope) = envelope else { return };
+                        if ws.send(Message::text(envelope.to_string())).await.is_err() {
+                            return;
+                        }
+                    }
+                    frame = ws.next() => match frame {
+                        Some(Ok(Message::Text(text))) => {
+                            if let Ok(ack) = serde_json::from_str::<Value>(&text) {
+                                if let Some(id) = ack["envelope_id"].as_str() {
+                                    acks.lock().unwrap().insert(id.to_string(), ack.clone());
+                                }
+                            }
+                        }
+                        Some(Ok(_)) => {}
+                        _ => return,
+                    },
+                }
+            }
+        });
+    }
+}
