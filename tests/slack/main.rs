@@ -82,6 +82,7 @@ impl Source for Answering {
         self.replies.lock().unwrap().push(text.to_string());
         Ok(Posted {
             link: Some("https://social.example/@acme/99".into()),
+            id: Some("99".into()),
         })
     }
 }
