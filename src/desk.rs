@@ -9,6 +9,7 @@ use tokio::sync::Notify;
 
 use crate::domain::command::{self, help};
 use crate::domain::lifecycle::ago;
+use crate::domain::priority::complaints_first;
 use crate::domain::{Action, Command, ListFilter, Member, MemberRef, Tracked};
 use crate::store::{Store, StoreError};
 
@@ -113,7 +114,7 @@ impl Desk {
     }
 
     fn list(&self, filter: ListFilter, member: &Member, now: DateTime<Utc>) -> Reply {
-        let mentions = match self.store.list(filter, member) {
+        let mut mentions = match self.store.list(filter, member) {
             Ok(mentions) => mentions,
             Err(error) => return self.failure(error),
         };
@@ -125,6 +126,7 @@ impl Desk {
                 ListFilter::All => "No mentions yet.".to_string(),
             });
         }
+        complaints_first(&mut mentions, |tracked| &tracked.priority);
         let mut text = format!("{} mention(s), {filter}:", mentions.len());
         for tracked in &mentions {
             text.push('\n');
@@ -186,8 +188,13 @@ impl Desk {
 /// One line per mention in `list`: "#12 · open · Mastodon · @jane · 2 h ago · first words…".
 pub fn list_line(tracked: &Tracked, now: DateTime<Utc>) -> String {
     let mention = &tracked.mention;
+    let flag = if tracked.priority.complaint {
+        "⚠ "
+    } else {
+        ""
+    };
     format!(
-        "#{} · {} · {} · {} · {} · {}",
+        "{flag}#{} · {} · {} · {} · {} · {}",
         tracked.number,
         tracked.state.describe(),
         mention.network,
@@ -212,7 +219,10 @@ fn confirmation(prefix: &str, tracked: &Tracked, action: &Action) -> String {
         Action::Done { .. } => format!("#{number} is done."),
         Action::Ignore { .. } => format!("#{number} is ignored."),
         Action::Reopen => format!("#{number} is open again."),
-        Action::AnswerDelivered { .. } | Action::AnswerFailed { .. } => {
+        Action::AnswerDelivered { .. }
+        | Action::AnswerFailed { .. }
+        | Action::AnsweredElsewhere { .. }
+        | Action::ReleaseStale => {
             format!("#{number}: {}", tracked.state.describe())
         }
     }

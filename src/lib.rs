@@ -17,6 +17,7 @@ pub mod config;
 pub mod desk;
 pub mod domain;
 pub mod outbox;
+pub mod report;
 pub mod rules;
 pub mod sources;
 pub mod store;

@@ -165,6 +165,9 @@ pub struct Tracked {
     pub state: crate::domain::State,
     /// When earshot found it: the clock for reminders and time-to-answer.
     pub received_at: DateTime<Utc>,
+    /// How likely it is a complaint, scored when it was found.
+    #[serde(default)]
+    pub priority: crate::domain::Priority,
 }
 
 #[cfg(test)]

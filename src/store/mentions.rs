@@ -56,6 +56,7 @@ impl Store {
                             mention: mention.clone(),
                             state: State::Open,
                             received_at: now,
+                            priority: self.lexicon.score(&mention.text),
                         };
                         keys.insert(key, &keys::number(number))?;
                         mentions.insert(&keys::number(number), encode(&tracked))?;
