@@ -34,7 +34,9 @@ impl BusinessHours {
         if text.eq_ignore_ascii_case("always") {
             return Ok(BusinessHours::always(timezone));
         }
-        let usage = || format!("`{text}` is not business hours; write them like \"mon-fri 09:00-17:00\" (or \"always\")");
+        let usage = || {
+            format!("`{text}` is not business hours; write them like \"mon-fri 09:00-17:00\" (or \"always\")")
+        };
         let (days, hours) = text.split_once(' ').ok_or_else(usage)?;
         let (open, close) = hours.trim().split_once('-').ok_or_else(usage)?;
         let (open, close) = (parse_time(open)?, parse_time(close)?);
@@ -111,7 +113,10 @@ impl BusinessHours {
     }
 
     /// The opening hours of each business day from `first` on, as UTC intervals.
-    fn windows(&self, first: NaiveDate) -> impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)> + '_ {
+    fn windows(
+        &self,
+        first: NaiveDate,
+    ) -> impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)> + '_ {
         (0..HORIZON_DAYS)
             .filter_map(move |offset| first.checked_add_signed(Duration::days(offset)))
             .filter(|day| self.days.contains(&day.weekday()))
@@ -119,8 +124,9 @@ impl BusinessHours {
                 let open = local_instant(&self.timezone, day, self.open);
                 let close = if self.close == NaiveTime::MIN {
                     // "always": the day runs to the next midnight.
-                    day.succ_opt()
-                        .map_or(open + Duration::days(1), |next| local_instant(&self.timezone, next, NaiveTime::MIN))
+                    day.succ_opt().map_or(open + Duration::days(1), |next| {
+                        local_instant(&self.timezone, next, NaiveTime::MIN)
+                    })
                 } else {
                     local_instant(&self.timezone, day, self.close)
                 };
@@ -145,7 +151,9 @@ mod tests {
     use chrono_tz::Europe::Amsterdam;
 
     fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     fn office() -> BusinessHours {
@@ -156,35 +164,78 @@ mod tests {
     fn counts_only_open_hours() {
         let hours = office();
         // Friday 2026-03-20 16:30 CET (15:30 UTC) to Monday 09:30 CET: 30 + 30 minutes.
-        assert_eq!(hours.elapsed(utc("2026-03-20T15:30:00Z"), utc("2026-03-23T08:30:00Z")), Duration::minutes(60));
+        assert_eq!(
+            hours.elapsed(utc("2026-03-20T15:30:00Z"), utc("2026-03-23T08:30:00Z")),
+            Duration::minutes(60)
+        );
         // A whole weekday is eight hours; a weekend nothing.
-        assert_eq!(hours.elapsed(utc("2026-03-24T00:00:00Z"), utc("2026-03-25T00:00:00Z")), Duration::hours(8));
-        assert_eq!(hours.elapsed(utc("2026-03-21T00:00:00Z"), utc("2026-03-23T00:00:00Z")), Duration::zero());
-        assert_eq!(hours.elapsed(utc("2026-03-24T12:00:00Z"), utc("2026-03-24T11:00:00Z")), Duration::zero());
+        assert_eq!(
+            hours.elapsed(utc("2026-03-24T00:00:00Z"), utc("2026-03-25T00:00:00Z")),
+            Duration::hours(8)
+        );
+        assert_eq!(
+            hours.elapsed(utc("2026-03-21T00:00:00Z"), utc("2026-03-23T00:00:00Z")),
+            Duration::zero()
+        );
+        assert_eq!(
+            hours.elapsed(utc("2026-03-24T12:00:00Z"), utc("2026-03-24T11:00:00Z")),
+            Duration::zero()
+        );
     }
 
     #[test]
     fn after_is_the_inverse_of_elapsed_across_nights_weekends_and_dst() {
         let hours = office();
         // Found Friday 16:30 CET: 30 business minutes later is Friday 17:00.
-        assert_eq!(hours.after(utc("2026-03-20T15:30:00Z"), Duration::minutes(30)), utc("2026-03-20T16:00:00Z"));
+        assert_eq!(
+            hours.after(utc("2026-03-20T15:30:00Z"), Duration::minutes(30)),
+            utc("2026-03-20T16:00:00Z")
+        );
         // 45 minutes: Monday 09:15 CET.
-        assert_eq!(hours.after(utc("2026-03-20T15:30:00Z"), Duration::minutes(45)), utc("2026-03-23T08:15:00Z"));
+        assert_eq!(
+            hours.after(utc("2026-03-20T15:30:00Z"), Duration::minutes(45)),
+            utc("2026-03-23T08:15:00Z")
+        );
         // Friday 2026-03-27 16:00 CET + 2h: Monday 2026-03-30 10:00 CEST = 08:00 UTC (summer time).
-        assert_eq!(hours.after(utc("2026-03-27T15:00:00Z"), Duration::hours(2)), utc("2026-03-30T08:00:00Z"));
+        assert_eq!(
+            hours.after(utc("2026-03-27T15:00:00Z"), Duration::hours(2)),
+            utc("2026-03-30T08:00:00Z")
+        );
         // Saturday night: the clock starts Monday 09:00.
-        assert_eq!(hours.after(utc("2026-03-21T22:00:00Z"), Duration::minutes(1)), utc("2026-03-23T08:01:00Z"));
+        assert_eq!(
+            hours.after(utc("2026-03-21T22:00:00Z"), Duration::minutes(1)),
+            utc("2026-03-23T08:01:00Z")
+        );
     }
 
     #[test]
     fn tomorrow_is_the_next_business_opening_and_bad_hours_are_refused() {
         let hours = office();
-        assert_eq!(hours.next_opening(utc("2026-03-20T10:00:00Z")), utc("2026-03-23T08:00:00Z"));
-        assert_eq!(hours.next_opening(utc("2026-03-23T06:00:00Z")), utc("2026-03-24T08:00:00Z"));
+        assert_eq!(
+            hours.next_opening(utc("2026-03-20T10:00:00Z")),
+            utc("2026-03-23T08:00:00Z")
+        );
+        assert_eq!(
+            hours.next_opening(utc("2026-03-23T06:00:00Z")),
+            utc("2026-03-24T08:00:00Z")
+        );
         let always = BusinessHours::parse("always", Amsterdam).unwrap();
-        assert_eq!(always.elapsed(utc("2026-03-21T00:00:00Z"), utc("2026-03-23T00:00:00Z")), Duration::hours(48));
-        assert_eq!(BusinessHours::parse("sat-sun 10:00-12:00", Amsterdam).unwrap().days, vec![Weekday::Sat, Weekday::Sun]);
-        for bad in ["mon-fri", "mon-fri 17:00-09:00", "someday 09:00-17:00", "mon-fri 9-5"] {
+        assert_eq!(
+            always.elapsed(utc("2026-03-21T00:00:00Z"), utc("2026-03-23T00:00:00Z")),
+            Duration::hours(48)
+        );
+        assert_eq!(
+            BusinessHours::parse("sat-sun 10:00-12:00", Amsterdam)
+                .unwrap()
+                .days,
+            vec![Weekday::Sat, Weekday::Sun]
+        );
+        for bad in [
+            "mon-fri",
+            "mon-fri 17:00-09:00",
+            "someday 09:00-17:00",
+            "mon-fri 9-5",
+        ] {
             assert!(BusinessHours::parse(bad, Amsterdam).is_err(), "{bad}");
         }
     }

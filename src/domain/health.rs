@@ -55,7 +55,9 @@ impl SourceHealth {
     /// What is wrong with the source named `name` at `now`, if anything.
     pub fn problem(&self, name: &str, now: DateTime<Utc>) -> Option<String> {
         if self.failures > 0 {
-            let since = self.last_failure.map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string());
+            let since = self
+                .last_failure
+                .map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string());
             return Some(format!(
                 "{name} is failing ({} poll(s) in a row, last at {}): {}",
                 self.failures,
@@ -85,7 +87,9 @@ mod tests {
 
     #[test]
     fn failing_and_quiet_sources_are_reported_healthy_ones_are_not() {
-        let t0 = DateTime::parse_from_rfc3339("2026-03-23T08:00:00Z").unwrap().with_timezone(&Utc);
+        let t0 = DateTime::parse_from_rfc3339("2026-03-23T08:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         let mut health = SourceHealth::default();
         for hour in 0..4 {
             health = health.after_poll(Ok(2), t0 + Duration::hours(hour));
@@ -93,11 +97,16 @@ mod tests {
         assert_eq!(health.usual_gap_secs, 3600);
         assert_eq!(health.problem("x", t0 + Duration::hours(20)), None);
         assert_eq!(
-            health.problem("x", t0 + Duration::hours(3) + Duration::days(2)).as_deref(),
+            health
+                .problem("x", t0 + Duration::hours(3) + Duration::days(2))
+                .as_deref(),
             Some("x has found nothing for 2 days 0 h (usually something every 1 h)")
         );
         let failing = health.after_poll(Err("503 from api".into()), t0 + Duration::hours(5));
-        assert!(failing.problem("x", t0 + Duration::hours(5)).unwrap().contains("x is failing (1 poll(s) in a row"));
+        assert!(failing
+            .problem("x", t0 + Duration::hours(5))
+            .unwrap()
+            .contains("x is failing (1 poll(s) in a row"));
         let recovered = failing.after_poll(Ok(0), t0 + Duration::hours(6));
         assert_eq!(recovered.problem("x", t0 + Duration::hours(6)), None);
     }

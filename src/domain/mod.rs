@@ -14,7 +14,7 @@ pub mod sla;
 pub mod stats;
 pub mod text;
 
-pub use command::{Command, ListFilter, MemberRef};
+pub use command::{Command, ListFilter, MemberRef, SnoozeUntil};
 pub use cursor::Cursor;
 pub use lifecycle::{Action, HistoryEntry, Member, Refusal, State, Status};
 pub use mention::{Author, Mention, MentionKey, Network, ReplyPath, Tracked};

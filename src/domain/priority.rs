@@ -109,7 +109,10 @@ impl Default for Lexicon {
 pub fn complaints_first<T>(items: &mut [T], priority: impl Fn(&T) -> &Priority) {
     items.sort_by_key(|item| {
         let priority = priority(item);
-        (!priority.complaint, std::cmp::Reverse(priority.complaint.then_some(priority.score)))
+        (
+            !priority.complaint,
+            std::cmp::Reverse(priority.complaint.then_some(priority.score)),
+        )
     });
 }
 
@@ -121,9 +124,21 @@ mod tests {
     fn the_shipped_lexicon_parses_and_flags_english_and_dutch_complaints() {
         let lexicon = Lexicon::parse(DEFAULT_LEXICON).unwrap();
         let cases = [
-            ("I want a REFUND, the lid is broken", true, vec!["broken", "refund"]),
-            ("Wat een waardeloze service... nee: waardeloos!", true, vec!["waardeloos"]),
-            ("Ik wil mijn abonnement opzeggen, waar kan dat?", true, vec!["opzeggen", "question"]),
+            (
+                "I want a REFUND, the lid is broken",
+                true,
+                vec!["broken", "refund"],
+            ),
+            (
+                "Wat een waardeloze service... nee: waardeloos!",
+                true,
+                vec!["waardeloos"],
+            ),
+            (
+                "Ik wil mijn abonnement opzeggen, waar kan dat?",
+                true,
+                vec!["opzeggen", "question"],
+            ),
             ("Love the new Acme coffee", false, vec![]),
             ("Is Acme open on Sunday?", false, vec!["question"]),
             ("Ik wil mijn geld terug", true, vec!["geld terug"]),
@@ -154,7 +169,12 @@ mod tests {
             complaint,
             reasons: vec![],
         };
-        let mut items = vec![(1, p(0, false)), (2, p(3, true)), (3, p(1, false)), (4, p(5, true))];
+        let mut items = vec![
+            (1, p(0, false)),
+            (2, p(3, true)),
+            (3, p(1, false)),
+            (4, p(5, true)),
+        ];
         complaints_first(&mut items, |(_, priority)| priority);
         let order: Vec<u32> = items.iter().map(|(n, _)| *n).collect();
         assert_eq!(order, vec![4, 2, 1, 3]);

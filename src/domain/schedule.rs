@@ -3,7 +3,9 @@
 //! them can be driven by any clock, and a restart or a daylight-saving change cannot make a day
 //! run twice: a day is a local date, and a date that is done stays done.
 
-use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveTime, TimeZone, Utc, Weekday,
+};
 use chrono_tz::Tz;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,9 +61,9 @@ pub fn local_instant(timezone: &Tz, date: NaiveDate, time: NaiveTime) -> DateTim
 
 /// "mon", "tuesday", "Wed": a weekday as people write it in a config.
 pub fn parse_weekday(text: &str) -> Result<Weekday, String> {
-    text.trim()
-        .parse::<Weekday>()
-        .map_err(|_| format!("`{text}` is not a weekday; write mon, tue, wed, thu, fri, sat or sun"))
+    text.trim().parse::<Weekday>().map_err(|_| {
+        format!("`{text}` is not a weekday; write mon, tue, wed, thu, fri, sat or sun")
+    })
 }
 
 /// "09:00" (or "9:00").
@@ -72,7 +74,9 @@ pub fn parse_time(text: &str) -> Result<NaiveTime, String> {
 
 pub fn parse_timezone(text: &str) -> Result<Tz, String> {
     text.trim().parse::<Tz>().map_err(|_| {
-        format!("`{text}` is not a time zone; use an IANA name like \"Europe/Amsterdam\" or \"UTC\"")
+        format!(
+            "`{text}` is not a time zone; use an IANA name like \"Europe/Amsterdam\" or \"UTC\""
+        )
     })
 }
 
@@ -82,7 +86,9 @@ mod tests {
     use chrono_tz::Europe::Amsterdam;
 
     fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     fn date(text: &str) -> NaiveDate {
@@ -93,7 +99,13 @@ mod tests {
         Daily {
             at: parse_time(at).unwrap(),
             timezone: Amsterdam,
-            days: vec![Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri],
+            days: vec![
+                Weekday::Mon,
+                Weekday::Tue,
+                Weekday::Wed,
+                Weekday::Thu,
+                Weekday::Fri,
+            ],
         }
     }
 
@@ -102,24 +114,45 @@ mod tests {
         let daily = weekdays("09:00");
         // Monday 2026-03-23, CET (UTC+1): 09:00 local is 08:00 UTC.
         assert_eq!(daily.due(utc("2026-03-23T07:59:59Z"), None), None);
-        assert_eq!(daily.due(utc("2026-03-23T08:00:00Z"), None), Some(date("2026-03-23")));
+        assert_eq!(
+            daily.due(utc("2026-03-23T08:00:00Z"), None),
+            Some(date("2026-03-23"))
+        );
         // Down at nine, up at four: still that day's digest.
-        assert_eq!(daily.due(utc("2026-03-23T15:00:00Z"), Some(date("2026-03-20"))), Some(date("2026-03-23")));
-        assert_eq!(daily.due(utc("2026-03-23T15:00:00Z"), Some(date("2026-03-23"))), None);
+        assert_eq!(
+            daily.due(utc("2026-03-23T15:00:00Z"), Some(date("2026-03-20"))),
+            Some(date("2026-03-23"))
+        );
+        assert_eq!(
+            daily.due(utc("2026-03-23T15:00:00Z"), Some(date("2026-03-23"))),
+            None
+        );
         // Saturday is not scheduled.
         assert_eq!(daily.due(utc("2026-03-28T10:00:00Z"), None), None);
         // Near midnight UTC it is already the next local day in Amsterdam.
-        assert_eq!(daily.due(utc("2026-03-23T23:30:00Z"), Some(date("2026-03-23"))), None);
+        assert_eq!(
+            daily.due(utc("2026-03-23T23:30:00Z"), Some(date("2026-03-23"))),
+            None
+        );
     }
 
     #[test]
     fn daylight_saving_moves_the_utc_time_not_the_local_one() {
         let daily = weekdays("09:00");
         // After the March switch (2026-03-29) Amsterdam is UTC+2: 09:00 is 07:00 UTC.
-        assert_eq!(daily.next_at(utc("2026-03-27T09:00:00Z"), Some(date("2026-03-27"))), utc("2026-03-30T07:00:00Z"));
-        assert_eq!(daily.due(utc("2026-03-30T07:00:00Z"), Some(date("2026-03-27"))), Some(date("2026-03-30")));
+        assert_eq!(
+            daily.next_at(utc("2026-03-27T09:00:00Z"), Some(date("2026-03-27"))),
+            utc("2026-03-30T07:00:00Z")
+        );
+        assert_eq!(
+            daily.due(utc("2026-03-30T07:00:00Z"), Some(date("2026-03-27"))),
+            Some(date("2026-03-30"))
+        );
         // After the October switch (2026-10-25) it is UTC+1 again.
-        assert_eq!(daily.next_at(utc("2026-10-23T12:00:00Z"), Some(date("2026-10-23"))), utc("2026-10-26T08:00:00Z"));
+        assert_eq!(
+            daily.next_at(utc("2026-10-23T12:00:00Z"), Some(date("2026-10-23"))),
+            utc("2026-10-26T08:00:00Z")
+        );
     }
 
     #[test]
@@ -130,7 +163,10 @@ mod tests {
             days: vec![Weekday::Sun],
         };
         // 2026-03-29 02:30 does not exist in Amsterdam: it runs when the clocks jump to 03:00.
-        assert_eq!(local_instant(&Amsterdam, date("2026-03-29"), every_day.at), utc("2026-03-29T01:00:00Z"));
+        assert_eq!(
+            local_instant(&Amsterdam, date("2026-03-29"), every_day.at),
+            utc("2026-03-29T01:00:00Z")
+        );
         // 2026-10-25 02:30 happens twice: the first one counts, the second finds the day done.
         let first = utc("2026-10-25T00:30:00Z");
         assert_eq!(every_day.due(first, None), Some(date("2026-10-25")));
@@ -141,7 +177,9 @@ mod tests {
     #[test]
     fn config_values_parse_or_explain() {
         assert_eq!(parse_weekday("Mon"), Ok(Weekday::Mon));
-        assert!(parse_weekday("someday").unwrap_err().contains("not a weekday"));
+        assert!(parse_weekday("someday")
+            .unwrap_err()
+            .contains("not a weekday"));
         assert!(parse_time("9am").is_err());
         assert!(parse_timezone("Mars/Olympus").is_err());
         assert_eq!(parse_timezone("Europe/Amsterdam"), Ok(Amsterdam));

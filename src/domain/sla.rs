@@ -130,7 +130,9 @@ mod tests {
     use chrono_tz::Europe::Amsterdam;
 
     fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     fn sla(release: Option<Duration>) -> Sla {
@@ -164,7 +166,13 @@ mod tests {
     }
 
     /// Runs the chase minute by minute from `from` to `to`, returning when each step fired.
-    fn chase_run(sla: &Sla, mention: &Tracked, chase: &mut Chase, from: &str, to: &str) -> Vec<(DateTime<Utc>, Step)> {
+    fn chase_run(
+        sla: &Sla,
+        mention: &Tracked,
+        chase: &mut Chase,
+        from: &str,
+        to: &str,
+    ) -> Vec<(DateTime<Utc>, Step)> {
         let mut fired = Vec::new();
         let mut now = utc(from);
         while now <= utc(to) {
@@ -182,7 +190,13 @@ mod tests {
         // Found Friday 2026-03-20 16:00 CET (15:00 UTC).
         let mention = tracked("2026-03-20T15:00:00Z", State::Open);
         let mut chase = Chase::default();
-        let fired = chase_run(&sla(None), &mention, &mut chase, "2026-03-20T15:00:00Z", "2026-03-23T16:00:00Z");
+        let fired = chase_run(
+            &sla(None),
+            &mention,
+            &mut chase,
+            "2026-03-20T15:00:00Z",
+            "2026-03-23T16:00:00Z",
+        );
         let times: Vec<DateTime<Utc>> = fired.iter().map(|(at, _)| *at).collect();
         assert_eq!(
             times,
@@ -193,8 +207,20 @@ mod tests {
                 utc("2026-03-23T14:30:00Z"), // 450 -> Monday 15:30 CET
             ]
         );
-        assert_eq!(fired[0].1, Step::Nudge { round: 0, ping: vec![] });
-        assert_eq!(fired[1].1, Step::Nudge { round: 1, ping: vec!["@oncall".into()] });
+        assert_eq!(
+            fired[0].1,
+            Step::Nudge {
+                round: 0,
+                ping: vec![]
+            }
+        );
+        assert_eq!(
+            fired[1].1,
+            Step::Nudge {
+                round: 1,
+                ping: vec!["@oncall".into()]
+            }
+        );
         assert_eq!(chase.nudges, 4);
     }
 
@@ -202,35 +228,99 @@ mod tests {
     fn claiming_stops_nudges_and_the_owner_is_reminded_instead() {
         let claim_at = utc("2026-03-23T08:00:00Z"); // Monday 09:00 CET
         let jane = Member::new("U1", "jane");
-        let mention = tracked("2026-03-20T15:00:00Z", State::Claimed { by: jane.clone(), at: claim_at, answering: false });
-        let mut chase = Chase { nudges: 2, ..Chase::default() };
-        let fired = chase_run(&sla(None), &mention, &mut chase, "2026-03-23T08:00:00Z", "2026-03-24T16:00:00Z");
+        let mention = tracked(
+            "2026-03-20T15:00:00Z",
+            State::Claimed {
+                by: jane.clone(),
+                at: claim_at,
+                answering: false,
+            },
+        );
+        let mut chase = Chase {
+            nudges: 2,
+            ..Chase::default()
+        };
+        let fired = chase_run(
+            &sla(None),
+            &mention,
+            &mut chase,
+            "2026-03-23T08:00:00Z",
+            "2026-03-24T16:00:00Z",
+        );
         assert_eq!(
             fired,
             vec![
-                (utc("2026-03-23T12:00:00Z"), Step::RemindOwner { owner: jane.clone(), round: 0 }),
+                (
+                    utc("2026-03-23T12:00:00Z"),
+                    Step::RemindOwner {
+                        owner: jane.clone(),
+                        round: 0
+                    }
+                ),
                 // 12 business hours: Monday 8 + Tuesday 4 -> Tuesday 13:00 CET.
-                (utc("2026-03-24T12:00:00Z"), Step::RemindOwner { owner: jane.clone(), round: 1 }),
+                (
+                    utc("2026-03-24T12:00:00Z"),
+                    Step::RemindOwner {
+                        owner: jane.clone(),
+                        round: 1
+                    }
+                ),
             ]
         );
         // An answer on its way is not chased.
-        let answering = tracked("2026-03-20T15:00:00Z", State::Claimed { by: jane, at: claim_at, answering: true });
-        assert_eq!(next_step(&sla(None), &answering, &Chase::default(), utc("2026-04-01T12:00:00Z")), None);
+        let answering = tracked(
+            "2026-03-20T15:00:00Z",
+            State::Claimed {
+                by: jane,
+                at: claim_at,
+                answering: true,
+            },
+        );
+        assert_eq!(
+            next_step(
+                &sla(None),
+                &answering,
+                &Chase::default(),
+                utc("2026-04-01T12:00:00Z")
+            ),
+            None
+        );
     }
 
     #[test]
     fn snoozed_mentions_wait_and_stale_claims_are_released_only_when_configured() {
         let mention = tracked("2026-03-20T15:00:00Z", State::Open);
-        let snoozed = Chase { snoozed_until: Some(utc("2026-03-24T08:00:00Z")), ..Chase::default() };
-        assert_eq!(next_step(&sla(None), &mention, &snoozed, utc("2026-03-23T15:00:00Z")), None);
+        let snoozed = Chase {
+            snoozed_until: Some(utc("2026-03-24T08:00:00Z")),
+            ..Chase::default()
+        };
+        assert_eq!(
+            next_step(&sla(None), &mention, &snoozed, utc("2026-03-23T15:00:00Z")),
+            None
+        );
         assert!(next_step(&sla(None), &mention, &snoozed, utc("2026-03-24T08:00:00Z")).is_some());
 
         let jane = Member::new("U1", "jane");
-        let held = tracked("2026-03-20T15:00:00Z", State::Claimed { by: jane.clone(), at: utc("2026-03-23T08:00:00Z"), answering: false });
+        let held = tracked(
+            "2026-03-20T15:00:00Z",
+            State::Claimed {
+                by: jane.clone(),
+                at: utc("2026-03-23T08:00:00Z"),
+                answering: false,
+            },
+        );
         let friday = utc("2026-03-27T12:00:00Z");
-        assert!(matches!(next_step(&sla(None), &held, &Chase::default(), friday), Some(Step::RemindOwner { .. })));
+        assert!(matches!(
+            next_step(&sla(None), &held, &Chase::default(), friday),
+            Some(Step::RemindOwner { .. })
+        ));
         assert_eq!(
-            next_step(&sla(Some(Duration::hours(16))), &held, &Chase::default(), friday),
+            next_step(
+                &sla(Some(Duration::hours(16))),
+                &held,
+                &Chase::default(),
+                friday
+            ),
             Some(Step::Release { owner: jane })
         );
     }

@@ -91,7 +91,11 @@ fn outcome(tracked: &Tracked, history: &[HistoryEntry]) -> Outcome {
 }
 
 /// The figures for mentions found in `[from, to)`.
-pub fn compute(mentions: &[(Tracked, Vec<HistoryEntry>)], from: DateTime<Utc>, to: DateTime<Utc>) -> Stats {
+pub fn compute(
+    mentions: &[(Tracked, Vec<HistoryEntry>)],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Stats {
     let mut stats = Stats {
         from,
         to,
@@ -109,20 +113,32 @@ pub fn compute(mentions: &[(Tracked, Vec<HistoryEntry>)], from: DateTime<Utc>, t
             .or_default()
             .add(&outcome);
         if let Some(member) = &outcome.answered_by {
-            stats.members.entry(member.clone()).or_default().add(&outcome);
+            stats
+                .members
+                .entry(member.clone())
+                .or_default()
+                .add(&outcome);
         }
     }
     stats
 }
 
 /// Per local day of `timezone`, the `days` days up to and including `last`.
-pub fn per_day(mentions: &[(Tracked, Vec<HistoryEntry>)], timezone: Tz, last: NaiveDate, days: u32) -> Vec<ChartDay> {
+pub fn per_day(
+    mentions: &[(Tracked, Vec<HistoryEntry>)],
+    timezone: Tz,
+    last: NaiveDate,
+    days: u32,
+) -> Vec<ChartDay> {
     let first = last - Duration::days(i64::from(days.max(1)) - 1);
     let mut by_day: BTreeMap<NaiveDate, Figures> = BTreeMap::new();
     for (tracked, history) in mentions {
         let date = tracked.received_at.with_timezone(&timezone).date_naive();
         if date >= first && date <= last {
-            by_day.entry(date).or_default().add(&outcome(tracked, history));
+            by_day
+                .entry(date)
+                .or_default()
+                .add(&outcome(tracked, history));
         }
     }
     first

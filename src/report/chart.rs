@@ -34,7 +34,10 @@ pub fn render(days: &[ChartDay]) -> Result<Vec<u8>, ChartError> {
     Ok(png_bytes)
 }
 
-fn draw<'a>(days: &[ChartDay], pixels: &'a mut [u8]) -> Result<(), Box<dyn std::error::Error + 'a>> {
+fn draw<'a>(
+    days: &[ChartDay],
+    pixels: &'a mut [u8],
+) -> Result<(), Box<dyn std::error::Error + 'a>> {
     let root = BitMapBackend::with_buffer(pixels, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&WHITE)?;
     let (width, height) = (WIDTH as i32 - 2 * MARGIN, HEIGHT as i32 - 2 * MARGIN);
@@ -47,7 +50,12 @@ fn draw<'a>(days: &[ChartDay], pixels: &'a mut [u8]) -> Result<(), Box<dyn std::
         root.present()?;
         return Ok(());
     }
-    let tallest = days.iter().map(|day| day.received).max().unwrap_or(0).max(1) as i32;
+    let tallest = days
+        .iter()
+        .map(|day| day.received)
+        .max()
+        .unwrap_or(0)
+        .max(1) as i32;
     let slowest = days
         .iter()
         .filter_map(|day| day.median_minutes)
@@ -133,8 +141,14 @@ mod tests {
         // Day 1: 4 of 10 received, 2 answered; top half of its bar red, bottom green.
         let height = HEIGHT - 40;
         let bottom = 20 + height;
-        assert_eq!(pixel(&buffer, centre(1) - 20, bottom - height * 3 / 10), [255, 0, 0]);
-        assert_eq!(pixel(&buffer, centre(1) - 20, bottom - height / 10), [0, 255, 0]);
+        assert_eq!(
+            pixel(&buffer, centre(1) - 20, bottom - height * 3 / 10),
+            [255, 0, 0]
+        );
+        assert_eq!(
+            pixel(&buffer, centre(1) - 20, bottom - height / 10),
+            [0, 255, 0]
+        );
     }
 
     #[test]

@@ -91,19 +91,23 @@ impl Store {
         if !self.mentions.contains_key(keys::number(number))? {
             return Err(StoreError::NoSuchMention(number));
         }
-        self.chase
-            .update_and_fetch(keys::number(number), |bytes| {
-                let mut chase: Chase = bytes
-                    .and_then(|bytes| serde_json::from_slice(bytes).ok())
-                    .unwrap_or_default();
-                chase.snoozed_until = Some(until);
-                Some(encode(&chase))
-            })?;
+        self.chase.update_and_fetch(keys::number(number), |bytes| {
+            let mut chase: Chase = bytes
+                .and_then(|bytes| serde_json::from_slice(bytes).ok())
+                .unwrap_or_default();
+            chase.snoozed_until = Some(until);
+            Some(encode(&chase))
+        })?;
         self.flush().await
     }
 
     /// Notes the outcome of one poll of `source`: how many new mentions, or why it failed.
-    pub fn record_poll(&self, source: &str, outcome: Result<usize, String>, now: DateTime<Utc>) -> Result<()> {
+    pub fn record_poll(
+        &self,
+        source: &str,
+        outcome: Result<usize, String>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
         let current = self.source_health(source)?;
         let next = current.after_poll(outcome, now);
         self.health.insert(source.as_bytes(), encode(&next))?;

@@ -7,14 +7,22 @@ use crate::domain::{Author, Member, Mention, MentionKey, Network, State};
 
 fn base() -> DateTime<Utc> {
     // Monday 2026-03-23 09:00 in Amsterdam.
-    DateTime::parse_from_rfc3339("2026-03-23T08:00:00Z").unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339("2026-03-23T08:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 fn minutes(m: i64) -> Duration {
     Duration::minutes(m)
 }
 
-fn mention(number: u64, network: Network, received: DateTime<Utc>, steps: &[(i64, &str, &str)], state: State) -> (Tracked, Vec<HistoryEntry>) {
+fn mention(
+    number: u64,
+    network: Network,
+    received: DateTime<Utc>,
+    steps: &[(i64, &str, &str)],
+    state: State,
+) -> (Tracked, Vec<HistoryEntry>) {
     let tracked = Tracked {
         number,
         mention: Mention {
@@ -53,14 +61,56 @@ fn mention(number: u64, network: Network, received: DateTime<Utc>, steps: &[(i64
 
 fn fixture() -> Vec<(Tracked, Vec<HistoryEntry>)> {
     let jane = Member::new("jane", "jane");
-    let done = |at| State::Done { by: jane.clone(), at, note: None };
+    let done = |at| State::Done {
+        by: jane.clone(),
+        at,
+        note: None,
+    };
     vec![
-        mention(1, Network::X, base(), &[(10, "jane", "claimed"), (35, "jane", "answer queued"), (40, "jane", "answered")], done(base())),
-        mention(2, Network::X, base() + minutes(60), &[(30, "bob", "claimed"), (120, "bob", "done")], done(base())),
-        mention(3, Network::Mastodon, base() + minutes(120), &[(5, "jane", "assigned"), (60, "bob", "answered")], done(base())),
-        mention(4, Network::Mastodon, base() + minutes(180), &[(1, "jane", "ignored")], State::Ignored { by: jane.clone(), at: base(), reason: None }),
+        mention(
+            1,
+            Network::X,
+            base(),
+            &[
+                (10, "jane", "claimed"),
+                (35, "jane", "answer queued"),
+                (40, "jane", "answered"),
+            ],
+            done(base()),
+        ),
+        mention(
+            2,
+            Network::X,
+            base() + minutes(60),
+            &[(30, "bob", "claimed"), (120, "bob", "done")],
+            done(base()),
+        ),
+        mention(
+            3,
+            Network::Mastodon,
+            base() + minutes(120),
+            &[(5, "jane", "assigned"), (60, "bob", "answered")],
+            done(base()),
+        ),
+        mention(
+            4,
+            Network::Mastodon,
+            base() + minutes(180),
+            &[(1, "jane", "ignored")],
+            State::Ignored {
+                by: jane.clone(),
+                at: base(),
+                reason: None,
+            },
+        ),
         mention(5, Network::Feed, base() + minutes(240), &[], State::Open),
-        mention(6, Network::Feed, base() - Duration::days(1), &[], State::Open),
+        mention(
+            6,
+            Network::Feed,
+            base() - Duration::days(1),
+            &[],
+            State::Open,
+        ),
     ]
 }
 
@@ -78,17 +128,36 @@ fn figures_match_the_hand_computed_fixture() {
     assert_eq!(percentile(&all.to_answer, 90), Some(minutes(120)));
 
     let jane = &stats.members["jane"];
-    assert_eq!((jane.answered, percentile(&jane.to_answer, 50)), (1, Some(minutes(40))));
+    assert_eq!(
+        (jane.answered, percentile(&jane.to_answer, 50)),
+        (1, Some(minutes(40)))
+    );
     let bob = &stats.members["bob"];
-    assert_eq!((bob.answered, percentile(&bob.to_answer, 50)), (2, Some(minutes(60))));
+    assert_eq!(
+        (bob.answered, percentile(&bob.to_answer, 50)),
+        (2, Some(minutes(60)))
+    );
     assert_eq!(stats.members.len(), 2);
 
     let x = &stats.networks["X"];
-    assert_eq!((x.received, x.answered, x.answered_percent()), (2, 2, Some(100)));
+    assert_eq!(
+        (x.received, x.answered, x.answered_percent()),
+        (2, 2, Some(100))
+    );
     let mastodon = &stats.networks["Mastodon"];
-    assert_eq!((mastodon.received, mastodon.answered, mastodon.answered_percent()), (2, 1, Some(100)));
+    assert_eq!(
+        (
+            mastodon.received,
+            mastodon.answered,
+            mastodon.answered_percent()
+        ),
+        (2, 1, Some(100))
+    );
     let feed = &stats.networks["feed"];
-    assert_eq!((feed.received, feed.answered, feed.answered_percent()), (1, 0, Some(0)));
+    assert_eq!(
+        (feed.received, feed.answered, feed.answered_percent()),
+        (1, 0, Some(0))
+    );
 
     let text = stats.text("Last 7 days");
     assert!(text.contains("All: 5 received, 3 answered (75%), 1 ignored; time to claim median 10 min / p90 30 min; time to answer median 1 h / p90 2 h"), "{text}");
@@ -97,7 +166,12 @@ fn figures_match_the_hand_computed_fixture() {
 
 #[test]
 fn per_day_counts_by_local_date() {
-    let days = per_day(&fixture(), chrono_tz::Europe::Amsterdam, "2026-03-23".parse().unwrap(), 3);
+    let days = per_day(
+        &fixture(),
+        chrono_tz::Europe::Amsterdam,
+        "2026-03-23".parse().unwrap(),
+        3,
+    );
     let got: Vec<(String, usize, usize, Option<i64>)> = days
         .iter()
         .map(|d| (d.date.to_string(), d.received, d.answered, d.median_minutes))
