@@ -174,6 +174,7 @@ fn mention(id: &str, text: &str) -> Mention {
         matched: vec![],
         language: None,
         in_reply_to: None,
+        direct: false,
     }
 }
 

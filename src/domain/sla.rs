@@ -158,6 +158,7 @@ mod tests {
                 matched: vec![],
                 language: None,
                 in_reply_to: None,
+                direct: false,
             },
             state,
             received_at: utc(received),

@@ -491,6 +491,7 @@ mod tests {
             },
             state: State::Open,
             received_at: chrono::Utc::now(),
+            priority: Default::default(),
         };
         let open = vec![
             mention(2, "jane", "Acme lids leak"),

@@ -281,6 +281,7 @@ mod tests {
             },
             state,
             received_at: now,
+            priority: Default::default(),
         }
     }
 

@@ -35,6 +35,7 @@ fn mention(
             matched: vec![],
             language: None,
             in_reply_to: None,
+            direct: false,
         },
         state,
         received_at: received,
