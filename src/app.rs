@@ -9,14 +9,18 @@ use chrono::Utc;
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinSet;
 
+use crate::answered::AnswerWatch;
 use crate::chat::discord::Discord;
 use crate::chat::shell::Shell;
 use crate::chat::slack::SlackChat;
 use crate::chat::{Chat, ChatError};
 use crate::config::{Config, SourceKind};
 use crate::desk::Desk;
+use crate::digest::Digester;
 use crate::domain::{Member, MemberRef};
 use crate::outbox::Outbox;
+use crate::reminders::Reminders;
+use crate::report::Reporter;
 use crate::rules::{Rules, Verdict};
 use crate::sources::bluesky::Bluesky;
 use crate::sources::feed::Feed;
@@ -29,6 +33,12 @@ use crate::store::{Store, StoreError};
 
 /// How long a network request may take before it counts as failed (and is retried later).
 const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often the follow-up task looks for a digest, report or reminder that fell due: reminders
+/// are counted in minutes, so a minute late is on time.
+const FOLLOW_UP_EVERY: Duration = Duration::from_secs(60);
+/// How often threads are read for answers made outside earshot: each check costs one network
+/// read per mention still owed, so it runs far less often than polls.
+const ANSWER_CHECK_EVERY: Duration = Duration::from_secs(15 * 60);
 /// How long shutdown waits for in-flight work before leaving it to the outbox for next time.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -62,11 +72,13 @@ pub struct App {
     sources: Vec<(Arc<dyn Source>, Rules)>,
     chats: Vec<Arc<dyn Chat>>,
     wake: Arc<Notify>,
+    follow_up: crate::config::FollowUp,
 }
 
 impl App {
     pub fn build(config: &Config, options: &RunOptions) -> Result<App, AppError> {
-        let store = Store::open(&config.store, config.chat_names())?;
+        let store = Store::open(&config.store, config.chat_names())?
+            .with_lexicon(config.follow_up.lexicon.clone());
         let http = reqwest::Client::builder()
             .user_agent(concat!(
                 "earshot/",
@@ -134,7 +146,11 @@ impl App {
                 (built, source.rules.rules())
             })
             .collect();
-        let shell = Arc::new(Shell::stdout());
+        let reports = config.store.parent().map_or_else(
+            || std::path::PathBuf::from("reports"),
+            |data| data.join("reports"),
+        );
+        let shell = Arc::new(Shell::stdout().with_files(reports));
         let chats = build_chats(config, shell.clone(), &http)?;
         let wake = Arc::new(Notify::new());
         let outbox = Outbox::new(
@@ -143,7 +159,8 @@ impl App {
             sources.iter().map(|(source, _)| source.clone()).collect(),
             wake.clone(),
         );
-        let desk = Desk::new(store.clone(), config.command.clone(), wake.clone());
+        let desk = Desk::new(store.clone(), config.command.clone(), wake.clone())
+            .with_follow_up(config.follow_up.clone());
         let user = options
             .member
             .clone()
@@ -158,7 +175,35 @@ impl App {
             sources,
             chats,
             wake,
+            follow_up: config.follow_up.clone(),
         })
+    }
+
+    /// The digest, the weekly report, reminders and answered-detection, as configured.
+    pub fn follow_up(&self) -> FollowUpTasks {
+        let store = &self.store;
+        let settings = &self.follow_up;
+        FollowUpTasks {
+            digest: settings
+                .digest
+                .clone()
+                .map(|daily| Digester::new(store.clone(), daily)),
+            report: settings
+                .report
+                .clone()
+                .map(|weekly| Reporter::new(store.clone(), weekly)),
+            reminders: settings
+                .sla
+                .clone()
+                .map(|sla| Reminders::new(store.clone(), sla, self.desk.prefix().to_string())),
+            answers: AnswerWatch::new(
+                store.clone(),
+                self.sources
+                    .iter()
+                    .map(|(source, _)| source.clone())
+                    .collect(),
+            ),
+        }
     }
 
     /// `earshot run --once`: one poll of every source, the commands on stdin, a drained outbox.
@@ -166,6 +211,8 @@ impl App {
         for (source, rules) in &self.sources {
             poll(&self.store, source.as_ref(), rules).await;
         }
+        let follow_up = self.follow_up();
+        follow_up.tick(Utc::now(), true).await;
         self.drain().await?;
         let mut lines = stdin_lines();
         while let Some(line) = lines.recv().await {
@@ -212,6 +259,30 @@ impl App {
         }
         let id = tasks.spawn(self.outbox.clone().run(stopped.clone())).id();
         names.insert(id, "outbox".to_string());
+
+        let follow_up = self.follow_up();
+        let wake = self.wake.clone();
+        let mut follow_up_stopped = stopped.clone();
+        let id = tasks
+            .spawn(async move {
+                let mut last_answer_check: Option<std::time::Instant> = None;
+                loop {
+                    let check_answers =
+                        last_answer_check.is_none_or(|at| at.elapsed() >= ANSWER_CHECK_EVERY);
+                    if check_answers {
+                        last_answer_check = Some(std::time::Instant::now());
+                    }
+                    if follow_up.tick(Utc::now(), check_answers).await {
+                        wake.notify_one();
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(FOLLOW_UP_EVERY) => {}
+                        _ = follow_up_stopped.changed() => return,
+                    }
+                }
+            })
+            .id();
+        names.insert(id, "follow-up".to_string());
 
         for chat in self.chats.clone() {
             let name = format!("chat {}", chat.name());
@@ -331,6 +402,53 @@ impl App {
     }
 }
 
+/// The periodic producers that follow mentions up; each tick queues what is due in the outbox.
+pub struct FollowUpTasks {
+    pub digest: Option<Digester>,
+    pub report: Option<Reporter>,
+    pub reminders: Option<Reminders>,
+    pub answers: AnswerWatch,
+}
+
+impl FollowUpTasks {
+    /// Runs each once at `now` (answered-detection only when `check_answers`); failures are
+    /// logged and tried again next tick. Returns whether anything was queued.
+    pub async fn tick(&self, now: chrono::DateTime<Utc>, check_answers: bool) -> bool {
+        let mut queued = false;
+        if let Some(digest) = &self.digest {
+            match digest.tick(now).await {
+                Ok(sent) => queued |= sent,
+                Err(error) => {
+                    tracing::error!(%error, "cannot queue the digest; trying again shortly")
+                }
+            }
+        }
+        if let Some(report) = &self.report {
+            match report.tick(now).await {
+                Ok(sent) => queued |= sent,
+                Err(error) => {
+                    tracing::error!(%error, "cannot queue the weekly report; trying again shortly")
+                }
+            }
+        }
+        if let Some(reminders) = &self.reminders {
+            match reminders.tick(now).await {
+                Ok(count) => queued |= count > 0,
+                Err(error) => tracing::error!(%error, "reminders failed; trying again shortly"),
+            }
+        }
+        if check_answers {
+            match self.answers.tick(now).await {
+                Ok(count) => queued |= count > 0,
+                Err(error) => {
+                    tracing::error!(%error, "answered-detection failed; trying again later")
+                }
+            }
+        }
+        queued
+    }
+}
+
 /// Every configured chat. The terminal is always built (it is also where `--once` prints), but
 /// only relays mentions when `[chat.shell]` is configured.
 fn build_chats(
@@ -365,6 +483,7 @@ pub async fn poll(store: &Store, source: &dyn Source, rules: &Rules) -> usize {
     let fetched = match source.fetch(&cursor).await {
         Ok(fetched) => fetched,
         Err(error) => {
+            record_poll(store, name, Err(error.to_string()));
             tracing::warn!(source = name, %error, "poll failed; trying again next time");
             return 0;
         }
@@ -395,6 +514,7 @@ pub async fn poll(store: &Store, source: &dyn Source, rules: &Rules) -> usize {
         .collect();
     match store.ingest(name, &kept, &fetched.cursor, Utc::now()) {
         Ok(numbers) => {
+            record_poll(store, name, Ok(numbers.len()));
             tracing::info!(
                 source = name,
                 seen,
@@ -408,6 +528,13 @@ pub async fn poll(store: &Store, source: &dyn Source, rules: &Rules) -> usize {
             tracing::error!(source = name, %error, "cannot store what the source found; trying again next poll");
             0
         }
+    }
+}
+
+/// Notes a poll's outcome for the digest's source health; losing one note is harmless.
+fn record_poll(store: &Store, source: &str, outcome: Result<usize, String>) {
+    if let Err(error) = store.record_poll(source, outcome, Utc::now()) {
+        tracing::warn!(source, %error, "cannot record the source's health");
     }
 }
 

@@ -9,6 +9,8 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
+pub use follow_up::FollowUp;
+
 use crate::rules::Rules;
 use crate::sources::feed::Location;
 use crate::sources::http::Secret;
@@ -55,6 +57,8 @@ pub struct Config {
     pub slack: Option<crate::chat::slack::SlackConfig>,
     pub rules: RulesConfig,
     pub sources: Vec<SourceConfig>,
+    /// Priority, digest, reminders and reports.
+    pub follow_up: FollowUp,
 }
 
 #[derive(Debug, Clone)]
@@ -468,7 +472,11 @@ impl Config {
             None => DEFAULT_COMMAND.to_string(),
         };
 
+        let follow_up = follow_up::follow_up(base, raw.priority, raw.digest, raw.sla, raw.report)
+            .map_err(|(span, key, message)| invalid(span, &key, message))?;
+
         Ok(Config {
+            follow_up,
             file: file.to_path_buf(),
             store: base.join(raw.store.path.0),
             command,
@@ -577,6 +585,10 @@ struct RawConfig {
     rules: RawRules,
     #[serde(default)]
     sources: Vec<Spanned<RawSource>>,
+    priority: Option<follow_up::RawPriority>,
+    digest: Option<follow_up::RawDigest>,
+    sla: Option<follow_up::RawSla>,
+    report: Option<follow_up::RawReport>,
 }
 
 #[derive(Deserialize)]
@@ -768,5 +780,6 @@ impl<'de> Deserialize<'de> for Every {
 
 mod slack;
 
+mod follow_up;
 #[cfg(test)]
 mod tests;

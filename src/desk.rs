@@ -7,8 +7,13 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
+use crate::config::FollowUp;
+use crate::digest::Digester;
 use crate::domain::command::{self, help};
 use crate::domain::lifecycle::ago;
+use crate::domain::priority::complaints_first;
+use crate::domain::schedule::local_instant;
+use crate::domain::{stats, SnoozeUntil};
 use crate::domain::{Action, Command, ListFilter, Member, MemberRef, Tracked};
 use crate::store::{Store, StoreError};
 
@@ -43,6 +48,8 @@ pub struct Desk {
     prefix: String,
     /// Wakes the outbox worker after a change queued effects.
     outbox: Arc<Notify>,
+    /// The team's time zone and hours, for `snooze`, `digest` and `stats`.
+    follow_up: Arc<FollowUp>,
 }
 
 impl Desk {
@@ -51,7 +58,14 @@ impl Desk {
             store,
             prefix,
             outbox,
+            follow_up: Arc::default(),
         }
+    }
+
+    /// Uses the team's time zone and hours from the config (UTC and always-open otherwise).
+    pub fn with_follow_up(mut self, follow_up: FollowUp) -> Desk {
+        self.follow_up = Arc::new(follow_up);
+        self
     }
 
     pub fn prefix(&self) -> &str {
@@ -95,6 +109,14 @@ impl Desk {
                     "Write the answer after the number: `{prefix} answer {number} <your reply>`."
                 ))
             }
+            Command::Snooze(number, until) => return self.snooze(number, until, now).await,
+            Command::Digest => {
+                return match Digester::text(&self.store, self.follow_up.timezone, now) {
+                    Ok(text) => Reply::ok(text),
+                    Err(error) => self.failure(error),
+                }
+            }
+            Command::Stats { days } => return self.stats(days, now),
             Command::Claim(number) => (number, Action::Claim),
             Command::Release(number) => (number, Action::Release),
             Command::Assign(number, who) => (number, Action::Assign { to: resolve(&who) }),
@@ -121,7 +143,7 @@ impl Desk {
     }
 
     fn list(&self, filter: ListFilter, member: &Member, now: DateTime<Utc>) -> Reply {
-        let mentions = match self.store.list(filter, member) {
+        let mut mentions = match self.store.list(filter, member) {
             Ok(mentions) => mentions,
             Err(error) => return self.failure(error),
         };
@@ -133,6 +155,7 @@ impl Desk {
                 ListFilter::All => "No mentions yet.".to_string(),
             });
         }
+        complaints_first(&mut mentions, |tracked| &tracked.priority);
         let mut text = format!("{} mention(s), {filter}:", mentions.len());
         for tracked in &mentions {
             text.push('\n');
@@ -163,6 +186,9 @@ impl Desk {
         if let Some(link) = &mention.link {
             text.push_str(&format!("\n{link}"));
         }
+        if let Some(flag) = tracked.priority.flag() {
+            text.push_str(&format!("\n⚠ {flag}"));
+        }
         text.push_str("\nHistory:");
         for entry in history {
             text.push_str(&format!(
@@ -172,6 +198,41 @@ impl Desk {
             ));
         }
         Reply::ok(text)
+    }
+
+    async fn snooze(&self, number: u64, until: SnoozeUntil, now: DateTime<Utc>) -> Reply {
+        let follow_up = &self.follow_up;
+        let until = match until {
+            SnoozeUntil::For(span) => match chrono::Duration::from_std(span) {
+                Ok(span) if span < chrono::Duration::days(3660) => now + span,
+                _ => return Reply::refused("That is too long to snooze; pick a date instead."),
+            },
+            SnoozeUntil::Tomorrow => follow_up.hours.next_opening(now),
+            SnoozeUntil::Date(date) => {
+                local_instant(&follow_up.timezone, date, chrono::NaiveTime::MIN)
+            }
+        };
+        if until <= now {
+            return Reply::refused("That moment has passed; snooze until a later time.");
+        }
+        match self.store.snooze(number, until).await {
+            Ok(()) => Reply::ok(format!(
+                "#{number} is snoozed: no reminders until {}.",
+                until
+                    .with_timezone(&follow_up.timezone)
+                    .format("%a %Y-%m-%d %H:%M %Z")
+            )),
+            Err(error) => self.failure(error),
+        }
+    }
+
+    fn stats(&self, days: u32, now: DateTime<Utc>) -> Reply {
+        let mentions = match self.store.everything() {
+            Ok(mentions) => mentions,
+            Err(error) => return self.failure(error),
+        };
+        let from = now - chrono::Duration::days(i64::from(days));
+        Reply::ok(stats::compute(&mentions, from, now).text(&format!("Last {days} days")))
     }
 
     fn failure(&self, error: StoreError) -> Reply {
@@ -194,8 +255,13 @@ impl Desk {
 /// One line per mention in `list`: "#12 · open · Mastodon · @jane · 2 h ago · first words…".
 pub fn list_line(tracked: &Tracked, now: DateTime<Utc>) -> String {
     let mention = &tracked.mention;
+    let flag = if tracked.priority.complaint {
+        "⚠ "
+    } else {
+        ""
+    };
     format!(
-        "#{} · {} · {} · {} · {} · {}",
+        "{flag}#{} · {} · {} · {} · {} · {}",
         tracked.number,
         tracked.state.describe(),
         mention.network,
@@ -220,7 +286,10 @@ fn confirmation(prefix: &str, tracked: &Tracked, action: &Action) -> String {
         Action::Done { .. } => format!("#{number} is done."),
         Action::Ignore { .. } => format!("#{number} is ignored."),
         Action::Reopen => format!("#{number} is open again."),
-        Action::AnswerDelivered { .. } | Action::AnswerFailed { .. } => {
+        Action::AnswerDelivered { .. }
+        | Action::AnswerFailed { .. }
+        | Action::AnsweredElsewhere { .. }
+        | Action::ReleaseStale => {
             format!("#{number}: {}", tracked.state.describe())
         }
     }

@@ -9,14 +9,22 @@
 //! - [`chat`] adapters show cards and turn what people type or click into [`domain::Command`]s;
 //! - [`desk`] executes a command: one state transition with its history and outbox effects.
 //!
+//! Following up, each a periodic producer of outbox effects: [`digest`] (daily, what is owed),
+//! [`reminders`] (nudges, owner reminders, stale claims), [`answered`] (answers made outside
+//! earshot) and [`report`] (stats and the weekly chart).
+//!
 //! [`domain`] holds the pure model all of them share; [`config`] and [`app`] wire it together.
 
+pub mod answered;
 pub mod app;
 pub mod chat;
 pub mod config;
 pub mod desk;
+pub mod digest;
 pub mod domain;
 pub mod outbox;
+pub mod reminders;
+pub mod report;
 pub mod rules;
 pub mod sources;
 pub mod store;

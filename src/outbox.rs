@@ -144,6 +144,10 @@ impl Outbox {
             Effect::Reply { number, text, .. } => {
                 return self.reply(id, &entry, *number, text, now).await
             }
+            Effect::Digest { chat, .. }
+            | Effect::Nudge { chat, .. }
+            | Effect::Remind { chat, .. }
+            | Effect::Report { chat, .. } => self.notice(id, chat, &entry.effect, now).await?,
         };
         match outcome {
             Ok(()) => Ok(Delivery::Done),
@@ -250,6 +254,81 @@ impl Outbox {
             }
             Err(error) => Ok(Err(error.into())),
         }
+    }
+
+    /// Delivers a digest, nudge, reminder or report, which change no card.
+    async fn notice(
+        &self,
+        id: OutboxId,
+        chat_name: &str,
+        effect: &Effect,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(), Failure>, StoreError> {
+        let Some(chat) = self.chats.get(chat_name) else {
+            return Ok(Err(Failure::Permanent(format!(
+                "chat {chat_name} is no longer configured"
+            ))));
+        };
+        if chat.at_most_once() {
+            self.store.finished(id).await?;
+            if let Err(Failure::Retry { reason, .. } | Failure::Permanent(reason)) =
+                self.send_notice(chat.as_ref(), effect, now).await?
+            {
+                tracing::error!(chat = chat_name, ?effect, %reason, "notice not shown");
+            }
+            return Ok(Ok(()));
+        }
+        match self.send_notice(chat.as_ref(), effect, now).await? {
+            Ok(()) => {
+                self.store.finished(id).await?;
+                Ok(Ok(()))
+            }
+            Err(error) => Ok(Err(error)),
+        }
+    }
+
+    async fn send_notice(
+        &self,
+        chat: &dyn Chat,
+        effect: &Effect,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(), Failure>, StoreError> {
+        let message = |number| -> Result<String, StoreError> {
+            // A card not shown (yet) has no message; chats then note it in the channel.
+            Ok(self
+                .store
+                .message_ref(chat.name(), number)?
+                .unwrap_or_default())
+        };
+        let sent = match effect {
+            Effect::Digest { text, .. } => chat.post_notice(text, now).await,
+            Effect::Nudge {
+                number, text, ping, ..
+            } => {
+                let tracked = self.store.mention(*number)?;
+                chat.nudge(&message(*number)?, &tracked, text, ping, now)
+                    .await
+            }
+            Effect::Remind {
+                number,
+                member,
+                text,
+                ..
+            } => {
+                let tracked = self.store.mention(*number)?;
+                chat.notify_member(member, &message(*number)?, &tracked, text, now)
+                    .await
+            }
+            Effect::Report { text, days, .. } => match crate::report::chart::render(days) {
+                Ok(png) => {
+                    let name = format!("earshot-report-{}.png", now.format("%Y-%m-%d"));
+                    chat.upload(&name, &png, text, now).await
+                }
+                Err(error) => return Ok(Err(Failure::Permanent(error.to_string()))),
+            },
+            Effect::Post { .. } | Effect::Update { .. } | Effect::Reply { .. } => Ok(()),
+        };
+        Ok(sent.map_err(Failure::from))
     }
 
     async fn reply(

@@ -115,7 +115,7 @@ impl Rules {
 }
 
 /// Lower-cased words with accents and invisible characters removed.
-fn words(text: &str) -> Vec<String> {
+pub(crate) fn words(text: &str) -> Vec<String> {
     let folded: String = text
         .nfkd()
         .filter(|c| !is_combining_mark(*c) && !is_invisible(*c))

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 
 use crate::desk::Desk;
-use crate::domain::Tracked;
+use crate::domain::{Member, Tracked};
 
 /// One chat the bot relays to.
 #[async_trait]
@@ -51,6 +51,61 @@ pub trait Chat: Send + Sync {
     async fn find_posted(&self, mention: &Tracked) -> Result<Option<String>, ChatError> {
         let _ = mention;
         Ok(None)
+    }
+
+    /// Posts a message that belongs to no single mention (the daily digest, a report) to the
+    /// channel. Chats that have not implemented it refuse, and the outbox logs the refusal.
+    async fn post_notice(&self, text: &str, now: DateTime<Utc>) -> Result<(), ChatError> {
+        let _ = (text, now);
+        Err(ChatError::Permanent(format!(
+            "the {} chat cannot post notices yet",
+            self.name()
+        )))
+    }
+
+    /// Chases an unclaimed mention in its thread, alerting `ping` (member names, `@oncall`, or
+    /// `@channel` for everyone). By default a thread note through [`Chat::update`].
+    async fn nudge(
+        &self,
+        message: &str,
+        mention: &Tracked,
+        text: &str,
+        ping: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<(), ChatError> {
+        let note = if ping.is_empty() {
+            text.to_string()
+        } else {
+            format!("{} {text}", ping.join(" "))
+        };
+        self.update(message, mention, &note, now).await
+    }
+
+    /// Tells `member` something about a mention they hold: a direct message where the chat has
+    /// them; by default a note in the mention's thread that names them.
+    async fn notify_member(
+        &self,
+        member: &Member,
+        message: &str,
+        mention: &Tracked,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ChatError> {
+        self.nudge(message, mention, text, &[member.to_string()], now)
+            .await
+    }
+
+    /// Shares a file (the weekly report's PNG chart) with `caption`. By default only the
+    /// caption is posted.
+    async fn upload(
+        &self,
+        file_name: &str,
+        bytes: &[u8],
+        caption: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ChatError> {
+        let _ = (file_name, bytes);
+        self.post_notice(caption, now).await
     }
 
     /// Receives what people type and click, hands it to `desk`, and answers them, until

@@ -9,10 +9,12 @@ use chrono::{DateTime, Utc};
 
 use super::{Chat, ChatError};
 use crate::domain::lifecycle::ago;
-use crate::domain::Tracked;
+use crate::domain::{Member, Tracked};
 
 pub struct Shell {
     out: Mutex<Box<dyn Write + Send>>,
+    /// Where uploaded files (report charts) are written; the terminal prints their path.
+    files: Option<std::path::PathBuf>,
 }
 
 impl Shell {
@@ -23,7 +25,14 @@ impl Shell {
     pub fn new(out: Box<dyn Write + Send>) -> Shell {
         Shell {
             out: Mutex::new(out),
+            files: None,
         }
+    }
+
+    /// Writes uploaded files into `folder` (created when needed).
+    pub fn with_files(mut self, folder: std::path::PathBuf) -> Shell {
+        self.files = Some(folder);
+        self
     }
 
     /// Prints a message to the channel (command replies go through here too, so lines from
@@ -63,6 +72,63 @@ impl Chat for Shell {
     ) -> Result<(), ChatError> {
         self.say(&update_line(mention, note))
     }
+
+    async fn post_notice(&self, text: &str, _now: DateTime<Utc>) -> Result<(), ChatError> {
+        self.say(&clean_lines(text))
+    }
+
+    async fn nudge(
+        &self,
+        _message: &str,
+        mention: &Tracked,
+        text: &str,
+        ping: &[String],
+        _now: DateTime<Utc>,
+    ) -> Result<(), ChatError> {
+        let ping = ping
+            .iter()
+            .map(|who| format!("{} ", clean(who)))
+            .collect::<String>();
+        self.say(&format!("── #{} ⏰ {ping}{}", mention.number, clean(text)))
+    }
+
+    async fn notify_member(
+        &self,
+        member: &Member,
+        _message: &str,
+        mention: &Tracked,
+        text: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<(), ChatError> {
+        self.say(&format!(
+            "→ {} (direct) #{}: {}",
+            clean(&member.to_string()),
+            mention.number,
+            clean(text)
+        ))
+    }
+
+    async fn upload(
+        &self,
+        file_name: &str,
+        bytes: &[u8],
+        caption: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<(), ChatError> {
+        let folder = self.files.clone().unwrap_or_else(std::env::temp_dir);
+        let path = folder.join(file_name);
+        std::fs::create_dir_all(&folder)
+            .and_then(|()| std::fs::write(&path, bytes))
+            .map_err(|error| {
+                ChatError::Permanent(format!("cannot write {}: {error}", path.display()))
+            })?;
+        self.say(&format!("{}\n📈 {}", clean_lines(caption), path.display()))
+    }
+}
+
+/// [`clean`] for text of several lines: the line breaks stay.
+fn clean_lines(text: &str) -> String {
+    text.lines().map(clean).collect::<Vec<_>>().join("\n")
 }
 
 /// A mention as the terminal shows it.
@@ -84,6 +150,9 @@ pub fn card(tracked: &Tracked, now: DateTime<Utc>) -> String {
     ];
     if let Some(earlier) = tracked.follow_up_of {
         lines.push(format!("│ ↪ replies to our answer on #{earlier}"));
+    }
+    if let Some(flag) = tracked.priority.flag() {
+        lines.push(format!("│ ⚠ {}", clean(&flag)));
     }
     for line in mention.text.lines() {
         lines.push(format!("│ {}", clean(line)));
@@ -150,6 +219,7 @@ mod tests {
             state: State::Open,
             received_at: now,
             follow_up_of: None,
+            priority: Default::default(),
         };
         let text = card(&tracked, now);
         assert_eq!(

@@ -512,3 +512,52 @@ fn slack_mistakes_name_their_line() {
         );
     }
 }
+
+#[test]
+fn follow_up_sections_are_read_and_checked() {
+    let dir = folder();
+    let text = format!(
+        "{BASE}{FEED}\n[digest]\nat = \"09:00\"\ntimezone = \"Europe/Amsterdam\"\ndays = [\"mon\", \"fri\"]\n\n[sla]\nclaim_within = \"30m\"\nanswer_within = \"4h\"\nbusiness_hours = \"mon-fri 09:00-17:00\"\nescalate_to = [\"@oncall\"]\n\n[report]\nday = \"mon\"\n"
+    );
+    let config = parse_in(dir.path(), &text).expect("valid");
+    let follow_up = &config.follow_up;
+    assert_eq!(follow_up.timezone, chrono_tz::Europe::Amsterdam);
+    let digest = follow_up.digest.as_ref().expect("digest on");
+    assert_eq!(
+        digest.days,
+        vec![chrono::Weekday::Mon, chrono::Weekday::Fri]
+    );
+    let sla = follow_up.sla.as_ref().expect("sla on");
+    assert_eq!(sla.claim_within, chrono::Duration::minutes(30));
+    assert_eq!(sla.escalate_to, vec!["@oncall"]);
+    assert_eq!(sla.release_claims_after, None, "off by default");
+    assert_eq!(follow_up.report.as_ref().map(|r| r.at), Some(digest.at));
+    // The shipped lexicon is the default: no file beside this config.
+    assert!(follow_up.lexicon.score("refund now").complaint);
+
+    let off = parse_in(dir.path(), &format!("{BASE}{FEED}")).expect("valid");
+    assert!(off.follow_up.digest.is_none() && off.follow_up.sla.is_none());
+
+    let cases = [
+        ("[digest]\nat = \"9am\"\n", "line 19: digest.at: `9am` is not a time of day"),
+        ("[digest]\nat = \"09:00\"\ntimezone = \"Mars/Base\"\n", "line 20: digest.timezone: `Mars/Base` is not a time zone"),
+        ("[sla]\nclaim_within = \"30m\"\nanswer_within = \"4h\"\nbusiness_hours = \"weekdays\"\n", "line 21: sla.business_hours: `weekdays` is not business hours"),
+        ("[priority]\nlexicon = \"missing.toml\"\n", "line 19: priority.lexicon: cannot read"),
+        ("[report]\nday = \"someday\"\n", "line 19: report.day: `someday` is not a weekday"),
+    ];
+    for (section, expected) in cases {
+        let error = parse_in(dir.path(), &format!("{BASE}{FEED}\n{section}")).unwrap_err();
+        assert!(error.contains(expected), "{section}: {error}");
+    }
+    std::fs::write(
+        dir.path().join("team.toml"),
+        "complaint_at = 1\n[terms]\nlauw = 1\n",
+    )
+    .unwrap();
+    let team = parse_in(
+        dir.path(),
+        &format!("{BASE}{FEED}\n[priority]\nlexicon = \"team.toml\"\n"),
+    )
+    .expect("valid");
+    assert!(team.follow_up.lexicon.score("koffie lauw").complaint);
+}

@@ -32,7 +32,29 @@ pub enum Command {
     Done(u64, Option<String>),
     Ignore(u64, Option<String>),
     Reopen(u64),
+    /// No reminders for #N until then.
+    Snooze(u64, SnoozeUntil),
+    /// What is still owed, as the daily digest would say it now, to the caller only.
+    Digest,
+    /// How well the team answered over the last so many days.
+    Stats {
+        days: u32,
+    },
 }
+
+/// How long `snooze` silences a mention, as typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnoozeUntil {
+    /// `2h`, `30m`, `1d`.
+    For(std::time::Duration),
+    /// The team's next business morning.
+    Tomorrow,
+    /// `2026-04-01`: the start of that day in the team's time zone.
+    Date(chrono::NaiveDate),
+}
+
+/// Days `stats` covers unless told otherwise.
+pub const DEFAULT_STATS_DAYS: u32 = 7;
 
 /// Why a command could not be understood, with the usage that would work.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -87,6 +109,13 @@ pub const USAGE: &[(&str, &str, &str)] = &[
     ),
     ("ignore", "ignore N [reason]", "needs no answer"),
     ("reopen", "reopen N", "put #N back in the open"),
+    (
+        "snooze",
+        "snooze N 2h|tomorrow|<date>",
+        "no reminders for #N until then",
+    ),
+    ("digest", "digest", "what is still owed, now, to you only"),
+    ("stats", "stats [7d|30d]", "how well the team answers"),
 ];
 
 /// The help text for `prefix` (the configured command name, such as `/mentions`).
@@ -133,6 +162,17 @@ pub fn parse(text: &str, prefix: &str) -> Result<Command, ParseError> {
             "all" => Ok(Command::List(ListFilter::All)),
             _ => Err(usage_error()),
         },
+        "digest" if rest.is_empty() => Ok(Command::Digest),
+        "digest" => Err(usage_error()),
+        "stats" => match rest.to_lowercase().as_str() {
+            "" => Ok(Command::Stats {
+                days: DEFAULT_STATS_DAYS,
+            }),
+            window => match window.strip_suffix('d').map(str::parse::<u32>) {
+                Some(Ok(days)) if (1..=366).contains(&days) => Ok(Command::Stats { days }),
+                _ => Err(usage_error()),
+            },
+        },
         _ => {
             let (number, rest) = split_word(rest);
             if number.is_empty() {
@@ -161,10 +201,28 @@ pub fn parse(text: &str, prefix: &str) -> Result<Command, ParseError> {
                 "answer" => Ok(Command::Answer(number, text)),
                 "done" => Ok(Command::Done(number, text)),
                 "ignore" => Ok(Command::Ignore(number, text)),
+                "snooze" => parse_snooze(rest)
+                    .map(|until| Command::Snooze(number, until))
+                    .ok_or_else(usage_error),
                 _ => Err(usage_error()),
             }
         }
     }
+}
+
+/// `2h`, `tomorrow` or `2026-04-01`.
+fn parse_snooze(text: &str) -> Option<SnoozeUntil> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("tomorrow") {
+        return Some(SnoozeUntil::Tomorrow);
+    }
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Some(SnoozeUntil::Date(date));
+    }
+    humantime::parse_duration(text)
+        .ok()
+        .filter(|duration| !duration.is_zero())
+        .map(SnoozeUntil::For)
 }
 
 /// `12` or `#12`; mentions are numbered from 1.
@@ -243,6 +301,18 @@ mod tests {
             ("claim +3", Err("`+3` is not a mention number; use the number on the card, like `12` or `#12`.".into())),
             ("claim ##3", Err("`##3` is not a mention number; use the number on the card, like `12` or `#12`.".into())),
             ("claim 99999999999999999999999", Err("`99999999999999999999999` is not a mention number; use the number on the card, like `12` or `#12`.".into())),
+            ("snooze 3 2h", ok(Command::Snooze(3, SnoozeUntil::For(std::time::Duration::from_secs(7200))))),
+            ("snooze #3 Tomorrow", ok(Command::Snooze(3, SnoozeUntil::Tomorrow))),
+            ("snooze 3 2026-04-01", ok(Command::Snooze(3, SnoozeUntil::Date("2026-04-01".parse().unwrap())))),
+            ("snooze 3", Err("Usage: `/mentions snooze N 2h|tomorrow|<date>`".into())),
+            ("snooze 3 someday", Err("Usage: `/mentions snooze N 2h|tomorrow|<date>`".into())),
+            ("snooze 3 0s", Err("Usage: `/mentions snooze N 2h|tomorrow|<date>`".into())),
+            ("digest", ok(Command::Digest)),
+            ("digest now", Err("Usage: `/mentions digest`".into())),
+            ("stats", ok(Command::Stats { days: 7 })),
+            ("stats 30d", ok(Command::Stats { days: 30 })),
+            ("stats 0d", Err("Usage: `/mentions stats [7d|30d]`".into())),
+            ("stats week", Err("Usage: `/mentions stats [7d|30d]`".into())),
             ("clam 3", Err("Unknown subcommand `clam`. Try `/mentions help`.".into())),
             ("🙂", Err("Unknown subcommand `🙂`. Try `/mentions help`.".into())),
         ];
@@ -261,7 +331,9 @@ mod tests {
                 .replace("@member", "@jane")
                 .replace("<text>", "hello")
                 .replace("[link or note]", "note")
-                .replace("[reason]", "spam");
+                .replace("[reason]", "spam")
+                .replace("2h|tomorrow|<date>", "tomorrow")
+                .replace("[7d|30d]", "30d");
             assert!(parse(&example, "/m").is_ok(), "{name}: {example}");
         }
     }

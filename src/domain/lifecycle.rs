@@ -173,6 +173,12 @@ pub enum Action {
         reason: Option<String>,
     },
     Reopen,
+    /// earshot found the brand's own reply on the network; `how` says where and by whom.
+    AnsweredElsewhere {
+        how: String,
+    },
+    /// earshot hands back a claim held past `release_claims_after` without an answer.
+    ReleaseStale,
 }
 
 impl Action {
@@ -187,6 +193,8 @@ impl Action {
             Action::Done { .. } => "mark done",
             Action::Ignore { .. } => "ignore",
             Action::Reopen => "reopen",
+            Action::AnsweredElsewhere { .. } => "mark answered elsewhere",
+            Action::ReleaseStale => "release a stale claim on",
         }
     }
 }
@@ -310,6 +318,7 @@ pub fn apply(
         (State::Claimed { .. }, Action::AnswerFailed { .. }) => "answer failed",
         (State::Open, Action::Release) => "released",
         (State::Open, Action::Reopen) => "reopened",
+        (State::Open, Action::ReleaseStale) => "released",
         (next, _) => next.status().label(),
     };
     let by = match action {
@@ -417,6 +426,20 @@ fn decide(
                 reason: reason.clone(),
             },
             reason.clone(),
+        )),
+
+        (Action::AnsweredElsewhere { how }, _) => Ok((
+            State::Answered {
+                by: state.holder().cloned().unwrap_or_else(|| actor.clone()),
+                at: now,
+                link: None,
+            },
+            Some(how.clone()),
+        )),
+        (Action::ReleaseStale, State::Open) => Err(Refusal::NotClaimed { number }),
+        (Action::ReleaseStale, State::Claimed { .. }) => Ok((
+            State::Open,
+            Some("held too long without an answer".to_string()),
         )),
 
         (Action::AnswerDelivered { .. } | Action::AnswerFailed { .. }, _) => {

@@ -168,6 +168,9 @@ pub struct Tracked {
     /// The earlier mention whose answer this post replies to: the conversation goes on.
     #[serde(default)]
     pub follow_up_of: Option<u64>,
+    /// How likely it is a complaint, scored when it was found.
+    #[serde(default)]
+    pub priority: crate::domain::Priority,
 }
 
 #[cfg(test)]

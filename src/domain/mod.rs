@@ -1,14 +1,21 @@
 //! The platform-neutral heart of earshot: what a mention is, how it moves through its life, and
 //! the command language. Pure code: no I/O, no clocks (time is passed in), no chat or network types.
 
+pub mod business_hours;
 pub mod command;
 pub mod cursor;
+pub mod health;
 pub mod length;
 pub mod lifecycle;
 pub mod mention;
+pub mod priority;
+pub mod schedule;
+pub mod sla;
+pub mod stats;
 pub mod text;
 
-pub use command::{Command, ListFilter, MemberRef};
+pub use command::{Command, ListFilter, MemberRef, SnoozeUntil};
 pub use cursor::Cursor;
 pub use lifecycle::{Action, HistoryEntry, Member, Refusal, State, Status};
 pub use mention::{Author, Mention, MentionKey, Network, ReplyPath, Tracked};
+pub use priority::{Lexicon, Priority};

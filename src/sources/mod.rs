@@ -45,6 +45,14 @@ pub trait Source: Send + Sync {
             self.network()
         )))
     }
+
+    /// Whether the brand's own account has replied to `mention` on the network, and if so how
+    /// ("reply by @acme: <link>"). `None` means not answered, or that this source cannot tell
+    /// (the default).
+    async fn answered_by_brand(&self, mention: &Mention) -> Result<Option<String>, SourceError> {
+        let _ = mention;
+        Ok(None)
+    }
 }
 
 #[derive(Debug, Clone, Default)]

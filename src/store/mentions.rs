@@ -74,6 +74,7 @@ impl Store {
                                 state: State::Open,
                                 received_at: now,
                                 follow_up_of,
+                                priority: self.lexicon.score(&mention.text),
                             };
                             keys.insert(key, &keys::number(number))?;
                             mentions.insert(&keys::number(number), encode(&tracked))?;

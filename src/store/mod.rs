@@ -6,6 +6,7 @@
 //! - Methods that acknowledge something to a person or a network flush to disk before returning.
 //! - A source cursor is written in the same transaction as the mentions fetched up to it.
 
+mod followup;
 mod keys;
 mod mentions;
 mod outbox;
@@ -80,6 +81,12 @@ pub struct Store {
     /// (source, the network's id of an answer earshot posted) -> the mention it answered, so a
     /// reply to that answer is known as a follow-up.
     answers: sled::Tree,
+    /// Scores each mention at ingest (see [`Store::with_lexicon`]).
+    lexicon: std::sync::Arc<crate::domain::Lexicon>,
+    /// number -> how far reminders for it have gone, and its snooze.
+    chase: sled::Tree,
+    /// source name -> the outcome of its recent polls.
+    health: sled::Tree,
 }
 
 impl Store {
@@ -114,6 +121,9 @@ impl Store {
             outbox: db.open_tree("outbox")?,
             messages: db.open_tree("messages")?,
             answers: db.open_tree("answers")?,
+            lexicon: Default::default(),
+            chase: db.open_tree("chase")?,
+            health: db.open_tree("health")?,
             db,
             path,
             chats,
@@ -146,6 +156,12 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// Scores new mentions with `lexicon` instead of the shipped one.
+    pub fn with_lexicon(mut self, lexicon: crate::domain::Lexicon) -> Store {
+        self.lexicon = std::sync::Arc::new(lexicon);
+        self
     }
 
     pub fn chats(&self) -> &[String] {

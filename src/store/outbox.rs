@@ -28,6 +28,28 @@ pub enum Effect {
         text: String,
         by: Member,
     },
+    /// Post the daily digest to a chat's channel.
+    Digest { chat: String, text: String },
+    /// Chase an unclaimed mention in its thread, pinging `ping`.
+    Nudge {
+        chat: String,
+        number: u64,
+        text: String,
+        ping: Vec<String>,
+    },
+    /// Remind the member who holds a mention, directly where the chat can.
+    Remind {
+        chat: String,
+        number: u64,
+        member: Member,
+        text: String,
+    },
+    /// Post the weekly report: its text and the figures its chart is drawn from.
+    Report {
+        chat: String,
+        text: String,
+        days: Vec<crate::domain::stats::ChartDay>,
+    },
 }
 
 impl Effect {
@@ -35,7 +57,11 @@ impl Effect {
         match self {
             Effect::Post { number, .. }
             | Effect::Update { number, .. }
-            | Effect::Reply { number, .. } => *number,
+            | Effect::Reply { number, .. }
+            | Effect::Nudge { number, .. }
+            | Effect::Remind { number, .. } => *number,
+            // Not about one mention.
+            Effect::Digest { .. } | Effect::Report { .. } => 0,
         }
     }
 
@@ -43,7 +69,12 @@ impl Effect {
     /// effects behind it, and other lanes go on.
     pub fn lane(&self) -> String {
         match self {
-            Effect::Post { chat, .. } | Effect::Update { chat, .. } => format!("chat:{chat}"),
+            Effect::Post { chat, .. }
+            | Effect::Update { chat, .. }
+            | Effect::Digest { chat, .. }
+            | Effect::Nudge { chat, .. }
+            | Effect::Remind { chat, .. }
+            | Effect::Report { chat, .. } => format!("chat:{chat}"),
             Effect::Reply { number, .. } => format!("reply:{number}"),
         }
     }

@@ -492,6 +492,7 @@ mod tests {
             state: State::Open,
             received_at: chrono::Utc::now(),
             follow_up_of: None,
+            priority: Default::default(),
         };
         let open = vec![
             mention(2, "jane", "Acme lids leak"),

@@ -289,6 +289,7 @@ mod tests {
             state,
             received_at: now,
             follow_up_of: None,
+            priority: Default::default(),
         }
     }
 

@@ -1,0 +1,169 @@
+//! The daily digest: what is still owed (unclaimed oldest first, claimed grouped by owner,
+//! likely complaints first), yesterday's figures, and sources that look broken. The text is
+//! composed by a pure function of the store's contents and `now`; [`Digester::tick`] queues it
+//! exactly once per scheduled local day.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, NaiveTime, Utc};
+use chrono_tz::Tz;
+
+use crate::domain::health::SourceHealth;
+use crate::domain::lifecycle::ago;
+use crate::domain::priority::complaints_first;
+use crate::domain::schedule::{local_instant, Daily};
+use crate::domain::stats::{human, percentile};
+use crate::domain::{HistoryEntry, State, Tracked};
+use crate::store::{Effect, Store, StoreError};
+
+/// The digest as of `now`, with "yesterday" the local day before `now`'s in `timezone`.
+pub fn compose(
+    mentions: &[(Tracked, Vec<HistoryEntry>)],
+    health: &[(String, SourceHealth)],
+    timezone: Tz,
+    now: DateTime<Utc>,
+) -> String {
+    let today = now.with_timezone(&timezone).date_naive();
+    let mut lines = vec![format!("Daily digest for {}", today.format("%A %-d %B %Y"))];
+
+    let mut unclaimed: Vec<&Tracked> = mentions
+        .iter()
+        .map(|(tracked, _)| tracked)
+        .filter(|tracked| matches!(tracked.state, State::Open))
+        .collect();
+    unclaimed.sort_by_key(|tracked| tracked.received_at);
+    complaints_first(&mut unclaimed, |tracked| &tracked.priority);
+
+    let mut claimed: BTreeMap<String, Vec<&Tracked>> = BTreeMap::new();
+    for (tracked, _) in mentions {
+        if let State::Claimed { by, .. } = &tracked.state {
+            claimed.entry(by.to_string()).or_default().push(tracked);
+        }
+    }
+
+    if unclaimed.is_empty() && claimed.is_empty() {
+        lines.push("All clear: nothing is owed an answer.".into());
+    }
+    if !unclaimed.is_empty() {
+        lines.push(format!("Unclaimed ({}):", unclaimed.len()));
+        for tracked in unclaimed {
+            lines.push(format!("  {}", line(tracked, now)));
+        }
+    }
+    if !claimed.is_empty() {
+        lines.push("Claimed, not answered yet:".into());
+        for (owner, mut held) in claimed {
+            complaints_first(&mut held, |tracked| &tracked.priority);
+            lines.push(format!("  {owner} ({}):", held.len()));
+            for tracked in held {
+                lines.push(format!("    {}", line(tracked, now)));
+            }
+        }
+    }
+
+    let midnight = |date| local_instant(&timezone, date, NaiveTime::MIN);
+    let from = midnight(today - Duration::days(1));
+    let to = midnight(today);
+    let new = mentions
+        .iter()
+        .filter(|(tracked, _)| tracked.received_at >= from && tracked.received_at < to)
+        .count();
+    let answered: Vec<Duration> = mentions
+        .iter()
+        .filter_map(|(tracked, history)| {
+            let answer = history
+                .iter()
+                .find(|entry| matches!(entry.to.as_str(), "answered" | "done"))?;
+            (answer.at >= from && answer.at < to).then(|| answer.at - tracked.received_at)
+        })
+        .collect();
+    lines.push(format!(
+        "Yesterday: {new} new, {} answered{}.",
+        answered.len(),
+        percentile(&answered, 50)
+            .map(|median| format!(", median time to answer {}", human(median)))
+            .unwrap_or_default()
+    ));
+
+    let problems: Vec<String> = health
+        .iter()
+        .filter_map(|(name, health)| health.problem(name, now))
+        .collect();
+    if problems.is_empty() {
+        lines.push("Sources: all working.".into());
+    } else {
+        lines.push("Sources that need a look:".into());
+        for problem in problems {
+            lines.push(format!("  {problem}"));
+        }
+    }
+    lines.join("\n")
+}
+
+/// "⚠ #12 · X · @jane · waiting 3 days · first words… (likely complaint: refund)".
+fn line(tracked: &Tracked, now: DateTime<Utc>) -> String {
+    let mention = &tracked.mention;
+    let waiting = ago(tracked.received_at, now).replace(" ago", "");
+    let mut text = format!(
+        "{}#{} · {} · {} · waiting {waiting} · {}",
+        if tracked.priority.complaint {
+            "⚠ "
+        } else {
+            ""
+        },
+        tracked.number,
+        mention.network,
+        mention.author.display(),
+        mention.excerpt(50)
+    );
+    if let Some(flag) = tracked.priority.flag() {
+        text.push_str(&format!(" ({flag})"));
+    }
+    text
+}
+
+/// Queues the digest on its schedule.
+pub struct Digester {
+    store: Store,
+    schedule: Daily,
+}
+
+impl Digester {
+    pub fn new(store: Store, schedule: Daily) -> Digester {
+        Digester { store, schedule }
+    }
+
+    /// The digest text as of `now`, from the store.
+    pub fn text(store: &Store, timezone: Tz, now: DateTime<Utc>) -> Result<String, StoreError> {
+        Ok(compose(
+            &store.everything()?,
+            &store.all_source_health()?,
+            timezone,
+            now,
+        ))
+    }
+
+    /// Queues today's digest for every chat if it is due at `now` and not sent yet. Returns
+    /// whether it queued one.
+    pub async fn tick(&self, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let Some(date) = self.schedule.due(now, self.store.last_sent("digest")?) else {
+            return Ok(false);
+        };
+        let text = Digester::text(&self.store, self.schedule.timezone, now)?;
+        let effects = self
+            .store
+            .chats()
+            .iter()
+            .map(|chat| Effect::Digest {
+                chat: chat.clone(),
+                text: text.clone(),
+            })
+            .collect();
+        self.store.queue_once("digest", date, effects, now).await
+    }
+
+    /// When to look again.
+    pub fn next_at(&self, now: DateTime<Utc>) -> Result<DateTime<Utc>, StoreError> {
+        Ok(self.schedule.next_at(now, self.store.last_sent("digest")?))
+    }
+}

@@ -1,0 +1,153 @@
+//! What earshot keeps to follow mentions up: the last day each scheduled post went out, how far
+//! each mention has been chased (and its snooze), and each source's health.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sled::Transactional;
+
+use super::outbox::{enqueue, Effect};
+use super::{abort, decode, encode, keys, settle, Result, Store, StoreError};
+use crate::domain::health::SourceHealth;
+use crate::domain::sla::Chase;
+use crate::domain::{HistoryEntry, Tracked};
+
+impl Store {
+    /// The last local date the scheduled post `kind` ("digest", "report") was queued for.
+    pub fn last_sent(&self, kind: &str) -> Result<Option<NaiveDate>> {
+        match self.meta.get(sent_key(kind))? {
+            Some(bytes) => decode("sent date", &bytes),
+            None => Ok(None),
+        }
+    }
+
+    /// Queues `effects` as the `kind` post for `date`, unless one was already queued for that
+    /// date or a later one: the date and the effects are written in one transaction and
+    /// flushed, so a crash or restart can neither lose the post nor send it twice. Returns
+    /// whether it was queued.
+    pub async fn queue_once(
+        &self,
+        kind: &str,
+        date: NaiveDate,
+        effects: Vec<Effect>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let key = sent_key(kind);
+        let queued = settle((&self.meta, &self.outbox).transaction(|(meta, outbox)| {
+            if let Some(bytes) = meta.get(&key)? {
+                let sent: NaiveDate = decode("sent date", &bytes).map_err(abort)?;
+                if sent >= date {
+                    return Ok(false);
+                }
+            }
+            meta.insert(key.as_slice(), encode(&date))?;
+            for effect in &effects {
+                enqueue(outbox, effect.clone(), now)?;
+            }
+            Ok(true)
+        }))?;
+        self.flush().await?;
+        Ok(queued)
+    }
+
+    /// How far reminders for mention `number` have gone.
+    pub fn chase(&self, number: u64) -> Result<Chase> {
+        match self.chase.get(keys::number(number))? {
+            Some(bytes) => decode("chase", &bytes),
+            None => Ok(Chase::default()),
+        }
+    }
+
+    /// Records a reminder step and queues what it sends, in one transaction, if the record is
+    /// still `before` (so two schedulers, or a tick racing a snooze, cannot send one step twice).
+    /// Returns whether it was recorded.
+    pub async fn chased(
+        &self,
+        number: u64,
+        before: &Chase,
+        after: &Chase,
+        effects: Vec<Effect>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let key = keys::number(number);
+        let recorded = settle((&self.chase, &self.outbox).transaction(|(chase, outbox)| {
+            let current: Chase = match chase.get(key)? {
+                Some(bytes) => decode("chase", &bytes).map_err(abort)?,
+                None => Chase::default(),
+            };
+            if &current != before {
+                return Ok(false);
+            }
+            chase.insert(&key, encode(after))?;
+            for effect in &effects {
+                enqueue(outbox, effect.clone(), now)?;
+            }
+            Ok(true)
+        }))?;
+        self.flush().await?;
+        Ok(recorded)
+    }
+
+    /// Silences reminders for `number` until `until`, durably. Errors if there is no such mention.
+    pub async fn snooze(&self, number: u64, until: DateTime<Utc>) -> Result<()> {
+        if !self.mentions.contains_key(keys::number(number))? {
+            return Err(StoreError::NoSuchMention(number));
+        }
+        self.chase.update_and_fetch(keys::number(number), |bytes| {
+            let mut chase: Chase = bytes
+                .and_then(|bytes| serde_json::from_slice(bytes).ok())
+                .unwrap_or_default();
+            chase.snoozed_until = Some(until);
+            Some(encode(&chase))
+        })?;
+        self.flush().await
+    }
+
+    /// Notes the outcome of one poll of `source`: how many new mentions, or why it failed.
+    pub fn record_poll(
+        &self,
+        source: &str,
+        outcome: Result<usize, String>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let current = self.source_health(source)?;
+        let next = current.after_poll(outcome, now);
+        self.health.insert(source.as_bytes(), encode(&next))?;
+        Ok(())
+    }
+
+    pub fn source_health(&self, source: &str) -> Result<SourceHealth> {
+        match self.health.get(source.as_bytes())? {
+            Some(bytes) => decode("source health", &bytes),
+            None => Ok(SourceHealth::default()),
+        }
+    }
+
+    /// Every source's health, by name.
+    pub fn all_source_health(&self) -> Result<Vec<(String, SourceHealth)>> {
+        self.health
+            .iter()
+            .map(|item| {
+                let (key, bytes) = item?;
+                Ok((
+                    String::from_utf8_lossy(&key).into_owned(),
+                    decode("source health", &bytes)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Every mention with its history, oldest first: what stats and the digest compute from.
+    pub fn everything(&self) -> Result<Vec<(Tracked, Vec<HistoryEntry>)>> {
+        let mut all = Vec::new();
+        for item in self.mentions.iter() {
+            let (_, bytes) = item?;
+            let tracked: Tracked = decode("mention", &bytes)?;
+            let history = self.history(tracked.number)?;
+            all.push((tracked, history));
+        }
+        Ok(all)
+    }
+}
+
+fn sent_key(kind: &str) -> Vec<u8> {
+    format!("sent:{kind}").into_bytes()
+}
