@@ -94,8 +94,9 @@ impl Store {
     pub fn open(path: &Path, chats: Vec<String>) -> Result<Store> {
         let config = sled::Config::new()
             .path(path)
-            // Mentions are small; a bounded cache keeps the bot's memory flat as history grows.
-            .cache_capacity(16 * 1024 * 1024);
+            // Mentions are small and mostly cold once handled; a bounded cache keeps the bot's
+            // memory flat as history grows (sled counts on-disk bytes, so RSS is a few times this).
+            .cache_capacity(8 * 1024 * 1024);
         let db = open_when_unlocked(&config).map_err(|source| StoreError::Open {
             path: path.to_path_buf(),
             source,
