@@ -105,10 +105,9 @@ async fn streamed_mentions_and_hashtag_posts_are_stored_and_every_connection_bac
             .collect()
     };
     for _ in 0..1000 {
-        let subscribed = fake
-            .connections()
-            .iter()
-            .all(|c| c.subscriptions.len() == 2);
+        let connections = fake.connections();
+        let subscribed =
+            connections.len() >= 3 && connections.iter().all(|c| c.subscriptions.len() == 2);
         if backfills.load(Ordering::SeqCst) >= 3 && relayed().len() >= 2 && subscribed {
             break;
         }
@@ -129,8 +128,9 @@ async fn streamed_mentions_and_hashtag_posts_are_stored_and_every_connection_bac
         ]
     );
     let connections = fake.connections();
-    assert!(
-        connections.len() >= 3,
+    assert_eq!(
+        connections.len(),
+        3,
         "reconnected after each drop: {connections:?}"
     );
     for connection in &connections {
