@@ -1,6 +1,8 @@
 //! Fake streaming servers on 127.0.0.1: a Jetstream that replays frames from the cursor a
 //! client asks for, and a PDS that only logs in.
 #![allow(dead_code)]
+// tungstenite's handshake callback type is its own; its error variant is large by design.
+#![allow(clippy::result_large_err)]
 
 use std::sync::{Arc, Mutex};
 
@@ -34,10 +36,13 @@ impl JetFrame {
     }
 }
 
+/// The query pairs of each connection, in order.
+type Queries = Arc<Mutex<Vec<Vec<(String, String)>>>>;
+
 pub struct Jetstream {
     pub url: String,
     /// The query of every connection, in order.
-    queries: Arc<Mutex<Vec<Vec<(String, String)>>>>,
+    queries: Queries,
 }
 
 impl Jetstream {
@@ -47,7 +52,7 @@ impl Jetstream {
     pub async fn start(frames: Vec<JetFrame>, cut: usize) -> Jetstream {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("ws://{}", listener.local_addr().unwrap());
-        let queries: Arc<Mutex<Vec<Vec<(String, String)>>>> = Arc::default();
+        let queries: Queries = Arc::default();
         let seen = queries.clone();
         tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {

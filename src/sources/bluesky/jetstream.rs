@@ -49,6 +49,10 @@ pub fn subscribe_url(base: &url::Url, cursor: Option<u64>) -> url::Url {
 
 /// One Jetstream frame, as far as earshot cares.
 #[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "lives on the stack for one frame; boxing would allocate on the hot path"
+)]
 pub enum Event<'a> {
     /// A new post.
     Post(Post<'a>),
