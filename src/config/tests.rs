@@ -331,7 +331,7 @@ fn mastodon_and_bluesky_sources() {
         ("\n[[sources]]\nkind = \"bluesky\"\nname = \"b\"\npds = \"https://x\"\nhandle = \"a\"\napp_password = \"p\"\nwatch = [\"search:\"]\n".to_string(), "is not something Bluesky can watch"),
         ("\n[[sources]]\nkind = \"bluesky\"\nname = \"b\"\npds = \"https://x\"\nhandle = \"a\"\napp_password = \"p\"\njetstream_url = \"https://jet.example\"\n".to_string(), "line 18: sources[0].jetstream_url: `https://jet.example` is not a ws(s) URL"),
         (format!("{masto}jetstream_url = \"wss://jet.example\"\n"), "line 17: sources[0].jetstream_url: a mastodon source takes no `jetstream_url`"),
-        (format!("{masto}stream = \"yes\"\n"), "sources[0].stream"),
+        (format!("{masto}stream = \"yes\"\n"), "expected a boolean"),
     ];
     for (source, expected) in cases {
         let error = parse_in(dir.path(), &format!("{BASE}{source}"))
