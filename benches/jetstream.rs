@@ -41,7 +41,7 @@ fn main() {
         bytes as f64 / 1e6,
         frames
             .iter()
-            .filter(|f| f.contains("\"app.bsky.feed.post\",\"rkey\"") && f.contains("\"create\""))
+            .filter(|frame| matches!(decode(frame), Ok(Event::Post(_))))
             .count()
     );
     println!("  bare typed serde parse   {:>10.0} events/s", rate(bare));
