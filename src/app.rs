@@ -9,6 +9,10 @@ use chrono::Utc;
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinSet;
 
+mod streaming;
+
+pub use streaming::{follow, stream_cursor_name};
+
 use crate::answered::AnswerWatch;
 use crate::chat::discord::Discord;
 use crate::chat::shell::Shell;
@@ -17,7 +21,7 @@ use crate::chat::{Chat, ChatError};
 use crate::config::{Config, SourceKind};
 use crate::desk::Desk;
 use crate::digest::Digester;
-use crate::domain::{Member, MemberRef};
+use crate::domain::{Member, MemberRef, Mention};
 use crate::outbox::Outbox;
 use crate::reminders::Reminders;
 use crate::report::Reporter;
@@ -120,28 +124,36 @@ impl App {
                         instance,
                         token,
                         watch,
-                    } => Arc::new(Mastodon::new(
-                        source.name.clone(),
-                        instance.clone(),
-                        token.expose().to_string(),
-                        watch.clone(),
-                        source.every,
-                        http.clone(),
-                    )),
+                        stream,
+                    } => Arc::new(
+                        Mastodon::new(
+                            source.name.clone(),
+                            instance.clone(),
+                            token.expose().to_string(),
+                            watch.clone(),
+                            source.every,
+                            http.clone(),
+                        )
+                        .with_stream(*stream),
+                    ),
                     SourceKind::Bluesky {
                         pds,
                         handle,
                         app_password,
                         watch,
-                    } => Arc::new(Bluesky::new(
-                        source.name.clone(),
-                        pds.clone(),
-                        handle.clone(),
-                        app_password.expose().to_string(),
-                        watch.clone(),
-                        source.every,
-                        http.clone(),
-                    )),
+                        jetstream_url,
+                    } => Arc::new(
+                        Bluesky::new(
+                            source.name.clone(),
+                            pds.clone(),
+                            handle.clone(),
+                            app_password.expose().to_string(),
+                            watch.clone(),
+                            source.every,
+                            http.clone(),
+                        )
+                        .with_jetstream(jetstream_url.clone()),
+                    ),
                 };
                 (built, source.rules.rules())
             })
@@ -238,6 +250,21 @@ impl App {
         let mut names = HashMap::new();
 
         for (source, rules) in self.sources.clone() {
+            // A stream's (re)connection asks the poller for a poll now: the REST backfill.
+            let backfill = Arc::new(Notify::new());
+            if source.streams() {
+                let id = tasks
+                    .spawn(follow(
+                        self.store.clone(),
+                        source.clone(),
+                        rules.clone(),
+                        backfill.clone(),
+                        self.wake.clone(),
+                        stopped.clone(),
+                    ))
+                    .id();
+                names.insert(id, format!("stream {}", source.name()));
+            }
             let store = self.store.clone();
             let wake = self.wake.clone();
             let mut stopped = stopped.clone();
@@ -250,6 +277,7 @@ impl App {
                         }
                         tokio::select! {
                             _ = tokio::time::sleep(source.every()) => {}
+                            _ = backfill.notified() => {}
                             _ = stopped.changed() => return,
                         }
                     }
@@ -489,8 +517,29 @@ pub async fn poll(store: &Store, source: &dyn Source, rules: &Rules) -> usize {
         }
     };
     let seen = fetched.mentions.len();
-    let kept: Vec<_> = fetched
-        .mentions
+    let kept = relevant(store, name, fetched.mentions, rules);
+    match store.ingest(name, &kept, &fetched.cursor, Utc::now()) {
+        Ok(numbers) => {
+            record_poll(store, name, Ok(numbers.len()));
+            tracing::info!(
+                source = name,
+                seen,
+                matched = kept.len(),
+                new = numbers.len(),
+                "polled"
+            );
+            numbers.len()
+        }
+        Err(error) => {
+            tracing::error!(source = name, %error, "cannot store what the source found; trying again next poll");
+            0
+        }
+    }
+}
+
+/// The mentions the rules relay, each with the keywords it matched.
+fn relevant(store: &Store, name: &str, mentions: Vec<Mention>, rules: &Rules) -> Vec<Mention> {
+    mentions
         .into_iter()
         .map(|mut mention| {
             // A reply to one of the brand's answers is someone talking to the brand, keyword or not.
@@ -511,24 +560,7 @@ pub async fn poll(store: &Store, source: &dyn Source, rules: &Rules) -> usize {
                 None
             }
         })
-        .collect();
-    match store.ingest(name, &kept, &fetched.cursor, Utc::now()) {
-        Ok(numbers) => {
-            record_poll(store, name, Ok(numbers.len()));
-            tracing::info!(
-                source = name,
-                seen,
-                matched = kept.len(),
-                new = numbers.len(),
-                "polled"
-            );
-            numbers.len()
-        }
-        Err(error) => {
-            tracing::error!(source = name, %error, "cannot store what the source found; trying again next poll");
-            0
-        }
-    }
+        .collect()
 }
 
 /// Notes a poll's outcome for the digest's source health; losing one note is harmless.

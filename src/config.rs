@@ -101,12 +101,16 @@ pub enum SourceKind {
         instance: url::Url,
         token: Secret,
         watch: Vec<mastodon::Watch>,
+        /// Follow the streaming API beside the polls.
+        stream: bool,
     },
     Bluesky {
         pds: url::Url,
         handle: String,
         app_password: Secret,
         watch: Vec<bluesky::Watch>,
+        /// The Jetstream `/subscribe` URL the `jetstream` watch follows.
+        jetstream_url: url::Url,
     },
 }
 
@@ -362,6 +366,7 @@ impl Config {
                             "an access token with read:notifications, read:statuses, read:search and write:statuses",
                         )?),
                         watch: watches,
+                        stream: feed.stream.as_ref().is_some_and(|stream| *stream.get_ref()),
                     }
                 }
                 "bluesky" => {
@@ -391,6 +396,13 @@ impl Config {
                             "an app password (Settings → Privacy and security → App passwords)",
                         )?),
                         watch: watches,
+                        jetstream_url: match &feed.jetstream_url {
+                            Some(url) => socket_url(&url.get_ref().0).map_err(|message| {
+                                invalid(Some(url.span()), &key("jetstream_url"), message)
+                            })?,
+                            None => socket_url(bluesky::jetstream::DEFAULT_URL)
+                                .map_err(|message| invalid(None, &key("jetstream_url"), message))?,
+                        },
                     }
                 }
                 _ => {
@@ -554,6 +566,16 @@ fn web_url(text: &str) -> Result<url::Url, String> {
     Ok(url)
 }
 
+/// A ws(s) URL, such as a Jetstream instance.
+fn socket_url(text: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text.trim())
+        .map_err(|error| format!("`{text}` is not a valid URL: {error}"))?;
+    if !matches!(url.scheme(), "ws" | "wss") || url.host_str().is_none() {
+        return Err(format!("`{text}` is not a ws(s) URL"));
+    }
+    Ok(url)
+}
+
 fn span_of(value: &Option<Spanned<EnvString>>) -> Option<std::ops::Range<usize>> {
     value.as_ref().map(Spanned::span)
 }
@@ -658,6 +680,8 @@ struct RawSource {
     pds: Option<Spanned<EnvString>>,
     handle: Option<Spanned<EnvString>>,
     app_password: Option<Spanned<EnvString>>,
+    jetstream_url: Option<Spanned<EnvString>>,
+    stream: Option<Spanned<bool>>,
 }
 
 impl RawSource {
@@ -677,8 +701,8 @@ impl RawSource {
                 "user_agent",
             ],
             "x" => &["watch", "api_url", "bearer_token", "user_token", "user_id"],
-            "mastodon" => &["watch", "instance", "token"],
-            "bluesky" => &["watch", "pds", "handle", "app_password"],
+            "mastodon" => &["watch", "instance", "token", "stream"],
+            "bluesky" => &["watch", "pds", "handle", "app_password", "jetstream_url"],
             _ => &["url"],
         };
         let span = |value: &Option<Spanned<EnvString>>| value.as_ref().map(Spanned::span);
@@ -701,6 +725,8 @@ impl RawSource {
             ("pds", span(&self.pds)),
             ("handle", span(&self.handle)),
             ("app_password", span(&self.app_password)),
+            ("jetstream_url", span(&self.jetstream_url)),
+            ("stream", self.stream.as_ref().map(Spanned::span)),
         ]
         .into_iter()
         .find_map(|(field, span)| Some((field, span?)).filter(|(field, _)| !takes.contains(field)))

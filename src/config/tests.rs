@@ -267,19 +267,21 @@ fn mastodon_and_bluesky_sources() {
     let dir = folder();
     std::env::set_var("EARSHOT_TEST_MASTODON_TOKEN", "tok-123");
     let text = format!(
-        "{BASE}\n[[sources]]\nkind = \"mastodon\"\nname = \"masto\"\ninstance = \"https://mastodon.example\"\ntoken = \"${{EARSHOT_TEST_MASTODON_TOKEN}}\"\nwatch = [\"mentions\", \"#Acme\"]\n\n[[sources]]\nkind = \"bluesky\"\nname = \"sky\"\npds = \"https://bsky.social\"\nhandle = \"@acme.bsky.social\"\napp_password = \"abcd-efgh\"\nwatch = [\"mentions\", \"search:acme coffee\"]\n"
+        "{BASE}\n[[sources]]\nkind = \"mastodon\"\nname = \"masto\"\ninstance = \"https://mastodon.example\"\ntoken = \"${{EARSHOT_TEST_MASTODON_TOKEN}}\"\nwatch = [\"mentions\", \"#Acme\"]\nstream = true\n\n[[sources]]\nkind = \"bluesky\"\nname = \"sky\"\npds = \"https://bsky.social\"\nhandle = \"@acme.bsky.social\"\napp_password = \"abcd-efgh\"\nwatch = [\"mentions\", \"search:acme coffee\", \"jetstream\"]\njetstream_url = \"ws://127.0.0.1:9/subscribe\"\n"
     );
     let config = parse_in(dir.path(), &text).expect("valid");
     let SourceKind::Mastodon {
         instance,
         token,
         watch,
+        stream,
     } = &config.sources[0].kind
     else {
         panic!("{:?}", config.sources[0].kind)
     };
     assert_eq!(instance.as_str(), "https://mastodon.example/");
     assert_eq!(token.expose(), "tok-123");
+    assert!(stream);
     assert_eq!(
         watch,
         &vec![
@@ -293,6 +295,7 @@ fn mastodon_and_bluesky_sources() {
         handle,
         app_password,
         watch,
+        jetstream_url,
     } = &config.sources[1].kind
     else {
         panic!("{:?}", config.sources[1].kind)
@@ -304,9 +307,11 @@ fn mastodon_and_bluesky_sources() {
         watch,
         &vec![
             bluesky::Watch::Mentions,
-            bluesky::Watch::Search("acme coffee".into())
+            bluesky::Watch::Search("acme coffee".into()),
+            bluesky::Watch::Jetstream,
         ]
     );
+    assert_eq!(jetstream_url.as_str(), "ws://127.0.0.1:9/subscribe");
     assert_eq!(config.sources[1].every, Duration::from_secs(60));
     assert!(
         !format!("{config:?}").contains("tok-123"),
@@ -324,6 +329,9 @@ fn mastodon_and_bluesky_sources() {
         ("\n[[sources]]\nkind = \"bluesky\"\nname = \"b\"\npds = \"https://bsky.social\"\nhandle = \"acme.test\"\n".to_string(), "sources[0].app_password: a bluesky source needs `app_password`"),
         ("\n[[sources]]\nkind = \"bluesky\"\nname = \"b\"\npds = \"ftp://x\"\nhandle = \"a\"\napp_password = \"p\"\n".to_string(), "sources[0].pds: `ftp://x` is not an http(s) URL"),
         ("\n[[sources]]\nkind = \"bluesky\"\nname = \"b\"\npds = \"https://x\"\nhandle = \"a\"\napp_password = \"p\"\nwatch = [\"search:\"]\n".to_string(), "is not something Bluesky can watch"),
+        ("\n[[sources]]\nkind = \"bluesky\"\nname = \"b\"\npds = \"https://x\"\nhandle = \"a\"\napp_password = \"p\"\njetstream_url = \"https://jet.example\"\n".to_string(), "line 18: sources[0].jetstream_url: `https://jet.example` is not a ws(s) URL"),
+        (format!("{masto}jetstream_url = \"wss://jet.example\"\n"), "line 17: sources[0].jetstream_url: a mastodon source takes no `jetstream_url`"),
+        (format!("{masto}stream = \"yes\"\n"), "expected a boolean"),
     ];
     for (source, expected) in cases {
         let error = parse_in(dir.path(), &format!("{BASE}{source}"))

@@ -12,8 +12,10 @@ use reqwest::{RequestBuilder, Response, StatusCode};
 use serde::Deserialize;
 use tokio::sync::OnceCell;
 
+mod streaming;
+
 use super::throttle::{Clock, Limits, Throttle};
-use super::{http_status_error, retry_after, Fetched, Posted, Source, SourceError};
+use super::{http_status_error, retry_after, Fetched, Posted, Source, SourceError, StreamEvent};
 use crate::domain::text::plain_text;
 use crate::domain::{Author, Cursor, Mention, MentionKey, Network};
 
@@ -69,6 +71,7 @@ pub struct Mastodon {
     instance: url::Url,
     token: String,
     watch: Vec<Watch>,
+    stream: bool,
     every: Duration,
     http: reqwest::Client,
     throttle: Throttle,
@@ -90,12 +93,35 @@ impl Mastodon {
             instance,
             token,
             watch,
+            stream: false,
             every,
             http,
             throttle: Throttle::new(RESERVED_REQUESTS),
             me: OnceCell::new(),
             max_chars: OnceCell::new(),
         }
+    }
+
+    /// Also follows the streaming API (notifications and hashtags) beside the polls.
+    pub fn with_stream(mut self, stream: bool) -> Mastodon {
+        self.stream = stream;
+        self
+    }
+
+    /// Where the instance serves its streaming API: often the instance itself, sometimes a
+    /// host of its own (`configuration.urls.streaming`).
+    async fn streaming_host(&self) -> Result<url::Url, SourceError> {
+        let response = self.send(self.get("/api/v2/instance"), false).await?;
+        let body = self
+            .checked(response, "reading the instance's streaming URL")
+            .await?;
+        let instance: Instance = parse(&body, "the instance description")?;
+        Ok(instance
+            .configuration
+            .and_then(|c| c.urls)
+            .and_then(|urls| urls.streaming)
+            .and_then(|url| url::Url::parse(&url).ok())
+            .unwrap_or_else(|| self.instance.clone()))
     }
 
     pub fn with_clock(mut self, clock: Clock) -> Mastodon {
@@ -389,6 +415,21 @@ impl Source for Mastodon {
         })
     }
 
+    fn streams(&self) -> bool {
+        self.stream
+    }
+
+    async fn stream(
+        &self,
+        cursor: Cursor,
+        events: tokio::sync::mpsc::Sender<StreamEvent>,
+    ) -> Result<(), SourceError> {
+        let _ = cursor; // the stream has no position; the backfill polls keep the `min_id`s
+        let me = self.me().await?.clone();
+        let host = self.streaming_host().await?;
+        streaming::follow(&self.name, &host, &self.token, &self.watch, &me, &events).await
+    }
+
     async fn reply(
         &self,
         mention: &Mention,
@@ -466,6 +507,12 @@ struct Instance {
 #[derive(Deserialize)]
 struct InstanceConfiguration {
     statuses: Option<StatusLimits>,
+    urls: Option<InstanceUrls>,
+}
+
+#[derive(Deserialize)]
+struct InstanceUrls {
+    streaming: Option<String>,
 }
 
 #[derive(Deserialize)]

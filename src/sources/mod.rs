@@ -14,6 +14,7 @@ pub mod x;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use tokio::sync::mpsc;
 
 use crate::domain::{Cursor, Mention, Network};
 
@@ -53,6 +54,36 @@ pub trait Source: Send + Sync {
         let _ = mention;
         Ok(None)
     }
+
+    /// Whether [`Source::stream`] follows a live stream beside the polls.
+    fn streams(&self) -> bool {
+        false
+    }
+
+    /// Follows the network's live stream from `cursor` (the stream's own, kept apart from the
+    /// polls' cursor) for one connection, sending what arrives to `events`. Returns when the
+    /// connection ends; the app reconnects with backoff from the cursor it stored last.
+    async fn stream(
+        &self,
+        cursor: Cursor,
+        events: mpsc::Sender<StreamEvent>,
+    ) -> Result<(), SourceError> {
+        let _ = (cursor, events);
+        Err(SourceError::Permanent(format!(
+            "{} has no live stream",
+            self.network()
+        )))
+    }
+}
+
+/// What a live stream hands the app.
+#[derive(Debug, Clone)]
+pub enum StreamEvent {
+    /// A connection is up. Streams do not replay what was posted while they were down, or not
+    /// all of it, so the app polls once (a REST backfill from the polls' cursor).
+    Connected,
+    /// Posts that arrived, and the stream cursor to store once they are stored.
+    Posts(Fetched),
 }
 
 #[derive(Debug, Clone, Default)]

@@ -2,6 +2,7 @@
 //! read through the account's PDS with a cached app-password session; answers posted as reply
 //! records whose record key is derived from the idempotency key, so a retry cannot post twice.
 
+pub mod jetstream;
 mod records;
 mod reply;
 mod session;
@@ -17,7 +18,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
 use super::throttle::{Clock, Limits, Throttle};
-use super::{http_status_error, retry_after, Fetched, Posted, Source, SourceError};
+use super::{http_status_error, retry_after, Fetched, Posted, Source, SourceError, StreamEvent};
 use crate::domain::{Cursor, Mention, Network};
 use records::{NotificationPage, PostView, PostsView, SearchPage, StrongRef, REASONS};
 use session::Session;
@@ -42,6 +43,8 @@ pub enum Watch {
     Mentions,
     /// Posts found by `app.bsky.feed.searchPosts` for this query.
     Search(String),
+    /// Every new post on the network, read live from Jetstream; the rules pick the mentions.
+    Jetstream,
 }
 
 impl Watch {
@@ -50,6 +53,7 @@ impl Watch {
         match self {
             Watch::Mentions => "mentions".to_string(),
             Watch::Search(query) => format!("search:{query}"),
+            Watch::Jetstream => "jetstream".to_string(),
         }
     }
 
@@ -59,10 +63,13 @@ impl Watch {
         if text == "mentions" {
             return Ok(Watch::Mentions);
         }
+        if text == "jetstream" {
+            return Ok(Watch::Jetstream);
+        }
         match text.strip_prefix("search:").map(str::trim) {
             Some(query) if !query.is_empty() => Ok(Watch::Search(query.to_string())),
             _ => Err(format!(
-                "`{text}` is not something Bluesky can watch; use \"mentions\" or \"search:<words>\""
+                "`{text}` is not something Bluesky can watch; use \"mentions\", \"search:<words>\" or \"jetstream\""
             )),
         }
     }
@@ -74,6 +81,7 @@ pub struct Bluesky {
     identifier: String,
     password: String,
     watch: Vec<Watch>,
+    jetstream: url::Url,
     every: Duration,
     http: reqwest::Client,
     throttle: Throttle,
@@ -96,11 +104,18 @@ impl Bluesky {
             identifier,
             password,
             watch,
+            jetstream: url::Url::parse(jetstream::DEFAULT_URL).expect("a valid constant URL"),
             every,
             http,
             throttle: Throttle::new(RESERVED_REQUESTS),
             session: tokio::sync::Mutex::new(None),
         }
+    }
+
+    /// Follows this Jetstream instance (its `/subscribe` URL) for the `jetstream` watch.
+    pub fn with_jetstream(mut self, url: url::Url) -> Bluesky {
+        self.jetstream = url;
+        self
     }
 
     pub fn with_clock(mut self, clock: Clock) -> Bluesky {
@@ -484,6 +499,7 @@ impl Source for Bluesky {
             let result = match watch {
                 Watch::Mentions => self.notifications(since, &me).await,
                 Watch::Search(query) => self.search(query, since, &me).await,
+                Watch::Jetstream => continue, // followed live by `stream`
             };
             match result {
                 Ok((found, newest)) => {
@@ -514,6 +530,20 @@ impl Source for Bluesky {
                 ..cursor.clone()
             },
         })
+    }
+
+    fn streams(&self) -> bool {
+        self.watch.contains(&Watch::Jetstream)
+    }
+
+    async fn stream(
+        &self,
+        cursor: Cursor,
+        events: tokio::sync::mpsc::Sender<StreamEvent>,
+    ) -> Result<(), SourceError> {
+        // The brand's own posts are never relayed, and Jetstream names authors by DID only.
+        let me = self.session().await?.did;
+        jetstream::follow(&self.name, &self.jetstream, &me, &cursor, &events).await
     }
 
     async fn reply(
