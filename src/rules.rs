@@ -4,8 +4,7 @@
 //! Matching is on normalised words, so accents, case, zero-width characters and look-alike
 //! full-width letters cannot hide a match (nor fake one across a word boundary).
 
-use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
-
+use crate::domain::text::words;
 use crate::domain::Mention;
 
 /// What a card shows as "matched" for a post addressed to the brand that names no keyword.
@@ -112,32 +111,6 @@ impl Rules {
             Verdict::Relay(matched)
         }
     }
-}
-
-/// Lower-cased words with accents and invisible characters removed.
-pub(crate) fn words(text: &str) -> Vec<String> {
-    let folded: String = text
-        .nfkd()
-        .filter(|c| !is_combining_mark(*c) && !is_invisible(*c))
-        .flat_map(char::to_lowercase)
-        .collect();
-    folded
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-/// Format characters that render as nothing and are used to split a word without it showing.
-fn is_invisible(c: char) -> bool {
-    matches!(c,
-        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{180E}'
-        | '\u{200B}'..='\u{200F}'
-        | '\u{202A}'..='\u{202E}'
-        | '\u{2060}'..='\u{2064}'
-        | '\u{2066}'..='\u{206F}'
-        | '\u{FE00}'..='\u{FE0F}'
-        | '\u{FEFF}')
 }
 
 fn normalise_handle(handle: &str) -> String {

@@ -2,11 +2,11 @@
 //! lexicon a team can read and extend (`bot-config/priority-lexicon.toml`). Every point of the
 //! score names the word that earned it, so a flag on a card can always be explained.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
-use crate::rules::words;
+use crate::domain::text::words;
 
 /// The lexicon earshot ships with, used when the config names none.
 pub const DEFAULT_LEXICON: &str = include_str!("../../bot-config/priority-lexicon.toml");
@@ -35,6 +35,8 @@ pub struct Lexicon {
     question: u32,
     /// (term as written, its folded words, weight)
     terms: Vec<(String, Vec<String>, u32)>,
+    /// First folded word -> the terms that start with it, so scoring is one pass over the text.
+    by_first_word: HashMap<String, Vec<usize>>,
 }
 
 #[derive(Deserialize)]
@@ -62,25 +64,34 @@ impl Lexicon {
             }
             terms.push((term, folded, weight));
         }
+        let mut by_first_word: HashMap<String, Vec<usize>> = HashMap::new();
+        for (index, (_, folded, _)) in terms.iter().enumerate() {
+            by_first_word
+                .entry(folded[0].clone())
+                .or_default()
+                .push(index);
+        }
         Ok(Lexicon {
             complaint_at: raw.complaint_at,
             question: raw.question,
             terms,
+            by_first_word,
         })
     }
 
     pub fn score(&self, text: &str) -> Priority {
         let text_words = words(text);
+        let mut found = vec![false; self.terms.len()];
+        for (at, word) in text_words.iter().enumerate() {
+            for &index in self.by_first_word.get(word).into_iter().flatten() {
+                found[index] |= text_words[at..].starts_with(&self.terms[index].1);
+            }
+        }
         let mut score = 0;
         let mut reasons = Vec::new();
-        for (term, folded, weight) in &self.terms {
-            if text_words
-                .windows(folded.len())
-                .any(|window| window == folded.as_slice())
-            {
-                score += weight;
-                reasons.push(term.clone());
-            }
+        for ((term, _, weight), _) in self.terms.iter().zip(&found).filter(|(_, found)| **found) {
+            score += weight;
+            reasons.push(term.clone());
         }
         if self.question > 0 && text.contains('?') {
             score += self.question;
@@ -101,6 +112,7 @@ impl Default for Lexicon {
             complaint_at: u32::MAX,
             question: 0,
             terms: Vec::new(),
+            by_first_word: HashMap::new(),
         })
     }
 }

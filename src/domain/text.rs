@@ -1,6 +1,7 @@
 //! Post text as people read it: networks hand us HTML with entities; chats want plain text.
 
 use html2text::render::TrivialDecorator;
+use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
 
 /// Plain text from a fragment of HTML: tags dropped, entities decoded, paragraphs kept as lines.
 /// Text without markup passes through with only its whitespace tidied.
@@ -32,9 +33,63 @@ fn tidy(text: &str) -> String {
     lines.join("\n")
 }
 
+/// Lower-cased words with accents and invisible characters removed.
+pub fn words(text: &str) -> Vec<String> {
+    if text.is_ascii() {
+        // Plain ASCII has nothing to fold but case; skipping the Unicode decomposition makes
+        // the common post several times cheaper to match.
+        return text
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_ascii_lowercase)
+            .collect();
+    }
+    unicode_words(text)
+}
+
+/// The general case: decompose, drop combining marks and invisible characters, lower-case.
+fn unicode_words(text: &str) -> Vec<String> {
+    let folded: String = text
+        .nfkd()
+        .filter(|c| !is_combining_mark(*c) && !is_invisible(*c))
+        .flat_map(char::to_lowercase)
+        .collect();
+    folded
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Format characters that render as nothing and are used to split a word without it showing.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{180E}'
+        | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{2064}'
+        | '\u{2066}'..='\u{206F}'
+        | '\u{FE00}'..='\u{FE0F}'
+        | '\u{FEFF}')
+}
+
 #[cfg(test)]
 mod tests {
-    use super::plain_text;
+    use super::{plain_text, unicode_words, words};
+
+    #[test]
+    fn the_ascii_fast_path_folds_like_the_general_one() {
+        for text in [
+            "Acme's NEW lids leak!!",
+            "@acme #AcmeCoffee http://x.example/a?b=c",
+            "tabs\tand\nlines, 42 numbers_under-scores",
+            "",
+            "   ",
+        ] {
+            assert_eq!(words(text), unicode_words(text), "{text:?}");
+        }
+        assert_eq!(words("Ácmé ac\u{200B}me"), vec!["acme", "acme"]);
+    }
 
     #[test]
     fn strips_tags_and_decodes_entities() {

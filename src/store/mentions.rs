@@ -38,6 +38,11 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<u64>> {
         let cursor_bytes = super::encode(cursor);
+        // Scored before the transaction, whose closure sled may run again on a conflict.
+        let priorities: Vec<_> = batch
+            .iter()
+            .map(|mention| self.lexicon.score(&mention.text))
+            .collect();
         let numbers = settle(
             (
                 &self.meta,
@@ -52,7 +57,7 @@ impl Store {
                     |(meta, mentions, keys, by_status, cursors, outbox, answers)| {
                         let mut next = read_next_number(meta)?;
                         let first = next;
-                        for mention in batch {
+                        for (index, mention) in batch.iter().enumerate() {
                             let key = keys::mention_key(&mention.key);
                             if keys.get(&key)?.is_some() {
                                 continue;
@@ -74,7 +79,7 @@ impl Store {
                                 state: State::Open,
                                 received_at: now,
                                 follow_up_of,
-                                priority: self.lexicon.score(&mention.text),
+                                priority: priorities[index].clone(),
                             };
                             keys.insert(key, &keys::number(number))?;
                             mentions.insert(&keys::number(number), encode(&tracked))?;
