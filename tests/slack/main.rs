@@ -964,7 +964,7 @@ async fn a_reminder_to_a_member_is_a_direct_message() {
         .notify_member(&other, &message, &tracked, "you claimed #1", Utc::now())
         .await
         .unwrap();
-    assert_eq!(fake.with(|s| s.notes(&ts)), vec!["ann: you claimed #1"]);
+    assert_eq!(fake.with(|s| s.notes(&ts)), vec!["@ann: you claimed #1"]);
     assert_eq!(fake.with(|s| s.count("conversations.open")), 1);
 }
 
