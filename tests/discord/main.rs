@@ -15,10 +15,10 @@ use earshot::chat::shell::Shell;
 use earshot::chat::Chat;
 use earshot::config::{Config, DiscordConfig, DiscordEndpoint};
 use earshot::desk::Desk;
-use earshot::domain::{Author, Cursor, Mention, MentionKey, Network, State};
+use earshot::domain::{Author, Cursor, Member, Mention, MentionKey, Network, State};
 use earshot::outbox::Outbox;
 use earshot::sources::{Fetched, Posted, Source, SourceError};
-use earshot::store::Store;
+use earshot::store::{Effect, Store};
 use ed25519_dalek::{Signer, SigningKey};
 use fake::{FakeDiscord, Person, CHANNEL, TOKEN};
 use serde_json::{json, Value};
@@ -646,4 +646,179 @@ async fn the_config_section_alone_relays_to_discord() {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test]
+async fn a_digest_notice_posts_once_to_the_channel_and_pings_nobody() {
+    let fake = FakeDiscord::start().await;
+    let bot = bot(settings(&fake), fake.clone(), false).await;
+    let digest = Effect::Digest {
+        chat: "discord".into(),
+        text: "Owed: 1\n#1 · @everyone <@4001> **bold**".into(),
+    };
+    let (date, now) = (Utc::now().date_naive(), Utc::now());
+    assert!(bot
+        .store
+        .queue_once("digest", date, vec![digest.clone()], now)
+        .await
+        .unwrap());
+    assert!(!bot
+        .store
+        .queue_once("digest", date, vec![digest], now)
+        .await
+        .unwrap());
+    bot.outbox.drain(now).await.unwrap();
+    bot.outbox.drain(now).await.unwrap();
+
+    let posted = fake.requests_to("POST", &format!("/channels/{CHANNEL}/messages"));
+    assert_eq!(posted.len(), 1, "{posted:#?}");
+    assert_eq!(
+        posted[0].body["content"],
+        json!("Owed\\: 1\n\\#1 · \\@everyone \\<\\@4001\\> \\*\\*bold\\*\\*")
+    );
+    assert_eq!(posted[0].body["allowed_mentions"]["parse"], json!([]));
+    assert_eq!(posted[0].body["allowed_mentions"]["users"], json!([]));
+    assert_eq!(posted[0].body["allowed_mentions"]["roles"], json!([]));
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_nudge_escalates_in_the_thread_and_a_hostile_post_still_cannot_ping() {
+    let fake = FakeDiscord::start().await;
+    let bot = bot(settings(&fake), fake.clone(), false).await;
+    let message = bot
+        .relay(mention("1", "@everyone <@4002> <@&556> refund now"))
+        .await;
+    let id = message["id"].as_str().unwrap().to_string();
+    let tracked = bot.store.mention(1).unwrap();
+    let ping = ["@here".to_string(), "<@&555>".into(), "4001".into()];
+    let text = format!("#1 is still unclaimed: {}", tracked.mention.text);
+    bot.discord
+        .nudge(&id, &tracked, &text, &ping, Utc::now())
+        .await
+        .unwrap();
+
+    // The thread is started on the message, then the nudge goes in.
+    let sent = fake.requests_to("POST", &format!("/channels/{id}/messages"));
+    let nudge = &sent.last().unwrap().body;
+    assert_eq!(
+        nudge["content"],
+        json!(r"@here <@&555> <@4001> \#1 is still unclaimed\: \@everyone \<\@4002\> \<\@&556\> refund now")
+    );
+    assert_eq!(nudge["allowed_mentions"]["parse"], json!(["everyone"]));
+    assert_eq!(nudge["allowed_mentions"]["roles"], json!(["555"]));
+    assert_eq!(nudge["allowed_mentions"]["users"], json!(["4001"]));
+    assert_eq!(nudge["enforce_nonce"], json!(true));
+
+    // The first round alerts nobody.
+    bot.discord
+        .nudge(&id, &tracked, "#1 first reminder", &[], Utc::now())
+        .await
+        .unwrap();
+    let sent = fake.requests_to("POST", &format!("/channels/{id}/messages"));
+    let quiet = &sent.last().unwrap().body;
+    assert_eq!(quiet["content"], json!(r"\#1 first reminder"));
+    assert_eq!(quiet["allowed_mentions"]["parse"], json!([]));
+    assert_eq!(quiet["allowed_mentions"]["users"], json!([]));
+    assert_eq!(quiet["allowed_mentions"]["roles"], json!([]));
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_reminder_to_a_member_is_a_direct_message_or_else_a_thread_note() {
+    let fake = FakeDiscord::start().await;
+    let bot = bot(settings(&fake), fake.clone(), false).await;
+    let message = bot.relay(mention("1", "where is my order")).await;
+    let id = message["id"].as_str().unwrap().to_string();
+    let tracked = bot.store.mention(1).unwrap();
+    let jane = Member::new("discord:4001", "Jane");
+    bot.discord
+        .notify_member(&jane, &id, &tracked, "you claimed #1 @here", Utc::now())
+        .await
+        .unwrap();
+
+    let opened = fake.requests_to("POST", "/users/@me/channels");
+    assert_eq!(opened.len(), 1);
+    assert_eq!(opened[0].body, json!({ "recipient_id": "4001" }));
+    let dm = fake.dm("4001").expect("a DM channel was opened");
+    let sent = fake.requests_to("POST", &format!("/channels/{dm}/messages"));
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].body["content"], json!(r"you claimed \#1 \@here"));
+    assert_eq!(sent[0].body["allowed_mentions"]["parse"], json!([]));
+    assert!(fake
+        .requests_to("POST", &format!("/channels/{id}/messages"))
+        .is_empty());
+
+    // Jane accepts no DMs from the server: the reminder goes to the thread, naming her.
+    fake.fail_next(
+        "POST",
+        &format!("/channels/{dm}/messages"),
+        403,
+        json!({ "code": 50007, "message": "Cannot send messages to this user" }),
+    );
+    bot.discord
+        .notify_member(&jane, &id, &tracked, "you claimed #1", Utc::now())
+        .await
+        .unwrap();
+    let notes = fake.requests_to("POST", &format!("/channels/{id}/messages"));
+    assert_eq!(
+        notes.last().unwrap().body["content"],
+        json!(r"\@Jane\: you claimed \#1")
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn the_report_chart_is_uploaded_as_an_attachment_with_its_bytes_intact() {
+    let fake = FakeDiscord::start().await;
+    let discord = Discord::new(settings(&fake), reqwest::Client::new());
+    let mut png = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
+    png.extend((0..=255u8).cycle().take(4096));
+    // A boundary-like line inside the file must not cut it.
+    png.extend(b"\r\n--not-the-boundary\r\n");
+    discord
+        .upload(
+            "earshot-report-2026-11-23.png",
+            &png,
+            "Last week: 12 mentions @everyone",
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+
+    let uploads = fake.uploads();
+    assert_eq!(uploads.len(), 1);
+    assert_eq!(uploads[0].channel, CHANNEL);
+    assert_eq!(uploads[0].file_name, "earshot-report-2026-11-23.png");
+    assert_eq!(uploads[0].content_type, "image/png");
+    assert_eq!(uploads[0].bytes, png);
+    let sent = fake.requests_to("POST", &format!("/channels/{CHANNEL}/messages"));
+    assert_eq!(
+        sent[0].body["content"],
+        json!(r"Last week\: 12 mentions \@everyone")
+    );
+    assert_eq!(sent[0].body["allowed_mentions"]["parse"], json!([]));
+    assert_eq!(
+        sent[0].body["attachments"],
+        json!([{ "id": 0, "filename": "earshot-report-2026-11-23.png" }])
+    );
+
+    // Rate limited: retried later, after what Discord asked.
+    fake.fail_next(
+        "POST",
+        &format!("/channels/{CHANNEL}/messages"),
+        429,
+        json!({ "message": "You are being rate limited.", "retry_after": 2.5, "global": false }),
+    );
+    let failed = discord
+        .upload("r.png", &png, "report", Utc::now())
+        .await
+        .expect_err("rate limited");
+    assert_eq!(
+        failed,
+        earshot::chat::ChatError::Retry {
+            reason: "Discord answered 429 Too Many Requests: You are being rate limited.".into(),
+            after: Some(std::time::Duration::from_millis(2500)),
+        }
+    );
 }
