@@ -3,6 +3,9 @@
 //! real Ed25519 key.
 
 mod fake;
+#[path = "../slack/fake.rs"]
+#[allow(dead_code, reason = "the Slack tests use the rest of the fake Slack")]
+mod slack_fake;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -11,6 +14,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use earshot::app::{App, RunOptions};
 use earshot::chat::discord::Discord;
+use earshot::chat::slack::{Listen, SlackChat, SlackConfig};
 use earshot::chat::shell::Shell;
 use earshot::chat::Chat;
 use earshot::config::{Config, DiscordConfig, DiscordEndpoint};
@@ -821,4 +825,116 @@ async fn the_report_chart_is_uploaded_as_an_attachment_with_its_bytes_intact() {
             after: Some(std::time::Duration::from_millis(2500)),
         }
     );
+}
+
+#[tokio::test]
+async fn with_slack_and_discord_every_mention_shows_in_both_and_a_claim_in_one_edits_the_other() {
+    let discord_fake = FakeDiscord::start().await;
+    let slack_fake = slack_fake::FakeSlack::start().await;
+    let slack = Arc::new(
+        SlackChat::new(SlackConfig {
+            channel: "C0123456789".into(),
+            bot_token: "xoxb-test".into(),
+            listen: Listen::Socket {
+                app_token: "xapp-test".into(),
+            },
+            api_url: slack_fake.api_url.clone(),
+            answerers: vec![],
+            post_every: std::time::Duration::from_millis(1),
+        })
+        .unwrap(),
+    );
+    let discord = Arc::new(Discord::new(settings(&discord_fake), reqwest::Client::new()));
+    let store = Store::temporary(vec!["slack".into(), "discord".into()]).unwrap();
+    let wake = Arc::new(Notify::new());
+    let chats: Vec<Arc<dyn Chat>> = vec![slack.clone(), discord.clone()];
+    let outbox = Outbox::new(store.clone(), chats, vec![], wake.clone());
+    let desk = Desk::new(store.clone(), "/mentions".into(), wake);
+    let (stop, stopped) = watch::channel(false);
+    let slack_listening = tokio::spawn(slack.clone().listen(desk.clone(), stopped.clone()));
+    let discord_listening = tokio::spawn(discord.clone().listen(desk.clone(), stopped));
+    discord_fake.wait_identified().await;
+
+    store
+        .ingest(
+            "masto",
+            &[mention("1", "Acme lids leak"), mention("2", "Acme is great")],
+            &Cursor::default(),
+            Utc::now(),
+        )
+        .unwrap();
+    outbox.drain(Utc::now()).await.unwrap();
+    let cards = slack_fake.with(|s| {
+        s.cards()
+            .iter()
+            .map(|c| (c.number(), c.ts.clone()))
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(cards.iter().map(|c| c.0).collect::<Vec<_>>(), [Some(1), Some(2)]);
+    let on_discord = |number| {
+        let id = store.message_ref("discord", number).unwrap().unwrap();
+        discord_fake.message(&id).unwrap()
+    };
+    let (first, second) = (on_discord(1), on_discord(2));
+
+    // Claimed in Discord: the Slack card is edited.
+    discord_fake.dispatch(
+        "INTERACTION_CREATE",
+        fake::click("8001", &jane(), "earshot:claim:1", &first),
+    );
+    discord_fake.callback("8001").await;
+    outbox.drain(Utc::now()).await.unwrap();
+    let updates = slack_fake.with(|s| s.updates.clone());
+    assert_eq!(updates.len(), 1, "{updates:#?}");
+    assert_eq!(updates[0]["ts"], json!(cards[0].1));
+    assert!(updates[0]["text"].as_str().unwrap().starts_with("#1 "));
+    let mut texts = Vec::new();
+    slack_strings(&updates[0]["blocks"], &mut texts);
+    assert!(texts.iter().any(|t| t.contains("*Claimed* by @Jane")), "{texts:?}");
+
+    // Claimed in Slack: the Discord message is edited.
+    let click = json!({
+        "type": "block_actions",
+        "team": { "id": "T1", "domain": "acme" },
+        "user": { "id": "U1", "username": "jane", "name": "jane", "team_id": "T1" },
+        "api_app_id": "A1",
+        "container": { "type": "message", "message_ts": cards[1].1, "channel_id": "C0123456789", "is_ephemeral": false },
+        "trigger_id": "111.222.trigger",
+        "channel": { "id": "C0123456789", "name": "brand" },
+        "response_url": "https://hooks.slack.com/actions/T1/1/x",
+        "actions": [{
+            "type": "button", "action_id": "claim", "block_id": "earshot-2",
+            "text": { "type": "plain_text", "text": "Claim" }, "value": "2",
+            "action_ts": "1700000100.000001",
+        }],
+    });
+    let envelope = slack_fake.send("interactive", click);
+    slack_fake.ack(&envelope).await;
+    outbox.drain(Utc::now()).await.unwrap();
+    let id = second["id"].as_str().unwrap();
+    let edits = discord_fake.requests_to("PATCH", &format!("/channels/{CHANNEL}/messages/{id}"));
+    assert_eq!(edits.len(), 1, "{edits:#?}");
+    assert_eq!(
+        edits[0].body["embeds"][0]["title"],
+        json!("#2 · Mastodon · claimed by @Jane Doe")
+    );
+
+    stop.send(true).unwrap();
+    for listening in [slack_listening, discord_listening] {
+        tokio::time::timeout(std::time::Duration::from_secs(10), listening)
+            .await
+            .expect("the listener stops on shutdown")
+            .unwrap()
+            .unwrap();
+    }
+}
+
+/// Every string in a JSON value.
+fn slack_strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| slack_strings(v, out)),
+        Value::Object(map) => map.values().for_each(|v| slack_strings(v, out)),
+        _ => {}
+    }
 }
