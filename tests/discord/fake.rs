@@ -379,9 +379,11 @@ fn multipart(body: &[u8], boundary: &str) -> Vec<Part> {
             let len = head[start..].find('"')?;
             Some(head[start..start + len].to_string())
         };
-        let content_type = head
-            .lines()
-            .find_map(|line| line.to_ascii_lowercase().strip_prefix("content-type:").map(|v| v.trim().to_string()));
+        let content_type = head.lines().find_map(|line| {
+            line.to_ascii_lowercase()
+                .strip_prefix("content-type:")
+                .map(|v| v.trim().to_string())
+        });
         parts.push(Part {
             name: param(" name").unwrap_or_default(),
             file_name: param("filename"),

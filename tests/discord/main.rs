@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use earshot::app::{App, RunOptions};
 use earshot::chat::discord::Discord;
-use earshot::chat::slack::{Listen, SlackChat, SlackConfig};
 use earshot::chat::shell::Shell;
+use earshot::chat::slack::{Listen, SlackChat, SlackConfig};
 use earshot::chat::Chat;
 use earshot::config::{Config, DiscordConfig, DiscordEndpoint};
 use earshot::desk::Desk;
@@ -707,7 +707,9 @@ async fn a_nudge_escalates_in_the_thread_and_a_hostile_post_still_cannot_ping() 
     let nudge = &sent.last().unwrap().body;
     assert_eq!(
         nudge["content"],
-        json!(r"@here <@&555> <@4001> \#1 is still unclaimed\: \@everyone \<\@4002\> \<\@&556\> refund now")
+        json!(
+            r"@here <@&555> <@4001> \#1 is still unclaimed\: \@everyone \<\@4002\> \<\@&556\> refund now"
+        )
     );
     assert_eq!(nudge["allowed_mentions"]["parse"], json!(["everyone"]));
     assert_eq!(nudge["allowed_mentions"]["roles"], json!(["555"]));
@@ -844,7 +846,10 @@ async fn with_slack_and_discord_every_mention_shows_in_both_and_a_claim_in_one_e
         })
         .unwrap(),
     );
-    let discord = Arc::new(Discord::new(settings(&discord_fake), reqwest::Client::new()));
+    let discord = Arc::new(Discord::new(
+        settings(&discord_fake),
+        reqwest::Client::new(),
+    ));
     let store = Store::temporary(vec!["slack".into(), "discord".into()]).unwrap();
     let wake = Arc::new(Notify::new());
     let chats: Vec<Arc<dyn Chat>> = vec![slack.clone(), discord.clone()];
@@ -858,7 +863,10 @@ async fn with_slack_and_discord_every_mention_shows_in_both_and_a_claim_in_one_e
     store
         .ingest(
             "masto",
-            &[mention("1", "Acme lids leak"), mention("2", "Acme is great")],
+            &[
+                mention("1", "Acme lids leak"),
+                mention("2", "Acme is great"),
+            ],
             &Cursor::default(),
             Utc::now(),
         )
@@ -870,7 +878,10 @@ async fn with_slack_and_discord_every_mention_shows_in_both_and_a_claim_in_one_e
             .map(|c| (c.number(), c.ts.clone()))
             .collect::<Vec<_>>()
     });
-    assert_eq!(cards.iter().map(|c| c.0).collect::<Vec<_>>(), [Some(1), Some(2)]);
+    assert_eq!(
+        cards.iter().map(|c| c.0).collect::<Vec<_>>(),
+        [Some(1), Some(2)]
+    );
     let on_discord = |number| {
         let id = store.message_ref("discord", number).unwrap().unwrap();
         discord_fake.message(&id).unwrap()
@@ -890,7 +901,10 @@ async fn with_slack_and_discord_every_mention_shows_in_both_and_a_claim_in_one_e
     assert!(updates[0]["text"].as_str().unwrap().starts_with("#1 "));
     let mut texts = Vec::new();
     slack_strings(&updates[0]["blocks"], &mut texts);
-    assert!(texts.iter().any(|t| t.contains("*Claimed* by @Jane")), "{texts:?}");
+    assert!(
+        texts.iter().any(|t| t.contains("*Claimed* by @Jane")),
+        "{texts:?}"
+    );
 
     // Claimed in Slack: the Discord message is edited.
     let click = json!({

@@ -274,7 +274,10 @@ async fn web_api(
             ok(json!({ "channel": { "id": format!("D{user}") } }))
         }
         "files.getUploadURLExternal" => {
-            let length: usize = query.get("length").and_then(|l| l.parse().ok()).unwrap_or(0);
+            let length: usize = query
+                .get("length")
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(0);
             if query.get("filename").is_none_or(String::is_empty) || length == 0 {
                 return ok_false("invalid_arguments");
             }

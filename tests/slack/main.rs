@@ -896,7 +896,11 @@ async fn a_nudge_escalates_in_the_thread_and_a_hostile_post_still_cannot_ping() 
     let ts = shown(&bot, &fake, "<!channel> <@U999> free refunds @here").await;
     let tracked = bot.store.mention(1).unwrap();
     let message = format!("{CHANNEL}/{ts}");
-    let ping = ["@channel".to_string(), "S0614TZR7".into(), "U024BE7LH".into()];
+    let ping = [
+        "@channel".to_string(),
+        "S0614TZR7".into(),
+        "U024BE7LH".into(),
+    ];
     // The relayed post's words reach the nudge as the core quotes them.
     let text = format!("#1 is still unclaimed: {}", tracked.mention.text);
     bot.chat
@@ -922,13 +926,19 @@ async fn a_nudge_escalates_in_the_thread_and_a_hostile_post_still_cannot_ping() 
          &lt;!channel&gt; &lt;@U999&gt; free refunds @\u{2060}here"
     );
     assert_eq!(replies[0]["channel"], CHANNEL);
-    assert_eq!(replies[0]["reply_broadcast"], true, "escalations show in the channel");
+    assert_eq!(
+        replies[0]["reply_broadcast"], true,
+        "escalations show in the channel"
+    );
     assert_eq!(replies[1]["text"], "#1 first reminder");
     assert!(replies[1]["reply_broadcast"].is_null() || replies[1]["reply_broadcast"] == false);
     // Nothing else pings: the only mention syntax is the configured targets'.
     let mut all = Vec::new();
     strings(&json!(replies), &mut all);
-    let pings: usize = all.iter().map(|s| s.matches("<!").count() + s.matches("<@").count()).sum();
+    let pings: usize = all
+        .iter()
+        .map(|s| s.matches("<!").count() + s.matches("<@").count())
+        .sum();
     assert_eq!(pings, 3);
 }
 
@@ -945,7 +955,13 @@ async fn a_reminder_to_a_member_is_a_direct_message() {
     let message = format!("{CHANNEL}/{ts}");
     let jane = Member::new("U1", "Jane Doe");
     bot.chat
-        .notify_member(&jane, &message, &tracked, "you claimed #1 <!here>", Utc::now())
+        .notify_member(
+            &jane,
+            &message,
+            &tracked,
+            "you claimed #1 <!here>",
+            Utc::now(),
+        )
         .await
         .unwrap();
 

@@ -493,7 +493,12 @@ mod tests {
         for (raw, target) in cases {
             assert_eq!(Target::parse(raw), target, "{raw:?}");
         }
-        let ping = ["@here".to_string(), "<@&42>".into(), "7".into(), "@oncall".into()];
+        let ping = [
+            "@here".to_string(),
+            "<@&42>".into(),
+            "7".into(),
+            "@oncall".into(),
+        ];
         let body = serde_json::to_value(nudge(1, 2, "<@9> @everyone", &ping, false)).unwrap();
         assert_eq!(
             body["content"],

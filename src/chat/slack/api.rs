@@ -90,10 +90,12 @@ impl Api {
     pub async fn open_dm(&self, user: &SlackUserId) -> Result<SlackChannelId, ChatError> {
         let session = self.client.open_session(&self.token);
         let request = SlackApiConversationsOpenRequest::new().with_users(vec![user.clone()]);
-        Ok(bounded("conversations.open", session.conversations_open(&request))
-            .await?
-            .channel
-            .id)
+        Ok(
+            bounded("conversations.open", session.conversations_open(&request))
+                .await?
+                .channel
+                .id,
+        )
     }
 
     /// Shares `bytes` as a file in `channel` with `comment`, the way Slack uploads files now:
@@ -124,11 +126,13 @@ impl Api {
             )),
         )
         .await?;
-        let complete = SlackApiFilesCompleteUploadExternalRequest::new(vec![
-            SlackApiFilesComplete::new(target.file_id).with_title(file_name.to_string()),
-        ])
-        .with_channel_id(channel.clone())
-        .with_initial_comment(comment.to_string());
+        let complete =
+            SlackApiFilesCompleteUploadExternalRequest::new(vec![SlackApiFilesComplete::new(
+                target.file_id,
+            )
+            .with_title(file_name.to_string())])
+            .with_channel_id(channel.clone())
+            .with_initial_comment(comment.to_string());
         bounded(
             "files.completeUploadExternal",
             session.files_complete_upload_external(&complete),

@@ -440,7 +440,10 @@ mod tests {
         for (raw, rendered) in cases {
             assert_eq!(target(raw), rendered, "target: {raw:?}");
         }
-        let nudge = nudge("<!channel> from a post", &["@here".into(), "S0614TZR7".into()]);
+        let nudge = nudge(
+            "<!channel> from a post",
+            &["@here".into(), "S0614TZR7".into()],
+        );
         assert_eq!(
             nudge.text.as_deref(),
             Some("<!here> <!subteam^S0614TZR7> &lt;!channel&gt; from a post")
