@@ -47,6 +47,19 @@ struct Inner {
     failures: VecDeque<(String, String, u16, Value)>,
     identified: bool,
     heartbeats: usize,
+    /// Direct-message channels opened, by recipient.
+    dms: HashMap<String, String>,
+    /// Files received with messages: (channel, file name, content type, bytes).
+    files: Vec<Upload>,
+}
+
+/// A file attached to a message (multipart `files[n]`).
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub channel: String,
+    pub file_name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
 }
 
 #[derive(Clone)]
@@ -92,6 +105,15 @@ impl FakeDiscord {
 
     pub fn message(&self, id: &str) -> Option<Value> {
         self.inner.lock().unwrap().messages.get(id).cloned()
+    }
+
+    /// The direct-message channel opened with `user`, if any.
+    pub fn dm(&self, user: &str) -> Option<String> {
+        self.inner.lock().unwrap().dms.get(user).cloned()
+    }
+
+    pub fn uploads(&self) -> Vec<Upload> {
+        self.inner.lock().unwrap().files.clone()
     }
 
     pub fn heartbeats(&self) -> usize {
@@ -162,7 +184,35 @@ async fn rest(
     body: Bytes,
 ) -> Response {
     let path = uri.path().trim_start_matches("/api/v10").to_string();
-    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let boundary = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("multipart/form-data; boundary="))
+        .map(str::to_string);
+    let (body, files) = match boundary {
+        // A message with files: `payload_json` is the message, `files[n]` the attachments.
+        Some(boundary) => {
+            let mut payload = Value::Null;
+            let mut files = Vec::new();
+            for part in multipart(&body, &boundary) {
+                if part.name == "payload_json" {
+                    payload = serde_json::from_slice(&part.bytes).unwrap_or(Value::Null);
+                } else if part.name.starts_with("files[") {
+                    files.push(Upload {
+                        channel: path.split('/').nth(2).unwrap_or_default().to_string(),
+                        file_name: part.file_name.unwrap_or_default(),
+                        content_type: part.content_type.unwrap_or_default(),
+                        bytes: part.bytes,
+                    });
+                }
+            }
+            (payload, files)
+        }
+        None => (
+            serde_json::from_slice(&body).unwrap_or(Value::Null),
+            Vec::new(),
+        ),
+    };
     let request = Request {
         method: method.to_string(),
         path: path.clone(),
@@ -173,6 +223,9 @@ async fn rest(
             .map(str::to_string),
     };
     let response = answer(&fake, &request);
+    if response.status().is_success() {
+        fake.inner.lock().unwrap().files.extend(files);
+    }
     fake.record(request);
     response
 }
@@ -214,8 +267,29 @@ fn answer(fake: &FakeDiscord, request: &Request) -> Response {
         | ("PUT", ["applications", _, "guilds", _, "commands"]) => {
             Json(request.body.clone()).into_response()
         }
+        ("POST", ["users", "@me", "channels"]) => {
+            let Some(recipient) = request.body["recipient_id"].as_str().map(str::to_string) else {
+                return discord_error(StatusCode::BAD_REQUEST, 50035, "Invalid Form Body");
+            };
+            let id = match inner.dms.get(&recipient) {
+                Some(id) => id.clone(),
+                None => {
+                    inner.next_id += 1;
+                    let id = inner.next_id.to_string();
+                    inner.dms.insert(recipient.clone(), id.clone());
+                    id
+                }
+            };
+            Json(json!({
+                "id": id, "type": 1, "last_message_id": null, "flags": 0,
+                "recipients": [{ "id": recipient, "username": "member", "discriminator": "0", "global_name": null, "avatar": null }]
+            }))
+            .into_response()
+        }
         ("POST", ["channels", channel, "messages"]) => {
-            let known = *channel == CHANNEL || inner.threads.iter().any(|t| t == channel);
+            let known = *channel == CHANNEL
+                || inner.threads.iter().any(|t| t == channel)
+                || inner.dms.values().any(|dm| dm == channel);
             if !known {
                 return discord_error(StatusCode::NOT_FOUND, 10003, "Unknown Channel");
             }
@@ -270,6 +344,54 @@ fn answer(fake: &FakeDiscord, request: &Request) -> Response {
         }
         _ => discord_error(StatusCode::NOT_FOUND, 0, "404: Not Found"),
     }
+}
+
+struct Part {
+    name: String,
+    file_name: Option<String>,
+    content_type: Option<String>,
+    bytes: Vec<u8>,
+}
+
+/// The parts of a `multipart/form-data` body (RFC 7578), binary-safe.
+fn multipart(body: &[u8], boundary: &str) -> Vec<Part> {
+    let delimiter = format!("--{boundary}").into_bytes();
+    let find = |haystack: &[u8], needle: &[u8]| {
+        haystack
+            .windows(needle.len())
+            .position(|window| window == needle)
+    };
+    let mut parts = Vec::new();
+    let Some(first) = find(body, &delimiter) else {
+        return parts;
+    };
+    let mut rest = &body[first + delimiter.len()..];
+    while let Some(end) = find(rest, &delimiter) {
+        // Each part: CRLF, headers, a blank line, the content, CRLF before the next delimiter.
+        let part = &rest[2..end - 2];
+        rest = &rest[end + delimiter.len()..];
+        let Some(split) = find(part, b"\r\n\r\n") else {
+            continue;
+        };
+        let head = String::from_utf8_lossy(&part[..split]).to_string();
+        let param = |name: &str| {
+            let start = head.find(&format!("{name}=\""))? + name.len() + 2;
+            let len = head[start..].find('"')?;
+            Some(head[start..start + len].to_string())
+        };
+        let content_type = head.lines().find_map(|line| {
+            line.to_ascii_lowercase()
+                .strip_prefix("content-type:")
+                .map(|v| v.trim().to_string())
+        });
+        parts.push(Part {
+            name: param(" name").unwrap_or_default(),
+            file_name: param("filename"),
+            content_type,
+            bytes: part[split + 4..].to_vec(),
+        });
+    }
+    parts
 }
 
 fn discord_error(status: StatusCode, code: i64, message: &str) -> Response {

@@ -3,6 +3,9 @@
 //! real Ed25519 key.
 
 mod fake;
+#[path = "../slack/fake.rs"]
+#[allow(dead_code, reason = "the Slack tests use the rest of the fake Slack")]
+mod slack_fake;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -12,13 +15,14 @@ use chrono::{DateTime, Duration, Utc};
 use earshot::app::{App, RunOptions};
 use earshot::chat::discord::Discord;
 use earshot::chat::shell::Shell;
+use earshot::chat::slack::{Listen, SlackChat, SlackConfig};
 use earshot::chat::Chat;
 use earshot::config::{Config, DiscordConfig, DiscordEndpoint};
 use earshot::desk::Desk;
-use earshot::domain::{Author, Cursor, Mention, MentionKey, Network, State};
+use earshot::domain::{Author, Cursor, Member, Mention, MentionKey, Network, State};
 use earshot::outbox::Outbox;
 use earshot::sources::{Fetched, Posted, Source, SourceError};
-use earshot::store::Store;
+use earshot::store::{Effect, Store};
 use ed25519_dalek::{Signer, SigningKey};
 use fake::{FakeDiscord, Person, CHANNEL, TOKEN};
 use serde_json::{json, Value};
@@ -646,4 +650,305 @@ async fn the_config_section_alone_relays_to_discord() {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test]
+async fn a_digest_notice_posts_once_to_the_channel_and_pings_nobody() {
+    let fake = FakeDiscord::start().await;
+    let bot = bot(settings(&fake), fake.clone(), false).await;
+    let digest = Effect::Digest {
+        chat: "discord".into(),
+        text: "Owed: 1\n#1 · @everyone <@4001> **bold**".into(),
+    };
+    let (date, now) = (Utc::now().date_naive(), Utc::now());
+    assert!(bot
+        .store
+        .queue_once("digest", date, vec![digest.clone()], now)
+        .await
+        .unwrap());
+    assert!(!bot
+        .store
+        .queue_once("digest", date, vec![digest], now)
+        .await
+        .unwrap());
+    bot.outbox.drain(now).await.unwrap();
+    bot.outbox.drain(now).await.unwrap();
+
+    let posted = fake.requests_to("POST", &format!("/channels/{CHANNEL}/messages"));
+    assert_eq!(posted.len(), 1, "{posted:#?}");
+    assert_eq!(
+        posted[0].body["content"],
+        json!("Owed\\: 1\n\\#1 · \\@everyone \\<\\@4001\\> \\*\\*bold\\*\\*")
+    );
+    assert_eq!(posted[0].body["allowed_mentions"]["parse"], json!([]));
+    assert_eq!(posted[0].body["allowed_mentions"]["users"], json!([]));
+    assert_eq!(posted[0].body["allowed_mentions"]["roles"], json!([]));
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_nudge_escalates_in_the_thread_and_a_hostile_post_still_cannot_ping() {
+    let fake = FakeDiscord::start().await;
+    let bot = bot(settings(&fake), fake.clone(), false).await;
+    let message = bot
+        .relay(mention("1", "@everyone <@4002> <@&556> refund now"))
+        .await;
+    let id = message["id"].as_str().unwrap().to_string();
+    let tracked = bot.store.mention(1).unwrap();
+    let ping = ["@here".to_string(), "<@&555>".into(), "4001".into()];
+    let text = format!("#1 is still unclaimed: {}", tracked.mention.text);
+    bot.discord
+        .nudge(&id, &tracked, &text, &ping, Utc::now())
+        .await
+        .unwrap();
+
+    // The thread is started on the message, then the nudge goes in.
+    let sent = fake.requests_to("POST", &format!("/channels/{id}/messages"));
+    let nudge = &sent.last().unwrap().body;
+    assert_eq!(
+        nudge["content"],
+        json!(
+            r"@here <@&555> <@4001> \#1 is still unclaimed\: \@everyone \<\@4002\> \<\@&556\> refund now"
+        )
+    );
+    assert_eq!(nudge["allowed_mentions"]["parse"], json!(["everyone"]));
+    assert_eq!(nudge["allowed_mentions"]["roles"], json!(["555"]));
+    assert_eq!(nudge["allowed_mentions"]["users"], json!(["4001"]));
+    assert_eq!(nudge["enforce_nonce"], json!(true));
+
+    // The first round alerts nobody.
+    bot.discord
+        .nudge(&id, &tracked, "#1 first reminder", &[], Utc::now())
+        .await
+        .unwrap();
+    let sent = fake.requests_to("POST", &format!("/channels/{id}/messages"));
+    let quiet = &sent.last().unwrap().body;
+    assert_eq!(quiet["content"], json!(r"\#1 first reminder"));
+    assert_eq!(quiet["allowed_mentions"]["parse"], json!([]));
+    assert_eq!(quiet["allowed_mentions"]["users"], json!([]));
+    assert_eq!(quiet["allowed_mentions"]["roles"], json!([]));
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn a_reminder_to_a_member_is_a_direct_message_or_else_a_thread_note() {
+    let fake = FakeDiscord::start().await;
+    let bot = bot(settings(&fake), fake.clone(), false).await;
+    let message = bot.relay(mention("1", "where is my order")).await;
+    let id = message["id"].as_str().unwrap().to_string();
+    let tracked = bot.store.mention(1).unwrap();
+    let jane = Member::new("discord:4001", "Jane");
+    bot.discord
+        .notify_member(&jane, &id, &tracked, "you claimed #1 @here", Utc::now())
+        .await
+        .unwrap();
+
+    let opened = fake.requests_to("POST", "/users/@me/channels");
+    assert_eq!(opened.len(), 1);
+    assert_eq!(opened[0].body, json!({ "recipient_id": "4001" }));
+    let dm = fake.dm("4001").expect("a DM channel was opened");
+    let sent = fake.requests_to("POST", &format!("/channels/{dm}/messages"));
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].body["content"], json!(r"you claimed \#1 \@here"));
+    assert_eq!(sent[0].body["allowed_mentions"]["parse"], json!([]));
+    assert!(fake
+        .requests_to("POST", &format!("/channels/{id}/messages"))
+        .is_empty());
+
+    // Jane accepts no DMs from the server: the reminder goes to the thread, naming her.
+    fake.fail_next(
+        "POST",
+        &format!("/channels/{dm}/messages"),
+        403,
+        json!({ "code": 50007, "message": "Cannot send messages to this user" }),
+    );
+    bot.discord
+        .notify_member(&jane, &id, &tracked, "you claimed #1", Utc::now())
+        .await
+        .unwrap();
+    let notes = fake.requests_to("POST", &format!("/channels/{id}/messages"));
+    assert_eq!(
+        notes.last().unwrap().body["content"],
+        json!(r"\@Jane\: you claimed \#1")
+    );
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn the_report_chart_is_uploaded_as_an_attachment_with_its_bytes_intact() {
+    let fake = FakeDiscord::start().await;
+    let discord = Discord::new(settings(&fake), reqwest::Client::new());
+    let mut png = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
+    png.extend((0..=255u8).cycle().take(4096));
+    // A boundary-like line inside the file must not cut it.
+    png.extend(b"\r\n--not-the-boundary\r\n");
+    discord
+        .upload(
+            "earshot-report-2026-11-23.png",
+            &png,
+            "Last week: 12 mentions @everyone",
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+
+    let uploads = fake.uploads();
+    assert_eq!(uploads.len(), 1);
+    assert_eq!(uploads[0].channel, CHANNEL);
+    assert_eq!(uploads[0].file_name, "earshot-report-2026-11-23.png");
+    assert_eq!(uploads[0].content_type, "image/png");
+    assert_eq!(uploads[0].bytes, png);
+    let sent = fake.requests_to("POST", &format!("/channels/{CHANNEL}/messages"));
+    assert_eq!(
+        sent[0].body["content"],
+        json!(r"Last week\: 12 mentions \@everyone")
+    );
+    assert_eq!(sent[0].body["allowed_mentions"]["parse"], json!([]));
+    assert_eq!(
+        sent[0].body["attachments"],
+        json!([{ "id": 0, "filename": "earshot-report-2026-11-23.png" }])
+    );
+
+    // Rate limited: retried later, after what Discord asked.
+    fake.fail_next(
+        "POST",
+        &format!("/channels/{CHANNEL}/messages"),
+        429,
+        json!({ "message": "You are being rate limited.", "retry_after": 2.5, "global": false }),
+    );
+    let failed = discord
+        .upload("r.png", &png, "report", Utc::now())
+        .await
+        .expect_err("rate limited");
+    assert_eq!(
+        failed,
+        earshot::chat::ChatError::Retry {
+            reason: "Discord answered 429 Too Many Requests: You are being rate limited.".into(),
+            after: Some(std::time::Duration::from_millis(2500)),
+        }
+    );
+}
+
+#[tokio::test]
+async fn with_slack_and_discord_every_mention_shows_in_both_and_a_claim_in_one_edits_the_other() {
+    let discord_fake = FakeDiscord::start().await;
+    let slack_fake = slack_fake::FakeSlack::start().await;
+    let slack = Arc::new(
+        SlackChat::new(SlackConfig {
+            channel: "C0123456789".into(),
+            bot_token: "xoxb-test".into(),
+            listen: Listen::Socket {
+                app_token: "xapp-test".into(),
+            },
+            api_url: slack_fake.api_url.clone(),
+            answerers: vec![],
+            post_every: std::time::Duration::from_millis(1),
+        })
+        .unwrap(),
+    );
+    let discord = Arc::new(Discord::new(
+        settings(&discord_fake),
+        reqwest::Client::new(),
+    ));
+    let store = Store::temporary(vec!["slack".into(), "discord".into()]).unwrap();
+    let wake = Arc::new(Notify::new());
+    let chats: Vec<Arc<dyn Chat>> = vec![slack.clone(), discord.clone()];
+    let outbox = Outbox::new(store.clone(), chats, vec![], wake.clone());
+    let desk = Desk::new(store.clone(), "/mentions".into(), wake);
+    let (stop, stopped) = watch::channel(false);
+    let slack_listening = tokio::spawn(slack.clone().listen(desk.clone(), stopped.clone()));
+    let discord_listening = tokio::spawn(discord.clone().listen(desk.clone(), stopped));
+    discord_fake.wait_identified().await;
+
+    store
+        .ingest(
+            "masto",
+            &[
+                mention("1", "Acme lids leak"),
+                mention("2", "Acme is great"),
+            ],
+            &Cursor::default(),
+            Utc::now(),
+        )
+        .unwrap();
+    outbox.drain(Utc::now()).await.unwrap();
+    let cards = slack_fake.with(|s| {
+        s.cards()
+            .iter()
+            .map(|c| (c.number(), c.ts.clone()))
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(
+        cards.iter().map(|c| c.0).collect::<Vec<_>>(),
+        [Some(1), Some(2)]
+    );
+    let on_discord = |number| {
+        let id = store.message_ref("discord", number).unwrap().unwrap();
+        discord_fake.message(&id).unwrap()
+    };
+    let (first, second) = (on_discord(1), on_discord(2));
+
+    // Claimed in Discord: the Slack card is edited.
+    discord_fake.dispatch(
+        "INTERACTION_CREATE",
+        fake::click("8001", &jane(), "earshot:claim:1", &first),
+    );
+    discord_fake.callback("8001").await;
+    outbox.drain(Utc::now()).await.unwrap();
+    let updates = slack_fake.with(|s| s.updates.clone());
+    assert_eq!(updates.len(), 1, "{updates:#?}");
+    assert_eq!(updates[0]["ts"], json!(cards[0].1));
+    assert!(updates[0]["text"].as_str().unwrap().starts_with("#1 "));
+    let mut texts = Vec::new();
+    slack_strings(&updates[0]["blocks"], &mut texts);
+    assert!(
+        texts.iter().any(|t| t.contains("*Claimed* by @Jane")),
+        "{texts:?}"
+    );
+
+    // Claimed in Slack: the Discord message is edited.
+    let click = json!({
+        "type": "block_actions",
+        "team": { "id": "T1", "domain": "acme" },
+        "user": { "id": "U1", "username": "jane", "name": "jane", "team_id": "T1" },
+        "api_app_id": "A1",
+        "container": { "type": "message", "message_ts": cards[1].1, "channel_id": "C0123456789", "is_ephemeral": false },
+        "trigger_id": "111.222.trigger",
+        "channel": { "id": "C0123456789", "name": "brand" },
+        "response_url": "https://hooks.slack.com/actions/T1/1/x",
+        "actions": [{
+            "type": "button", "action_id": "claim", "block_id": "earshot-2",
+            "text": { "type": "plain_text", "text": "Claim" }, "value": "2",
+            "action_ts": "1700000100.000001",
+        }],
+    });
+    let envelope = slack_fake.send("interactive", click);
+    slack_fake.ack(&envelope).await;
+    outbox.drain(Utc::now()).await.unwrap();
+    let id = second["id"].as_str().unwrap();
+    let edits = discord_fake.requests_to("PATCH", &format!("/channels/{CHANNEL}/messages/{id}"));
+    assert_eq!(edits.len(), 1, "{edits:#?}");
+    assert_eq!(
+        edits[0].body["embeds"][0]["title"],
+        json!("#2 · Mastodon · claimed by @Jane Doe")
+    );
+
+    stop.send(true).unwrap();
+    for listening in [slack_listening, discord_listening] {
+        tokio::time::timeout(std::time::Duration::from_secs(10), listening)
+            .await
+            .expect("the listener stops on shutdown")
+            .unwrap()
+            .unwrap();
+    }
+}
+
+/// Every string in a JSON value.
+fn slack_strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|v| slack_strings(v, out)),
+        Value::Object(map) => map.values().for_each(|v| slack_strings(v, out)),
+        _ => {}
+    }
 }

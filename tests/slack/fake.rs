@@ -62,7 +62,14 @@ pub struct Slack {
     pub outage: bool,
     pub users: HashMap<String, String>,
     pub groups: HashMap<String, Vec<String>>,
+    /// Direct-message conversations opened, by user: the DM channel is `D` + the user id.
+    pub dms: Vec<String>,
+    /// Bytes received at the upload URLs handed out, by file id, with their content type.
+    pub uploads: HashMap<String, (String, Vec<u8>)>,
+    /// files.completeUploadExternal requests.
+    pub shared: Vec<Value>,
     next_ts: u64,
+    next_file: u64,
 }
 
 impl Slack {
@@ -78,6 +85,14 @@ impl Slack {
             .iter()
             .filter(|m| m.thread_ts() == Some(ts))
             .map(|m| m.request["text"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    /// Messages posted to `channel` outside any thread (a DM, or the channel's cards and notices).
+    pub fn posted_to(&self, channel: &str) -> Vec<&Posted> {
+        self.messages
+            .iter()
+            .filter(|m| m.thread_ts().is_none() && m.request["channel"] == channel)
             .collect()
     }
 
@@ -113,6 +128,7 @@ impl FakeSlack {
         let api_url = format!("http://{}/api", http.local_addr().unwrap());
         let routes = Router::new()
             .route("/api/{method}", any(web_api))
+            .route("/upload/{file}", any(upload))
             .with_state((state.clone(), ws_url));
         tokio::spawn(async move { axum::serve(http, routes).await.unwrap() });
         FakeSlack {
@@ -244,6 +260,48 @@ async fn web_api(
                 "message": { "ts": ts, "text": request["text"] },
             }))
         }
+        "conversations.open" => {
+            // Slack documents `users` as a comma-separated list; the JSON body may carry an array.
+            let user = match &request["users"] {
+                Value::Array(users) => users.first().and_then(Value::as_str).unwrap_or_default(),
+                other => other.as_str().unwrap_or_default(),
+            }
+            .to_string();
+            if !slack.users.contains_key(&user) {
+                return ok_false("user_not_found");
+            }
+            slack.dms.push(user.clone());
+            ok(json!({ "channel": { "id": format!("D{user}") } }))
+        }
+        "files.getUploadURLExternal" => {
+            let length: usize = query
+                .get("length")
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(0);
+            if query.get("filename").is_none_or(String::is_empty) || length == 0 {
+                return ok_false("invalid_arguments");
+            }
+            slack.next_file += 1;
+            let file = format!("F{}", slack.next_file);
+            let host = headers
+                .get("host")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            ok(json!({
+                "upload_url": format!("http://{host}/upload/{file}"),
+                "file_id": file,
+            }))
+        }
+        "files.completeUploadExternal" => {
+            let Some(id) = request["files"][0]["id"].as_str() else {
+                return ok_false("invalid_arguments");
+            };
+            if !slack.uploads.contains_key(id) {
+                return ok_false("file_not_found");
+            }
+            slack.shared.push(request.clone());
+            ok(json!({ "files": [{ "id": id, "title": request["files"][0]["title"] }] }))
+        }
         "chat.update" => {
             slack.updates.push(request.clone());
             ok(json!({
@@ -304,6 +362,32 @@ async fn web_api(
         }
         _ => ok_false("unknown_method"),
     }
+}
+
+/// The upload URL handed out by files.getUploadURLExternal: takes the raw bytes, answers in
+/// plain text as Slack's does.
+async fn upload(
+    State((state, _)): State<ApiState>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let length = body.len();
+    state
+        .lock()
+        .unwrap()
+        .uploads
+        .insert(file, (content_type, body.to_vec()));
+    (
+        [("content-type", "text/plain; charset=utf-8")],
+        format!("OK - {length}"),
+    )
+        .into_response()
 }
 
 fn ok(mut body: Value) -> Response {

@@ -11,12 +11,12 @@ use async_trait::async_trait;
 use chrono::Utc;
 use earshot::chat::slack::signature::sign;
 use earshot::chat::slack::{Listen, SlackChat, SlackConfig};
-use earshot::chat::Chat;
+use earshot::chat::{Chat, ChatError};
 use earshot::desk::Desk;
-use earshot::domain::{Author, Cursor, Mention, MentionKey, Network, Status};
+use earshot::domain::{Author, Cursor, Member, Mention, MentionKey, Network, Status};
 use earshot::outbox::Outbox;
 use earshot::sources::{Fetched, Posted, Source, SourceError};
-use earshot::store::Store;
+use earshot::store::{Effect, Store};
 use fake::{Failure, FakeSlack};
 use serde_json::{json, Value};
 use tokio::sync::{watch, Notify};
@@ -835,4 +835,206 @@ async fn http_mode_verifies_signatures() {
 
 fn url_encode(text: &str) -> String {
     serde_urlencoded::to_string([("x", text)]).unwrap()[2..].to_string()
+}
+
+/// Posts mention #1 through the outbox and returns its card's ts.
+async fn shown(bot: &Bot, fake: &FakeSlack, text: &str) -> String {
+    bot.ingest(&[mention("masto", "1", Network::Mastodon, text)]);
+    bot.outbox.drain(Utc::now()).await.unwrap();
+    fake.with(|s| s.cards()[0].ts.clone())
+}
+
+#[tokio::test]
+async fn a_digest_notice_posts_once_to_the_channel() {
+    let fake = FakeSlack::start().await;
+    let bot = Bot::new(
+        config(&fake),
+        Store::temporary(vec!["slack".into()]).unwrap(),
+        vec![],
+    );
+    let digest = Effect::Digest {
+        chat: "slack".into(),
+        text: "Owed: 1\n#1 · <!channel> @here by jane & co".into(),
+    };
+    let date = Utc::now().date_naive();
+    let now = Utc::now();
+    assert!(bot
+        .store
+        .queue_once("digest", date, vec![digest.clone()], now)
+        .await
+        .unwrap());
+    assert!(!bot
+        .store
+        .queue_once("digest", date, vec![digest], now)
+        .await
+        .unwrap());
+    bot.outbox.drain(now).await.unwrap();
+    bot.outbox.drain(now).await.unwrap();
+
+    let posted = fake.with(|s| {
+        s.posted_to(CHANNEL)
+            .iter()
+            .map(|m| m.request.clone())
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(posted.len(), 1, "one digest: {posted:?}");
+    assert_eq!(
+        posted[0]["text"],
+        "Owed: 1\n#1 · &lt;!channel&gt; @\u{2060}here by jane &amp; co"
+    );
+    assert!(posted[0]["thread_ts"].is_null());
+}
+
+#[tokio::test]
+async fn a_nudge_escalates_in_the_thread_and_a_hostile_post_still_cannot_ping() {
+    let fake = FakeSlack::start().await;
+    let bot = Bot::new(
+        config(&fake),
+        Store::temporary(vec!["slack".into()]).unwrap(),
+        vec![],
+    );
+    let ts = shown(&bot, &fake, "<!channel> <@U999> free refunds @here").await;
+    let tracked = bot.store.mention(1).unwrap();
+    let message = format!("{CHANNEL}/{ts}");
+    let ping = [
+        "@channel".to_string(),
+        "S0614TZR7".into(),
+        "U024BE7LH".into(),
+    ];
+    // The relayed post's words reach the nudge as the core quotes them.
+    let text = format!("#1 is still unclaimed: {}", tracked.mention.text);
+    bot.chat
+        .nudge(&message, &tracked, &text, &ping, Utc::now())
+        .await
+        .unwrap();
+    bot.chat
+        .nudge(&message, &tracked, "#1 first reminder", &[], Utc::now())
+        .await
+        .unwrap();
+
+    let replies = fake.with(|s| {
+        s.messages
+            .iter()
+            .filter(|m| m.thread_ts() == Some(ts.as_str()))
+            .map(|m| m.request.clone())
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(replies.len(), 2);
+    assert_eq!(
+        replies[0]["text"],
+        "<!channel> <!subteam^S0614TZR7> <@U024BE7LH> #1 is still unclaimed: \
+         &lt;!channel&gt; &lt;@U999&gt; free refunds @\u{2060}here"
+    );
+    assert_eq!(replies[0]["channel"], CHANNEL);
+    assert_eq!(
+        replies[0]["reply_broadcast"], true,
+        "escalations show in the channel"
+    );
+    assert_eq!(replies[1]["text"], "#1 first reminder");
+    assert!(replies[1]["reply_broadcast"].is_null() || replies[1]["reply_broadcast"] == false);
+    // Nothing else pings: the only mention syntax is the configured targets'.
+    let mut all = Vec::new();
+    strings(&json!(replies), &mut all);
+    let pings: usize = all
+        .iter()
+        .map(|s| s.matches("<!").count() + s.matches("<@").count())
+        .sum();
+    assert_eq!(pings, 3);
+}
+
+#[tokio::test]
+async fn a_reminder_to_a_member_is_a_direct_message() {
+    let fake = FakeSlack::start().await;
+    let bot = Bot::new(
+        config(&fake),
+        Store::temporary(vec!["slack".into()]).unwrap(),
+        vec![],
+    );
+    let ts = shown(&bot, &fake, "where is my order").await;
+    let tracked = bot.store.mention(1).unwrap();
+    let message = format!("{CHANNEL}/{ts}");
+    let jane = Member::new("U1", "Jane Doe");
+    bot.chat
+        .notify_member(
+            &jane,
+            &message,
+            &tracked,
+            "you claimed #1 <!here>",
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+
+    let dm = fake.with(|s| {
+        assert_eq!(s.dms, vec!["U1"]);
+        let dm = s.posted_to("DU1");
+        assert_eq!(dm.len(), 1);
+        dm[0].request.clone()
+    });
+    assert_eq!(dm["text"], "you claimed #1 &lt;!here&gt;");
+    assert!(fake.with(|s| s.notes(&ts).is_empty()), "not in the thread");
+
+    // A member from another chat has no Slack DM: the thread names them instead.
+    let other = Member::new("shell-ann", "ann");
+    bot.chat
+        .notify_member(&other, &message, &tracked, "you claimed #1", Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(fake.with(|s| s.notes(&ts)), vec!["@ann: you claimed #1"]);
+    assert_eq!(fake.with(|s| s.count("conversations.open")), 1);
+}
+
+#[tokio::test]
+async fn the_report_chart_is_uploaded_in_three_steps_with_its_bytes_intact() {
+    let fake = FakeSlack::start().await;
+    let chat = SlackChat::new(config(&fake)).unwrap();
+    // A PNG signature, then every byte value: nothing may be re-encoded on the way.
+    let mut png = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
+    png.extend((0..=255u8).cycle().take(4096));
+    chat.upload(
+        "earshot-report-2026-11-23.png",
+        &png,
+        "Last week: 12 mentions <!channel>",
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+
+    let methods: Vec<String> = fake.with(|s| s.calls.iter().map(|(m, _)| m.clone()).collect());
+    assert_eq!(
+        methods,
+        vec!["files.getUploadURLExternal", "files.completeUploadExternal"]
+    );
+    fake.with(|s| {
+        let asked = &s.calls[0].1;
+        assert_eq!(asked["filename"], "earshot-report-2026-11-23.png");
+        assert_eq!(asked["length"], png.len().to_string());
+        let (content_type, bytes) = &s.uploads["F1"];
+        assert_eq!(content_type, "image/png");
+        assert_eq!(bytes, &png);
+        let shared = &s.shared[0];
+        assert_eq!(shared["channel_id"], CHANNEL);
+        assert_eq!(shared["files"][0]["id"], "F1");
+        assert_eq!(
+            shared["initial_comment"],
+            "Last week: 12 mentions &lt;!channel&gt;"
+        );
+    });
+}
+
+#[tokio::test]
+async fn notices_and_uploads_are_retried_when_slack_is_down() {
+    let fake = FakeSlack::start().await;
+    let chat = SlackChat::new(config(&fake)).unwrap();
+    fake.with(|s| s.outage = true);
+    let failed = chat
+        .post_notice("digest", Utc::now())
+        .await
+        .expect_err("Slack is down");
+    assert!(matches!(failed, ChatError::Retry { .. }), "{failed:?}");
+    let failed = chat
+        .upload("r.png", b"png", "report", Utc::now())
+        .await
+        .expect_err("Slack is down");
+    assert!(matches!(failed, ChatError::Retry { .. }), "{failed:?}");
 }

@@ -85,6 +85,59 @@ impl Rest {
             .map_err(|_| RestError::Unreadable(format!("message id `{}`", created.id)))
     }
 
+    /// Opens (or finds) the direct-message channel with `user`; returns its id.
+    pub async fn open_dm(&self, user: u64) -> Result<u64, RestError> {
+        let body = serde_json::json!({ "recipient_id": user.to_string() });
+        let channel: Created = self
+            .call(Method::POST, "/users/@me/channels", Some(&body))
+            .await?;
+        channel
+            .id
+            .parse()
+            .map_err(|_| RestError::Unreadable(format!("channel id `{}`", channel.id)))
+    }
+
+    /// Posts a message with one file attached: `payload` describes the message and its
+    /// attachment 0, `bytes` is the file. Returns the message's id.
+    pub async fn send_file(
+        &self,
+        channel: u64,
+        payload: &serde_json::Value,
+        file_name: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> Result<u64, RestError> {
+        let invalid = |error: reqwest::Error| {
+            RestError::Unreadable(format!("cannot encode a request: {error}"))
+        };
+        let file = reqwest::multipart::Part::bytes(bytes.to_vec())
+            .file_name(file_name.to_string())
+            .mime_str(content_type)
+            .map_err(invalid)?;
+        let json = reqwest::multipart::Part::text(payload.to_string())
+            .mime_str("application/json")
+            .map_err(invalid)?;
+        let form = reqwest::multipart::Form::new()
+            .part("payload_json", json)
+            .part("files[0]", file);
+        let request = self
+            .client
+            .post(format!("{}/channels/{channel}/messages", self.base))
+            .header(reqwest::header::AUTHORIZATION, &self.authorization)
+            .multipart(form);
+        let response = checked(request.send().await).await?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|error| RestError::Unreachable(error.to_string()))?;
+        let created: Created = serde_json::from_slice(&bytes)
+            .map_err(|error| RestError::Unreadable(error.to_string()))?;
+        created
+            .id
+            .parse()
+            .map_err(|_| RestError::Unreadable(format!("message id `{}`", created.id)))
+    }
+
     pub async fn edit_message(
         &self,
         channel: u64,
@@ -206,33 +259,38 @@ impl Rest {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(json);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|error| RestError::Unreachable(error.without_url().to_string()))?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(response);
-        }
-        let header_wait = crate::sources::retry_after(response.headers());
-        let body: ErrorBody = response
-            .bytes()
-            .await
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .unwrap_or_default();
-        let retry_after = body
-            .retry_after
-            .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
-            .map(Duration::from_secs_f64)
-            .or(header_wait);
-        Err(RestError::Refused {
-            status,
-            code: body.code,
-            message: body.message.unwrap_or_default(),
-            retry_after,
-        })
+        checked(request.send().await).await
     }
+}
+
+/// A sent request's response when it succeeded; otherwise why not, with Discord's error code
+/// and how long a 429 asks to wait.
+async fn checked(
+    sent: Result<reqwest::Response, reqwest::Error>,
+) -> Result<reqwest::Response, RestError> {
+    let response = sent.map_err(|error| RestError::Unreachable(error.without_url().to_string()))?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let header_wait = crate::sources::retry_after(response.headers());
+    let body: ErrorBody = response
+        .bytes()
+        .await
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default();
+    let retry_after = body
+        .retry_after
+        .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
+        .map(Duration::from_secs_f64)
+        .or(header_wait);
+    Err(RestError::Refused {
+        status,
+        code: body.code,
+        message: body.message.unwrap_or_default(),
+        retry_after,
+    })
 }
 
 impl RestError {

@@ -28,7 +28,8 @@ use self::interactions::Responder;
 use super::{Chat, ChatError};
 use crate::config::DiscordConfig;
 use crate::desk::Desk;
-use crate::domain::Tracked;
+use crate::domain::{Member, Tracked};
+use serenity::all::CreateMessage;
 
 pub use self::endpoint::PATH as INTERACTIONS_PATH;
 
@@ -96,9 +97,24 @@ impl Discord {
     /// Adds `note` to the mention's thread, starting the thread on first use.
     async fn note(&self, message: u64, tracked: &Tracked, note: &str) -> Result<(), ChatError> {
         let channel = self.config.channel_id;
+        self.in_thread(message, tracked, |as_reply| {
+            render::note(channel, message, tracked, note, as_reply)
+        })
+        .await
+    }
+
+    /// Sends what `render` draws into the mention's thread, starting the thread on first use;
+    /// where threads are refused, as a reply to the mention's message (`render(true)`).
+    async fn in_thread(
+        &self,
+        message: u64,
+        tracked: &Tracked,
+        render: impl Fn(bool) -> CreateMessage + Send,
+    ) -> Result<(), ChatError> {
+        let channel = self.config.channel_id;
         if !self.threads_refused.load(Ordering::Relaxed) {
             // A thread started on a message has the message's id.
-            let in_thread = render::note(channel, message, tracked, note, false);
+            let in_thread = render(false);
             match self.rest.send_message(message, &in_thread).await {
                 Ok(_) => return Ok(()),
                 Err(error) if missing(&error) => {
@@ -130,8 +146,7 @@ impl Discord {
                 Err(error) => return Err(error.into()),
             }
         }
-        let reply = render::note(channel, message, tracked, note, true);
-        self.rest.send_message(channel, &reply).await?;
+        self.rest.send_message(channel, &render(true)).await?;
         Ok(())
     }
 
@@ -163,13 +178,94 @@ impl Chat for Discord {
         note: &str,
         now: DateTime<Utc>,
     ) -> Result<(), ChatError> {
-        let message: u64 = message.parse().map_err(|_| {
-            ChatError::Permanent(format!("`{message}` is not a Discord message id"))
-        })?;
+        let message = message_id(message)?;
         self.rest
             .edit_message(self.config.channel_id, message, &render::edit(mention, now))
             .await?;
         self.note(message, mention, note).await
+    }
+
+    async fn post_notice(&self, text: &str, _now: DateTime<Utc>) -> Result<(), ChatError> {
+        let channel = self.config.channel_id;
+        for part in render::notice(channel, text) {
+            self.rest.send_message(channel, &part).await?;
+        }
+        Ok(())
+    }
+
+    async fn nudge(
+        &self,
+        message: &str,
+        mention: &Tracked,
+        text: &str,
+        ping: &[String],
+        _now: DateTime<Utc>,
+    ) -> Result<(), ChatError> {
+        let channel = self.config.channel_id;
+        if message.is_empty() {
+            // The card is not shown (yet): the reminder goes to the channel itself.
+            let nudge = render::nudge(channel, 0, text, ping, false);
+            self.rest.send_message(channel, &nudge).await?;
+            return Ok(());
+        }
+        let message = message_id(message)?;
+        self.in_thread(message, mention, |as_reply| {
+            render::nudge(channel, message, text, ping, as_reply)
+        })
+        .await
+    }
+
+    async fn notify_member(
+        &self,
+        member: &Member,
+        message: &str,
+        mention: &Tracked,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ChatError> {
+        if let Some(user) = discord_user(member) {
+            let sent = async {
+                let dm = self.rest.open_dm(user).await?;
+                self.rest.send_message(dm, &render::direct(text)).await
+            }
+            .await;
+            match sent.map_err(ChatError::from) {
+                Ok(_) => return Ok(()),
+                Err(retry @ ChatError::Retry { .. }) => return Err(retry),
+                // Typically 50007: the member accepts no direct messages from this server.
+                Err(ChatError::Permanent(reason)) => {
+                    tracing::warn!(member = %member.id, %reason, "cannot message a member directly; reminding them in the thread");
+                }
+            }
+        }
+        // Not a Discord user (a member from another chat), or no DM possible: the thread.
+        let named = format!("{member}: {text}");
+        self.nudge(message, mention, &named, &[], now).await
+    }
+
+    async fn upload(
+        &self,
+        file_name: &str,
+        bytes: &[u8],
+        caption: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<(), ChatError> {
+        let content_type = if file_name.ends_with(".png") {
+            "image/png"
+        } else {
+            "application/octet-stream"
+        };
+        let payload = render::upload(caption, file_name);
+        self.rest
+            .send_file(
+                self.config.channel_id,
+                &payload,
+                file_name,
+                content_type,
+                bytes,
+            )
+            .await?;
+        Ok(())
     }
 
     async fn listen(
@@ -207,6 +303,17 @@ impl Chat for Discord {
             }
         }
     }
+}
+
+fn message_id(message: &str) -> Result<u64, ChatError> {
+    message
+        .parse()
+        .map_err(|_| ChatError::Permanent(format!("`{message}` is not a Discord message id")))
+}
+
+/// The Discord user behind a member, when the member acted on Discord.
+fn discord_user(member: &Member) -> Option<u64> {
+    member.id.strip_prefix("discord:")?.parse().ok()
 }
 
 /// The thread does not exist (yet).

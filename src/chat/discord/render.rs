@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serenity::all::{
     ButtonStyle, ChannelId, CreateActionRow, CreateAllowedMentions, CreateButton, CreateEmbed,
     CreateEmbedAuthor, CreateEmbedFooter, CreateMessage, EditMessage, MessageId, MessageReference,
-    Nonce, Timestamp,
+    Nonce, RoleId, Timestamp, UserId,
 };
 
 use super::commands::Button;
@@ -79,6 +79,176 @@ pub fn note(
         );
     }
     note
+}
+
+/// A message for the channel that belongs to no single mention (the daily digest, the weekly
+/// report's caption), escaped and split on line breaks into messages Discord takes. Each part
+/// has a nonce from the text, so a retried notice is not posted twice.
+pub fn notice(channel: u64, text: &str) -> Vec<CreateMessage> {
+    let parts = split(&escape(text), CONTENT_LIMIT);
+    parts
+        .iter()
+        .enumerate()
+        .map(|(at, part)| {
+            CreateMessage::new()
+                .content(part.as_str())
+                .allowed_mentions(CreateAllowedMentions::new())
+                .nonce(Nonce::String(nonce(&[
+                    "notice",
+                    &channel.to_string(),
+                    text,
+                    &at.to_string(),
+                ])))
+                .enforce_nonce(true)
+        })
+        .collect()
+}
+
+/// The JSON part of a message carrying a file (the weekly report's chart): the caption,
+/// escaped and pinging nobody, and the file as attachment 0.
+pub fn upload(caption: &str, file_name: &str) -> serde_json::Value {
+    serde_json::json!({
+        "content": truncate(&escape(caption), CONTENT_LIMIT),
+        "allowed_mentions": { "parse": [] },
+        "attachments": [{ "id": 0, "filename": file_name }],
+    })
+}
+
+/// A direct message to one member; it quotes relayed text, so it pings nobody.
+pub fn direct(text: &str) -> CreateMessage {
+    CreateMessage::new()
+        .content(truncate(&escape(text), CONTENT_LIMIT))
+        .allowed_mentions(CreateAllowedMentions::new())
+}
+
+/// A reminder about an unclaimed mention in its thread (or, where threads are refused, a reply
+/// to its message), led by the escalation targets it alerts: `allowed_mentions` lists exactly
+/// those, so nothing in the text can ping anyone else.
+pub fn nudge(
+    channel: u64,
+    message: u64,
+    text: &str,
+    ping: &[String],
+    as_reply: bool,
+) -> CreateMessage {
+    let targets: Vec<Target> = ping.iter().map(|who| Target::parse(who)).collect();
+    let mut allowed = CreateAllowedMentions::new();
+    let mut users = Vec::new();
+    let mut roles = Vec::new();
+    let mut line = String::new();
+    for target in &targets {
+        match target {
+            Target::Everyone => allowed = allowed.everyone(true),
+            Target::Here => allowed = allowed.everyone(true),
+            Target::User(id) => users.push(UserId::new(*id)),
+            Target::Role(id) => roles.push(RoleId::new(*id)),
+            Target::Name(_) => {}
+        }
+        line.push_str(&target.render());
+        line.push(' ');
+    }
+    line.push_str(&escape(text));
+    let mut nudge = CreateMessage::new()
+        .content(truncate(&line, CONTENT_LIMIT))
+        .allowed_mentions(allowed.users(users).roles(roles))
+        .nonce(Nonce::String(nonce(&[
+            "nudge",
+            &message.to_string(),
+            text,
+            &ping.join(" "),
+        ])))
+        .enforce_nonce(true);
+    if as_reply && message != 0 {
+        nudge = nudge.reference_message(
+            MessageReference::from((ChannelId::new(channel), MessageId::new(message)))
+                .fail_if_not_exists(false),
+        );
+    }
+    nudge
+}
+
+/// Who an escalation alerts. Discord ids do not say whether they name a user or a role, so
+/// roles are written `<@&id>` (or `role:id`) and users `<@id>`, `user:id` or the bare id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// `@everyone`, or `@channel` as the core says it.
+    Everyone,
+    Here,
+    User(u64),
+    Role(u64),
+    /// Not something Discord can alert (a name from another chat): shown, escaped.
+    Name(String),
+}
+
+impl Target {
+    pub fn parse(who: &str) -> Target {
+        let who = who.trim();
+        let id = |text: &str| {
+            text.parse::<u64>()
+                .ok()
+                .filter(|id| *id > 0 && text.chars().all(|c| c.is_ascii_digit()))
+        };
+        let wrapped = |prefix: &str| {
+            who.strip_prefix(prefix)
+                .and_then(|rest| rest.strip_suffix('>'))
+                .and_then(id)
+        };
+        match who {
+            "@everyone" | "@channel" => return Target::Everyone,
+            "@here" => return Target::Here,
+            _ => {}
+        }
+        if let Some(role) = wrapped("<@&").or_else(|| who.strip_prefix("role:").and_then(id)) {
+            Target::Role(role)
+        } else if let Some(user) = wrapped("<@!")
+            .or_else(|| wrapped("<@"))
+            .or_else(|| who.strip_prefix("user:").and_then(id))
+            .or_else(|| id(who))
+        {
+            Target::User(user)
+        } else {
+            Target::Name(who.to_string())
+        }
+    }
+
+    pub fn render(&self) -> String {
+        match self {
+            Target::Everyone => "@everyone".into(),
+            Target::Here => "@here".into(),
+            Target::User(id) => format!("<@{id}>"),
+            Target::Role(id) => format!("<@&{id}>"),
+            Target::Name(name) => escape(name),
+        }
+    }
+}
+
+/// Cuts `text` into pieces of at most `max` characters, at line breaks where it can, and
+/// never right after an escaping backslash.
+fn split(text: &str, max: usize) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    for line in text.split_inclusive('\n') {
+        if current.chars().count() + line.chars().count() > max && !current.is_empty() {
+            parts.push(std::mem::take(&mut current));
+        }
+        let mut rest = line;
+        while rest.chars().count() > max {
+            let mut cut = rest
+                .char_indices()
+                .nth(max)
+                .map_or(rest.len(), |(at, _)| at);
+            while cut > 1 && rest[..cut].ends_with('\\') {
+                cut -= 1;
+            }
+            parts.push(rest[..cut].to_string());
+            rest = &rest[cut..];
+        }
+        current.push_str(rest);
+    }
+    if !current.is_empty() || parts.is_empty() {
+        parts.push(current);
+    }
+    parts
 }
 
 /// The embed: network colour and name, the author linked to their profile, the text, the link,
@@ -301,6 +471,64 @@ mod tests {
             .iter()
             .map(|b| b["label"].as_str().unwrap().to_string())
             .collect()
+    }
+
+    #[test]
+    fn escalation_targets_ping_exactly_themselves() {
+        let cases = [
+            ("@everyone", Target::Everyone),
+            ("@channel", Target::Everyone),
+            ("@here", Target::Here),
+            ("<@&42>", Target::Role(42)),
+            ("role:42", Target::Role(42)),
+            ("<@7>", Target::User(7)),
+            ("<@!7>", Target::User(7)),
+            ("user:7", Target::User(7)),
+            ("7", Target::User(7)),
+            ("@oncall", Target::Name("@oncall".into())),
+            ("<@&42> <@7>", Target::Name("<@&42> <@7>".into())),
+            ("+7", Target::Name("+7".into())),
+            ("0", Target::Name("0".into())),
+        ];
+        for (raw, target) in cases {
+            assert_eq!(Target::parse(raw), target, "{raw:?}");
+        }
+        let ping = [
+            "@here".to_string(),
+            "<@&42>".into(),
+            "7".into(),
+            "@oncall".into(),
+        ];
+        let body = serde_json::to_value(nudge(1, 2, "<@9> @everyone", &ping, false)).unwrap();
+        assert_eq!(
+            body["content"],
+            r"@here <@&42> <@7> \@oncall \<\@9\> \@everyone"
+        );
+        assert_eq!(body["allowed_mentions"]["parse"], json!(["everyone"]));
+        assert_eq!(body["allowed_mentions"]["roles"], json!(["42"]));
+        assert_eq!(body["allowed_mentions"]["users"], json!(["7"]));
+        let quiet = serde_json::to_value(nudge(1, 2, "x", &[], false)).unwrap();
+        assert_eq!(quiet["allowed_mentions"]["parse"], json!([]));
+        assert_eq!(quiet["allowed_mentions"]["users"], json!([]));
+        assert_eq!(quiet["allowed_mentions"]["roles"], json!([]));
+    }
+
+    #[test]
+    fn long_notices_split_on_lines_within_the_limit() {
+        let text = "a line of the digest\n".repeat(300);
+        let parts = notice(1, &text);
+        assert!(parts.len() > 1);
+        let mut joined = String::new();
+        for part in &parts {
+            let body = serde_json::to_value(part).unwrap();
+            let content = body["content"].as_str().unwrap();
+            assert!(content.chars().count() <= CONTENT_LIMIT);
+            assert_eq!(body["allowed_mentions"]["parse"], json!([]));
+            joined.push_str(content);
+        }
+        assert_eq!(joined, text);
+        assert_eq!(split("", 10), vec![""]);
+        assert_eq!(split(r"abc\*def", 4), vec!["abc", r"\*de", "f"]);
     }
 
     #[test]

@@ -86,6 +86,61 @@ impl Api {
         .await
     }
 
+    /// Opens (or finds) the direct-message conversation with `user`; returns its channel.
+    pub async fn open_dm(&self, user: &SlackUserId) -> Result<SlackChannelId, ChatError> {
+        let session = self.client.open_session(&self.token);
+        let request = SlackApiConversationsOpenRequest::new().with_users(vec![user.clone()]);
+        Ok(
+            bounded("conversations.open", session.conversations_open(&request))
+                .await?
+                .channel
+                .id,
+        )
+    }
+
+    /// Shares `bytes` as a file in `channel` with `comment`, the way Slack uploads files now:
+    /// ask for an upload URL, send the bytes there, then complete the upload into the channel.
+    pub async fn upload(
+        &self,
+        channel: &SlackChannelId,
+        file_name: &str,
+        content_type: &str,
+        bytes: &[u8],
+        comment: &str,
+    ) -> Result<(), ChatError> {
+        let session = self.client.open_session(&self.token);
+        let target = bounded(
+            "files.getUploadURLExternal",
+            session.get_upload_url_external(&SlackApiFilesGetUploadUrlExternalRequest::new(
+                file_name.to_string(),
+                bytes.len(),
+            )),
+        )
+        .await?;
+        bounded(
+            "the file upload",
+            session.files_upload_via_url(&SlackApiFilesUploadViaUrlRequest::new(
+                target.upload_url,
+                bytes.to_vec(),
+                content_type.to_string(),
+            )),
+        )
+        .await?;
+        let complete =
+            SlackApiFilesCompleteUploadExternalRequest::new(vec![SlackApiFilesComplete::new(
+                target.file_id,
+            )
+            .with_title(file_name.to_string())])
+            .with_channel_id(channel.clone())
+            .with_initial_comment(comment.to_string());
+        bounded(
+            "files.completeUploadExternal",
+            session.files_complete_upload_external(&complete),
+        )
+        .await?;
+        Ok(())
+    }
+
     pub async fn user(&self, id: &SlackUserId) -> Result<SlackUser, ChatError> {
         let session = self.client.open_session(&self.token);
         let request = SlackApiUsersInfoRequest::new(id.clone());

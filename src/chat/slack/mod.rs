@@ -28,7 +28,7 @@ use tokio::sync::watch;
 
 use super::{Chat, ChatError};
 use crate::desk::Desk;
-use crate::domain::Tracked;
+use crate::domain::{Member, Tracked};
 use api::Api;
 use people::People;
 
@@ -173,6 +173,90 @@ impl Chat for SlackChat {
             .with_unfurl_media(false);
         self.api.post_message(&request).await?;
         Ok(())
+    }
+
+    async fn post_notice(&self, text: &str, _now: DateTime<Utc>) -> Result<(), ChatError> {
+        let request = SlackApiChatPostMessageRequest::new(self.channel(), render::notice(text))
+            .with_unfurl_links(false)
+            .with_unfurl_media(false);
+        self.api.post_message(&request).await?;
+        Ok(())
+    }
+
+    async fn nudge(
+        &self,
+        message: &str,
+        _mention: &Tracked,
+        text: &str,
+        ping: &[String],
+        _now: DateTime<Utc>,
+    ) -> Result<(), ChatError> {
+        let content = render::nudge(text, ping);
+        let request = if message.is_empty() {
+            // The card is not shown (yet): the reminder goes to the channel itself.
+            SlackApiChatPostMessageRequest::new(self.channel(), content)
+        } else {
+            let (channel, ts) = parse_message_id(message)?;
+            // An escalation is also shown in the channel, where the people it alerts look.
+            SlackApiChatPostMessageRequest::new(channel, content)
+                .with_thread_ts(ts)
+                .with_reply_broadcast(!ping.is_empty())
+        };
+        self.api
+            .post_message(&request.with_unfurl_links(false).with_unfurl_media(false))
+            .await?;
+        Ok(())
+    }
+
+    async fn notify_member(
+        &self,
+        member: &Member,
+        message: &str,
+        mention: &Tracked,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ChatError> {
+        if render::is_user_id(&member.id) {
+            match self.api.open_dm(&SlackUserId::new(member.id.clone())).await {
+                Ok(dm) => {
+                    let request = SlackApiChatPostMessageRequest::new(dm, render::notice(text))
+                        .with_unfurl_links(false)
+                        .with_unfurl_media(false);
+                    self.api.post_message(&request).await?;
+                    return Ok(());
+                }
+                Err(retry @ ChatError::Retry { .. }) => return Err(retry),
+                Err(ChatError::Permanent(reason)) => {
+                    tracing::warn!(member = %member.id, %reason, "cannot message a member directly; reminding them in the thread");
+                }
+            }
+        }
+        // Not a Slack user (a member from another chat), or no DM possible: the thread, by name.
+        let named = format!("{member}: {text}");
+        self.nudge(message, mention, &named, &[], now).await
+    }
+
+    async fn upload(
+        &self,
+        file_name: &str,
+        bytes: &[u8],
+        caption: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<(), ChatError> {
+        let content_type = if file_name.ends_with(".png") {
+            "image/png"
+        } else {
+            "application/octet-stream"
+        };
+        self.api
+            .upload(
+                &self.channel(),
+                file_name,
+                content_type,
+                bytes,
+                &render::escape(caption),
+            )
+            .await
     }
 
     async fn find_posted(&self, mention: &Tracked) -> Result<Option<String>, ChatError> {

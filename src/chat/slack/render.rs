@@ -162,6 +162,58 @@ pub fn note(note: &str) -> SlackMessageContent {
     SlackMessageContent::new().with_text(escape(note))
 }
 
+/// A message for the whole channel that belongs to no single mention (the daily digest, the
+/// weekly report's caption). The core writes it, but it quotes relayed names and text, so it
+/// is escaped like them: it cannot ping.
+pub fn notice(text: &str) -> SlackMessageContent {
+    SlackMessageContent::new().with_text(escape(text))
+}
+
+/// A reminder about an unclaimed mention, led by the escalation targets it alerts.
+pub fn nudge(text: &str, ping: &[String]) -> SlackMessageContent {
+    let mut line: String = ping.iter().map(|who| format!("{} ", target(who))).collect();
+    line.push_str(&escape(text));
+    SlackMessageContent::new().with_text(line)
+}
+
+/// An escalation target as Slack mention syntax: `@channel` and `@here` alert the channel,
+/// a user id (`U...`, `W...`) the user, a user group id (`S...`) the group; the same targets
+/// already written in Slack's syntax are kept. Anything else is shown as an escaped name,
+/// which alerts nobody.
+pub fn target(who: &str) -> String {
+    let who = who.trim();
+    match who {
+        "@channel" | "<!channel>" => return "<!channel>".into(),
+        "@here" | "<!here>" => return "<!here>".into(),
+        _ => {}
+    }
+    let bare = who
+        .strip_prefix("<@")
+        .or_else(|| who.strip_prefix("<!subteam^"))
+        .and_then(|inner| inner.strip_suffix('>'))
+        .map(|inner| inner.split('|').next().unwrap_or(inner))
+        .unwrap_or(who);
+    if is_user_id(bare) {
+        format!("<@{bare}>")
+    } else if is_id(bare, &['S']) {
+        format!("<!subteam^{bare}>")
+    } else {
+        escape(who)
+    }
+}
+
+/// Whether `id` looks like a Slack user id (`U...`, or `W...` on Enterprise Grid).
+pub fn is_user_id(id: &str) -> bool {
+    is_id(id, &['U', 'W'])
+}
+
+fn is_id(id: &str, kinds: &[char]) -> bool {
+    let mut chars = id.chars();
+    chars.next().is_some_and(|first| kinds.contains(&first))
+        && id.len() >= 2
+        && chars.all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+}
+
 /// A reply meant for one person (command results, refusals); it may quote relayed text.
 pub fn reply(text: &str) -> SlackMessageContent {
     SlackMessageContent::new().with_text(escape(text))
@@ -365,6 +417,37 @@ mod tests {
         for (raw, escaped) in cases {
             assert_eq!(escape(raw), escaped, "input: {raw:?}");
         }
+    }
+
+    #[test]
+    fn only_escalation_targets_become_mentions() {
+        let cases = [
+            ("@channel", "<!channel>"),
+            ("@here", "<!here>"),
+            ("<!here>", "<!here>"),
+            ("U024BE7LH", "<@U024BE7LH>"),
+            ("W024BE7LH", "<@W024BE7LH>"),
+            ("<@U024BE7LH|jane>", "<@U024BE7LH>"),
+            ("S0614TZR7", "<!subteam^S0614TZR7>"),
+            ("<!subteam^S0614TZR7>", "<!subteam^S0614TZR7>"),
+            ("@oncall", "@oncall"),
+            ("@everyone", "@\u{2060}everyone"),
+            ("<!channel|x> <@U1>", "&lt;!channel|x&gt; &lt;@U1&gt;"),
+            ("Us", "Us"),
+            ("U1>x", "U1&gt;x"),
+            ("Sam", "Sam"),
+        ];
+        for (raw, rendered) in cases {
+            assert_eq!(target(raw), rendered, "target: {raw:?}");
+        }
+        let nudge = nudge(
+            "<!channel> from a post",
+            &["@here".into(), "S0614TZR7".into()],
+        );
+        assert_eq!(
+            nudge.text.as_deref(),
+            Some("<!here> <!subteam^S0614TZR7> &lt;!channel&gt; from a post")
+        );
     }
 
     #[test]
