@@ -269,7 +269,9 @@ mod tests {
     use chrono::TimeZone;
 
     fn t0() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).single().unwrap_or_default()
+        Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0)
+            .single()
+            .unwrap_or_default()
     }
 
     fn policy() -> StormPolicy {
@@ -428,6 +430,8 @@ mod tests {
         let alert = storm.alert(&policy, "/mentions");
         assert!(alert.starts_with("@oncall ⚡ Mention storm: 10 mentions in the last 5 min."));
         let over = storm.ended(t0() + Duration::minutes(30), "/mentions");
-        assert!(over.starts_with("Storm over after 30 min: 37 mentions arrived during it (#20–#56)"));
+        assert!(
+            over.starts_with("Storm over after 30 min: 37 mentions arrived during it (#20–#56)")
+        );
     }
 }
