@@ -73,7 +73,7 @@ fn t0() -> DateTime<Utc> {
 
 fn mention(id: u32) -> Mention {
     Mention {
-        key: MentionKey::new("masto", &id.to_string()),
+        key: MentionKey::new("masto", id.to_string()),
         network: Network::Mastodon,
         author: Author {
             handle: format!("user{id}"),
