@@ -81,8 +81,14 @@ pub struct App {
 
 impl App {
     pub fn build(config: &Config, options: &RunOptions) -> Result<App, AppError> {
-        let store = Store::open(&config.store, config.chat_names())?
+        let mut store = Store::open(&config.store, config.chat_names())?
             .with_lexicon(config.follow_up.lexicon.clone());
+        if let Some(policy) = &config.follow_up.storm {
+            store = store.with_storm(crate::store::StormMode {
+                policy: policy.clone(),
+                command: config.command.clone(),
+            });
+        }
         let http = reqwest::Client::builder()
             .user_agent(concat!(
                 "earshot/",
@@ -208,6 +214,7 @@ impl App {
                 .sla
                 .clone()
                 .map(|sla| Reminders::new(store.clone(), sla, self.desk.prefix().to_string())),
+            store: store.clone(),
             answers: AnswerWatch::new(
                 store.clone(),
                 self.sources
@@ -436,6 +443,8 @@ pub struct FollowUpTasks {
     pub report: Option<Reporter>,
     pub reminders: Option<Reminders>,
     pub answers: AnswerWatch,
+    /// Ends a storm that has calmed down even when no mention arrives.
+    pub store: Store,
 }
 
 impl FollowUpTasks {
@@ -464,6 +473,10 @@ impl FollowUpTasks {
                 Ok(count) => queued |= count > 0,
                 Err(error) => tracing::error!(%error, "reminders failed; trying again shortly"),
             }
+        }
+        match self.store.storm_tick(now).await {
+            Ok(ended) => queued |= ended,
+            Err(error) => tracing::error!(%error, "storm check failed; trying again shortly"),
         }
         if check_answers {
             match self.answers.tick(now).await {

@@ -484,7 +484,10 @@ impl Config {
             None => DEFAULT_COMMAND.to_string(),
         };
 
-        let follow_up = follow_up::follow_up(base, raw.priority, raw.digest, raw.sla, raw.report)
+        let mut follow_up =
+            follow_up::follow_up(base, raw.priority, raw.digest, raw.sla, raw.report)
+                .map_err(|(span, key, message)| invalid(span, &key, message))?;
+        follow_up.storm = follow_up::storm(raw.storm)
             .map_err(|(span, key, message)| invalid(span, &key, message))?;
 
         Ok(Config {
@@ -611,6 +614,7 @@ struct RawConfig {
     digest: Option<follow_up::RawDigest>,
     sla: Option<follow_up::RawSla>,
     report: Option<follow_up::RawReport>,
+    storm: Option<follow_up::RawStorm>,
 }
 
 #[derive(Deserialize)]

@@ -144,7 +144,11 @@ impl Outbox {
             Effect::Reply { number, text, .. } => {
                 return self.reply(id, &entry, *number, text, now).await
             }
+            Effect::Summary { chat, storm, text } => {
+                self.summary(id, chat, *storm, text, now).await?
+            }
             Effect::Digest { chat, .. }
+            | Effect::Alert { chat, .. }
             | Effect::Nudge { chat, .. }
             | Effect::Remind { chat, .. }
             | Effect::Report { chat, .. } => self.notice(id, chat, &entry.effect, now).await?,
@@ -256,6 +260,60 @@ impl Outbox {
         }
     }
 
+    /// Posts a storm's summary card, or updates the one already posted.
+    async fn summary(
+        &self,
+        id: OutboxId,
+        chat_name: &str,
+        storm: u64,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Result<(), Failure>, StoreError> {
+        let Some(chat) = self.chats.get(chat_name) else {
+            return Ok(Err(Failure::Permanent(format!(
+                "chat {chat_name} is no longer configured"
+            ))));
+        };
+        let posted = self.store.summary_message(chat_name, storm)?;
+        if chat.at_most_once() {
+            let sent = match posted {
+                Some(message) => {
+                    self.store.finished(id).await?;
+                    chat.update_summary(&message, text, now).await
+                }
+                None => {
+                    let message = format!("{chat_name}-storm-{storm}");
+                    self.store
+                        .summary_posted(id, chat_name, storm, &message)
+                        .await?;
+                    chat.post_summary(text, now).await.map(|_| ())
+                }
+            };
+            if let Err(error) = sent {
+                tracing::error!(chat = chat_name, storm, %error, "storm summary not shown");
+            }
+            return Ok(Ok(()));
+        }
+        match posted {
+            Some(message) => match chat.update_summary(&message, text, now).await {
+                Ok(()) => {
+                    self.store.finished(id).await?;
+                    Ok(Ok(()))
+                }
+                Err(error) => Ok(Err(error.into())),
+            },
+            None => match chat.post_summary(text, now).await {
+                Ok(message) => {
+                    self.store
+                        .summary_posted(id, chat_name, storm, &message)
+                        .await?;
+                    Ok(Ok(()))
+                }
+                Err(error) => Ok(Err(error.into())),
+            },
+        }
+    }
+
     /// Delivers a digest, nudge, reminder or report, which change no card.
     async fn notice(
         &self,
@@ -301,7 +359,9 @@ impl Outbox {
                 .unwrap_or_default())
         };
         let sent = match effect {
-            Effect::Digest { text, .. } => chat.post_notice(text, now).await,
+            Effect::Digest { text, .. } | Effect::Alert { text, .. } => {
+                chat.post_notice(text, now).await
+            }
             Effect::Nudge {
                 number, text, ping, ..
             } => {
@@ -326,7 +386,10 @@ impl Outbox {
                 }
                 Err(error) => return Ok(Err(Failure::Permanent(error.to_string()))),
             },
-            Effect::Post { .. } | Effect::Update { .. } | Effect::Reply { .. } => Ok(()),
+            Effect::Post { .. }
+            | Effect::Update { .. }
+            | Effect::Reply { .. }
+            | Effect::Summary { .. } => Ok(()),
         };
         Ok(sent.map_err(Failure::from))
     }

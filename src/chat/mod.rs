@@ -63,6 +63,26 @@ pub trait Chat: Send + Sync {
         )))
     }
 
+    /// Posts a storm's summary card, which stands in for the cards of the mentions that arrive
+    /// during a storm; returns the chat's id for it, to update it as the storm grows. By default
+    /// a notice ([`Chat::post_notice`]) with no id.
+    async fn post_summary(&self, text: &str, now: DateTime<Utc>) -> Result<String, ChatError> {
+        self.post_notice(text, now).await?;
+        Ok(String::new())
+    }
+
+    /// Replaces the summary card `message` with `text`. Chats that cannot edit a notice in
+    /// place keep the default, which posts the new version as another notice.
+    async fn update_summary(
+        &self,
+        message: &str,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ChatError> {
+        let _ = message;
+        self.post_notice(text, now).await
+    }
+
     /// Chases an unclaimed mention in its thread, alerting `ping` (member names, `@oncall`, or
     /// `@channel` for everyone). By default a thread note through [`Chat::update`].
     async fn nudge(

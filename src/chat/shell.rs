@@ -77,6 +77,21 @@ impl Chat for Shell {
         self.say(&clean_lines(text))
     }
 
+    async fn post_summary(&self, text: &str, _now: DateTime<Utc>) -> Result<String, ChatError> {
+        self.say(&summary_card(text))?;
+        Ok("shell-storm".into())
+    }
+
+    /// The terminal cannot edit what it printed: the card's new version is printed in full.
+    async fn update_summary(
+        &self,
+        _message: &str,
+        text: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<(), ChatError> {
+        self.say(&summary_card(text))
+    }
+
     async fn nudge(
         &self,
         _message: &str,
@@ -124,6 +139,14 @@ impl Chat for Shell {
             })?;
         self.say(&format!("{}\n📈 {}", clean_lines(caption), path.display()))
     }
+}
+
+/// A storm's summary card, framed like a mention's card.
+pub fn summary_card(text: &str) -> String {
+    let mut lines = vec!["┌─ ⚡ storm".to_string()];
+    lines.extend(text.lines().map(|line| format!("│ {}", clean(line))));
+    lines.push("└─".to_string());
+    lines.join("\n")
 }
 
 /// [`clean`] for text of several lines: the line breaks stay.

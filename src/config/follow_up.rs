@@ -15,6 +15,7 @@ use super::{EnvString, Every};
 use crate::domain::business_hours::BusinessHours;
 use crate::domain::schedule::{parse_time, parse_timezone, parse_weekday, Daily};
 use crate::domain::sla::Sla;
+use crate::domain::storm::StormPolicy;
 use crate::domain::Lexicon;
 
 const DEFAULT_LEXICON_FILE: &str = "priority-lexicon.toml";
@@ -30,6 +31,8 @@ pub struct FollowUp {
     pub digest: Option<Daily>,
     pub sla: Option<Sla>,
     pub report: Option<Daily>,
+    /// Storm mode: on by default, off with `[storm] enabled = false`.
+    pub storm: Option<StormPolicy>,
 }
 
 impl Default for FollowUp {
@@ -41,6 +44,7 @@ impl Default for FollowUp {
             digest: None,
             sla: None,
             report: None,
+            storm: Some(StormPolicy::default()),
         }
     }
 }
@@ -202,7 +206,71 @@ pub(super) fn follow_up(
         digest,
         sla,
         report,
+        storm: Some(StormPolicy::default()),
     })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStorm {
+    #[serde(default = "yes")]
+    enabled: bool,
+    threshold: Option<Spanned<usize>>,
+    window: Option<Spanned<Every>>,
+    backlog: Option<Spanned<usize>>,
+    calm: Option<Spanned<Every>>,
+    alert: Option<Vec<EnvString>>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `[storm]`: absent means the defaults (threshold 20 in 5m, backlog 50, calm 15m).
+pub(super) fn storm(raw: Option<RawStorm>) -> Result<Option<StormPolicy>, Problem> {
+    let Some(raw) = raw else {
+        return Ok(Some(StormPolicy::default()));
+    };
+    if !raw.enabled {
+        return Ok(None);
+    }
+    let mut policy = StormPolicy::default();
+    let problem = |span: Range<usize>, key: &str, message: &str| {
+        (Some(span), key.to_string(), message.to_string())
+    };
+    let count = |value: &Spanned<usize>, key: &str| -> Result<usize, Problem> {
+        match *value.get_ref() {
+            0 | 1 => Err(problem(
+                value.span(),
+                key,
+                "use at least 2; `enabled = false` turns storm mode off",
+            )),
+            n => Ok(n),
+        }
+    };
+    let period = |value: &Spanned<Every>, key: &str| -> Result<chrono::Duration, Problem> {
+        let duration = value.get_ref().0;
+        if duration < Duration::from_secs(60) {
+            return Err(problem(value.span(), key, "use at least 1m"));
+        }
+        chrono::Duration::from_std(duration).map_err(|_| problem(value.span(), key, "too long"))
+    };
+    if let Some(value) = &raw.threshold {
+        policy.threshold = count(value, "storm.threshold")?;
+    }
+    if let Some(value) = &raw.backlog {
+        policy.backlog = count(value, "storm.backlog")?;
+    }
+    if let Some(value) = &raw.window {
+        policy.window = period(value, "storm.window")?;
+    }
+    if let Some(value) = &raw.calm {
+        policy.calm = period(value, "storm.calm")?;
+    }
+    if let Some(alert) = raw.alert {
+        policy.alert = alert.into_iter().map(|s| s.0).collect();
+    }
+    Ok(Some(policy))
 }
 
 fn lexicon(base: &Path, raw: RawPriority) -> Result<Lexicon, Problem> {

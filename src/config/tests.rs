@@ -569,3 +569,42 @@ fn follow_up_sections_are_read_and_checked() {
     .expect("valid");
     assert!(team.follow_up.lexicon.score("koffie lauw").complaint);
 }
+
+#[test]
+fn storm_mode_is_on_by_default_configurable_and_checked() {
+    use crate::domain::storm::StormPolicy;
+    let dir = folder();
+    let config = parse_in(dir.path(), &format!("{BASE}{FEED}")).expect("valid");
+    assert_eq!(config.follow_up.storm, Some(StormPolicy::default()));
+
+    let text = format!("{BASE}{FEED}\n[storm]\nthreshold = 40\nwindow = \"10m\"\nbacklog = 80\ncalm = \"30m\"\nalert = [\"@oncall\"]\n");
+    let storm = parse_in(dir.path(), &text).expect("valid").follow_up.storm;
+    assert_eq!(
+        storm,
+        Some(StormPolicy {
+            threshold: 40,
+            window: chrono::Duration::minutes(10),
+            backlog: 80,
+            calm: chrono::Duration::minutes(30),
+            alert: vec!["@oncall".into()],
+        })
+    );
+
+    let off = format!("{BASE}{FEED}\n[storm]\nenabled = false\n");
+    assert_eq!(
+        parse_in(dir.path(), &off).expect("valid").follow_up.storm,
+        None
+    );
+
+    let bad = format!("{BASE}{FEED}\n[storm]\nthreshold = 1\n");
+    let error = parse_in(dir.path(), &bad).map(|_| ()).expect_err("invalid");
+    assert!(
+        error.contains("line 19: storm.threshold: use at least 2"),
+        "{error}"
+    );
+    let bad = format!("{BASE}{FEED}\n[storm]\nwindow = \"10s\"\n");
+    let error = parse_in(dir.path(), &bad).map(|_| ()).expect_err("invalid");
+    assert!(error.contains("storm.window: use at least 1m"), "{error}");
+    let bad = format!("{BASE}{FEED}\n[storm]\nthreshhold = 5\n");
+    assert!(parse_in(dir.path(), &bad).is_err());
+}

@@ -12,6 +12,7 @@ pub mod priority;
 pub mod schedule;
 pub mod sla;
 pub mod stats;
+pub mod storm;
 pub mod text;
 
 pub use command::{Command, ListFilter, MemberRef, SnoozeUntil};

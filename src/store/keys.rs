@@ -50,6 +50,14 @@ pub fn message(chat: &str, number: u64) -> Vec<u8> {
     joined(chat.as_bytes(), &number.to_be_bytes())
 }
 
+/// A storm's summary card in `chat`: `chat \0 "storm" id`, never equal to a [`message`] key
+/// (whose second part is 8 bytes long).
+pub fn storm_message(chat: &str, storm: u64) -> Vec<u8> {
+    let mut second = b"storm".to_vec();
+    second.extend_from_slice(&storm.to_be_bytes());
+    joined(chat.as_bytes(), &second)
+}
+
 /// The number stored at the end of a composite key.
 pub fn trailing_number(key: &[u8]) -> u64 {
     read_u64(&key[key.len().saturating_sub(8)..])

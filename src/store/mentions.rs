@@ -43,6 +43,7 @@ impl Store {
             .iter()
             .map(|mention| self.lexicon.score(&mention.text))
             .collect();
+        let backlog = self.card_backlog()?;
         let numbers = settle(
             (
                 &self.meta,
@@ -56,6 +57,8 @@ impl Store {
                 .transaction(
                     |(meta, mentions, keys, by_status, cursors, outbox, answers)| {
                         let mut next = read_next_number(meta)?;
+                        let mut weather = self.read_weather(meta)?;
+                        let mut held = false;
                         let first = next;
                         for (index, mention) in batch.iter().enumerate() {
                             let key = keys::mention_key(&mention.key);
@@ -84,6 +87,17 @@ impl Store {
                             keys.insert(key, &keys::number(number))?;
                             mentions.insert(&keys::number(number), encode(&tracked))?;
                             by_status.insert(keys::by_status(Status::Open, number), &[])?;
+                            // In a storm the summary card stands in for the mention's own.
+                            if self.storm_arrival(
+                                &mut weather,
+                                &tracked,
+                                backlog,
+                                outbox,
+                                &mut held,
+                                now,
+                            )? {
+                                continue;
+                            }
                             for chat in &self.chats {
                                 let effect = Effect::Post {
                                     chat: chat.clone(),
@@ -92,6 +106,7 @@ impl Store {
                                 enqueue(outbox, effect, now)?;
                             }
                         }
+                        self.write_weather(&weather, held, meta, outbox, now)?;
                         meta.insert(NEXT_NUMBER_KEY, &keys::number(next))?;
                         cursors.insert(source.as_bytes(), cursor_bytes.as_slice())?;
                         Ok((first..next).collect::<Vec<u64>>())

@@ -10,6 +10,7 @@ mod followup;
 mod keys;
 mod mentions;
 mod outbox;
+mod storm;
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +20,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 use crate::domain::Refusal;
 
 pub use outbox::{Effect, OutboxEntry, OutboxId};
+pub use storm::StormMode;
 
 /// Bumped whenever the on-disk layout changes; a store written by another version is refused
 /// rather than misread.
@@ -87,6 +89,8 @@ pub struct Store {
     chase: sled::Tree,
     /// source name -> the outcome of its recent polls.
     health: sled::Tree,
+    /// Storm mode, when on (see [`Store::with_storm`]).
+    storm: Option<std::sync::Arc<StormMode>>,
 }
 
 impl Store {
@@ -125,6 +129,7 @@ impl Store {
             lexicon: Default::default(),
             chase: db.open_tree("chase")?,
             health: db.open_tree("health")?,
+            storm: None,
             db,
             path,
             chats,

@@ -50,6 +50,14 @@ pub enum Effect {
         text: String,
         days: Vec<crate::domain::stats::ChartDay>,
     },
+    /// Post or update (in place, where the chat can) storm `storm`'s summary card.
+    Summary {
+        chat: String,
+        storm: u64,
+        text: String,
+    },
+    /// Alert the team once: a storm started.
+    Alert { chat: String, text: String },
 }
 
 impl Effect {
@@ -61,7 +69,10 @@ impl Effect {
             | Effect::Nudge { number, .. }
             | Effect::Remind { number, .. } => *number,
             // Not about one mention.
-            Effect::Digest { .. } | Effect::Report { .. } => 0,
+            Effect::Digest { .. }
+            | Effect::Report { .. }
+            | Effect::Summary { .. }
+            | Effect::Alert { .. } => 0,
         }
     }
 
@@ -74,7 +85,9 @@ impl Effect {
             | Effect::Digest { chat, .. }
             | Effect::Nudge { chat, .. }
             | Effect::Remind { chat, .. }
-            | Effect::Report { chat, .. } => format!("chat:{chat}"),
+            | Effect::Report { chat, .. }
+            | Effect::Summary { chat, .. }
+            | Effect::Alert { chat, .. } => format!("chat:{chat}"),
             Effect::Reply { number, .. } => format!("reply:{number}"),
         }
     }

@@ -1,0 +1,215 @@
+//! Storm mode in the store: the [`Weather`] lives under one meta key and changes in the same
+//! transaction as the effects it queues (held cards, the summary card, the one alert).
+
+use chrono::{DateTime, Utc};
+use sled::transaction::{ConflictableTransactionError, TransactionalTree};
+use sled::Transactional;
+
+use super::outbox::{enqueue, Effect};
+use super::{abort, decode, encode, keys, settle, OutboxId, Result, Store, StoreError};
+use crate::domain::storm::{Change, StormPolicy, Weather};
+use crate::domain::Tracked;
+
+const WEATHER_KEY: &[u8] = b"storm_weather";
+
+/// Storm mode's settings: the policy, and the command name for the hints on the summary card.
+#[derive(Debug, Clone)]
+pub struct StormMode {
+    pub policy: StormPolicy,
+    pub command: String,
+}
+
+type TxResult<T> = std::result::Result<T, ConflictableTransactionError<StoreError>>;
+
+impl Store {
+    /// Turns storm mode on with `mode` (it is off in a store until this is called).
+    pub fn with_storm(mut self, mode: StormMode) -> Store {
+        self.storm = Some(std::sync::Arc::new(mode));
+        self
+    }
+
+    /// The storm state as stored.
+    pub fn weather(&self) -> Result<Weather> {
+        match self.meta.get(WEATHER_KEY)? {
+            Some(bytes) => decode("storm weather", &bytes),
+            None => Ok(Weather::default()),
+        }
+    }
+
+    /// Undelivered cards in the busiest chat (0 when storm mode is off).
+    pub(super) fn card_backlog(&self) -> Result<usize> {
+        if self.storm.is_none() {
+            return Ok(0);
+        }
+        let mut per_chat = std::collections::HashMap::<String, usize>::new();
+        for (_, entry) in self.outbox()? {
+            if let Effect::Post { chat, .. } = entry.effect {
+                *per_chat.entry(chat).or_default() += 1;
+            }
+        }
+        Ok(per_chat.into_values().max().unwrap_or(0))
+    }
+
+    /// Whether a storm holds back `tracked`'s card, arriving at `now`; queues the alert when
+    /// one starts and the summary's last version when one ends. `held` becomes true when the
+    /// summary card needs a new version.
+    pub(super) fn storm_arrival(
+        &self,
+        weather: &mut Option<Weather>,
+        tracked: &Tracked,
+        backlog: usize,
+        outbox: &TransactionalTree,
+        held: &mut bool,
+        now: DateTime<Utc>,
+    ) -> TxResult<bool> {
+        let (Some(mode), Some(weather)) = (&self.storm, weather.as_mut()) else {
+            return Ok(false);
+        };
+        let change = weather.observe(&mode.policy, 1, backlog, now);
+        self.storm_changed(mode, &change, weather, outbox, now)?;
+        let Some(storm) = weather.storm.as_mut() else {
+            return Ok(false);
+        };
+        let mention = &tracked.mention;
+        storm.hold(
+            tracked.number,
+            &tracked.priority,
+            mention.direct,
+            format!(
+                "{} · {} · {}",
+                mention.network,
+                mention.author.display(),
+                mention.excerpt(60)
+            ),
+        );
+        *held = true;
+        Ok(true)
+    }
+
+    fn storm_changed(
+        &self,
+        mode: &StormMode,
+        change: &Change,
+        weather: &Weather,
+        outbox: &TransactionalTree,
+        now: DateTime<Utc>,
+    ) -> TxResult<()> {
+        match change {
+            Change::Started => {
+                if let Some(storm) = &weather.storm {
+                    let text = storm.alert(&mode.policy, &mode.command);
+                    for chat in &self.chats {
+                        let effect = Effect::Alert {
+                            chat: chat.clone(),
+                            text: text.clone(),
+                        };
+                        enqueue(outbox, effect, now)?;
+                    }
+                }
+            }
+            Change::Ended(storm) if storm.held > 0 => {
+                let text = storm.ended(now, &mode.command);
+                for chat in &self.chats {
+                    let effect = Effect::Summary {
+                        chat: chat.clone(),
+                        storm: storm.id,
+                        text: text.clone(),
+                    };
+                    enqueue(outbox, effect, now)?;
+                }
+            }
+            Change::Ended(_) | Change::Calm | Change::Continues => {}
+        }
+        Ok(())
+    }
+
+    /// Reads the weather inside a transaction, if storm mode is on.
+    pub(super) fn read_weather(&self, meta: &TransactionalTree) -> TxResult<Option<Weather>> {
+        if self.storm.is_none() {
+            return Ok(None);
+        }
+        match meta.get(WEATHER_KEY)? {
+            Some(bytes) => Ok(Some(decode("storm weather", &bytes).map_err(abort)?)),
+            None => Ok(Some(Weather::default())),
+        }
+    }
+
+    /// Writes the weather back and, when mentions were held, queues the summary card's new
+    /// version for every chat.
+    pub(super) fn write_weather(
+        &self,
+        weather: &Option<Weather>,
+        held: bool,
+        meta: &TransactionalTree,
+        outbox: &TransactionalTree,
+        now: DateTime<Utc>,
+    ) -> TxResult<()> {
+        let (Some(mode), Some(weather)) = (&self.storm, weather) else {
+            return Ok(());
+        };
+        meta.insert(WEATHER_KEY, encode(weather))?;
+        if let (true, Some(storm)) = (held, &weather.storm) {
+            let text = storm.summary(&mode.command);
+            for chat in &self.chats {
+                let effect = Effect::Summary {
+                    chat: chat.clone(),
+                    storm: storm.id,
+                    text: text.clone(),
+                };
+                enqueue(outbox, effect, now)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the clock alone: ends a storm that has calmed down, queueing the summary card's
+    /// last version in the same transaction. Returns whether one ended.
+    pub async fn storm_tick(&self, now: DateTime<Utc>) -> Result<bool> {
+        let Some(mode) = self.storm.clone() else {
+            return Ok(false);
+        };
+        let backlog = self.card_backlog()?;
+        let ended = settle((&self.meta, &self.outbox).transaction(|(meta, outbox)| {
+            let Some(mut weather) = self.read_weather(meta)? else {
+                return Ok(false);
+            };
+            if !weather.stormy() {
+                return Ok(false);
+            }
+            let change = weather.observe(&mode.policy, 0, backlog, now);
+            self.storm_changed(&mode, &change, &weather, outbox, now)?;
+            meta.insert(WEATHER_KEY, encode(&weather))?;
+            Ok(matches!(change, Change::Ended(_)))
+        }))?;
+        if ended {
+            self.flush().await?;
+        }
+        Ok(ended)
+    }
+
+    /// The chat's id for storm `storm`'s summary card, once it is posted.
+    pub fn summary_message(&self, chat: &str, storm: u64) -> Result<Option<String>> {
+        Ok(self
+            .messages
+            .get(keys::storm_message(chat, storm))?
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
+    /// A summary card was posted: remember its message id and drop the entry, durably.
+    pub async fn summary_posted(
+        &self,
+        id: OutboxId,
+        chat: &str,
+        storm: u64,
+        message: &str,
+    ) -> Result<()> {
+        settle(
+            (&self.outbox, &self.messages).transaction(|(outbox, messages)| {
+                messages.insert(keys::storm_message(chat, storm), message.as_bytes())?;
+                outbox.remove(&keys::number(id.0))?;
+                Ok(())
+            }),
+        )?;
+        self.flush().await
+    }
+}
