@@ -11,7 +11,8 @@
 //!
 //! Following up, each a periodic producer of outbox effects: [`digest`] (daily, what is owed),
 //! [`reminders`] (nudges, owner reminders, stale claims), [`answered`] (answers made outside
-//! earshot) and [`report`] (stats and the weekly chart).
+//! earshot) and [`report`] (stats and the weekly chart). Storm mode (many mentions at once: one
+//! summary card instead of a flood) is decided in `domain::storm` and applied at ingest.
 //!
 //! [`domain`] holds the pure model all of them share; [`config`] and [`app`] wire it together.
 
