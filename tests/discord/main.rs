@@ -952,3 +952,44 @@ fn slack_strings(value: &Value, out: &mut Vec<String>) {
         _ => {}
     }
 }
+
+#[tokio::test]
+async fn a_storm_summary_is_one_message_edited_in_place_that_cannot_ping() {
+    let fake = FakeDiscord::start().await;
+    let discord = Discord::new(settings(&fake), reqwest::Client::new());
+    // Longer than one message takes: still one message, cut to Discord's limit.
+    let long = format!("Storm: 3 mentions @everyone\n{}", "x".repeat(2500));
+    let id = discord.post_summary(&long, Utc::now()).await.unwrap();
+    discord
+        .update_summary(
+            &id,
+            "Storm: 9 mentions @everyone @here <@4001> <@&5001> **bold**",
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+
+    let posted = fake.requests_to("POST", &format!("/channels/{CHANNEL}/messages"));
+    assert_eq!(posted.len(), 1, "one message: {posted:#?}");
+    let first = posted[0].body["content"].as_str().unwrap();
+    assert!(first.chars().count() <= 2000, "{}", first.chars().count());
+    assert!(
+        first.starts_with("Storm\\: 3 mentions \\@everyone"),
+        "{first}"
+    );
+    let edits = fake.requests_to("PATCH", &format!("/channels/{CHANNEL}/messages/{id}"));
+    assert_eq!(edits.len(), 1, "edited in place: {edits:#?}");
+    assert_eq!(
+        edits[0].body["content"],
+        json!(
+            "Storm\\: 9 mentions \\@everyone \\@here \\<\\@4001\\> \\<\\@&5001\\> \\*\\*bold\\*\\*"
+        )
+    );
+    for body in [&posted[0].body, &edits[0].body] {
+        assert_eq!(body["allowed_mentions"]["parse"], json!([]), "{body}");
+        assert_eq!(body["allowed_mentions"]["users"], json!([]), "{body}");
+        assert_eq!(body["allowed_mentions"]["roles"], json!([]), "{body}");
+    }
+    let shown = fake.message(&id).expect("the summary is there");
+    assert_eq!(shown["content"], edits[0].body["content"]);
+}

@@ -1038,3 +1038,45 @@ async fn notices_and_uploads_are_retried_when_slack_is_down() {
         .expect_err("Slack is down");
     assert!(matches!(failed, ChatError::Retry { .. }), "{failed:?}");
 }
+
+#[tokio::test]
+async fn a_storm_summary_is_one_message_edited_in_place_that_cannot_ping() {
+    let fake = FakeSlack::start().await;
+    let chat = SlackChat::new(config(&fake)).unwrap();
+    let id = chat
+        .post_summary("Storm: 3 mentions <!channel> @here", Utc::now())
+        .await
+        .unwrap();
+    let ts = fake.with(|s| s.posted_to(CHANNEL)[0].ts.clone());
+    assert_eq!(id, format!("{CHANNEL}/{ts}"));
+    chat.update_summary(
+        &id,
+        "Storm: 9 mentions <!everyone> <@U024BE7LH> <!subteam^S1> @channel & co",
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+
+    fake.with(|s| {
+        assert_eq!(s.messages.len(), 1, "one message: {:?}", s.messages);
+        assert_eq!(s.count("chat.postMessage"), 1);
+        assert_eq!(s.updates.len(), 1, "edited in place: {:?}", s.updates);
+        let update = &s.updates[0];
+        assert_eq!(update["channel"], CHANNEL);
+        assert_eq!(update["ts"], ts.as_str());
+        let text = update["text"].as_str().unwrap();
+        assert!(text.starts_with("Storm: 9 mentions"), "{text}");
+        assert!(text.contains("&lt;!everyone&gt;") && text.contains("&amp; co"));
+        let mut texts = Vec::new();
+        strings(&s.messages[0].request, &mut texts);
+        strings(update, &mut texts);
+        for text in &texts {
+            for special in ["<!channel", "<!here", "<!everyone", "<!subteam", "<@"] {
+                assert!(!text.contains(special), "{special:?} survives in {text:?}");
+            }
+            for word in ["@channel", "@here", "@everyone"] {
+                assert!(!text.contains(word), "{word:?} survives in {text:?}");
+            }
+        }
+    });
+}

@@ -193,6 +193,28 @@ impl Chat for Discord {
         Ok(())
     }
 
+    async fn post_summary(&self, text: &str, _now: DateTime<Utc>) -> Result<String, ChatError> {
+        let channel = self.config.channel_id;
+        let id = self
+            .rest
+            .send_message(channel, &render::summary(channel, text))
+            .await?;
+        Ok(id.to_string())
+    }
+
+    async fn update_summary(
+        &self,
+        message: &str,
+        text: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<(), ChatError> {
+        let message = message_id(message)?;
+        self.rest
+            .edit_message(self.config.channel_id, message, &render::summary_edit(text))
+            .await?;
+        Ok(())
+    }
+
     async fn nudge(
         &self,
         message: &str,

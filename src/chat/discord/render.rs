@@ -104,6 +104,28 @@ pub fn notice(channel: u64, text: &str) -> Vec<CreateMessage> {
         .collect()
 }
 
+/// A storm's summary card: one message (cut to Discord's limit rather than split, so it has one
+/// id to edit), escaped and pinging nobody. The nonce comes from the text, so a retried post is
+/// not shown twice.
+pub fn summary(channel: u64, text: &str) -> CreateMessage {
+    CreateMessage::new()
+        .content(truncate(&escape(text), CONTENT_LIMIT))
+        .allowed_mentions(CreateAllowedMentions::new())
+        .nonce(Nonce::String(nonce(&[
+            "summary",
+            &channel.to_string(),
+            text,
+        ])))
+        .enforce_nonce(true)
+}
+
+/// The summary card re-rendered as the storm grows, escaped and pinging nobody like the post.
+pub fn summary_edit(text: &str) -> EditMessage {
+    EditMessage::new()
+        .content(truncate(&escape(text), CONTENT_LIMIT))
+        .allowed_mentions(CreateAllowedMentions::new())
+}
+
 /// The JSON part of a message carrying a file (the weekly report's chart): the caption,
 /// escaped and pinging nobody, and the file as attachment 0.
 pub fn upload(caption: &str, file_name: &str) -> serde_json::Value {

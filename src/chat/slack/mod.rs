@@ -183,6 +183,31 @@ impl Chat for SlackChat {
         Ok(())
     }
 
+    async fn post_summary(&self, text: &str, _now: DateTime<Utc>) -> Result<String, ChatError> {
+        let request = SlackApiChatPostMessageRequest::new(self.channel(), render::notice(text))
+            .with_unfurl_links(false)
+            .with_unfurl_media(false);
+        let posted = self.api.post_message(&request).await?;
+        Ok(message_id(&posted.channel, &posted.ts))
+    }
+
+    async fn update_summary(
+        &self,
+        message: &str,
+        text: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<(), ChatError> {
+        let (channel, ts) = parse_message_id(message)?;
+        self.api
+            .update(&SlackApiChatUpdateRequest::new(
+                channel,
+                render::notice(text),
+                ts,
+            ))
+            .await?;
+        Ok(())
+    }
+
     async fn nudge(
         &self,
         message: &str,
