@@ -17,6 +17,14 @@ const RUNS: usize = 5;
 const ME: &str = "did:plc:acmebrand0000000000000";
 
 fn main() {
+    // `cargo test --all-targets` runs bench programs too, unoptimised; only `cargo bench`
+    // (which passes --bench) measures.
+    if !std::env::args().any(|arg| arg == "--bench") {
+        println!(
+            "jetstream: measured by `cargo bench --bench jetstream`; skipped under `cargo test`"
+        );
+        return;
+    }
     let frames = recorded_shape_stream(EVENTS);
     let bytes: usize = frames.iter().map(String::len).sum();
     let rules = Rules::new(

@@ -24,6 +24,12 @@ const EVERY: Duration = Duration::from_millis(20);
 type Sent = Arc<Mutex<HashMap<usize, Instant>>>;
 
 fn main() {
+    // `cargo test --all-targets` runs bench programs too, unoptimised; only `cargo bench`
+    // (which passes --bench) measures.
+    if !std::env::args().any(|arg| arg == "--bench") {
+        println!("stream_latency: measured by `cargo bench --bench stream_latency`; skipped under `cargo test`");
+        return;
+    }
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let sent: Sent = Arc::default();
     let (jetstream, pds) = runtime.block_on(async {
