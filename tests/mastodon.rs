@@ -834,3 +834,63 @@ async fn a_restart_mid_stream_leaves_no_gap_and_no_duplicate() {
     }
     assert!(texts.contains(&"tagged #acme".to_string()));
 }
+
+#[tokio::test]
+async fn a_reply_from_the_brand_in_the_thread_is_detected_as_an_answer() {
+    let server = Server::start().await;
+    let clock = Arc::new(Mutex::new(Utc::now()));
+    let source = server.source(vec![Watch::Mentions], clock);
+    let mention = |id: &str| earshot::domain::Mention {
+        key: earshot::domain::MentionKey::new("masto", id),
+        network: earshot::domain::Network::Mastodon,
+        author: earshot::domain::Author::default(),
+        text: "@acme help".into(),
+        link: None,
+        created_at: Utc::now(),
+        matched: vec![],
+        language: None,
+        in_reply_to: None,
+        direct: true,
+    };
+    let context = |descendants: Value| Fault {
+        path: "/api/v1/statuses/555/context",
+        skip: 0,
+        commit: false,
+        status: 200,
+        headers: vec![],
+        body: json!({"ancestors": [], "descendants": descendants}).to_string(),
+    };
+    // Someone else replied: not answered.
+    server.with(|fake| {
+        fake.faults.push_back(context(json!([
+            {"id": "556", "account": {"id": "77", "acct": "bob"}, "url": "https://mastodon.test/@bob/556"}
+        ])))
+    });
+    assert_eq!(
+        source.answered_by_brand(&mention("555")).await.unwrap(),
+        None
+    );
+    // The brand (account 1, from verify_credentials) replied outside earshot.
+    server.with(|fake| {
+        fake.faults.push_back(context(json!([
+            {"id": "556", "account": {"id": "77", "acct": "bob"}},
+            {"id": "557", "account": {"id": "1", "acct": "acme"}, "url": "https://mastodon.test/@acme/557"}
+        ])))
+    });
+    assert_eq!(
+        source
+            .answered_by_brand(&mention("555"))
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("reply by @acme on Mastodon: https://mastodon.test/@acme/557")
+    );
+    let asked = server.requests("/api/v1/statuses/555/context");
+    assert_eq!(asked.len(), 2);
+    // A deleted post: nothing to detect, no error.
+    server.fail_next("/api/v1/statuses/999/context", 404, vec![]);
+    assert_eq!(
+        source.answered_by_brand(&mention("999")).await.unwrap(),
+        None
+    );
+}

@@ -430,6 +430,28 @@ impl Source for Mastodon {
         streaming::follow(&self.name, &host, &self.token, &self.watch, &me, &events).await
     }
 
+    /// The thread below the post (`/api/v1/statuses/:id/context`): a reply from the brand's
+    /// own account there means someone answered outside earshot.
+    async fn answered_by_brand(&self, mention: &Mention) -> Result<Option<String>, SourceError> {
+        let me = self.me().await?.clone();
+        let path = format!("/api/v1/statuses/{}/context", mention.key.id);
+        let response = self.send(self.get(&path), true).await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            // Deleted, or no longer visible: nothing to detect.
+            return Ok(None);
+        }
+        let body = self.checked(response, "reading the thread").await?;
+        let thread: Thread = parse(&body, "the thread")?;
+        Ok(thread
+            .descendants
+            .into_iter()
+            .find(|status| status.account.as_ref().is_some_and(|a| a.id == me.id))
+            .map(|status| {
+                let link = status.url.or(status.uri).unwrap_or_default();
+                format!("reply by @{} on Mastodon: {link}", me.acct)
+            }))
+    }
+
     async fn reply(
         &self,
         mention: &Mention,
@@ -479,6 +501,13 @@ struct Account {
     #[serde(default)]
     display_name: String,
     url: Option<String>,
+}
+
+/// `/api/v1/statuses/:id/context`: only the replies below matter here.
+#[derive(Deserialize)]
+struct Thread {
+    #[serde(default)]
+    descendants: Vec<RawStatus>,
 }
 
 /// A status as the API gives it. Everything but `id` and `account` may be missing.
