@@ -590,3 +590,64 @@ async fn a_wrong_app_password_is_a_clear_permanent_error() {
         "{error:?}"
     );
 }
+
+#[tokio::test]
+async fn a_reply_by_the_brand_below_the_post_is_detected_as_an_answer() {
+    let server = Server::start().await;
+    let source = server.source(vec![Watch::Mentions]);
+    let uri = "at://did:plc:fan/app.bsky.feed.post/3kfan";
+    let mention = earshot::domain::Mention {
+        key: earshot::domain::MentionKey::new("sky", uri),
+        network: earshot::domain::Network::Bluesky,
+        author: earshot::domain::Author::default(),
+        text: "@acme.bsky.social help".into(),
+        link: None,
+        created_at: Utc::now(),
+        matched: vec![],
+        language: None,
+        in_reply_to: None,
+        direct: true,
+    };
+    let reply = |did: &str, rkey: &str| {
+        json!({"$type": "app.bsky.feed.defs#threadViewPost", "post": {
+            "uri": format!("at://{did}/app.bsky.feed.post/{rkey}"), "cid": "bafyx",
+            "author": {"did": did, "handle": "someone.test"},
+            "record": {"$type": "app.bsky.feed.post", "text": "hi", "createdAt": "2026-11-22T01:00:00Z"}}})
+    };
+    let thread = |replies: Vec<Value>| {
+        json!({"thread": {"$type": "app.bsky.feed.defs#threadViewPost", "post": {
+            "uri": uri, "cid": "bafyfan", "author": {"did": "did:plc:fan", "handle": "fan.test"},
+            "record": {"$type": "app.bsky.feed.post", "text": "help", "createdAt": "2026-11-22T00:00:00Z"}},
+            "replies": replies}})
+    };
+    server.with(|fake| {
+        fake.faults.push_back((
+            "app.bsky.feed.getPostThread",
+            200,
+            thread(vec![reply("did:plc:bob", "3kbob"), json!({"$type": "app.bsky.feed.defs#notFoundPost", "uri": "at://x", "notFound": true})]),
+            false,
+        ))
+    });
+    assert_eq!(
+        source.answered_by_brand(&mention).await.unwrap(),
+        None,
+        "someone else's reply"
+    );
+    server.with(|fake| {
+        fake.faults.push_back((
+            "app.bsky.feed.getPostThread",
+            200,
+            thread(vec![
+                reply("did:plc:bob", "3kbob"),
+                reply("did:plc:acme", "3kacme"),
+            ]),
+            false,
+        ))
+    });
+    assert_eq!(
+        source.answered_by_brand(&mention).await.unwrap().as_deref(),
+        Some("reply by @acme.bsky.social on Bluesky: https://bsky.app/profile/acme.bsky.social/post/3kacme")
+    );
+    let asked = server.requests("app.bsky.feed.getPostThread");
+    assert_eq!(asked.len(), 2);
+}

@@ -472,6 +472,38 @@ impl Bluesky {
 
 #[async_trait]
 impl Source for Bluesky {
+    /// The direct replies below the post (`getPostThread`, depth 1): one by the brand's own
+    /// account means someone answered outside earshot.
+    async fn answered_by_brand(&self, mention: &Mention) -> Result<Option<String>, SourceError> {
+        let me = self.session().await?;
+        let found: ThreadResponse = self
+            .xrpc(
+                Method::GET,
+                "app.bsky.feed.getPostThread",
+                &[
+                    ("uri", mention.key.id.clone()),
+                    ("depth", "1".to_string()),
+                    ("parentHeight", "0".to_string()),
+                ],
+                None,
+                true,
+            )
+            .await?;
+        Ok(found
+            .thread
+            .replies
+            .into_iter()
+            .filter_map(|reply| reply.post)
+            .find(|post| post.author.did == me.did)
+            .map(|post| {
+                format!(
+                    "reply by @{} on Bluesky: {}",
+                    me.handle,
+                    self.post_link(&me, &post.uri)
+                )
+            }))
+    }
+
     fn name(&self) -> &str {
         &self.name
     }
@@ -615,6 +647,24 @@ impl Source for Bluesky {
             id: Some(uri.to_string()).filter(|uri| !uri.is_empty()),
         })
     }
+}
+
+/// `app.bsky.feed.getPostThread`: only the direct replies matter here. Replies that are
+/// blocked or deleted come without a post and are skipped.
+#[derive(serde::Deserialize)]
+struct ThreadResponse {
+    thread: ThreadNode,
+}
+
+#[derive(serde::Deserialize)]
+struct ThreadNode {
+    #[serde(default)]
+    replies: Vec<ThreadReply>,
+}
+
+#[derive(serde::Deserialize)]
+struct ThreadReply {
+    post: Option<PostView>,
 }
 
 /// Why a call failed, as far as the session logic cares.
