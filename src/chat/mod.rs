@@ -153,3 +153,12 @@ pub enum ChatError {
     #[error("{0}")]
     Permanent(String),
 }
+
+/// The media type chats are told for an uploaded file: earshot uploads PNG charts.
+pub(crate) fn content_type(file_name: &str) -> &'static str {
+    if file_name.ends_with(".png") {
+        "image/png"
+    } else {
+        "application/octet-stream"
+    }
+}

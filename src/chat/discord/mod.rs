@@ -272,11 +272,7 @@ impl Chat for Discord {
         caption: &str,
         _now: DateTime<Utc>,
     ) -> Result<(), ChatError> {
-        let content_type = if file_name.ends_with(".png") {
-            "image/png"
-        } else {
-            "application/octet-stream"
-        };
+        let content_type = super::content_type(file_name);
         let payload = render::upload(caption, file_name);
         self.rest
             .send_file(

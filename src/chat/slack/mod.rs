@@ -268,11 +268,7 @@ impl Chat for SlackChat {
         caption: &str,
         _now: DateTime<Utc>,
     ) -> Result<(), ChatError> {
-        let content_type = if file_name.ends_with(".png") {
-            "image/png"
-        } else {
-            "application/octet-stream"
-        };
+        let content_type = super::content_type(file_name);
         self.api
             .upload(
                 &self.channel(),
