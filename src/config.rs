@@ -278,6 +278,14 @@ impl Config {
                 "hackernews" => SourceKind::HackerNews(hackernews::Settings {
                     query: required(&feed.query, "query", "the words to search Hacker News for")?,
                     api_url: base_url(&feed.api_url, "api_url", hackernews::DEFAULT_API_URL)?,
+                    account: match &feed.account {
+                        Some(account) => {
+                            Some(hn_account(account.get_ref().0.as_str()).map_err(|message| {
+                                invalid(Some(account.span()), &key("account"), message)
+                            })?)
+                        }
+                        None => None,
+                    },
                 }),
                 "reddit" => {
                     let username =
@@ -579,6 +587,23 @@ fn socket_url(text: &str) -> Result<url::Url, String> {
     Ok(url)
 }
 
+/// The brand's Hacker News username, as HN spells it (letters, digits, `-` and `_`). It is
+/// compared exactly, because HN usernames are case-sensitive.
+fn hn_account(text: &str) -> Result<String, String> {
+    let account = text.trim();
+    let valid = !account.is_empty()
+        && account
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if valid {
+        Ok(account.to_string())
+    } else {
+        Err(format!(
+            "`{text}` is not a Hacker News username; give the brand's account as HN shows it (letters, digits, `-`, `_`), or leave `account` out"
+        ))
+    }
+}
+
 fn span_of(value: &Option<Spanned<EnvString>>) -> Option<std::ops::Range<usize>> {
     value.as_ref().map(Spanned::span)
 }
@@ -686,6 +711,7 @@ struct RawSource {
     app_password: Option<Spanned<EnvString>>,
     jetstream_url: Option<Spanned<EnvString>>,
     stream: Option<Spanned<bool>>,
+    account: Option<Spanned<EnvString>>,
 }
 
 impl RawSource {
@@ -693,7 +719,7 @@ impl RawSource {
     /// another section is an error instead of being silently ignored.
     fn foreign_key(&self, kind: &str) -> Option<(&'static str, std::ops::Range<usize>)> {
         let takes: &[&str] = match kind {
-            "hackernews" => &["query", "api_url"],
+            "hackernews" => &["query", "api_url", "account"],
             "reddit" => &[
                 "watch",
                 "api_url",
@@ -731,6 +757,7 @@ impl RawSource {
             ("app_password", span(&self.app_password)),
             ("jetstream_url", span(&self.jetstream_url)),
             ("stream", self.stream.as_ref().map(Spanned::span)),
+            ("account", span(&self.account)),
         ]
         .into_iter()
         .find_map(|(field, span)| Some((field, span?)).filter(|(field, _)| !takes.contains(field)))

@@ -1,5 +1,5 @@
 //! Hacker News against a local Algolia look-alike: windows, overlap, pagination, failures,
-//! restarts, and the manual answer path.
+//! restarts, the manual answer path, and answers made on HN by the brand's account.
 
 mod fake_net;
 
@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use earshot::answered::AnswerWatch;
 use earshot::app::poll;
 use earshot::desk::Desk;
-use earshot::domain::{Cursor, Member, MemberRef, State};
+use earshot::domain::{Cursor, Member, MemberRef, State, Status};
 use earshot::rules::Rules;
 use earshot::sources::hackernews::{HackerNews, Settings};
 use earshot::sources::{Source, SourceError};
@@ -19,11 +20,16 @@ use fake_net::{Fake, Reply};
 const SEARCH: &str = "/api/v1/search_by_date";
 
 fn source(fake: &Fake) -> HackerNews {
+    with_account(fake, None)
+}
+
+fn with_account(fake: &Fake, account: Option<&str>) -> HackerNews {
     HackerNews::new(
         "hn".into(),
         Settings {
             query: "acme".into(),
             api_url: format!("{}/api/v1/", fake.url),
+            account: account.map(str::to_string),
         },
         Duration::from_secs(120),
         reqwest::Client::new(),
@@ -251,4 +257,118 @@ async fn answer_hands_out_the_reply_link_and_done_closes_the_mention() {
         State::Done { note: Some(note), .. } if note == "https://news.ycombinator.com/item?id=47"
     ));
     assert_eq!(fake.requests().len(), 1, "answering never calls Algolia");
+}
+
+#[tokio::test]
+async fn a_direct_reply_by_the_brand_account_closes_the_mention_and_lookalikes_do_not() {
+    let fake = Fake::start().await;
+    let store = Store::temporary(vec![]).unwrap();
+    let hn = Arc::new(with_account(&fake, Some("acmehq")));
+    fake.on("GET", SEARCH, Reply::fixture("hackernews/first.json"));
+    assert_eq!(
+        poll(&store, hn.as_ref(), &rules()).await,
+        2,
+        "#1 is comment 42, #2 story 41"
+    );
+    let watch = AnswerWatch::new(store.clone(), vec![hn.clone()]);
+
+    // Below 41 the brand (acmehq) replied; below 42 only AcmeHQ, acmehq_fan, a deleted reply,
+    // and acmehq deeper down, answering someone else.
+    fake.on(
+        "GET",
+        "/api/v1/items/41",
+        Reply::fixture("hackernews/item_41.json"),
+    )
+    .on(
+        "GET",
+        "/api/v1/items/42",
+        Reply::fixture("hackernews/item_42.json"),
+    );
+    assert_eq!(watch.tick(Utc::now()).await.unwrap(), 1);
+    assert_eq!(store.mention(2).unwrap().state.status(), Status::Answered);
+    assert_eq!(
+        store.history(2).unwrap().pop().unwrap().summary(),
+        "answered by @earshot: answered outside earshot: reply by acmehq on Hacker News: https://news.ycombinator.com/item?id=47"
+    );
+    assert_eq!(store.mention(1).unwrap().state.status(), Status::Open);
+    for id in ["41", "42"] {
+        let asked = fake.requests_to(&format!("/api/v1/items/{id}"));
+        assert_eq!(asked.len(), 1, "{id}");
+        assert_eq!(asked[0].method, "GET");
+        assert!(asked[0].query.is_empty(), "{:?}", asked[0].query);
+        assert_eq!(
+            asked[0].header("authorization"),
+            None,
+            "Algolia takes no credentials"
+        );
+    }
+
+    // The next check reads only what is still owed; a deleted item is not an error.
+    fake.on(
+        "GET",
+        "/api/v1/items/42",
+        Reply::status(404, r#"{"status":404,"error":"Not Found"}"#),
+    );
+    assert_eq!(watch.tick(Utc::now()).await.unwrap(), 0);
+    assert_eq!(fake.requests_to("/api/v1/items/41").len(), 1);
+    assert_eq!(store.mention(1).unwrap().state.status(), Status::Open);
+    assert!(fake.unused().is_empty(), "{:?}", fake.unused());
+}
+
+#[tokio::test]
+async fn answered_detection_fails_cleanly_on_bad_items_and_stays_off_without_an_account() {
+    let fake = Fake::start().await;
+    let store = Store::temporary(vec![]).unwrap();
+    fake.on("GET", SEARCH, Reply::fixture("hackernews/first.json"));
+    poll(&store, &source(&fake), &rules()).await;
+    let mention = store.mention(1).unwrap().mention;
+
+    let hn = with_account(&fake, Some("acmehq"));
+    fake.on(
+        "GET",
+        "/api/v1/items/42",
+        Reply::json("<html>maintenance</html>"),
+    );
+    let error = hn.answered_by_brand(&mention).await.unwrap_err();
+    assert!(error.to_string().contains("cannot read"), "{error}");
+    fake.on(
+        "GET",
+        "/api/v1/items/42",
+        Reply::json(r#"{"id": 42, "children": "none"}"#),
+    );
+    assert!(hn.answered_by_brand(&mention).await.is_err());
+    fake.on(
+        "GET",
+        "/api/v1/items/42",
+        Reply::json(r#"{"id": 42, "children": [7, null]}"#),
+    );
+    assert!(hn.answered_by_brand(&mention).await.is_err());
+    fake.on("GET", "/api/v1/items/42", Reply::status(503, "busy"));
+    assert!(matches!(
+        hn.answered_by_brand(&mention).await,
+        Err(SourceError::Retry { .. })
+    ));
+    fake.on("GET", "/api/v1/items/42", Reply::json(r#"{"id": 42}"#));
+    assert_eq!(
+        hn.answered_by_brand(&mention).await.unwrap(),
+        None,
+        "an item without replies"
+    );
+
+    let before = fake.requests().len();
+    let mut odd = mention.clone();
+    odd.key.id = "42/../../search_by_date".into();
+    assert!(matches!(
+        hn.answered_by_brand(&odd).await,
+        Err(SourceError::Permanent(_))
+    ));
+    assert_eq!(
+        source(&fake).answered_by_brand(&mention).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        fake.requests().len(),
+        before,
+        "nothing asked for an id that is no HN id, nor without `account` (no brand to look for)"
+    );
 }

@@ -188,7 +188,8 @@ every = \"2m\"
         panic!("three sources")
     };
     assert!(
-        matches!(&hn.kind, SourceKind::HackerNews(s) if s.query == "acme" && s.api_url == hackernews::DEFAULT_API_URL)
+        matches!(&hn.kind, SourceKind::HackerNews(s) if s.query == "acme" && s.api_url == hackernews::DEFAULT_API_URL && s.account.is_none()),
+        "without `account`, Hacker News does not detect answers"
     );
     assert_eq!(hn.every, hackernews::DEFAULT_EVERY);
     let SourceKind::Reddit(settings) = &reddit.kind else {
@@ -211,6 +212,19 @@ every = \"2m\"
 }
 
 #[test]
+fn hacker_news_takes_the_brand_account_as_written() {
+    let dir = folder();
+    let text = format!(
+        "{BASE}\n[[sources]]\nkind = \"hackernews\"\nname = \"hn\"\nquery = \"acme\"\naccount = \" AcmeHQ \"\n"
+    );
+    let config = parse_in(dir.path(), &text).expect("valid");
+    assert!(
+        matches!(&config.sources[0].kind, SourceKind::HackerNews(s) if s.account.as_deref() == Some("AcmeHQ")),
+        "trimmed, case kept: HN usernames are case-sensitive"
+    );
+}
+
+#[test]
 fn network_sources_report_missing_foreign_and_bad_keys() {
     let dir = folder();
     let source = |body: &str| format!("{BASE}\n[[sources]]\nname = \"s\"\n{body}");
@@ -223,6 +237,18 @@ fn network_sources_report_missing_foreign_and_bad_keys() {
         (
             source("kind = \"hackernews\"\nquery = \"acme\"\nurl = \"x\"\n"),
             "line 16: sources[0].url: a hackernews source takes no `url`",
+        ),
+        (
+            source("kind = \"hackernews\"\nquery = \"acme\"\naccount = \"acme hq\"\n"),
+            "line 16: sources[0].account: `acme hq` is not a Hacker News username",
+        ),
+        (
+            source("kind = \"hackernews\"\nquery = \"acme\"\naccount = \"\"\n"),
+            "sources[0].account: `` is not a Hacker News username",
+        ),
+        (
+            source(&format!("{reddit}account = \"acmehq\"\n")),
+            "sources[0].account: a reddit source takes no `account`",
         ),
         (
             source("kind = \"feed\"\nurl = \"sample-feed.xml\"\nquery = \"acme\"\n"),

@@ -1,6 +1,8 @@
 //! Hacker News, through Algolia's search API (`search_by_date`): stories and comments that
 //! contain the query, newest first. HN has no write API, so answers are manual: each mention's
 //! link is the page where a person replies, and the desk hands it out when they try `answer`.
+//! With the brand's HN `account` configured, a direct reply by it (made on HN, since earshot
+//! cannot post there) marks the mention answered.
 
 use std::time::Duration;
 
@@ -9,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::http::{base_url, read_json, send};
+use super::http::{base_url, check_status, read_json, send, transmit};
 use super::{Fetched, Source, SourceError};
 use crate::domain::text::plain_text;
 use crate::domain::{Author, Cursor, Mention, MentionKey, Network};
@@ -34,6 +36,9 @@ pub struct Settings {
     /// What to search for, as Algolia reads it (words; `"quoted phrase"`).
     pub query: String,
     pub api_url: String,
+    /// The brand's HN username, whose replies answer a mention. HN usernames are
+    /// case-sensitive, so it is compared exactly.
+    pub account: Option<String>,
 }
 
 pub struct HackerNews {
@@ -79,6 +84,19 @@ impl HackerNews {
         )
         .await?;
         read_json("Hacker News search", response).await
+    }
+
+    /// The item with its replies, as Algolia's `/items/<id>` nests them; `None` when Algolia
+    /// does not know it (deleted before it was indexed, or never there).
+    async fn item(&self, id: &str) -> Result<Option<Item>, SourceError> {
+        let what = "Hacker News item";
+        let url = format!("{}/items/{id}", base_url(&self.settings.api_url));
+        let response = transmit(what, self.http.get(&url)).await?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let response = check_status(what, response, |_| None).await?;
+        read_json(what, response).await.map(Some)
     }
 }
 
@@ -137,6 +155,31 @@ impl Source for HackerNews {
             },
         })
     }
+
+    /// Algolia's item tree (`/items/<id>`): a direct reply by the brand's `account` means
+    /// someone answered on HN, the only place an HN answer can be made. Without an account
+    /// earshot cannot tell whose reply is the brand's, so it reports nothing.
+    async fn answered_by_brand(&self, mention: &Mention) -> Result<Option<String>, SourceError> {
+        let Some(account) = self.settings.account.as_deref() else {
+            return Ok(None);
+        };
+        let id = mention.key.id.as_str();
+        // HN ids are numbers; anything else in a stored id must not reach a URL path.
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(SourceError::Permanent(format!(
+                "`{id}` is not a Hacker News item id"
+            )));
+        }
+        let Some(item) = self.item(id).await? else {
+            return Ok(None);
+        };
+        Ok(item
+            .children
+            .iter()
+            .filter(|child| child.author.as_deref() == Some(account))
+            .find_map(|child| child.id.as_ref().and_then(id_text))
+            .map(|id| format!("reply by {account} on Hacker News: {SITE}/item?id={id}")))
+    }
 }
 
 /// The page on HN where a person answers an item: the reply form for a comment, the item
@@ -156,6 +199,20 @@ struct Page {
     hits: Vec<Value>,
     #[serde(rename = "nbPages")]
     nb_pages: Option<u32>,
+}
+
+/// An item from `/items/<id>`: only who wrote each direct reply matters here. A deleted
+/// reply has no author and never counts.
+#[derive(Deserialize)]
+struct Item {
+    #[serde(default)]
+    children: Vec<Reply>,
+}
+
+#[derive(Deserialize)]
+struct Reply {
+    id: Option<Value>,
+    author: Option<String>,
 }
 
 /// One Algolia hit as a mention; `None` for a deleted item (no author or no text left).
