@@ -1,5 +1,6 @@
 //! Reddit against a local OAuth + API look-alike: login caching, listings, paging to the seen
-//! fullname, rate-limit headers, failures, restarts, and answers checked at the HTTP level.
+//! fullname, rate-limit headers, failures, restarts, answers checked at the HTTP level, and
+//! answers made on Reddit by the brand's account.
 
 mod fake_net;
 
@@ -7,8 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use earshot::answered::AnswerWatch;
 use earshot::app::poll;
-use earshot::domain::{Action, Cursor, ListFilter, Member, State};
+use earshot::domain::{Action, Cursor, ListFilter, Member, Mention, MentionKey, State, Status};
 use earshot::outbox::Outbox;
 use earshot::rules::Rules;
 use earshot::sources::http::Secret;
@@ -413,4 +415,215 @@ async fn a_retry_after_a_crash_finds_the_posted_answer_instead_of_posting_twice(
         store.mention(2).unwrap().state,
         State::Answered { link: Some(link), .. } if link.ends_with("/acme_lids/r1/")
     ));
+}
+
+const THREAD: &str = "/comments/s3";
+
+#[tokio::test]
+async fn a_reply_by_the_brand_below_a_mention_closes_it_and_lookalikes_do_not() {
+    let fake = Fake::start().await;
+    let store = Store::temporary(vec![]).unwrap();
+    let source = Arc::new(reddit(&fake, &["search:acme", "mentions"]));
+    fake.on("POST", TOKEN, Reply::fixture("reddit/token.json"))
+        .on("GET", SEARCH, Reply::fixture("reddit/search.json"))
+        .on("GET", INBOX, Reply::fixture("reddit/inbox.json"));
+    assert_eq!(poll(&store, source.as_ref(), &rules()).await, 3);
+    assert_eq!(ids(&store), ["t3_s3", "t1_m2", "t1_m1"]);
+    let watch = AnswerWatch::new(store.clone(), vec![source.clone()]);
+
+    // Oldest number first: the post, then the comments m2 and m1, all in post s3.
+    fake.on("GET", THREAD, Reply::fixture("reddit/thread_post.json"))
+        .on("GET", THREAD, Reply::fixture("reddit/thread_m2.json"))
+        .on("GET", THREAD, Reply::fixture("reddit/thread_m1.json"));
+    assert_eq!(watch.tick(Utc::now()).await.unwrap(), 1);
+    assert_eq!(store.mention(2).unwrap().state.status(), Status::Answered);
+    assert_eq!(
+        store.history(2).unwrap().pop().unwrap().summary(),
+        "answered by @earshot: answered outside earshot: reply by u/acmehq on Reddit: https://www.reddit.com/r/coffee/comments/s3/acme_lids/r9/",
+        "AcmeHQ is the brand: Reddit usernames ignore case"
+    );
+    for (number, why) in [
+        (1, "acmehq_support on the post is someone else"),
+        (3, "acmehq_fan, a deleted reply and a `more` stub below m1"),
+    ] {
+        assert_eq!(
+            store.mention(number).unwrap().state.status(),
+            Status::Open,
+            "{why}"
+        );
+    }
+
+    let asked = fake.requests_to(THREAD);
+    assert_eq!(asked.len(), 3);
+    let expected = [(None, "1"), (Some("m2"), "2"), (Some("m1"), "2")];
+    for (request, (comment, depth)) in asked.iter().zip(expected) {
+        assert_eq!(request.method, "GET");
+        assert_eq!(request.param("comment"), comment);
+        assert_eq!(request.param("depth"), Some(depth));
+        assert_eq!(request.param("limit"), Some("100"));
+        assert_eq!(request.param("raw_json"), Some("1"));
+        assert_eq!(request.header("authorization"), Some("Bearer tok-1"));
+        assert_eq!(request.header("user-agent"), Some(AGENT));
+    }
+    assert_eq!(
+        fake.requests_to(TOKEN).len(),
+        1,
+        "the cached token, no new login"
+    );
+
+    // Only what is still owed is read again.
+    fake.on("GET", THREAD, Reply::fixture("reddit/thread_post.json"))
+        .on("GET", THREAD, Reply::fixture("reddit/thread_m1.json"));
+    assert_eq!(watch.tick(Utc::now()).await.unwrap(), 0);
+    let again = &fake.requests_to(THREAD)[3..];
+    assert_eq!(again.len(), 2);
+    assert_eq!(again[1].param("comment"), Some("m1"));
+    assert!(fake.unused().is_empty(), "{:?}", fake.unused());
+}
+
+fn comment(id: &str, link: Option<&str>, parent: Option<&str>) -> Mention {
+    Mention {
+        key: MentionKey::new("reddit", id),
+        network: earshot::domain::Network::Reddit,
+        author: earshot::domain::Author::default(),
+        text: "acme?".into(),
+        link: link.map(str::to_string),
+        created_at: Utc::now(),
+        matched: vec![],
+        language: None,
+        in_reply_to: parent.map(str::to_string),
+        direct: false,
+    }
+}
+
+#[tokio::test]
+async fn threads_that_are_gone_odd_or_rate_limited_never_panic() {
+    let fake = Fake::start().await;
+    let source = reddit(&fake, &["mentions"]);
+    fake.on("POST", TOKEN, Reply::fixture("reddit/token.json"));
+    let m1 = comment(
+        "t1_m1",
+        Some("https://www.reddit.com/r/coffee/comments/s3/acme_lids/m1/?context=3"),
+        Some("t1_a1"),
+    );
+
+    fake.on(
+        "GET",
+        THREAD,
+        Reply::json("<html>we took reddit down</html>"),
+    );
+    let error = source.answered_by_brand(&m1).await.unwrap_err();
+    assert!(error.to_string().contains("cannot read"), "{error}");
+    fake.on(
+        "GET",
+        THREAD,
+        Reply::json(r#"{"kind": "Listing", "data": {"children": []}}"#),
+    );
+    assert!(
+        source.answered_by_brand(&m1).await.is_err(),
+        "an object, not the pair of listings"
+    );
+    fake.on("GET", THREAD, Reply::json(r#"[{"kind": "Listing"}]"#));
+    let error = source.answered_by_brand(&m1).await.unwrap_err();
+    assert!(
+        error.to_string().contains("without the comment tree"),
+        "{error}"
+    );
+    fake.on("GET", THREAD, Reply::status(503, "down"));
+    assert!(matches!(
+        source.answered_by_brand(&m1).await,
+        Err(SourceError::Retry { .. })
+    ));
+    fake.on(
+        "GET",
+        THREAD,
+        Reply::json(r#"[{}, {"kind": "Listing", "data": {"children": [{"kind": "t1", "data": {"name": "t1_m1", "replies": 42}}, {"kind": "t1"}, 7]}}]"#),
+    );
+    assert!(
+        source.answered_by_brand(&m1).await.is_err(),
+        "a child that is not a thing"
+    );
+    fake.on(
+        "GET",
+        THREAD,
+        Reply::json(r#"[{}, {"kind": "Listing", "data": {"children": [{"kind": "t1", "data": {"name": "t1_m1", "replies": 42}}, {"kind": "t1"}]}}]"#),
+    );
+    let error = source.answered_by_brand(&m1).await.unwrap_err();
+    assert!(error.to_string().contains("replies"), "{error}");
+    fake.on(
+        "GET",
+        THREAD,
+        Reply::json(r#"[{}, {"kind": "Listing", "data": {"children": [{"kind": "t1"}, {"kind": "t1", "data": {"name": "t1_m1", "replies": {"kind": "Listing", "data": {"children": [{"kind": "t1"}, {"kind": "t1", "data": {"author": null}}]}}}}]}}]"#),
+    );
+    assert_eq!(
+        source.answered_by_brand(&m1).await.unwrap(),
+        None,
+        "replies without data or author are no reply"
+    );
+
+    // The mention was deleted: Reddit keeps a "[deleted]" husk with no replies; or the whole
+    // post went with its subreddit.
+    fake.on(
+        "GET",
+        THREAD,
+        Reply::json(r#"[{}, {"kind": "Listing", "data": {"children": [{"kind": "t1", "data": {"name": "t1_m1", "author": "[deleted]", "body": "[deleted]", "replies": ""}}]}}]"#),
+    );
+    assert_eq!(source.answered_by_brand(&m1).await.unwrap(), None);
+    fake.on(
+        "GET",
+        THREAD,
+        Reply::json(r#"[{}, {"kind": "Listing", "data": {"children": []}}]"#),
+    );
+    assert_eq!(
+        source.answered_by_brand(&m1).await.unwrap(),
+        None,
+        "not in the tree any more"
+    );
+    fake.on(
+        "GET",
+        THREAD,
+        Reply::status(404, r#"{"message": "Not Found", "error": 404}"#),
+    );
+    assert_eq!(source.answered_by_brand(&m1).await.unwrap(), None);
+
+    // Which post a comment is in comes from its link, else from a post parent.
+    let before = fake.requests().len();
+    let nowhere = comment(
+        "t1_m9",
+        Some("https://www.reddit.com/message/messages/x"),
+        Some("t1_a1"),
+    );
+    assert!(matches!(
+        source.answered_by_brand(&nowhere).await,
+        Err(SourceError::Permanent(_))
+    ));
+    let sneaky = comment("t1_m9/../../api/comment", None, Some("t3_s3"));
+    assert!(matches!(
+        source.answered_by_brand(&sneaky).await,
+        Err(SourceError::Permanent(_))
+    ));
+    assert_eq!(
+        fake.requests().len(),
+        before,
+        "nothing asked for ids that name no thread"
+    );
+    fake.on(
+        "GET",
+        THREAD,
+        Reply::fixture("reddit/thread_m1.json")
+            .header("x-ratelimit-remaining", 2)
+            .header("x-ratelimit-reset", 300),
+    );
+    let top_level = comment("t1_m1", None, Some("t3_s3"));
+    assert_eq!(source.answered_by_brand(&top_level).await.unwrap(), None);
+    assert_eq!(fake.requests().last().unwrap().param("comment"), Some("m1"));
+
+    // Reddit said the window is nearly spent: checks wait like polls do, asking nothing.
+    let before = fake.requests().len();
+    assert!(matches!(
+        source.answered_by_brand(&m1).await,
+        Err(SourceError::Retry { after: Some(_), .. })
+    ));
+    assert_eq!(fake.requests().len(), before);
+    assert!(fake.unused().is_empty(), "{:?}", fake.unused());
 }

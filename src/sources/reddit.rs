@@ -263,8 +263,20 @@ impl Reddit {
         })
     }
 
-    /// One authenticated request. A 401 means the token died early: log in again, once.
+    /// One authenticated request, its status checked.
     async fn call(
+        &self,
+        what: &str,
+        purpose: Purpose,
+        build: impl Fn(&str) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, SourceError> {
+        let response = self.send(what, purpose, build).await?;
+        check_status(what, response, reset_in).await
+    }
+
+    /// One authenticated request, whatever its status. A 401 means the token died early: log
+    /// in again, once.
+    async fn send(
         &self,
         what: &str,
         purpose: Purpose,
@@ -292,7 +304,7 @@ impl Reddit {
             header_number(response.headers(), "x-ratelimit-remaining"),
             reset_in(response.headers()),
         );
-        check_status(what, response, reset_in).await
+        Ok(response)
     }
 
     fn authorised(
@@ -463,6 +475,109 @@ impl Source for Reddit {
                 ..cursor.clone()
             },
         })
+    }
+
+    /// The replies right below the mention (`/comments/<post>`, narrowed to the comment when
+    /// the mention is one): a comment there by the brand's account means someone answered on
+    /// Reddit. Reddit usernames are case-insensitive.
+    async fn answered_by_brand(&self, mention: &Mention) -> Result<Option<String>, SourceError> {
+        let id = mention.key.id.as_str();
+        let (post, comment) = match (id.strip_prefix("t3_"), id.strip_prefix("t1_")) {
+            (Some(post), _) if base36(post) => (post.to_string(), None),
+            (_, Some(comment)) if base36(comment) => {
+                let post = post_of(mention).ok_or_else(|| {
+                    SourceError::Permanent(format!(
+                        "cannot tell which Reddit post the comment {id} is in: its link names none"
+                    ))
+                })?;
+                (post, Some(comment))
+            }
+            _ => {
+                return Err(SourceError::Permanent(format!(
+                    "`{id}` is not a Reddit post or comment"
+                )))
+            }
+        };
+        let what = "Reddit (the replies below a mention)";
+        let response = self
+            .send(what, Purpose::Poll, |api| {
+                // A comment's own replies are one level below it; a post's are its top level.
+                let mut query = vec![
+                    (
+                        "depth",
+                        if comment.is_some() { "2" } else { "1" }.to_string(),
+                    ),
+                    ("limit", PAGE_SIZE.to_string()),
+                    ("raw_json", "1".into()),
+                ];
+                if let Some(comment) = comment {
+                    query.insert(0, ("comment", comment.to_string()));
+                }
+                self.http
+                    .get(format!("{api}/comments/{post}"))
+                    .query(&query)
+            })
+            .await?;
+        // A post gone with its subreddit (banned) answers 404: nothing left to detect.
+        if response.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let response = check_status(what, response, reset_in).await?;
+        // `[post listing, comment tree]`; only the tree matters.
+        let listings: Vec<Thing> = read_json(what, response).await?;
+        let Some(tree) = listings.into_iter().nth(1) else {
+            return Err(SourceError::Retry {
+                reason: format!("{what} came back without the comment tree"),
+                after: None,
+            });
+        };
+        // Unlike a poll's listing, where one odd item is skipped, a tree or replies that cannot
+        // be read could hide the brand's reply: an error, and the next check tries again.
+        let top = match tree.data {
+            Some(data) => {
+                serde_json::from_value::<ListingData>(data)
+                    .map_err(|error| SourceError::Retry {
+                        reason: format!("{what} sent a comment tree earshot cannot read: {error}"),
+                        after: None,
+                    })?
+                    .children
+            }
+            None => Vec::new(),
+        };
+        let replies = match comment {
+            None => top,
+            // Reddit roots the tree at the comment asked for; a deleted one keeps its replies.
+            Some(_) => top
+                .into_iter()
+                .find(|child| {
+                    child.data.as_ref().and_then(|data| text_of(data, "name")) == Some(id)
+                })
+                .and_then(|child| child.data)
+                .map(|comment| replies_of(&comment))
+                .transpose()
+                .map_err(|error| SourceError::Retry {
+                    reason: format!("{what} sent replies earshot cannot read: {error}"),
+                    after: None,
+                })?
+                .unwrap_or_default(),
+        };
+        let brand = &self.settings.username;
+        Ok(replies
+            .into_iter()
+            .filter(|reply| reply.kind.as_deref() == Some("t1"))
+            .filter_map(|reply| reply.data)
+            .find(|reply| {
+                text_of(reply, "author").is_some_and(|author| author.eq_ignore_ascii_case(brand))
+            })
+            .map(|reply| {
+                let link = text_of(&reply, "permalink")
+                    .map(|path| format!("{SITE}{path}"))
+                    .or_else(|| {
+                        text_of(&reply, "id").map(|id| format!("{SITE}/comments/{post}/_/{id}"))
+                    })
+                    .unwrap_or_else(|| format!("{SITE}/comments/{post}/"));
+                format!("reply by u/{brand} on Reddit: {link}")
+            }))
     }
 
     /// Reddit has no idempotency key, so before posting, the brand's latest comments are read:
@@ -688,6 +803,47 @@ impl Item {
             direct: false,
         })
     }
+}
+
+/// The replies below a comment: `data.replies` is a listing, or `""` when there are none.
+fn replies_of(comment: &Value) -> Result<Vec<Thing>, String> {
+    #[derive(Deserialize)]
+    struct Replies {
+        data: ListingData,
+    }
+    match comment.get("replies") {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::String(none)) if none.is_empty() => Ok(Vec::new()),
+        Some(replies) => serde_json::from_value::<Replies>(replies.clone())
+            .map(|replies| replies.data.children)
+            .map_err(|error| format!("the comment's replies: {error}")),
+    }
+}
+
+/// The id of the post a comment mention is in. Comments carry it in their link
+/// (`/r/<sub>/comments/<post>/<title>/<comment>/`), and a top-level comment's parent is the
+/// post itself.
+fn post_of(mention: &Mention) -> Option<String> {
+    let from_link = mention.link.as_deref().and_then(|link| {
+        let (_, rest) = link.split_once("/comments/")?;
+        rest.split(['/', '?']).next().map(str::to_string)
+    });
+    let from_parent = || {
+        mention
+            .in_reply_to
+            .as_deref()
+            .and_then(|parent| parent.strip_prefix("t3_"))
+            .map(str::to_string)
+    };
+    from_link
+        .filter(|post| base36(post))
+        .or_else(from_parent)
+        .filter(|post| base36(post))
+}
+
+/// Reddit ids are base 36; anything else in a stored id must not reach a URL path.
+fn base36(id: &str) -> bool {
+    !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric())
 }
 
 fn text_of<'a>(data: &'a Value, field: &str) -> Option<&'a str> {
