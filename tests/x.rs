@@ -1,14 +1,18 @@
 //! X against a local API v2 look-alike: since_id held across the pages of a pass, rate-limit
-//! headers, failures, restarts, the weighted length check, and answers at the HTTP level.
+//! headers, failures, restarts, the weighted length check, answers at the HTTP level, and
+//! answers made on X by the brand's account.
 
 mod fake_net;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use earshot::answered::AnswerWatch;
 use earshot::app::poll;
-use earshot::domain::{Action, Cursor, ListFilter, Member, Refusal, State};
+use earshot::domain::{
+    Action, Cursor, ListFilter, Member, Mention, MentionKey, Refusal, State, Status,
+};
 use earshot::outbox::Outbox;
 use earshot::rules::Rules;
 use earshot::sources::http::Secret;
@@ -379,4 +383,226 @@ async fn answers_are_measured_the_way_x_counts() {
             .is_ok(),
         "a link weighs 23"
     );
+}
+
+const ROOT: &str = "2000000000000000100";
+const REPLY: &str = "2000000000000000090";
+const OLD: &str = "2000000000000000010";
+const LOOKUP: &str = "/2/tweets/2000000000000000090";
+
+fn stamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Mentions as X sends them: a post starting its own conversation, a reply deep in another, and
+/// one older than recent search reaches. Times are relative to now, for the 7-day window.
+fn recent_mentions() -> Reply {
+    let now = Utc::now();
+    let hours = |h: i64| stamp(now - chrono::Duration::hours(h));
+    Reply::json(
+        serde_json::json!({
+            "data": [
+                {"id": ROOT, "text": "@acme my lid cracked", "author_id": "201",
+                 "created_at": hours(1), "conversation_id": ROOT, "lang": "en"},
+                {"id": REPLY, "text": "@acme is the Monday shipment late?", "author_id": "202",
+                 "created_at": hours(2), "conversation_id": "2000000000000000040",
+                 "in_reply_to_user_id": "204",
+                 "referenced_tweets": [{"type": "replied_to", "id": "2000000000000000050"}]},
+                {"id": OLD, "text": "@acme hello?", "author_id": "203",
+                 "created_at": hours(8 * 24), "conversation_id": OLD}
+            ],
+            "includes": {"users": [
+                {"id": "201", "username": "bob", "name": "Bob"},
+                {"id": "202", "username": "carol", "name": "Carol"},
+                {"id": "203", "username": "dan", "name": "Dan"}
+            ]},
+            "meta": {"newest_id": ROOT, "oldest_id": OLD, "result_count": 3}
+        })
+        .to_string(),
+    )
+}
+
+fn number_of(store: &Store, id: &str) -> u64 {
+    let all = store.list(ListFilter::All, &Member::new("x", "x")).unwrap();
+    all.into_iter()
+        .find(|t| t.mention.key.id == id)
+        .unwrap()
+        .number
+}
+
+#[tokio::test]
+async fn a_reply_by_the_brand_in_the_conversation_closes_the_mention_it_answers() {
+    let fake = Fake::start().await;
+    let store = Store::temporary(vec![]).unwrap();
+    let source = Arc::new(x(&fake, &["mentions"], None));
+    fake.on("GET", MENTIONS, recent_mentions());
+    assert_eq!(poll(&store, source.as_ref(), &rules()).await, 3);
+    let (root, reply, old) = (
+        number_of(&store, ROOT),
+        number_of(&store, REPLY),
+        number_of(&store, OLD),
+    );
+    let watch = AnswerWatch::new(store.clone(), vec![source.clone()]);
+
+    // Search results in the order the mentions are checked (by number): below the root post
+    // only acme_ (another account) and the brand answering acme_; below the reply, the brand's
+    // answer to it. The reply's conversation is looked up first.
+    let mut searches = [
+        (root, "x/replies_others.json"),
+        (reply, "x/replies_answered.json"),
+    ];
+    searches.sort();
+    for (_, fixture) in &searches {
+        fake.on("GET", SEARCH, Reply::fixture(fixture));
+    }
+    fake.on("GET", LOOKUP, Reply::fixture("x/conversation.json"));
+    assert_eq!(watch.tick(Utc::now()).await.unwrap(), 1);
+    assert_eq!(
+        store.mention(reply).unwrap().state.status(),
+        Status::Answered
+    );
+    assert_eq!(
+        store.history(reply).unwrap().pop().unwrap().summary(),
+        "answered by @earshot: answered outside earshot: reply by @acme on X: https://x.com/acme/status/2000000000000000120"
+    );
+    assert_eq!(store.mention(root).unwrap().state.status(), Status::Open);
+    assert_eq!(
+        store.mention(old).unwrap().state.status(),
+        Status::Open,
+        "too old for recent search: not checked, not closed"
+    );
+
+    let lookup = fake.requests_to(LOOKUP);
+    assert_eq!(lookup.len(), 1);
+    assert_eq!(lookup[0].param("tweet.fields"), Some("conversation_id"));
+    assert_eq!(lookup[0].header("authorization"), Some("Bearer app-token"));
+    let asked = fake.requests_to(SEARCH);
+    assert_eq!(asked.len(), 2, "nothing asked for the old mention");
+    let queries: Vec<&str> = asked.iter().map(|r| r.param("query").unwrap()).collect();
+    let mut expected = [
+        (root, "conversation_id:2000000000000000100 from:9 is:reply"),
+        (reply, "conversation_id:2000000000000000040 from:9 is:reply"),
+    ];
+    expected.sort();
+    assert_eq!(
+        queries,
+        expected.iter().map(|(_, q)| *q).collect::<Vec<_>>()
+    );
+    for request in &asked {
+        assert_eq!(request.header("authorization"), Some("Bearer app-token"));
+        assert_eq!(request.param("max_results"), Some("100"));
+        assert_eq!(
+            request.param("tweet.fields"),
+            Some("in_reply_to_user_id,referenced_tweets,author_id,created_at")
+        );
+        assert_eq!(request.param("expansions"), Some("author_id"));
+    }
+
+    // Only the root is still owed and checked; nobody answered it since.
+    fake.on("GET", SEARCH, Reply::fixture("x/empty.json"));
+    assert_eq!(watch.tick(Utc::now()).await.unwrap(), 0);
+    assert_eq!(fake.requests_to(SEARCH).len(), 3);
+    assert_eq!(fake.requests_to(LOOKUP).len(), 1);
+    assert!(fake.unused().is_empty(), "{:?}", fake.unused());
+}
+
+fn post(id: &str, in_reply_to: Option<&str>, age: chrono::Duration) -> Mention {
+    Mention {
+        key: MentionKey::new("x", id),
+        network: earshot::domain::Network::X,
+        author: earshot::domain::Author::default(),
+        text: "@acme?".into(),
+        link: None,
+        created_at: Utc::now() - age,
+        matched: vec![],
+        language: None,
+        in_reply_to: in_reply_to.map(str::to_string),
+        direct: false,
+    }
+}
+
+#[tokio::test]
+async fn answered_detection_survives_gone_posts_bad_bodies_and_spent_windows() {
+    let fake = Fake::start().await;
+    let source = x(&fake, &["mentions"], None);
+    let hour = chrono::Duration::hours(1);
+    let reply = post(REPLY, Some("2000000000000000050"), hour);
+    let root = post(ROOT, None, hour);
+
+    // The reply was deleted: X says so inside a 200; nothing is searched.
+    fake.on("GET", LOOKUP, Reply::fixture("x/post_gone.json"));
+    assert_eq!(source.answered_by_brand(&reply).await.unwrap(), None);
+    fake.on("GET", LOOKUP, Reply::status(404, ""));
+    assert_eq!(source.answered_by_brand(&reply).await.unwrap(), None);
+    assert!(fake.requests_to(SEARCH).is_empty());
+    fake.on(
+        "GET",
+        LOOKUP,
+        Reply::json(r#"{"data": {"id": "2000000000000000090"}}"#),
+    );
+    let error = source.answered_by_brand(&reply).await.unwrap_err();
+    assert!(error.to_string().contains("conversation_id"), "{error}");
+    fake.on("GET", LOOKUP, Reply::json("{}"));
+    assert!(source.answered_by_brand(&reply).await.is_err());
+
+    // Its conversation, once known, is not looked up again.
+    fake.on("GET", LOOKUP, Reply::fixture("x/conversation.json"))
+        .on("GET", SEARCH, Reply::fixture("x/empty.json"))
+        .on("GET", SEARCH, Reply::fixture("x/replies_answered.json"));
+    assert_eq!(source.answered_by_brand(&reply).await.unwrap(), None);
+    assert!(source.answered_by_brand(&reply).await.unwrap().is_some());
+    assert_eq!(fake.requests_to(LOOKUP).len(), 5);
+
+    fake.on("GET", SEARCH, Reply::json("not json"))
+        .on("GET", SEARCH, Reply::json(r#"{"data": "none"}"#))
+        .on(
+            "GET",
+            SEARCH,
+            Reply::json(r#"{"data": [{"id": 5, "author_id": 9, "referenced_tweets": "x"}, 7]}"#),
+        )
+        .on("GET", SEARCH, Reply::status(503, "over capacity"));
+    let error = source.answered_by_brand(&root).await.unwrap_err();
+    assert!(error.to_string().contains("cannot read"), "{error}");
+    assert!(source.answered_by_brand(&root).await.is_err());
+    assert_eq!(
+        source.answered_by_brand(&root).await.unwrap(),
+        None,
+        "posts of the wrong shape are no reply"
+    );
+    assert!(matches!(
+        source.answered_by_brand(&root).await,
+        Err(SourceError::Retry { .. })
+    ));
+
+    let before = fake.requests().len();
+    let old = post(OLD, None, chrono::Duration::days(8));
+    assert_eq!(source.answered_by_brand(&old).await.unwrap(), None);
+    let odd = post("1/../../2/tweets", None, hour);
+    assert!(matches!(
+        source.answered_by_brand(&odd).await,
+        Err(SourceError::Permanent(_))
+    ));
+    assert_eq!(fake.requests().len(), before, "nothing asked for either");
+
+    // The search window is spent: checks wait for its reset without asking.
+    let in_secs = |secs: i64| Utc::now().timestamp() + secs;
+    fake.on(
+        "GET",
+        SEARCH,
+        Reply::fixture("x/empty.json")
+            .header("x-rate-limit-remaining", 1)
+            .header("x-rate-limit-reset", in_secs(600)),
+    );
+    assert_eq!(source.answered_by_brand(&root).await.unwrap(), None);
+    let before = fake.requests().len();
+    match source.answered_by_brand(&root).await {
+        Err(SourceError::Retry {
+            after: Some(after), ..
+        }) => {
+            assert!(after > Duration::from_secs(590), "{after:?}")
+        }
+        other => panic!("a spent window waits for its reset: {other:?}"),
+    }
+    assert_eq!(fake.requests().len(), before);
+    assert!(fake.unused().is_empty(), "{:?}", fake.unused());
 }
