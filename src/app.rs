@@ -120,12 +120,16 @@ impl App {
                         source.every,
                         http.clone(),
                     )),
-                    SourceKind::X(settings) => Arc::new(X::new(
-                        source.name.clone(),
-                        settings.clone(),
-                        source.every,
-                        http.clone(),
-                    )),
+                    SourceKind::X(settings) => Arc::new(
+                        X::new(
+                            source.name.clone(),
+                            settings.clone(),
+                            source.every,
+                            http.clone(),
+                        )
+                        // X voids a refresh token once used; the new one must outlive the process.
+                        .with_credentials(store.credentials(&source.name)),
+                    ),
                     SourceKind::Mastodon {
                         instance,
                         token,

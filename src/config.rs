@@ -345,6 +345,48 @@ impl Config {
                             .user_token
                             .as_ref()
                             .map(|token| Secret::new(token.get_ref().0.clone())),
+                        refresh: match &feed.refresh_token {
+                            Some(_) => Some(x::Refresh {
+                                client_id: required(
+                                    &feed.client_id,
+                                    "client_id",
+                                    "the app's OAuth 2.0 client id, to renew the user token with `refresh_token`",
+                                )?,
+                                client_secret: feed
+                                    .client_secret
+                                    .as_ref()
+                                    .map(|secret| secret.get_ref().0.clone())
+                                    .filter(|secret| !secret.trim().is_empty())
+                                    .map(Secret::new),
+                                token: Secret::new(required(
+                                    &feed.refresh_token,
+                                    "refresh_token",
+                                    "an OAuth 2.0 refresh token (scope offline.access)",
+                                )?),
+                                token_url: base_url(
+                                    &feed.token_url,
+                                    "token_url",
+                                    x::DEFAULT_TOKEN_URL,
+                                )?,
+                            }),
+                            None => {
+                                let unused = [
+                                    ("client_id", span_of(&feed.client_id)),
+                                    ("client_secret", span_of(&feed.client_secret)),
+                                    ("token_url", span_of(&feed.token_url)),
+                                ]
+                                .into_iter()
+                                .find_map(|(field, at)| Some((field, at?)));
+                                if let Some((field, at)) = unused {
+                                    return Err(invalid(
+                                        Some(at),
+                                        &key(field),
+                                        format!("`{field}` is only used to renew the user token; set `refresh_token` too"),
+                                    ));
+                                }
+                                None
+                            }
+                        },
                         user_id: required(
                             &feed.user_id,
                             "user_id",
@@ -703,6 +745,7 @@ struct RawSource {
     user_agent: Option<Spanned<EnvString>>,
     bearer_token: Option<Spanned<EnvString>>,
     user_token: Option<Spanned<EnvString>>,
+    refresh_token: Option<Spanned<EnvString>>,
     user_id: Option<Spanned<EnvString>>,
     instance: Option<Spanned<EnvString>>,
     token: Option<Spanned<EnvString>>,
@@ -730,7 +773,17 @@ impl RawSource {
                 "password",
                 "user_agent",
             ],
-            "x" => &["watch", "api_url", "bearer_token", "user_token", "user_id"],
+            "x" => &[
+                "watch",
+                "api_url",
+                "bearer_token",
+                "user_token",
+                "refresh_token",
+                "client_id",
+                "client_secret",
+                "token_url",
+                "user_id",
+            ],
             "mastodon" => &["watch", "instance", "token", "stream"],
             "bluesky" => &["watch", "pds", "handle", "app_password", "jetstream_url"],
             _ => &["url"],
@@ -749,6 +802,7 @@ impl RawSource {
             ("user_agent", span(&self.user_agent)),
             ("bearer_token", span(&self.bearer_token)),
             ("user_token", span(&self.user_token)),
+            ("refresh_token", span(&self.refresh_token)),
             ("user_id", span(&self.user_id)),
             ("instance", span(&self.instance)),
             ("token", span(&self.token)),

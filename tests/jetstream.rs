@@ -1,6 +1,7 @@
 //! The Bluesky source's Jetstream watch against a fake Jetstream on 127.0.0.1 that replays
 //! recorded-shape frames (posts, likes, follows, deletes, identity and account events, and
-//! some broken ones) from the cursor a client asks for, and drops the first connection.
+//! some broken ones) from the cursor a client asks for, and drops the first connection; and a
+//! fake PDS whose getProfiles turns the authors' DIDs into handles, or fails to.
 
 mod fake_stream;
 
@@ -16,7 +17,7 @@ use earshot::rules::Rules;
 use earshot::sources::bluesky::{Bluesky, Watch};
 use earshot::sources::Source;
 use earshot::store::Store;
-use fake_stream::{JetFrame, Jetstream};
+use fake_stream::{JetFrame, Jetstream, Pds, Profiles};
 
 const ME: &str = "did:plc:acme";
 /// 2024-09-09T19:46:02Z in microseconds; frames are a second apart from here.
@@ -284,4 +285,168 @@ async fn a_restart_resumes_from_the_stored_cursor() {
         jet.connections()[0][1],
         ("cursor".to_string(), (at(18) - 5_000_000).to_string())
     );
+}
+
+/// A Bluesky source with a Jetstream watch against `jet` and `pds`.
+fn streaming(jet: &Jetstream, pds: &Pds) -> Arc<dyn Source> {
+    Arc::new(
+        Bluesky::new(
+            "sky".into(),
+            url::Url::parse(&pds.url).unwrap(),
+            "acme.bsky.social".into(),
+            "app-pass".into(),
+            vec![Watch::Jetstream],
+            Duration::from_secs(60),
+            reqwest::Client::new(),
+        )
+        .with_jetstream(url::Url::parse(&format!("{}/subscribe", jet.url)).unwrap()),
+    )
+}
+
+/// Each stored mention's author: handle, display name and profile link.
+fn authors(store: &Store) -> Vec<(String, Option<String>, Option<String>)> {
+    store
+        .list(ListFilter::All, &Member::new("you", "you"))
+        .unwrap()
+        .into_iter()
+        .map(|tracked| {
+            let author = tracked.mention.author;
+            (author.handle, author.name, author.profile)
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cards_name_authors_by_handle_looked_up_once_for_the_posts_the_rules_kept() {
+    let frames = vec![
+        post(0, "did:plc:fan", "a0", "Acme coffee is back!"),
+        post(1, "did:plc:quiet", "q1", "nothing to see here"),
+        post(
+            2,
+            "did:plc:gone",
+            "g2",
+            "acme, from an account the AppView no longer has",
+        ),
+        post(3, "did:plc:support", "s3", "acme support here: DM us"),
+        post(4, "did:plc:late", "l4", "Acme late"),
+        like(30),
+        // The first connection ends here; the reconnect replays from second 25.
+        post(40, "did:plc:fan", "a40", "acme again"),
+        like(41),
+    ];
+    let jet = Jetstream::start(frames, 6).await;
+    let pds = Pds::start(
+        ME,
+        Profiles::Serve(vec![
+            json!({"did": "did:plc:fan", "handle": "fan.bsky.social", "displayName": "Fan Person"}),
+            json!({"did": "did:plc:late", "handle": "late.test"}),
+            json!({"did": "did:plc:support", "handle": "acme-support.bsky.social", "displayName": "Acme Support"}),
+            json!({"did": "did:plc:quiet", "handle": "quiet.test"}),
+        ]),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), vec![]).unwrap();
+    // The brand's other account is known by handle only: it is recognised once resolved.
+    let rules = Rules::new(&["acme".into()], &[], &["acme-support.bsky.social".into()]);
+    let (stop, stopped) = watch::channel(false);
+    let task = tokio::spawn(follow(
+        store.clone(),
+        streaming(&jet, &pds),
+        rules,
+        Arc::new(Notify::new()),
+        Arc::new(Notify::new()),
+        stopped,
+    ));
+    until(|| relayed(&store).len() >= 4).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.send(true).unwrap();
+    task.await.unwrap();
+
+    let profile = |handle: &str| Some(format!("https://bsky.app/profile/{handle}"));
+    assert_eq!(
+        authors(&store),
+        vec![
+            (
+                "fan.bsky.social".to_string(),
+                Some("Fan Person".to_string()),
+                profile("fan.bsky.social")
+            ),
+            (
+                "did:plc:gone".to_string(),
+                None,
+                profile("did:plc:gone")
+            ),
+            ("late.test".to_string(), None, profile("late.test")),
+            (
+                "fan.bsky.social".to_string(),
+                Some("Fan Person".to_string()),
+                profile("fan.bsky.social")
+            ),
+        ],
+        "an author the AppView does not know keeps the DID; the brand's other account is not relayed"
+    );
+    let fan = store.mention(1).unwrap().mention;
+    assert_eq!(fan.author.display(), "Fan Person (@fan.bsky.social)");
+    assert_eq!(
+        fan.link.as_deref(),
+        Some("https://bsky.app/profile/did:plc:fan/post/a0"),
+        "the post's link keeps the DID, which outlives a change of handle"
+    );
+    let lookups = pds.lookups();
+    assert_eq!(jet.connections().len(), 2);
+    assert_eq!(
+        lookups.len(),
+        1,
+        "one lookup for the batch; the author seen again comes from memory: {lookups:?}"
+    );
+    assert_eq!(
+        lookups[0].actors,
+        [
+            "did:plc:fan",
+            "did:plc:gone",
+            "did:plc:support",
+            "did:plc:late"
+        ],
+        "only the posts the rules kept"
+    );
+    assert_eq!(lookups[0].authorization.as_deref(), Some("Bearer access"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cards_show_the_did_when_the_lookup_fails_or_hangs() {
+    for (profiles, what) in [(Profiles::Fail(500), "fails"), (Profiles::Hang, "hangs")] {
+        let frames = vec![post(0, "did:plc:fan", "a0", "Acme coffee is back!")];
+        let jet = Jetstream::start(frames, usize::MAX).await;
+        let pds = Pds::start(ME, profiles).await;
+        let store = Store::temporary(vec![]).unwrap();
+        let (stop, stopped) = watch::channel(false);
+        let started = std::time::Instant::now();
+        let task = tokio::spawn(follow(
+            store.clone(),
+            streaming(&jet, &pds),
+            Rules::new(&["acme".into()], &[], &[]),
+            Arc::new(Notify::new()),
+            Arc::new(Notify::new()),
+            stopped,
+        ));
+        until(|| !relayed(&store).is_empty()).await;
+        let waited = started.elapsed();
+        stop.send(true).unwrap();
+        task.await.unwrap();
+        assert_eq!(
+            authors(&store),
+            vec![(
+                "did:plc:fan".to_string(),
+                None,
+                Some("https://bsky.app/profile/did:plc:fan".to_string())
+            )],
+            "when the lookup {what}"
+        );
+        assert!(
+            waited < Duration::from_secs(4),
+            "the post is not held back long when the lookup {what}: {waited:?}"
+        );
+        assert_eq!(pds.lookups().len(), 1, "when the lookup {what}");
+    }
 }

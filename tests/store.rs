@@ -1,12 +1,12 @@
 //! The store's promises: dedup and numbering, cursors moved with their mentions, transitions
 //! with history and outbox effects in one transaction, a guarded schema, and one winner when
-//! two people claim at once.
+//! two people claim at once; a source's rotated credentials kept across restarts.
 
 use chrono::{DateTime, Utc};
 use earshot::domain::{
     Action, Author, Cursor, ListFilter, Member, Mention, MentionKey, Network, State, Status,
 };
-use earshot::store::{Effect, Store, StoreError};
+use earshot::store::{Effect, Grant, Store, StoreError};
 
 fn mention(source: &str, id: &str, network: Network) -> Mention {
     Mention {
@@ -334,5 +334,33 @@ fn a_store_from_another_schema_version_is_refused() {
     assert!(
         error.to_string().contains("not written by earshot"),
         "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_sources_rotated_credentials_survive_reopening_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let grant = Grant {
+        seed: "fingerprint-of-seed".into(),
+        refresh_token: "refresh-2".into(),
+        access_token: Some("access-2".into()),
+        expires_at: DateTime::from_timestamp(1_800_000_000, 0),
+    };
+    {
+        let store = Store::open(dir.path(), chats()).unwrap();
+        assert_eq!(store.credentials("x").load().unwrap(), None);
+        store.credentials("x").save(&grant).await.unwrap();
+    }
+    let store = Store::open(dir.path(), chats()).unwrap();
+    assert_eq!(store.credentials("x").load().unwrap(), Some(grant.clone()));
+    assert_eq!(
+        store.credentials("x-other").load().unwrap(),
+        None,
+        "each source has its own"
+    );
+    let printed = format!("{grant:?}");
+    assert!(
+        !printed.contains("refresh-2") && !printed.contains("access-2"),
+        "{printed}"
     );
 }

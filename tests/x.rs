@@ -1,13 +1,14 @@
 //! X against a local API v2 look-alike: since_id held across the pages of a pass, rate-limit
-//! headers, failures, restarts, the weighted length check, answers at the HTTP level, and
-//! answers made on X by the brand's account.
+//! headers, failures, restarts, the weighted length check, answers at the HTTP level, the user
+//! token renewed through the OAuth 2.0 token endpoint with rotating refresh tokens, and answers
+//! made on X by the brand's account.
 
 mod fake_net;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use earshot::answered::AnswerWatch;
 use earshot::app::poll;
 use earshot::domain::{
@@ -16,7 +17,7 @@ use earshot::domain::{
 use earshot::outbox::Outbox;
 use earshot::rules::Rules;
 use earshot::sources::http::Secret;
-use earshot::sources::x::{Settings, Watch, X};
+use earshot::sources::x::{Refresh, Settings, Watch, REFRESH_REFUSED, X};
 use earshot::sources::{Source, SourceError};
 use earshot::store::{Store, StoreError};
 use fake_net::{Fake, Reply};
@@ -25,6 +26,7 @@ const MENTIONS: &str = "/2/users/9/mentions";
 const SEARCH: &str = "/2/tweets/search/recent";
 const OWN: &str = "/2/users/9/tweets";
 const POST: &str = "/2/tweets";
+const TOKEN: &str = "/2/oauth2/token";
 const ANSWER: &str =
     "@bob Sorry! New lids ship Monday 🙏 https://acme.example/lids/2026/new-and-improved";
 
@@ -34,6 +36,7 @@ fn x(fake: &Fake, watch: &[&str], user_token: Option<&str>) -> X {
         Settings {
             bearer_token: Secret::new("app-token"),
             user_token: user_token.map(Secret::new),
+            refresh: None,
             user_id: "9".into(),
             watch: watch.iter().map(|w| Watch::parse(w).unwrap()).collect(),
             api_url: fake.url.clone(),
@@ -383,6 +386,413 @@ async fn answers_are_measured_the_way_x_counts() {
             .is_ok(),
         "a link weighs 23"
     );
+}
+
+/// A clock the test moves by hand: token expiry is read from it.
+#[derive(Clone)]
+struct Clock(Arc<Mutex<DateTime<Utc>>>);
+
+impl Clock {
+    fn new() -> Clock {
+        Clock(Arc::new(Mutex::new(
+            Utc.with_ymd_and_hms(2026, 11, 21, 12, 0, 0).unwrap(),
+        )))
+    }
+
+    fn advance(&self, by: chrono::Duration) {
+        *self.0.lock().unwrap() += by;
+    }
+
+    fn source(&self) -> earshot::sources::throttle::Clock {
+        let now = self.0.clone();
+        Arc::new(move || *now.lock().unwrap())
+    }
+}
+
+/// An X source that renews its user token with `seed`, keeping the rotated one in `store`.
+/// `secret`: a confidential client; without it, a public one.
+fn refreshing(
+    fake: &Fake,
+    store: &Store,
+    clock: &Clock,
+    seed: &str,
+    user_token: Option<&str>,
+    secret: Option<&str>,
+) -> X {
+    X::new(
+        "x".into(),
+        Settings {
+            bearer_token: Secret::new("app-token"),
+            user_token: user_token.map(Secret::new),
+            refresh: Some(Refresh {
+                client_id: "client-1".into(),
+                client_secret: secret.map(Secret::new),
+                token: Secret::new(seed),
+                token_url: format!("{}{TOKEN}", fake.url),
+            }),
+            user_id: "9".into(),
+            watch: vec![Watch::Mentions],
+            api_url: fake.url.clone(),
+        },
+        Duration::from_secs(60),
+        reqwest::Client::new(),
+    )
+    .with_credentials(store.credentials("x"))
+    .with_clock(clock.source())
+}
+
+/// What X's token endpoint returns for a refresh.
+fn grant(access: &str, refresh: &str, expires_in: u64) -> Reply {
+    Reply::json(
+        serde_json::json!({
+            "token_type": "bearer",
+            "expires_in": expires_in,
+            "access_token": access,
+            "scope": "tweet.write users.read tweet.read offline.access",
+            "refresh_token": refresh,
+        })
+        .to_string(),
+    )
+}
+
+/// The two mentions of `x/mentions_first.json`, as the source reads them.
+async fn mentions(fake: &Fake, source: &X) -> Vec<Mention> {
+    fake.on("GET", MENTIONS, Reply::fixture("x/mentions_first.json"));
+    let mentions = source.fetch(&Cursor::default()).await.unwrap().mentions;
+    assert_eq!(mentions.len(), 2);
+    mentions
+}
+
+/// Scripts one answer that X accepts: the check for an earlier try, then the post.
+fn accepts_one_answer(fake: &Fake) {
+    fake.on("GET", OWN, Reply::fixture("x/empty.json")).on(
+        "POST",
+        POST,
+        Reply::fixture("x/created.json"),
+    );
+}
+
+fn bearer(request: &fake_net::Request) -> Option<&str> {
+    request.header("authorization")
+}
+
+#[tokio::test]
+async fn the_user_token_is_renewed_before_it_expires_and_the_rotated_refresh_token_is_stored() {
+    let fake = Fake::start().await;
+    let store = Store::temporary(vec![]).unwrap();
+    let clock = Clock::new();
+    let source = refreshing(&fake, &store, &clock, "seed-1", None, None);
+    let found = mentions(&fake, &source).await;
+
+    // No access token yet: the first answer renews one first.
+    fake.on("POST", TOKEN, grant("access-1", "refresh-1", 7200));
+    accepts_one_answer(&fake);
+    source.reply(&found[0], ANSWER, "answer-1").await.unwrap();
+    let token = &fake.requests_to(TOKEN)[0];
+    assert_eq!(token.method, "POST");
+    assert_eq!(
+        token.header("content-type"),
+        Some("application/x-www-form-urlencoded")
+    );
+    assert_eq!(
+        token.form(),
+        [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "seed-1"),
+            ("client_id", "client-1"),
+        ]
+        .into_iter()
+        .map(|(key, value)| (key.to_string(), value.to_string()))
+        .collect(),
+        "a public client names itself in the body"
+    );
+    assert_eq!(token.header("authorization"), None);
+    assert_eq!(bearer(&fake.requests_to(POST)[0]), Some("Bearer access-1"));
+    let stored = store.credentials("x").load().unwrap().unwrap();
+    assert_eq!(stored.refresh_token, "refresh-1");
+    assert_eq!(stored.access_token.as_deref(), Some("access-1"));
+    assert!(
+        !format!("{stored:?}").contains("refresh-1") && !format!("{stored:?}").contains("access-1"),
+        "tokens never print: {stored:?}"
+    );
+
+    // An hour later the token still has an hour to live: no renewal.
+    clock.advance(chrono::Duration::hours(1));
+    accepts_one_answer(&fake);
+    source.reply(&found[1], ANSWER, "answer-2").await.unwrap();
+    assert_eq!(fake.requests_to(TOKEN).len(), 1);
+    assert_eq!(bearer(&fake.requests_to(POST)[1]), Some("Bearer access-1"));
+
+    // Thirty seconds before it expires, it is renewed with the rotated refresh token.
+    clock.advance(chrono::Duration::seconds(3600 - 30));
+    fake.on("POST", TOKEN, grant("access-2", "refresh-2", 7200));
+    accepts_one_answer(&fake);
+    source
+        .reply(&found[0], "another answer", "answer-3")
+        .await
+        .unwrap();
+    let tokens = fake.requests_to(TOKEN);
+    assert_eq!(tokens.len(), 2);
+    assert_eq!(
+        tokens[1].form().get("refresh_token").map(String::as_str),
+        Some("refresh-1")
+    );
+    assert_eq!(bearer(&fake.requests_to(POST)[2]), Some("Bearer access-2"));
+    assert_eq!(
+        store
+            .credentials("x")
+            .load()
+            .unwrap()
+            .unwrap()
+            .refresh_token,
+        "refresh-2"
+    );
+    assert!(fake.unused().is_empty(), "{:?}", fake.unused());
+}
+
+#[tokio::test]
+async fn a_refused_user_token_is_renewed_once_and_the_answer_posts_once() {
+    let fake = Fake::start().await;
+    let store = Store::temporary(vec![]).unwrap();
+    let clock = Clock::new();
+    let source = Arc::new(refreshing(
+        &fake,
+        &store,
+        &clock,
+        "seed-1",
+        Some("stale-token"),
+        Some("secret-1"),
+    ));
+    fake.on("GET", MENTIONS, Reply::fixture("x/mentions_first.json"));
+    assert_eq!(poll(&store, source.as_ref(), &rules()).await, 2);
+    let jane = Member::new("jane", "jane");
+    store
+        .apply(1, &jane, &Action::Claim, Utc::now())
+        .await
+        .unwrap();
+    store
+        .apply(
+            1,
+            &jane,
+            &Action::Answer {
+                text: ANSWER.into(),
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    let outbox = Outbox::new(
+        store.clone(),
+        vec![],
+        vec![source],
+        Arc::new(tokio::sync::Notify::new()),
+    );
+    fake.on("GET", OWN, Reply::fixture("x/empty.json"))
+        .on(
+            "POST",
+            POST,
+            Reply::status(401, r#"{"title":"Unauthorized","status":401}"#),
+        )
+        .on("POST", TOKEN, grant("access-1", "refresh-1", 7200))
+        .on("POST", POST, Reply::fixture("x/created.json"));
+    assert_eq!(outbox.drain(Utc::now()).await.unwrap().delivered, 1);
+
+    let posts = fake.requests_to(POST);
+    assert_eq!(posts.len(), 2, "one refused try, one post");
+    assert_eq!(bearer(&posts[0]), Some("Bearer stale-token"));
+    assert_eq!(bearer(&posts[1]), Some("Bearer access-1"));
+    assert_eq!(posts[0].body, posts[1].body, "the same answer, once more");
+    let token = &fake.requests_to(TOKEN)[0];
+    assert_eq!(
+        token.header("authorization"),
+        Some("Basic Y2xpZW50LTE6c2VjcmV0LTE="),
+        "a confidential client authenticates as client_id:client_secret"
+    );
+    let form = token.form();
+    assert_eq!(
+        form.get("grant_type").map(String::as_str),
+        Some("refresh_token")
+    );
+    assert_eq!(
+        form.get("refresh_token").map(String::as_str),
+        Some("seed-1")
+    );
+    assert_eq!(form.get("client_id"), None, "not in the body as well");
+    assert!(matches!(
+        store.mention(1).unwrap().state,
+        State::Answered { link: Some(link), .. } if link.ends_with("/1000000000000000999")
+    ));
+    assert_eq!(
+        outbox.drain(Utc::now()).await.unwrap().delivered,
+        0,
+        "nothing left to post"
+    );
+    assert!(fake.unused().is_empty(), "{:?}", fake.unused());
+}
+
+#[tokio::test]
+async fn answers_sent_at_once_renew_the_token_once() {
+    let fake = Fake::start().await;
+    let store = Store::temporary(vec![]).unwrap();
+    let clock = Clock::new();
+    let source = refreshing(&fake, &store, &clock, "seed-1", None, None);
+    let found = mentions(&fake, &source).await;
+    // X is slow to renew, so the second answer asks while the first renewal is under way.
+    fake.on(
+        "POST",
+        TOKEN,
+        grant("access-1", "refresh-1", 7200).after(Duration::from_millis(300)),
+    );
+    accepts_one_answer(&fake);
+    accepts_one_answer(&fake);
+    let (first, second) = tokio::join!(
+        source.reply(&found[0], ANSWER, "answer-1"),
+        source.reply(&found[1], ANSWER, "answer-2"),
+    );
+    first.unwrap();
+    second.unwrap();
+    assert_eq!(fake.requests_to(TOKEN).len(), 1, "one renewal for both");
+    let posts = fake.requests_to(POST);
+    assert_eq!(posts.len(), 2);
+    assert!(
+        posts
+            .iter()
+            .all(|post| bearer(post) == Some("Bearer access-1")),
+        "{posts:?}"
+    );
+    assert!(fake.unused().is_empty(), "{:?}", fake.unused());
+}
+
+#[tokio::test]
+async fn the_rotated_refresh_token_is_used_after_a_restart_until_the_config_names_a_new_one() {
+    let fake = Fake::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Clock::new();
+    {
+        let store = Store::open(dir.path(), vec![]).unwrap();
+        let source = refreshing(&fake, &store, &clock, "seed-1", None, None);
+        let found = mentions(&fake, &source).await;
+        fake.on("POST", TOKEN, grant("access-1", "refresh-1", 7200));
+        accepts_one_answer(&fake);
+        source.reply(&found[0], ANSWER, "answer-1").await.unwrap();
+    }
+
+    // Restarted within the token's two hours: the stored access token is used as it is.
+    let store = Store::open(dir.path(), vec![]).unwrap();
+    let source = refreshing(&fake, &store, &clock, "seed-1", None, None);
+    let found = mentions(&fake, &source).await;
+    accepts_one_answer(&fake);
+    source.reply(&found[1], ANSWER, "answer-2").await.unwrap();
+    assert_eq!(fake.requests_to(TOKEN).len(), 1);
+    assert_eq!(bearer(&fake.requests_to(POST)[1]), Some("Bearer access-1"));
+
+    // Past its expiry, after another restart: renewed with the stored refresh token, not the
+    // configured seed, which X voided at its first use.
+    drop(source);
+    drop(store);
+    clock.advance(chrono::Duration::hours(3));
+    let store = Store::open(dir.path(), vec![]).unwrap();
+    let source = refreshing(&fake, &store, &clock, "seed-1", None, None);
+    fake.on("POST", TOKEN, grant("access-2", "refresh-2", 7200));
+    accepts_one_answer(&fake);
+    source.reply(&found[0], ANSWER, "answer-3").await.unwrap();
+    let tokens = fake.requests_to(TOKEN);
+    assert_eq!(
+        tokens[1].form().get("refresh_token").map(String::as_str),
+        Some("refresh-1")
+    );
+    assert_eq!(bearer(&fake.requests_to(POST)[2]), Some("Bearer access-2"));
+
+    // A person created a new refresh token and put it in the config: it wins over the stored.
+    drop(source);
+    let source = refreshing(&fake, &store, &clock, "seed-2", None, None);
+    fake.on("POST", TOKEN, grant("access-3", "refresh-3", 7200));
+    accepts_one_answer(&fake);
+    source.reply(&found[1], ANSWER, "answer-4").await.unwrap();
+    let tokens = fake.requests_to(TOKEN);
+    assert_eq!(
+        tokens[2].form().get("refresh_token").map(String::as_str),
+        Some("seed-2")
+    );
+    assert_eq!(
+        store
+            .credentials("x")
+            .load()
+            .unwrap()
+            .unwrap()
+            .refresh_token,
+        "refresh-3"
+    );
+
+    // And the token rotated from the new seed is the one used after the next restart.
+    drop(source);
+    clock.advance(chrono::Duration::hours(3));
+    let source = refreshing(&fake, &store, &clock, "seed-2", None, None);
+    fake.on("POST", TOKEN, grant("access-4", "refresh-4", 7200));
+    accepts_one_answer(&fake);
+    source.reply(&found[0], ANSWER, "answer-5").await.unwrap();
+    assert_eq!(
+        fake.requests_to(TOKEN)[3]
+            .form()
+            .get("refresh_token")
+            .map(String::as_str),
+        Some("refresh-3")
+    );
+    assert!(fake.unused().is_empty(), "{:?}", fake.unused());
+}
+
+#[tokio::test]
+async fn a_refused_refresh_token_returns_the_answer_to_the_person() {
+    let fake = Fake::start().await;
+    let store = Store::temporary(vec![]).unwrap();
+    let clock = Clock::new();
+    let source = Arc::new(refreshing(&fake, &store, &clock, "seed-1", None, None));
+    fake.on("GET", MENTIONS, Reply::fixture("x/mentions_first.json"));
+    assert_eq!(poll(&store, source.as_ref(), &rules()).await, 2);
+    let jane = Member::new("jane", "jane");
+    store
+        .apply(1, &jane, &Action::Claim, Utc::now())
+        .await
+        .unwrap();
+    store
+        .apply(
+            1,
+            &jane,
+            &Action::Answer {
+                text: ANSWER.into(),
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    let outbox = Outbox::new(
+        store.clone(),
+        vec![],
+        vec![source],
+        Arc::new(tokio::sync::Notify::new()),
+    );
+    fake.on("GET", OWN, Reply::fixture("x/empty.json")).on(
+        "POST",
+        TOKEN,
+        Reply::status(
+            400,
+            r#"{"error":"invalid_grant","error_description":"The refresh token is invalid or expired."}"#,
+        )
+        .header("content-type", "application/json"),
+    );
+    outbox.drain(Utc::now()).await.unwrap();
+    let last = store.history(1).unwrap().pop().unwrap().summary();
+    assert!(last.contains(REFRESH_REFUSED), "{last}");
+    assert!(matches!(
+        store.mention(1).unwrap().state,
+        State::Claimed {
+            answering: false,
+            ..
+        }
+    ));
+    assert!(fake.requests_to(POST).is_empty(), "nothing posted");
+    assert_eq!(store.credentials("x").load().unwrap(), None);
+    assert!(fake.unused().is_empty(), "{:?}", fake.unused());
 }
 
 const ROOT: &str = "2000000000000000100";

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::Utc;
 use tokio::sync::{mpsc, watch, Notify};
 
-use crate::rules::Rules;
+use crate::rules::{Rules, Verdict};
 use crate::sources::{Fetched, Source, SourceError, StreamEvent};
 use crate::store::Store;
 
@@ -67,7 +67,7 @@ pub async fn follow(
                         backfill.notify_one();
                     }
                     Some(StreamEvent::Posts(fetched)) => {
-                        match ingest(&store, &name, &cursor_name, fetched, &rules) {
+                        match ingest(&store, source.as_ref(), &cursor_name, fetched, &rules).await {
                             Ok(0) => {}
                             Ok(_) => wake.notify_one(),
                             Err(reason) => {
@@ -103,16 +103,24 @@ pub async fn follow(
     }
 }
 
-/// Judges a batch and stores the mentions kept with the cursor. A batch with nothing kept only
-/// moves the cursor, unflushed: losing that on a crash costs a replay, never a mention.
-fn ingest(
+/// Judges a batch, lets the source fill in the mentions kept, and stores them with the cursor.
+/// A batch with nothing kept only moves the cursor, unflushed: losing that on a crash costs a
+/// replay, never a mention.
+async fn ingest(
     store: &Store,
-    name: &str,
+    source: &dyn Source,
     cursor_name: &str,
     fetched: Fetched,
     rules: &Rules,
 ) -> Result<usize, String> {
-    let kept = super::relevant(store, name, fetched.mentions, rules);
+    let name = source.name();
+    let mut kept = super::relevant(store, name, fetched.mentions, rules);
+    // Only the kept few are filled in: the stream carries the whole network.
+    if !kept.is_empty() {
+        source.enrich(&mut kept).await;
+        // Known by handle only now, one of the brand's own accounts is dropped here.
+        kept.retain(|mention| !matches!(rules.judge(mention), Verdict::Drop(_)));
+    }
     let saved = if kept.is_empty() {
         store.save_cursor(cursor_name, &fetched.cursor).map(|()| 0)
     } else {

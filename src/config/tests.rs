@@ -289,6 +289,80 @@ fn network_sources_report_missing_foreign_and_bad_keys() {
 }
 
 #[test]
+fn an_x_source_may_renew_its_user_token() {
+    let dir = folder();
+    std::env::set_var("EARSHOT_TEST_X_REFRESH", "seed-token");
+    let x = |extra: &str| {
+        format!("{BASE}\n[[sources]]\nkind = \"x\"\nname = \"x\"\nbearer_token = \"app\"\nuser_id = \"9\"\n{extra}")
+    };
+    let config = parse_in(
+        dir.path(),
+        &x("refresh_token = \"${EARSHOT_TEST_X_REFRESH}\"\nclient_id = \"cid\"\n"),
+    )
+    .expect("valid");
+    let SourceKind::X(settings) = &config.sources[0].kind else {
+        panic!("x")
+    };
+    let refresh = settings.refresh.as_ref().expect("refreshing");
+    assert_eq!(refresh.client_id, "cid");
+    assert_eq!(refresh.client_secret, None, "a public client");
+    assert_eq!(refresh.token.expose(), "seed-token");
+    assert_eq!(refresh.token_url, x::DEFAULT_TOKEN_URL);
+    assert_eq!(settings.user_token, None);
+    assert!(
+        !format!("{settings:?}").contains("seed-token"),
+        "secrets never print"
+    );
+
+    let config = parse_in(
+        dir.path(),
+        &x("user_token = \"access\"\nrefresh_token = \"r\"\nclient_id = \"cid\"\nclient_secret = \"csecret\"\ntoken_url = \"http://127.0.0.1:9/2/oauth2/token\"\n"),
+    )
+    .expect("valid");
+    let SourceKind::X(settings) = &config.sources[0].kind else {
+        panic!("x")
+    };
+    let refresh = settings.refresh.as_ref().expect("refreshing");
+    assert_eq!(
+        refresh.client_secret.as_ref().map(Secret::expose),
+        Some("csecret")
+    );
+    assert_eq!(refresh.token_url, "http://127.0.0.1:9/2/oauth2/token");
+    assert!(!format!("{settings:?}").contains("csecret"));
+
+    for (extra, expected) in [
+        (
+            "refresh_token = \"r\"\n",
+            "sources[0].client_id: a x source needs `client_id`",
+        ),
+        (
+            "client_id = \"cid\"\n",
+            "line 17: sources[0].client_id: `client_id` is only used to renew the user token; set `refresh_token` too",
+        ),
+        (
+            "token_url = \"http://127.0.0.1:9/token\"\n",
+            "sources[0].token_url: `token_url` is only used to renew the user token",
+        ),
+        (
+            "refresh_token = \"r\"\nclient_id = \"cid\"\ntoken_url = \"ftp://x\"\n",
+            "sources[0].token_url: `ftp://x` is not an http(s) URL",
+        ),
+        (
+            "refresh_token = \"r\"\nclient_id = \"cid\"\nusername = \"u\"\n",
+            "sources[0].username: a x source takes no `username`",
+        ),
+    ] {
+        let error = parse_in(dir.path(), &x(extra))
+            .map(|_| ())
+            .expect_err(expected);
+        assert!(
+            error.contains(expected),
+            "expected {expected:?} in:\n{error}"
+        );
+    }
+}
+
+#[test]
 fn mastodon_and_bluesky_sources() {
     let dir = folder();
     std::env::set_var("EARSHOT_TEST_MASTODON_TOKEN", "tok-123");

@@ -55,6 +55,14 @@ pub trait Source: Send + Sync {
         Ok(None)
     }
 
+    /// Fills in what a live stream's posts lack (Jetstream names authors by DID only), for
+    /// the posts the rules kept, just before they are stored. It cannot fail and must be
+    /// quick: a mention whose details cannot be had goes out as it is, never later or not at
+    /// all.
+    async fn enrich(&self, mentions: &mut [Mention]) {
+        let _ = mentions;
+    }
+
     /// Whether [`Source::stream`] follows a live stream beside the polls.
     fn streams(&self) -> bool {
         false

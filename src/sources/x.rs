@@ -1,6 +1,9 @@
 //! X (Twitter), through API v2: the brand account's mentions and recent search, read with the
-//! app's bearer token; answers posted with `POST /2/tweets` and a user-context token. A reply
-//! by the brand found in a mention's conversation (recent search) marks it answered.
+//! app's bearer token; answers posted with `POST /2/tweets` and a user-context token, which
+//! [`user_token`] keeps fresh when a refresh token is configured. A reply by the brand found in
+//! a mention's conversation (recent search) marks it answered.
+
+mod user_token;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -14,11 +17,17 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::http::{base_url, check_status, header_number, read_json, transmit, Budget, Secret};
+use super::throttle::Clock;
 use super::{Fetched, Posted, Source, SourceError};
 use crate::domain::text::plain_text;
 use crate::domain::{Author, Cursor, Mention, MentionKey, Network};
+use crate::store::Credentials;
+use user_token::UserToken;
+
+pub use user_token::REFRESH_REFUSED;
 
 pub const DEFAULT_API_URL: &str = "https://api.x.com";
+pub const DEFAULT_TOKEN_URL: &str = "https://api.x.com/2/oauth2/token";
 /// The tightest read limit earshot meets is the mentions timeline, 180 requests per 15 minutes
 /// per user (recent search allows 450 per app). A poll is one request per watch when nothing is
 /// new, so polling every minute spends 15 of those 180; X bills per post read, not per request,
@@ -43,12 +52,28 @@ pub struct Settings {
     /// The app's bearer token: reads public posts.
     pub bearer_token: Secret,
     /// An OAuth 2.0 user-context access token of the brand account (`tweet.write`): posts
-    /// answers. Without it the source only reads.
+    /// answers. Without it (and without `refresh`) the source only reads.
     pub user_token: Option<Secret>,
+    /// How to renew the user token; without it, the token is used until X refuses it.
+    pub refresh: Option<Refresh>,
     /// The brand account's numeric id.
     pub user_id: String,
     pub watch: Vec<Watch>,
     pub api_url: String,
+}
+
+/// An OAuth 2.0 refresh token (`offline.access`) and the app it was issued to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refresh {
+    /// The app's OAuth 2.0 client id.
+    pub client_id: String,
+    /// Only for confidential clients ("Web App, Automated App or Bot"), which authenticate
+    /// with it; public clients ("Native App") have none.
+    pub client_secret: Option<Secret>,
+    /// The refresh token from the config: only the seed. X replaces it on every refresh, and
+    /// earshot keeps the newest in the store.
+    pub token: Secret,
+    pub token_url: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +128,7 @@ pub struct X {
     every: Duration,
     http: reqwest::Client,
     budgets: [Budget; 5],
+    user_token: UserToken,
     /// Answers this process posted, by idempotency key (see [`X::reply`]).
     delivered: Mutex<HashMap<String, Posted>>,
     /// The conversation of each reply mention looked up so far, by post id: it never changes,
@@ -112,15 +138,34 @@ pub struct X {
 
 impl X {
     pub fn new(name: String, settings: Settings, every: Duration, http: reqwest::Client) -> X {
+        let user_token = UserToken::new(
+            settings.user_token.clone(),
+            settings.refresh.clone(),
+            http.clone(),
+            std::sync::Arc::new(Utc::now),
+        );
         X {
             name,
             settings,
             every,
             http,
             budgets: std::array::from_fn(|_| Budget::new(RESERVE)),
+            user_token,
             delivered: Mutex::new(HashMap::new()),
             conversations: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Keeps the rotating refresh token in `credentials`, so it survives restarts.
+    pub fn with_credentials(mut self, credentials: Credentials) -> X {
+        self.user_token.set_credentials(credentials);
+        self
+    }
+
+    /// Tells token expiry by `clock` instead of the wall clock.
+    pub fn with_clock(mut self, clock: Clock) -> X {
+        self.user_token.set_clock(clock);
+        self
     }
 
     fn api(&self) -> String {
@@ -556,15 +601,15 @@ impl Source for X {
         {
             return Ok(posted);
         }
-        let Some(user_token) = &self.settings.user_token else {
+        if !self.user_token.configured() {
             return Err(SourceError::Permanent(
-                "earshot cannot post on X for this source: it has no `user_token` (an OAuth 2.0 user token with tweet.write)".into(),
+                "earshot cannot post on X for this source: it has no `user_token` or `refresh_token` (an OAuth 2.0 user token with tweet.write)".into(),
             ));
-        };
+        }
         let parent = mention.key.id.as_str();
         let posted = match self.existing_answer(parent, text).await? {
             Some(posted) => posted,
-            None => self.post(parent, text, user_token).await?,
+            None => self.post(parent, text).await?,
         };
         if let Ok(mut done) = self.delivered.lock() {
             done.insert(idempotency_key.to_string(), posted.clone());
@@ -574,12 +619,30 @@ impl Source for X {
 }
 
 impl X {
-    async fn post(
+    /// Posts the answer with the user token; when X refuses the token (401), renews it once
+    /// and posts again.
+    async fn post(&self, parent: &str, text: &str) -> Result<Posted, SourceError> {
+        let token = self.user_token.current().await?;
+        if let Some(posted) = self.post_with(parent, text, &token).await? {
+            return Ok(posted);
+        }
+        let token = self.user_token.refused(&token).await?;
+        match self.post_with(parent, text, &token).await? {
+            Some(posted) => Ok(posted),
+            None => Err(SourceError::Permanent(
+                "X refused the renewed user token too; check that it was granted tweet.write"
+                    .into(),
+            )),
+        }
+    }
+
+    /// `None` when X refused the token.
+    async fn post_with(
         &self,
         parent: &str,
         text: &str,
         user_token: &Secret,
-    ) -> Result<Posted, SourceError> {
+    ) -> Result<Option<Posted>, SourceError> {
         let what = "X (posting the answer)";
         let body = json!({"text": text, "reply": {"in_reply_to_tweet_id": parent}});
         let request = self
@@ -591,15 +654,13 @@ impl X {
         let response = self.call(what, Endpoint::Post, request).await?;
         let status = response.status();
         if status == StatusCode::UNAUTHORIZED {
-            return Err(SourceError::Permanent(
-                "X refused the user token (expired or revoked); renew `user_token`".into(),
-            ));
+            return Ok(None);
         }
         if status == StatusCode::FORBIDDEN {
             let detail = problem_detail(response).await;
             if detail.to_lowercase().contains("duplicate") {
                 if let Some(posted) = self.existing_answer(parent, text).await? {
-                    return Ok(posted);
+                    return Ok(Some(posted));
                 }
             }
             return Err(SourceError::Permanent(format!(
@@ -622,10 +683,10 @@ impl X {
                     "X accepted the answer but sent no id; check the brand's account".into(),
                 )
             })?;
-        Ok(Posted {
+        Ok(Some(Posted {
             link: Some(format!("{SITE}/i/web/status/{id}")),
             id: Some(id.to_string()),
-        })
+        }))
     }
 }
 

@@ -1,11 +1,13 @@
 //! The only module that knows sled. Everything earshot must not forget lives here: mentions and
-//! their numbers, the dedup index, who holds what, source cursors, history and the outbox.
+//! their numbers, the dedup index, who holds what, source cursors and credentials, history and
+//! the outbox.
 //!
 //! Invariants:
 //! - Every change that touches more than one key is one sled transaction.
 //! - Methods that acknowledge something to a person or a network flush to disk before returning.
 //! - A source cursor is written in the same transaction as the mentions fetched up to it.
 
+mod credentials;
 mod followup;
 mod keys;
 mod mentions;
@@ -19,6 +21,7 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 
 use crate::domain::Refusal;
 
+pub use credentials::{Credentials, Grant};
 pub use outbox::{Effect, OutboxEntry, OutboxId};
 pub use storm::StormMode;
 
@@ -91,6 +94,8 @@ pub struct Store {
     health: sled::Tree,
     /// Storm mode, when on (see [`Store::with_storm`]).
     storm: Option<std::sync::Arc<StormMode>>,
+    /// source name -> the OAuth grant it last received (see [`Credentials`]).
+    credentials: sled::Tree,
 }
 
 impl Store {
@@ -130,6 +135,7 @@ impl Store {
             chase: db.open_tree("chase")?,
             health: db.open_tree("health")?,
             storm: None,
+            credentials: db.open_tree("credentials")?,
             db,
             path,
             chats,

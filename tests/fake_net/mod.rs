@@ -48,6 +48,8 @@ pub struct Reply {
     status: u16,
     headers: Vec<(String, String)>,
     body: String,
+    /// How long the server takes to answer.
+    delay: Option<std::time::Duration>,
 }
 
 impl Reply {
@@ -56,6 +58,7 @@ impl Reply {
             status: 200,
             headers: vec![("content-type".into(), "application/json".into())],
             body: body.into(),
+            delay: None,
         }
     }
 
@@ -68,11 +71,18 @@ impl Reply {
             status,
             headers: Vec::new(),
             body: body.into(),
+            delay: None,
         }
     }
 
     pub fn header(mut self, name: &str, value: impl ToString) -> Reply {
         self.headers.push((name.into(), value.to_string()));
+        self
+    }
+
+    /// Answers only after `delay` (in real time).
+    pub fn after(mut self, delay: std::time::Duration) -> Reply {
+        self.delay = Some(delay);
         self
     }
 }
@@ -167,16 +177,22 @@ async fn answer(
             .collect(),
         body: String::from_utf8_lossy(&body).into_owned(),
     };
-    let mut script = script.lock().unwrap();
     let key = (request.method.clone(), request.path.clone());
-    script.requests.push(request);
-    let Some(reply) = script.replies.get_mut(&key).and_then(VecDeque::pop_front) else {
+    let reply = {
+        let mut script = script.lock().unwrap();
+        script.requests.push(request);
+        script.replies.get_mut(&key).and_then(VecDeque::pop_front)
+    };
+    let Some(reply) = reply else {
         return (
             StatusCode::IM_A_TEAPOT,
             format!("no scripted reply for {} {}", key.0, key.1),
         )
             .into_response();
     };
+    if let Some(delay) = reply.delay {
+        tokio::time::sleep(delay).await;
+    }
     let mut response = (StatusCode::from_u16(reply.status).unwrap(), reply.body).into_response();
     for (name, value) in reply.headers {
         response.headers_mut().insert(

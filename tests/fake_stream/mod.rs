@@ -1,5 +1,5 @@
 //! Fake streaming servers on 127.0.0.1: a Jetstream that replays frames from the cursor a
-//! client asks for, and a PDS that only logs in.
+//! client asks for, and a PDS that logs in and looks profiles up.
 #![allow(dead_code)]
 // tungstenite's handshake callback type is its own; its error variant is large by design.
 #![allow(clippy::result_large_err)]
@@ -119,20 +119,114 @@ impl Jetstream {
 
 /// A PDS that only logs `did` in; returns its base URL.
 pub async fn start_pds(did: &str) -> String {
-    let session = json!({
-        "accessJwt": "access", "refreshJwt": "refresh", "did": did, "handle": "acme.bsky.social"
+    Pds::start(did, Profiles::Missing).await.url
+}
+
+/// How the fake PDS answers `app.bsky.actor.getProfiles`.
+#[derive(Clone)]
+pub enum Profiles {
+    /// No such endpoint (404).
+    Missing,
+    /// These profiles (`{"did", "handle", "displayName"?}`), of the actors asked for.
+    Serve(Vec<Value>),
+    /// Fails with this status.
+    Fail(u16),
+    /// Never answers.
+    Hang,
+}
+
+/// A PDS that logs `did` in and looks profiles up, recording the actors of every lookup.
+pub struct Pds {
+    pub url: String,
+    lookups: Arc<Mutex<Vec<Lookup>>>,
+}
+
+/// One getProfiles request: its actors and its authorization header.
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    pub actors: Vec<String>,
+    pub authorization: Option<String>,
+}
+
+impl Pds {
+    pub async fn start(did: &str, profiles: Profiles) -> Pds {
+        let session = json!({
+            "accessJwt": "access", "refreshJwt": "refresh", "did": did, "handle": "acme.bsky.social"
+        });
+        let lookups: Arc<Mutex<Vec<Lookup>>> = Arc::default();
+        let seen = lookups.clone();
+        let mut app = axum::Router::new().route(
+            "/xrpc/com.atproto.server.createSession",
+            axum::routing::post(move || {
+                let session = session.clone();
+                async move { axum::Json(session) }
+            }),
+        );
+        if !matches!(profiles, Profiles::Missing) {
+            app = app.route(
+                "/xrpc/app.bsky.actor.getProfiles",
+                axum::routing::get(
+                    move |uri: axum::http::Uri, headers: axum::http::HeaderMap| {
+                        let profiles = profiles.clone();
+                        let seen = seen.clone();
+                        async move { lookup(profiles, &seen, uri, headers).await }
+                    },
+                ),
+            );
+        }
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Pds { url, lookups }
+    }
+
+    pub fn lookups(&self) -> Vec<Lookup> {
+        self.lookups.lock().unwrap().clone()
+    }
+}
+
+async fn lookup(
+    profiles: Profiles,
+    seen: &Mutex<Vec<Lookup>>,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let actors: Vec<String> =
+        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .filter(|(key, _)| key == "actors")
+            .map(|(_, value)| value.into_owned())
+            .collect();
+    seen.lock().unwrap().push(Lookup {
+        actors: actors.clone(),
+        authorization: headers
+            .get("authorization")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_string),
     });
-    let app = axum::Router::new().route(
-        "/xrpc/com.atproto.server.createSession",
-        axum::routing::post(move || {
-            let session = session.clone();
-            async move { axum::Json(session) }
-        }),
-    );
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url
+    match profiles {
+        Profiles::Serve(known) => {
+            let found: Vec<Value> = known
+                .into_iter()
+                .filter(|profile| {
+                    actors
+                        .iter()
+                        .any(|actor| profile["did"].as_str() == Some(actor.as_str()))
+                })
+                .collect();
+            axum::Json(json!({ "profiles": found })).into_response()
+        }
+        Profiles::Fail(status) => (
+            axum::http::StatusCode::from_u16(status).unwrap(),
+            axum::Json(json!({"error": "InternalServerError", "message": "the AppView is down"})),
+        )
+            .into_response(),
+        Profiles::Hang => {
+            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+            axum::http::StatusCode::GATEWAY_TIMEOUT.into_response()
+        }
+        Profiles::Missing => axum::http::StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 /// What one connection to the fake Mastodon streaming API saw.

@@ -184,7 +184,9 @@ impl Post<'_> {
         Mention {
             key: MentionKey::new(source, self.uri()),
             network: Network::Bluesky,
-            // Jetstream carries the DID only; bsky.app links work with it in place of a handle.
+            // Jetstream carries the DID only; bsky.app links work with it in place of a handle,
+            // and the source's `enrich` puts the handle in once the rules kept the post. The
+            // post's link keeps the DID: it outlives a change of handle.
             author: Author {
                 handle: self.did.to_string(),
                 name: None,

@@ -3,6 +3,7 @@
 //! records whose record key is derived from the idempotency key, so a retry cannot post twice.
 
 pub mod jetstream;
+mod profiles;
 mod records;
 mod reply;
 mod session;
@@ -20,7 +21,10 @@ use serde_json::{json, Value};
 use super::throttle::{Clock, Limits, Throttle};
 use super::{http_status_error, retry_after, Fetched, Posted, Source, SourceError, StreamEvent};
 use crate::domain::{Cursor, Mention, Network};
-use records::{NotificationPage, PostView, PostsView, SearchPage, StrongRef, REASONS};
+use profiles::Profiles;
+use records::{
+    NotificationPage, PostView, PostsView, ProfilesView, SearchPage, StrongRef, REASONS,
+};
 use session::Session;
 
 pub use reply::record_key;
@@ -35,6 +39,10 @@ const MAX_PAGES: usize = 25;
 const SEARCH_OVERLAP: chrono::Duration = chrono::Duration::minutes(5);
 /// Polls stop when the PDS's budget left in its window falls this low, so answers still go out.
 const RESERVED_REQUESTS: u64 = 10;
+/// How long streamed posts may wait for their authors' handles. Stream to card is 200 ms at
+/// the median and getProfiles usually answers in tens of milliseconds; past this the cards go
+/// out with the DID rather than keep the team waiting on a slow AppView.
+const PROFILE_WAIT: Duration = Duration::from_secs(2);
 
 /// One thing to watch on Bluesky.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +94,8 @@ pub struct Bluesky {
     http: reqwest::Client,
     throttle: Throttle,
     session: tokio::sync::Mutex<Option<Session>>,
+    /// Authors of streamed posts, by DID.
+    profiles: std::sync::Mutex<Profiles>,
 }
 
 impl Bluesky {
@@ -109,6 +119,7 @@ impl Bluesky {
             http,
             throttle: Throttle::new(RESERVED_REQUESTS),
             session: tokio::sync::Mutex::new(None),
+            profiles: std::sync::Mutex::new(Profiles::default()),
         }
     }
 
@@ -464,6 +475,32 @@ impl Bluesky {
         }
     }
 
+    /// Looks up the profiles of `dids` not known yet, [`profiles::PER_CALL`] at a time, and
+    /// remembers them.
+    async fn resolve(&self, dids: &[String]) -> Result<(), SourceError> {
+        for chunk in dids.chunks(profiles::PER_CALL) {
+            let actors: Vec<(&str, String)> =
+                chunk.iter().map(|did| ("actors", did.clone())).collect();
+            // A poll's priority: the budget's reserve is kept for answers.
+            let found: ProfilesView = self
+                .xrpc(
+                    Method::GET,
+                    "app.bsky.actor.getProfiles",
+                    &actors,
+                    None,
+                    true,
+                )
+                .await?;
+            let Ok(mut known) = self.profiles.lock() else {
+                return Ok(());
+            };
+            for profile in found.profiles {
+                known.learn(profile);
+            }
+        }
+        Ok(())
+    }
+
     fn post_link(&self, me: &Session, uri: &str) -> String {
         let rkey = uri.rsplit('/').next().unwrap_or_default();
         format!("https://bsky.app/profile/{}/post/{rkey}", me.handle)
@@ -566,6 +603,46 @@ impl Source for Bluesky {
 
     fn streams(&self) -> bool {
         self.watch.contains(&Watch::Jetstream)
+    }
+
+    /// Jetstream names authors by DID: their handles and names come from getProfiles, for
+    /// the posts of a batch at once, and from memory for authors seen before. A post whose
+    /// author cannot be resolved in time keeps the DID (bsky.app links work with it).
+    async fn enrich(&self, mentions: &mut [Mention]) {
+        let mut wanted: Vec<String> = Vec::new();
+        if let Ok(known) = self.profiles.lock() {
+            for mention in mentions.iter() {
+                let did = &mention.author.handle;
+                if did.starts_with("did:") && !known.contains(did) && !wanted.contains(did) {
+                    wanted.push(did.clone());
+                }
+            }
+        }
+        if !wanted.is_empty() {
+            match tokio::time::timeout(PROFILE_WAIT, self.resolve(&wanted)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    tracing::warn!(source = %self.name, %error, "cannot look up the authors' handles; their cards show DIDs")
+                }
+                Err(_) => {
+                    tracing::warn!(source = %self.name, wait = ?PROFILE_WAIT, "the authors' handles took too long; their cards show DIDs")
+                }
+            }
+        }
+        let Ok(mut known) = self.profiles.lock() else {
+            return;
+        };
+        for mention in mentions.iter_mut() {
+            if !mention.author.handle.starts_with("did:") {
+                continue;
+            }
+            if let Some(profile) = known.get(&mention.author.handle) {
+                mention.author.profile =
+                    Some(format!("https://bsky.app/profile/{}", profile.handle));
+                mention.author.handle = profile.handle;
+                mention.author.name = profile.name;
+            }
+        }
     }
 
     async fn stream(

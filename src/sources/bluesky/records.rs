@@ -20,6 +20,13 @@ pub(super) struct SearchPage {
     pub cursor: Option<String>,
 }
 
+/// `app.bsky.actor.getProfiles`: profiles it cannot find are left out.
+#[derive(Debug, Deserialize)]
+pub(super) struct ProfilesView {
+    #[serde(default)]
+    pub profiles: Vec<Profile>,
+}
+
 #[derive(Debug, Deserialize)]
 pub(super) struct PostsView {
     #[serde(default)]
