@@ -2,17 +2,27 @@
 //!
 //! - 100k mentions of about 500 bytes through rules -> store -> outbox, in polls of 100, and
 //!   the same records inserted into bare sled with the same flush cadence, in the same run.
-//! - p50/p99 latency of `claim` and `answer` (each flushed to disk) on the store holding them.
-//! - Peak resident memory of the process.
+//!   They arrive spread over a year (about 270 a day), as a store of that size would have.
+//! - p50/p99 latency of `claim` and `answer` (each flushed to disk) on the store holding them,
+//!   on mentions spread over the whole store, so most are cold.
+//! - `stats 30d` and the daily digest on that store, and their time.
+//! - Peak resident memory of the process after each phase.
 //!
+//! Storm mode is off, so every mention queues its own card: the most writes per mention.
 //! Targets on a 2-core machine: >= 20,000 mentions/s; command p99 <= 5 ms; peak RSS <= 64 MiB.
 
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use earshot::domain::{Action, Author, Cursor, Member, Mention, MentionKey, Network};
+use earshot::digest::Digester;
+use earshot::domain::{stats, Action, Author, Cursor, Member, Mention, MentionKey, Network};
 use earshot::rules::{Rules, Verdict};
 use earshot::store::Store;
+
+// The allocator the binary runs with (see src/main.rs).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 const MENTIONS: u64 = 100_000;
 const POLL: u64 = 100;
@@ -34,9 +44,13 @@ fn main() {
         &["vacature".into()],
         &["acmehq".into()],
     );
+    let now = Utc::now();
+    let year_ago = now - chrono::Duration::days(365);
+    let poll_every = chrono::Duration::days(365) / (MENTIONS / POLL) as i32;
 
     let earshot_dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(earshot_dir.path(), vec!["shell".into()]).expect("store");
+    let mut stored = 0;
     let started = Instant::now();
     for poll in 0..MENTIONS / POLL {
         let batch: Vec<Mention> = (poll * POLL..(poll + 1) * POLL)
@@ -53,15 +67,16 @@ fn main() {
             position: Some(poll.to_string()),
             ..Cursor::default()
         };
-        store
-            .ingest("bench", &batch, &cursor, Utc::now())
-            .expect("ingest");
+        let received = year_ago + poll_every * poll as i32;
+        stored += store
+            .ingest("bench", &batch, &cursor, received)
+            .expect("ingest")
+            .len();
     }
     let ingest = started.elapsed();
     let peak_after_ingest = peak_rss_kib();
     assert_eq!(
-        store.count() as u64,
-        MENTIONS,
+        stored as u64, MENTIONS,
         "every mention matched and was stored"
     );
 
@@ -70,28 +85,45 @@ fn main() {
     let mut answers = Vec::new();
     runtime.block_on(async {
         for i in 0..COMMANDS {
+            // Spread over the whole store: most of these mentions are cold.
+            let number = 1 + (i * 97) % (MENTIONS - 1);
             let t = Instant::now();
             store
-                .apply(1 + i * 7, &member, &Action::Claim, Utc::now())
+                .apply(number, &member, &Action::Claim, now)
                 .await
                 .expect("claim");
             claims.push(t.elapsed());
             let t = Instant::now();
             store
                 .apply(
-                    2 + i * 7,
+                    number + 1,
                     &member,
                     &Action::Answer {
                         text: "Thanks, we're on it!".into(),
                     },
-                    Utc::now(),
+                    now,
                 )
                 .await
                 .expect("answer");
             answers.push(t.elapsed());
         }
     });
-    let peak_after_earshot = peak_rss_kib();
+    let peak_after_commands = peak_rss_kib();
+
+    let started = Instant::now();
+    // What `/mentions stats 30d` does (src/desk.rs).
+    let mut figures = stats::Stats::new(now - chrono::Duration::days(30), now);
+    store
+        .visit_received_since(figures.from, |tracked, history| {
+            figures.add(&tracked, &history)
+        })
+        .expect("stats");
+    let stats_took = started.elapsed();
+    let peak_after_stats = peak_rss_kib();
+    let started = Instant::now();
+    let digest = Digester::text(&store, chrono_tz::Europe::Amsterdam, now).expect("digest");
+    let digest_took = started.elapsed();
+    let peak_after_digest = peak_rss_kib();
     drop(store);
 
     let bare_dir = tempfile::tempdir().expect("temp dir");
@@ -136,9 +168,18 @@ fn main() {
         percentile(&mut answers, 99.0)
     );
     println!(
-        "  peak RSS with {MENTIONS} mentions: {:.1} MiB after ingest, {:.1} MiB after the commands",
+        "  stats 30d: {} mentions in {:.1} ms; digest ({} lines) in {:.1} ms",
+        figures.all.received,
+        stats_took.as_secs_f64() * 1000.0,
+        digest.lines().count(),
+        digest_took.as_secs_f64() * 1000.0
+    );
+    println!(
+        "  peak RSS with {MENTIONS} mentions: {:.1} MiB after ingest, {:.1} MiB after the commands, {:.1} MiB after stats, {:.1} MiB after the digest",
         peak_after_ingest as f64 / 1024.0,
-        peak_after_earshot as f64 / 1024.0
+        peak_after_commands as f64 / 1024.0,
+        peak_after_stats as f64 / 1024.0,
+        peak_after_digest as f64 / 1024.0
     );
 }
 

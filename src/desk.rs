@@ -11,11 +11,14 @@ use crate::config::FollowUp;
 use crate::digest::Digester;
 use crate::domain::command::{self, help};
 use crate::domain::lifecycle::ago;
-use crate::domain::priority::complaints_first;
 use crate::domain::schedule::local_instant;
 use crate::domain::{stats, SnoozeUntil};
 use crate::domain::{Action, Command, ListFilter, Member, MemberRef, Tracked};
 use crate::store::{Store, StoreError};
+
+/// Lines on one page of `list`: a screenful in every chat, and within Discord's 2,000
+/// characters at the line length `list_line` keeps.
+const LIST_PAGE: usize = 15;
 
 /// What the desk says back to the person, only to them where the chat allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,7 +105,7 @@ impl Desk {
         let prefix = &self.prefix;
         let (number, action) = match command {
             Command::Help => return Reply::ok(help(prefix)),
-            Command::List(filter) => return self.list(filter, member, now),
+            Command::List { filter, page } => return self.list(filter, page, member, now),
             Command::Show(number) => return self.show(number, now),
             Command::Answer(number, None) => {
                 return Reply::refused(format!(
@@ -142,12 +145,12 @@ impl Desk {
             .map_err(|error| self.failure(error))
     }
 
-    fn list(&self, filter: ListFilter, member: &Member, now: DateTime<Utc>) -> Reply {
-        let mut mentions = match self.store.list(filter, member) {
-            Ok(mentions) => mentions,
+    fn list(&self, filter: ListFilter, page: u32, member: &Member, now: DateTime<Utc>) -> Reply {
+        let listed = match self.store.list_page(filter, member, page, LIST_PAGE) {
+            Ok(listed) => listed,
             Err(error) => return self.failure(error),
         };
-        if mentions.is_empty() {
+        if listed.total == 0 {
             return Reply::ok(match filter {
                 ListFilter::Open => "Nothing owed: every mention is handled.".to_string(),
                 ListFilter::Mine => "You hold no mentions.".to_string(),
@@ -155,11 +158,27 @@ impl Desk {
                 ListFilter::All => "No mentions yet.".to_string(),
             });
         }
-        complaints_first(&mut mentions, |tracked| &tracked.priority);
-        let mut text = format!("{} mention(s), {filter}:", mentions.len());
-        for tracked in &mentions {
+        let pages = listed.total.div_ceil(LIST_PAGE);
+        if listed.shown.is_empty() {
+            return Reply::refused(format!(
+                "`list {filter}` has {pages} page(s); there is no page {page}."
+            ));
+        }
+        let mut text = format!("{} mention(s), {filter}", listed.total);
+        if pages > 1 {
+            text.push_str(&format!(" (page {page} of {pages})"));
+        }
+        text.push(':');
+        for tracked in &listed.shown {
             text.push('\n');
             text.push_str(&list_line(tracked, now));
+        }
+        if (page as usize) < pages {
+            text.push_str(&format!(
+                "\nMore: `{} list {filter} {}`",
+                self.prefix,
+                page + 1
+            ));
         }
         Reply::ok(text)
     }
@@ -227,12 +246,16 @@ impl Desk {
     }
 
     fn stats(&self, days: u32, now: DateTime<Utc>) -> Reply {
-        let mentions = match self.store.everything() {
-            Ok(mentions) => mentions,
-            Err(error) => return self.failure(error),
-        };
-        let from = now - chrono::Duration::days(i64::from(days));
-        Reply::ok(stats::compute(&mentions, from, now).text(&format!("Last {days} days")))
+        let mut figures = stats::Stats::new(now - chrono::Duration::days(i64::from(days)), now);
+        let counted = self
+            .store
+            .visit_received_since(figures.from, |tracked, history| {
+                figures.add(&tracked, &history)
+            });
+        match counted {
+            Ok(()) => Reply::ok(figures.text(&format!("Last {days} days"))),
+            Err(error) => self.failure(error),
+        }
     }
 
     fn failure(&self, error: StoreError) -> Reply {

@@ -13,12 +13,28 @@ use crate::domain::lifecycle::ago;
 use crate::domain::priority::complaints_first;
 use crate::domain::schedule::{local_instant, Daily};
 use crate::domain::stats::{human, percentile};
-use crate::domain::{HistoryEntry, State, Tracked};
+use crate::domain::{HistoryEntry, ListFilter, Member, State, Status, Tracked};
 use crate::store::{Effect, Store, StoreError};
 
+/// How many unclaimed mentions, and how many per owner, the digest names; the rest it counts.
+pub const DIGEST_LINES: usize = 15;
+
+/// What is still owed, as the digest shows it.
+#[derive(Debug, Clone, Default)]
+pub struct Owed {
+    /// How many mentions nobody has claimed.
+    pub unclaimed: usize,
+    /// The most urgent of them, complaints first, then oldest first.
+    pub unclaimed_first: Vec<Tracked>,
+    /// Every claimed mention not answered yet.
+    pub claimed: Vec<Tracked>,
+}
+
 /// The digest as of `now`, with "yesterday" the local day before `now`'s in `timezone`.
+/// `recent` holds at least the mentions found or settled since yesterday's local midnight.
 pub fn compose(
-    mentions: &[(Tracked, Vec<HistoryEntry>)],
+    owed: &Owed,
+    recent: &[(Tracked, Vec<HistoryEntry>)],
     health: &[(String, SourceHealth)],
     timezone: Tz,
     now: DateTime<Utc>,
@@ -26,37 +42,37 @@ pub fn compose(
     let today = now.with_timezone(&timezone).date_naive();
     let mut lines = vec![format!("Daily digest for {}", today.format("%A %-d %B %Y"))];
 
-    let mut unclaimed: Vec<&Tracked> = mentions
-        .iter()
-        .map(|(tracked, _)| tracked)
-        .filter(|tracked| matches!(tracked.state, State::Open))
-        .collect();
-    unclaimed.sort_by_key(|tracked| tracked.received_at);
-    complaints_first(&mut unclaimed, |tracked| &tracked.priority);
-
     let mut claimed: BTreeMap<String, Vec<&Tracked>> = BTreeMap::new();
-    for (tracked, _) in mentions {
+    for tracked in &owed.claimed {
         if let State::Claimed { by, .. } = &tracked.state {
             claimed.entry(by.to_string()).or_default().push(tracked);
         }
     }
 
-    if unclaimed.is_empty() && claimed.is_empty() {
+    if owed.unclaimed == 0 && claimed.is_empty() {
         lines.push("All clear: nothing is owed an answer.".into());
     }
-    if !unclaimed.is_empty() {
-        lines.push(format!("Unclaimed ({}):", unclaimed.len()));
-        for tracked in unclaimed {
+    if owed.unclaimed > 0 {
+        lines.push(format!("Unclaimed ({}):", owed.unclaimed));
+        for tracked in &owed.unclaimed_first {
             lines.push(format!("  {}", line(tracked, now)));
+        }
+        let more = owed.unclaimed.saturating_sub(owed.unclaimed_first.len());
+        if more > 0 {
+            lines.push(format!("  … and {more} more"));
         }
     }
     if !claimed.is_empty() {
         lines.push("Claimed, not answered yet:".into());
         for (owner, mut held) in claimed {
+            held.sort_by_key(|tracked| tracked.received_at);
             complaints_first(&mut held, |tracked| &tracked.priority);
             lines.push(format!("  {owner} ({}):", held.len()));
-            for tracked in held {
+            for tracked in held.iter().take(DIGEST_LINES) {
                 lines.push(format!("    {}", line(tracked, now)));
+            }
+            if held.len() > DIGEST_LINES {
+                lines.push(format!("    … and {} more", held.len() - DIGEST_LINES));
             }
         }
     }
@@ -64,16 +80,14 @@ pub fn compose(
     let midnight = |date| local_instant(&timezone, date, NaiveTime::MIN);
     let from = midnight(today - Duration::days(1));
     let to = midnight(today);
-    let new = mentions
+    let new = recent
         .iter()
         .filter(|(tracked, _)| tracked.received_at >= from && tracked.received_at < to)
         .count();
-    let answered: Vec<Duration> = mentions
+    let answered: Vec<Duration> = recent
         .iter()
         .filter_map(|(tracked, history)| {
-            let answer = history
-                .iter()
-                .find(|entry| matches!(entry.to.as_str(), "answered" | "done"))?;
+            let answer = history.iter().find(|entry| entry.settles())?;
             (answer.at >= from && answer.at < to).then(|| answer.at - tracked.received_at)
         })
         .collect();
@@ -135,8 +149,17 @@ impl Digester {
 
     /// The digest text as of `now`, from the store.
     pub fn text(store: &Store, timezone: Tz, now: DateTime<Utc>) -> Result<String, StoreError> {
+        // Yesterday's local midnight is at most two days back, whatever the timezone.
+        let since = now - Duration::days(2);
+        let (unclaimed, first) = store.most_urgent(Status::Open, DIGEST_LINES)?;
+        let owed = Owed {
+            unclaimed,
+            unclaimed_first: first,
+            claimed: store.list(ListFilter::Claimed, &Member::new("earshot", "earshot"))?,
+        };
         Ok(compose(
-            &store.everything()?,
+            &owed,
+            &store.received_or_settled_since(since)?,
             &store.all_source_health()?,
             timezone,
             now,

@@ -48,6 +48,12 @@ enum LogFormat {
     Json,
 }
 
+// See Cargo.toml: sled's write path is allocation-bound, and jemalloc is both faster and leaner
+// there than the system allocator.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);

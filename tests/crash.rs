@@ -137,8 +137,12 @@ fn kill_nine_loses_no_acknowledged_command_and_no_mention_and_shows_no_card_twic
         "most rounds were killed mid-run ({kills})"
     );
 
-    // A clean run: catches up on whatever the killed runs left, and lists everything.
-    let last = setup.run_once("list all\n", &[]);
+    // A clean run: catches up on whatever the killed runs left, and lists everything, a page
+    // at a time.
+    let pages: String = (1..=(ROUNDS * NEW_PER_ROUND).div_ceil(10))
+        .map(|page| format!("list all {page}\n"))
+        .collect();
+    let last = setup.run_once(&pages, &[]);
     assert!(last.success, "{}", last.stderr);
     for number in last.cards() {
         *cards.entry(number).or_default() += 1;

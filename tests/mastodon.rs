@@ -817,7 +817,7 @@ async fn a_restart_mid_stream_leaves_no_gap_and_no_duplicate() {
     );
     assert_eq!(poll(&store, &source, &rules()).await, 0);
 
-    let mut texts: Vec<String> = (1..=store.count() as u64)
+    let mut texts: Vec<String> = (1..=store.count().unwrap())
         .map(|n| store.mention(n).unwrap().mention.text)
         .collect();
     assert_eq!(texts.len(), 102);

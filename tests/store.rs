@@ -70,7 +70,7 @@ fn ingest_numbers_new_mentions_once_and_moves_the_cursor_with_them() {
         store.ingest("masto", &batch, &cursor, now).unwrap(),
         vec![3, 4]
     );
-    assert_eq!(store.count(), 4);
+    assert_eq!(store.count().unwrap(), 4);
 
     // Each new mention queues one card per chat, in order.
     let posts: Vec<(String, u64)> = store
@@ -320,7 +320,7 @@ fn a_store_from_another_schema_version_is_refused() {
     let error = Store::open(dir.path(), chats()).err().expect("refused");
     let message = error.to_string();
     assert!(
-        message.contains("schema version 99, but this earshot reads version 1"),
+        message.contains("schema version 99, but this earshot reads version 2"),
         "{message}"
     );
 

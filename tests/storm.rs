@@ -221,7 +221,7 @@ async fn a_storm_starts_at_the_threshold_summarises_alerts_once_and_calms_down()
         "{log:?}"
     );
     assert_eq!(starting(&log, "post #"), 9, "{log:?}");
-    assert_eq!(store.count(), 53);
+    assert_eq!(store.count().unwrap(), 53);
 }
 
 #[tokio::test]

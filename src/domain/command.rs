@@ -22,7 +22,11 @@ pub struct MemberRef(pub String);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Help,
-    List(ListFilter),
+    /// One page of a list (1 is the first).
+    List {
+        filter: ListFilter,
+        page: u32,
+    },
     Show(u64),
     Claim(u64),
     Release(u64),
@@ -81,13 +85,23 @@ fn usage_suffix(usage: &str) -> String {
     }
 }
 
+fn list_filter(word: &str) -> Option<ListFilter> {
+    match word {
+        "open" => Some(ListFilter::Open),
+        "mine" => Some(ListFilter::Mine),
+        "claimed" => Some(ListFilter::Claimed),
+        "all" => Some(ListFilter::All),
+        _ => None,
+    }
+}
+
 /// Every subcommand with its usage, in the order `help` shows them.
 pub const USAGE: &[(&str, &str, &str)] = &[
     ("help", "help", "show this help"),
     (
         "list",
-        "list [open|mine|claimed|all]",
-        "mentions still owed an answer (or the chosen set)",
+        "list [open|mine|claimed|all] [page]",
+        "mentions still owed an answer (or the chosen set), most urgent first",
     ),
     ("show", "show N", "one mention with its history"),
     ("claim", "claim N", "take #N: you will answer it"),
@@ -155,13 +169,27 @@ pub fn parse(text: &str, prefix: &str) -> Result<Command, ParseError> {
 
     match name {
         "help" => Ok(Command::Help),
-        "list" => match rest.to_lowercase().as_str() {
-            "" | "open" => Ok(Command::List(ListFilter::Open)),
-            "mine" => Ok(Command::List(ListFilter::Mine)),
-            "claimed" => Ok(Command::List(ListFilter::Claimed)),
-            "all" => Ok(Command::List(ListFilter::All)),
-            _ => Err(usage_error()),
-        },
+        "list" => {
+            let words: Vec<String> = rest.split_whitespace().map(str::to_lowercase).collect();
+            let (filter, page) = match words.as_slice() {
+                [] => (ListFilter::Open, None),
+                [word] => match list_filter(word) {
+                    Some(filter) => (filter, None),
+                    None => (ListFilter::Open, Some(word.as_str())),
+                },
+                [word, page] => (
+                    list_filter(word).ok_or_else(usage_error)?,
+                    Some(page.as_str()),
+                ),
+                _ => return Err(usage_error()),
+            };
+            let page = match page.map(str::parse::<u32>) {
+                None => 1,
+                Some(Ok(page)) if page >= 1 => page,
+                Some(_) => return Err(usage_error()),
+            };
+            Ok(Command::List { filter, page })
+        }
         "digest" if rest.is_empty() => Ok(Command::Digest),
         "digest" => Err(usage_error()),
         "stats" => match rest.to_lowercase().as_str() {
@@ -263,6 +291,10 @@ mod tests {
         Ok(cmd)
     }
 
+    fn list(filter: ListFilter, page: u32) -> Command {
+        Command::List { filter, page }
+    }
+
     #[test]
     fn parses_every_command_and_refuses_bad_input() {
         let member = |name: &str| MemberRef(name.to_string());
@@ -270,12 +302,19 @@ mod tests {
             ("", ok(Command::Help)),
             ("help", ok(Command::Help)),
             ("HELP", ok(Command::Help)),
-            ("list", ok(Command::List(ListFilter::Open))),
-            ("list open", ok(Command::List(ListFilter::Open))),
-            ("list mine", ok(Command::List(ListFilter::Mine))),
-            ("list Claimed", ok(Command::List(ListFilter::Claimed))),
-            ("list all", ok(Command::List(ListFilter::All))),
-            ("list everything", Err("Usage: `/mentions list [open|mine|claimed|all]`".into())),
+            ("list", ok(list(ListFilter::Open, 1))),
+            ("list open", ok(list(ListFilter::Open, 1))),
+            ("list mine", ok(list(ListFilter::Mine, 1))),
+            ("list Claimed", ok(list(ListFilter::Claimed, 1))),
+            ("list all", ok(list(ListFilter::All, 1))),
+            ("list all 3", ok(list(ListFilter::All, 3))),
+            ("list 2", ok(list(ListFilter::Open, 2))),
+            ("list  mine   2", ok(list(ListFilter::Mine, 2))),
+            ("list everything", Err("Usage: `/mentions list [open|mine|claimed|all] [page]`".into())),
+            ("list all 0", Err("Usage: `/mentions list [open|mine|claimed|all] [page]`".into())),
+            ("list all two", Err("Usage: `/mentions list [open|mine|claimed|all] [page]`".into())),
+            ("list 2 all", Err("Usage: `/mentions list [open|mine|claimed|all] [page]`".into())),
+            ("list all 2 3", Err("Usage: `/mentions list [open|mine|claimed|all] [page]`".into())),
             ("show 12", ok(Command::Show(12))),
             ("show #12", ok(Command::Show(12))),
             ("  claim   #7  ", ok(Command::Claim(7))),
@@ -327,6 +366,7 @@ mod tests {
         for (name, usage, _) in USAGE {
             let example = usage
                 .replace("[open|mine|claimed|all]", "mine")
+                .replace("[page]", "2")
                 .replace(" N", " 1")
                 .replace("@member", "@jane")
                 .replace("<text>", "hello")

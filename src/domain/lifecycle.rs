@@ -210,6 +210,12 @@ pub struct HistoryEntry {
 }
 
 impl HistoryEntry {
+    /// Whether this step closed the mention as handled: answered, through earshot or not, or
+    /// done. The first such step is when stats and the digest count it answered.
+    pub fn settles(&self) -> bool {
+        matches!(self.to.as_str(), "answered" | "done")
+    }
+
     /// The line shown in a thread or the terminal: "claimed by @jane".
     pub fn summary(&self) -> String {
         match &self.note {

@@ -79,9 +79,7 @@ fn outcome(tracked: &Tracked, history: &[HistoryEntry]) -> Outcome {
     let claim = history
         .iter()
         .find(|entry| matches!(entry.to.as_str(), "claimed" | "assigned" | "answer queued"));
-    let answer = history
-        .iter()
-        .find(|entry| matches!(entry.to.as_str(), "answered" | "done"));
+    let answer = history.iter().find(|entry| entry.settles());
     Outcome {
         to_claim: claim.map(since),
         to_answer: answer.map(since),
@@ -96,31 +94,42 @@ pub fn compute(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Stats {
-    let mut stats = Stats {
-        from,
-        to,
-        ..Stats::default()
-    };
+    let mut stats = Stats::new(from, to);
     for (tracked, history) in mentions {
-        if tracked.received_at < from || tracked.received_at >= to {
-            continue;
+        stats.add(tracked, history);
+    }
+    stats
+}
+
+impl Stats {
+    /// No figures yet for the window `[from, to)`; [`Stats::add`] counts mentions one at a
+    /// time, so a long window need not be held in memory at once.
+    pub fn new(from: DateTime<Utc>, to: DateTime<Utc>) -> Stats {
+        Stats {
+            from,
+            to,
+            ..Stats::default()
+        }
+    }
+
+    /// Counts one mention, if it was found in the window.
+    pub fn add(&mut self, tracked: &Tracked, history: &[HistoryEntry]) {
+        if tracked.received_at < self.from || tracked.received_at >= self.to {
+            return;
         }
         let outcome = outcome(tracked, history);
-        stats.all.add(&outcome);
-        stats
-            .networks
+        self.all.add(&outcome);
+        self.networks
             .entry(tracked.mention.network.label().to_string())
             .or_default()
             .add(&outcome);
         if let Some(member) = &outcome.answered_by {
-            stats
-                .members
+            self.members
                 .entry(member.clone())
                 .or_default()
                 .add(&outcome);
         }
     }
-    stats
 }
 
 /// Per local day of `timezone`, the `days` days up to and including `last`.

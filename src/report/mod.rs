@@ -27,8 +27,9 @@ impl Reporter {
         let Some(date) = self.schedule.due(now, self.store.last_sent("report")?) else {
             return Ok(false);
         };
-        let mentions = self.store.everything()?;
         let from = now - Duration::days(i64::from(REPORT_DAYS));
+        // The chart's first local midnight can be up to a day before `from`.
+        let mentions = self.store.received_since(from - Duration::days(1))?;
         let text = stats::compute(&mentions, from, now).text("Weekly report");
         // The chart covers the seven full local days before the report's day.
         let days = stats::per_day(

@@ -8,7 +8,6 @@ use super::outbox::{enqueue, Effect};
 use super::{abort, decode, encode, keys, settle, Result, Store, StoreError};
 use crate::domain::health::SourceHealth;
 use crate::domain::sla::Chase;
-use crate::domain::{HistoryEntry, Tracked};
 
 impl Store {
     /// The last local date the scheduled post `kind` ("digest", "report") was queued for.
@@ -133,18 +132,6 @@ impl Store {
                 ))
             })
             .collect()
-    }
-
-    /// Every mention with its history, oldest first: what stats and the digest compute from.
-    pub fn everything(&self) -> Result<Vec<(Tracked, Vec<HistoryEntry>)>> {
-        let mut all = Vec::new();
-        for item in self.mentions.iter() {
-            let (_, bytes) = item?;
-            let tracked: Tracked = decode("mention", &bytes)?;
-            let history = self.history(tracked.number)?;
-            all.push((tracked, history));
-        }
-        Ok(all)
     }
 }
 

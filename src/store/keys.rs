@@ -1,6 +1,6 @@
 //! Key layouts. Numbers are big-endian so that sled's byte order is numeric order.
 
-use crate::domain::{MentionKey, Status};
+use crate::domain::{MentionKey, Priority, Status};
 
 pub fn number(number: u64) -> [u8; 8] {
     number.to_be_bytes()
@@ -28,6 +28,27 @@ pub fn by_status(status: Status, number: u64) -> Vec<u8> {
     key
 }
 
+/// The value of a [`by_status`] entry: what "complaints first" sorts by (the complaint flag,
+/// then the score), so a list or the digest can pick what to show from the index alone.
+pub fn rank(priority: &Priority) -> [u8; 5] {
+    let mut rank = [0u8; 5];
+    rank[0] = u8::from(priority.complaint);
+    rank[1..].copy_from_slice(&priority.score.to_be_bytes());
+    rank
+}
+
+/// The sort key "complaints first, the highest score first, then oldest first" for a
+/// [`by_status`] entry. Entries from before ranks were stored read as ordinary mentions.
+pub fn rank_order(rank: &[u8], number: u64) -> (bool, std::cmp::Reverse<u32>, u64) {
+    let complaint = rank.first() == Some(&1);
+    let score = if complaint {
+        read_u64(&rank[1..]) as u32
+    } else {
+        0
+    };
+    (!complaint, std::cmp::Reverse(score), number)
+}
+
 pub fn owner_prefix(member_id: &str) -> Vec<u8> {
     let mut key = member_id.as_bytes().to_vec();
     key.push(0);
@@ -44,6 +65,21 @@ pub fn history(number: u64, seq: u64) -> Vec<u8> {
     let mut key = number.to_be_bytes().to_vec();
     key.extend_from_slice(&seq.to_be_bytes());
     key
+}
+
+/// `millis since the epoch, number`: big-endian, so a range scan reads a time window. Times
+/// before 1970 (never written by earshot) sort first.
+pub fn settled(at: chrono::DateTime<chrono::Utc>, number: u64) -> [u8; 16] {
+    let mut key = [0u8; 16];
+    key[..8].copy_from_slice(&settled_time(at));
+    key[8..].copy_from_slice(&number.to_be_bytes());
+    key
+}
+
+pub fn settled_time(at: chrono::DateTime<chrono::Utc>) -> [u8; 8] {
+    u64::try_from(at.timestamp_millis())
+        .unwrap_or(0)
+        .to_be_bytes()
 }
 
 pub fn message(chat: &str, number: u64) -> Vec<u8> {

@@ -19,6 +19,13 @@ pub(crate) struct Settling<'a> {
     pub reply_id: Option<&'a str>,
 }
 
+/// One page of a list: how many the whole list holds, and the ones on this page.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub total: usize,
+    pub shown: Vec<Tracked>,
+}
+
 /// What the desk gets back from an allowed action.
 #[derive(Debug, Clone)]
 pub struct Applied {
@@ -86,7 +93,10 @@ impl Store {
                             };
                             keys.insert(key, &keys::number(number))?;
                             mentions.insert(&keys::number(number), encode(&tracked))?;
-                            by_status.insert(keys::by_status(Status::Open, number), &[])?;
+                            by_status.insert(
+                                keys::by_status(Status::Open, number),
+                                &keys::rank(&tracked.priority),
+                            )?;
                             // In a storm the summary card stands in for the mention's own.
                             if self.storm_arrival(
                                 &mut weather,
@@ -147,9 +157,14 @@ impl Store {
         }
     }
 
-    /// How many mentions the store has numbered so far.
-    pub fn count(&self) -> usize {
-        self.mentions.len()
+    /// How many mentions the store has numbered so far. Numbers are sequential and never
+    /// reused or deleted, so this reads the counter: `Tree::len` would page in every mention.
+    pub fn count(&self) -> Result<u64> {
+        Ok(self
+            .meta
+            .get(NEXT_NUMBER_KEY)?
+            .map_or(1, |bytes| keys::read_u64(&bytes))
+            - 1)
     }
 
     /// The mentions in `filter`, oldest first. `member` is who "mine" means.
@@ -188,6 +203,95 @@ impl Store {
             }
         };
         numbers.into_iter().map(|n| self.mention(n)).collect()
+    }
+
+    /// One page of `filter` in the order people read it: complaints first (the highest score
+    /// first), then oldest first; `All` pages back from the newest. Picks the page from the
+    /// indexes and reads only the mentions on it, so a list costs the same with 100 or 100,000
+    /// mentions behind it.
+    pub fn list_page(
+        &self,
+        filter: ListFilter,
+        member: &Member,
+        page: u32,
+        per_page: usize,
+    ) -> Result<Page> {
+        let skip = (page.max(1) as usize - 1).saturating_mul(per_page);
+        let (total, numbers) = match filter {
+            ListFilter::All => {
+                let total = usize::try_from(self.count()?).unwrap_or(usize::MAX);
+                let mut newest = Vec::with_capacity(per_page);
+                for key in self.mentions.iter().keys().rev().skip(skip).take(per_page) {
+                    newest.push(keys::read_u64(&key?));
+                }
+                newest.reverse();
+                (total, newest)
+            }
+            ListFilter::Open => self.ranked(&[Status::Open, Status::Claimed], skip, per_page)?,
+            ListFilter::Claimed => self.ranked(&[Status::Claimed], skip, per_page)?,
+            ListFilter::Mine => {
+                let mut held = Vec::new();
+                for key in self
+                    .by_owner
+                    .scan_prefix(keys::owner_prefix(&member.id))
+                    .keys()
+                {
+                    let number = keys::trailing_number(&key?);
+                    let rank = self
+                        .by_status
+                        .get(keys::by_status(Status::Claimed, number))?
+                        .unwrap_or_default();
+                    held.push(keys::rank_order(&rank, number));
+                }
+                held.sort_unstable();
+                let total = held.len();
+                let numbers = held
+                    .into_iter()
+                    .skip(skip)
+                    .take(per_page)
+                    .map(|r| r.2)
+                    .collect();
+                (total, numbers)
+            }
+        };
+        let mut shown = numbers
+            .into_iter()
+            .map(|number| self.mention(number))
+            .collect::<Result<Vec<_>>>()?;
+        if filter == ListFilter::All {
+            crate::domain::priority::complaints_first(&mut shown, |tracked| &tracked.priority);
+        }
+        Ok(Page { total, shown })
+    }
+
+    /// Mentions in `statuses`, most urgent first, from the status index alone.
+    pub(super) fn ranked(
+        &self,
+        statuses: &[Status],
+        skip: usize,
+        take: usize,
+    ) -> Result<(usize, Vec<u64>)> {
+        // Only the first `skip + take` are kept: a max-heap whose top is the one to drop next.
+        let keep = skip.saturating_add(take);
+        let mut first = std::collections::BinaryHeap::with_capacity(keep.min(1024) + 1);
+        let mut total = 0;
+        for status in statuses {
+            for item in self.by_status.scan_prefix(keys::status_prefix(*status)) {
+                let (key, rank) = item?;
+                total += 1;
+                first.push(keys::rank_order(&rank, keys::trailing_number(&key)));
+                if first.len() > keep {
+                    first.pop();
+                }
+            }
+        }
+        let numbers = first
+            .into_sorted_vec()
+            .into_iter()
+            .skip(skip)
+            .map(|rank| rank.2)
+            .collect();
+        Ok((total, numbers))
     }
 
     /// Every transition of a mention, oldest first, starting with its arrival (which is derived
@@ -244,9 +348,10 @@ impl Store {
                 &self.history,
                 &self.outbox,
                 &self.answers,
+                &self.settled,
             )
                 .transaction(
-                    |(mentions, by_status, by_owner, history, outbox, answers)| {
+                    |(mentions, by_status, by_owner, history, outbox, answers, settled)| {
                         let key = keys::number(number);
                         let bytes = mentions
                             .get(key)?
@@ -265,12 +370,16 @@ impl Store {
                             by_status,
                             by_owner,
                             number,
+                            &keys::rank(&tracked.priority),
                             &tracked.state,
                             &transition.state,
                         )?;
                         tracked.state = transition.state;
                         mentions.insert(&key, encode(&tracked))?;
                         let entry = transition.entry;
+                        if entry.settles() {
+                            settled.insert(&keys::settled(entry.at, number), &[])?;
+                        }
                         history.insert(
                             keys::history(number, history.generate_id()?),
                             encode(&entry),
@@ -332,11 +441,12 @@ fn reindex(
     by_status: &TransactionalTree,
     by_owner: &TransactionalTree,
     number: u64,
+    rank: &[u8],
     before: &State,
     after: &State,
 ) -> std::result::Result<(), sled::transaction::UnabortableTransactionError> {
     by_status.remove(keys::by_status(before.status(), number))?;
-    by_status.insert(keys::by_status(after.status(), number), &[])?;
+    by_status.insert(keys::by_status(after.status(), number), rank)?;
     if let Some(holder) = before.holder() {
         by_owner.remove(keys::by_owner(&holder.id, number))?;
     }

@@ -13,6 +13,8 @@ mod keys;
 mod mentions;
 mod outbox;
 mod storm;
+mod upgrade;
+mod windows;
 
 use std::path::{Path, PathBuf};
 
@@ -22,12 +24,14 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 use crate::domain::Refusal;
 
 pub use credentials::{Credentials, Grant};
+pub use mentions::Page;
 pub use outbox::{Effect, OutboxEntry, OutboxId};
 pub use storm::StormMode;
 
 /// Bumped whenever the on-disk layout changes; a store written by another version is refused
-/// rather than misread.
-pub const SCHEMA_VERSION: u64 = 1;
+/// rather than misread, except the versions [`Store::upgrade`] knows how to bring forward.
+/// Version 2 added the `settled` index.
+pub const SCHEMA_VERSION: u64 = 2;
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 const NEXT_NUMBER_KEY: &[u8] = b"next_number";
@@ -92,6 +96,9 @@ pub struct Store {
     chase: sled::Tree,
     /// source name -> the outcome of its recent polls.
     health: sled::Tree,
+    /// (time, number) -> (): when a mention reached answered or done, so the digest finds
+    /// yesterday's answers without reading every mention ever stored.
+    settled: sled::Tree,
     /// Storm mode, when on (see [`Store::with_storm`]).
     storm: Option<std::sync::Arc<StormMode>>,
     /// source name -> the OAuth grant it last received (see [`Credentials`]).
@@ -134,6 +141,7 @@ impl Store {
             lexicon: Default::default(),
             chase: db.open_tree("chase")?,
             health: db.open_tree("health")?,
+            settled: db.open_tree("settled")?,
             storm: None,
             credentials: db.open_tree("credentials")?,
             db,
@@ -148,6 +156,9 @@ impl Store {
         match self.meta.get(SCHEMA_KEY)? {
             Some(found) => {
                 let found = keys::read_u64(&found);
+                if found == 1 {
+                    return self.upgrade_from_1();
+                }
                 if found != SCHEMA_VERSION {
                     return Err(StoreError::Schema {
                         path: self.path.clone(),

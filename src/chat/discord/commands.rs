@@ -293,6 +293,7 @@ fn options(usage: &str) -> Vec<OptionSpec> {
             let name = inner.rsplit(' ').next().unwrap_or(inner).to_string();
             let description = match name.as_str() {
                 "text" => "your answer; leave it out to write it in a form".to_string(),
+                "page" => "which page of the list, from 1".to_string(),
                 _ => inner.to_string(),
             };
             OptionSpec {
@@ -373,16 +374,19 @@ mod tests {
             ]
         );
         assert_eq!(
-            names("list [open|mine|claimed|all]"),
-            vec![(
-                "filter".into(),
-                OptionKind::Choice(vec![
-                    "open".into(),
-                    "mine".into(),
-                    "claimed".into(),
-                    "all".into()
-                ])
-            )]
+            names("list [open|mine|claimed|all] [page]"),
+            vec![
+                (
+                    "filter".into(),
+                    OptionKind::Choice(vec![
+                        "open".into(),
+                        "mine".into(),
+                        "claimed".into(),
+                        "all".into()
+                    ])
+                ),
+                ("page".into(), OptionKind::Text)
+            ]
         );
     }
 
@@ -407,8 +411,8 @@ mod tests {
     fn slash_commands_become_core_commands() {
         let cases = vec![
             (slash("claim", json!([{"name": "number", "type": 4, "value": 12}])), Ask::Run(Command::Claim(12))),
-            (slash("list", json!([{"name": "filter", "type": 3, "value": "mine"}])), Ask::Run(Command::List(ListFilter::Mine))),
-            (slash("list", json!([])), Ask::Run(Command::List(ListFilter::Open))),
+            (slash("list", json!([{"name": "filter", "type": 3, "value": "mine"}])), Ask::Run(Command::List { filter: ListFilter::Mine, page: 1 })),
+            (slash("list", json!([])), Ask::Run(Command::List { filter: ListFilter::Open, page: 1 })),
             (
                 slash("done", json!([{"name": "number", "type": 4, "value": 3}, {"name": "note", "type": 3, "value": "https://x.example/1"}])),
                 Ask::Run(Command::Done(3, Some("https://x.example/1".into()))),

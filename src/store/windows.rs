@@ -1,0 +1,106 @@
+//! Reads by time window: what stats, the weekly chart and the digest compute from. They read
+//! only the mentions in the window, so the bot's memory and the time a report takes follow the
+//! window, not the years of mentions behind it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use super::{decode, keys, Result, Store};
+use crate::domain::{HistoryEntry, Status, Tracked};
+
+impl Store {
+    /// Mentions found at or after `from`, with their histories, oldest first: what the chart
+    /// and the digest's figures compute from.
+    pub fn received_since(&self, from: DateTime<Utc>) -> Result<Vec<(Tracked, Vec<HistoryEntry>)>> {
+        let mut found = Vec::new();
+        self.visit_received_since(from, |tracked, history| {
+            found.push((tracked, history));
+        })?;
+        found.reverse();
+        Ok(found)
+    }
+
+    /// Hands each mention found at or after `from` to `visit` with its history, newest first,
+    /// holding one at a time: `stats 366d` costs a year of reading, not a year of memory. Reads
+    /// back from the newest only as far as the window goes.
+    pub fn visit_received_since(
+        &self,
+        from: DateTime<Utc>,
+        mut visit: impl FnMut(Tracked, Vec<HistoryEntry>),
+    ) -> Result<()> {
+        // Numbers follow arrival, but sources ingest concurrently, each stamping its own batch:
+        // keep reading a while past the first one older than the window.
+        let stop = from - chrono::Duration::hours(1);
+        for item in self.mentions.iter().values().rev() {
+            let tracked: Tracked = decode("mention", &item?)?;
+            if tracked.received_at < stop {
+                break;
+            }
+            if tracked.received_at >= from {
+                let history = self.history(tracked.number)?;
+                visit(tracked, history);
+            }
+        }
+        Ok(())
+    }
+
+    /// Mentions that reached answered or done in `[from, to)`, whenever they were found.
+    pub fn settled_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(Tracked, Vec<HistoryEntry>)>> {
+        let mut numbers: Vec<u64> = self
+            .settled
+            .range(keys::settled_time(from)..keys::settled_time(to))
+            .keys()
+            .map(|key| key.map(|key| keys::trailing_number(&key)))
+            .collect::<Result<_, _>>()?;
+        numbers.sort_unstable();
+        numbers.dedup();
+        let found = numbers
+            .into_iter()
+            .map(|number| self.mention(number))
+            .collect::<Result<Vec<_>>>()?;
+        self.with_histories(found)
+    }
+
+    /// Mentions found or settled since `from`, each once, oldest first: what the digest's
+    /// figures for yesterday read.
+    pub fn received_or_settled_since(
+        &self,
+        from: DateTime<Utc>,
+    ) -> Result<Vec<(Tracked, Vec<HistoryEntry>)>> {
+        let mut all: BTreeMap<u64, (Tracked, Vec<HistoryEntry>)> = BTreeMap::new();
+        for tracked in self
+            .received_since(from)?
+            .into_iter()
+            .chain(self.settled_between(from, DateTime::<Utc>::MAX_UTC)?)
+        {
+            all.insert(tracked.0.number, tracked);
+        }
+        Ok(all.into_values().collect())
+    }
+
+    /// How many mentions are in `status`, and the first `limit` of them, complaints first,
+    /// then oldest first: picked from the status index, so only those are read.
+    pub fn most_urgent(&self, status: Status, limit: usize) -> Result<(usize, Vec<Tracked>)> {
+        let (total, numbers) = self.ranked(&[status], 0, limit)?;
+        let first = numbers
+            .into_iter()
+            .map(|number| self.mention(number))
+            .collect::<Result<_>>()?;
+        Ok((total, first))
+    }
+
+    fn with_histories(&self, found: Vec<Tracked>) -> Result<Vec<(Tracked, Vec<HistoryEntry>)>> {
+        found
+            .into_iter()
+            .map(|tracked| {
+                let history = self.history(tracked.number)?;
+                Ok((tracked, history))
+            })
+            .collect()
+    }
+}
