@@ -231,8 +231,15 @@ async fn rate_limit_headers_429_and_malformed_bodies() {
 async fn answering(fake: &Fake, user_token: Option<&str>) -> (Store, Outbox) {
     let store = Store::temporary(vec![]).unwrap();
     let source = Arc::new(x(fake, &["mentions"], user_token));
+    let outbox = answer_queued(fake, &store, source).await;
+    (store, outbox)
+}
+
+/// Polls the first mentions page, then jane claims #1 and answers it: the answer waits in the
+/// outbox returned.
+async fn answer_queued(fake: &Fake, store: &Store, source: Arc<X>) -> Outbox {
     fake.on("GET", MENTIONS, Reply::fixture("x/mentions_first.json"));
-    assert_eq!(poll(&store, source.as_ref(), &rules()).await, 2);
+    assert_eq!(poll(store, source.as_ref(), &rules()).await, 2);
     let jane = Member::new("jane", "jane");
     store
         .apply(1, &jane, &Action::Claim, Utc::now())
@@ -249,13 +256,12 @@ async fn answering(fake: &Fake, user_token: Option<&str>) -> (Store, Outbox) {
         )
         .await
         .unwrap();
-    let outbox = Outbox::new(
+    Outbox::new(
         store.clone(),
         vec![],
         vec![source],
         Arc::new(tokio::sync::Notify::new()),
-    );
-    (store, outbox)
+    )
 }
 
 #[tokio::test]
@@ -563,30 +569,7 @@ async fn a_refused_user_token_is_renewed_once_and_the_answer_posts_once() {
         Some("stale-token"),
         Some("secret-1"),
     ));
-    fake.on("GET", MENTIONS, Reply::fixture("x/mentions_first.json"));
-    assert_eq!(poll(&store, source.as_ref(), &rules()).await, 2);
-    let jane = Member::new("jane", "jane");
-    store
-        .apply(1, &jane, &Action::Claim, Utc::now())
-        .await
-        .unwrap();
-    store
-        .apply(
-            1,
-            &jane,
-            &Action::Answer {
-                text: ANSWER.into(),
-            },
-            Utc::now(),
-        )
-        .await
-        .unwrap();
-    let outbox = Outbox::new(
-        store.clone(),
-        vec![],
-        vec![source],
-        Arc::new(tokio::sync::Notify::new()),
-    );
+    let outbox = answer_queued(&fake, &store, source).await;
     fake.on("GET", OWN, Reply::fixture("x/empty.json"))
         .on(
             "POST",
@@ -747,30 +730,7 @@ async fn a_refused_refresh_token_returns_the_answer_to_the_person() {
     let store = Store::temporary(vec![]).unwrap();
     let clock = Clock::new();
     let source = Arc::new(refreshing(&fake, &store, &clock, "seed-1", None, None));
-    fake.on("GET", MENTIONS, Reply::fixture("x/mentions_first.json"));
-    assert_eq!(poll(&store, source.as_ref(), &rules()).await, 2);
-    let jane = Member::new("jane", "jane");
-    store
-        .apply(1, &jane, &Action::Claim, Utc::now())
-        .await
-        .unwrap();
-    store
-        .apply(
-            1,
-            &jane,
-            &Action::Answer {
-                text: ANSWER.into(),
-            },
-            Utc::now(),
-        )
-        .await
-        .unwrap();
-    let outbox = Outbox::new(
-        store.clone(),
-        vec![],
-        vec![source],
-        Arc::new(tokio::sync::Notify::new()),
-    );
+    let outbox = answer_queued(&fake, &store, source).await;
     fake.on("GET", OWN, Reply::fixture("x/empty.json")).on(
         "POST",
         TOKEN,
