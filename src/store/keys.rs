@@ -37,9 +37,11 @@ pub fn rank(priority: &Priority) -> [u8; 5] {
     rank
 }
 
+pub type RankOrder = (bool, std::cmp::Reverse<u32>, u64);
+
 /// The sort key "complaints first, the highest score first, then oldest first" for a
 /// [`by_status`] entry. Entries from before ranks were stored read as ordinary mentions.
-pub fn rank_order(rank: &[u8], number: u64) -> (bool, std::cmp::Reverse<u32>, u64) {
+pub fn rank_order(rank: &[u8], number: u64) -> RankOrder {
     let complaint = rank.first() == Some(&1);
     let score = if complaint {
         read_u64(&rank[1..]) as u32

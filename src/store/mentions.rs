@@ -202,7 +202,7 @@ impl Store {
                 numbers
             }
         };
-        numbers.into_iter().map(|n| self.mention(n)).collect()
+        self.numbered(numbers)
     }
 
     /// One page of `filter` in the order people read it: complaints first (the highest score
@@ -241,23 +241,12 @@ impl Store {
                         .by_status
                         .get(keys::by_status(Status::Claimed, number))?
                         .unwrap_or_default();
-                    held.push(keys::rank_order(&rank, number));
+                    held.push(Ok(keys::rank_order(&rank, number)));
                 }
-                held.sort_unstable();
-                let total = held.len();
-                let numbers = held
-                    .into_iter()
-                    .skip(skip)
-                    .take(per_page)
-                    .map(|r| r.2)
-                    .collect();
-                (total, numbers)
+                first_ranked(held, skip, per_page)?
             }
         };
-        let mut shown = numbers
-            .into_iter()
-            .map(|number| self.mention(number))
-            .collect::<Result<Vec<_>>>()?;
+        let mut shown = self.numbered(numbers)?;
         if filter == ListFilter::All {
             crate::domain::priority::complaints_first(&mut shown, |tracked| &tracked.priority);
         }
@@ -271,27 +260,26 @@ impl Store {
         skip: usize,
         take: usize,
     ) -> Result<(usize, Vec<u64>)> {
-        // Only the first `skip + take` are kept: a max-heap whose top is the one to drop next.
-        let keep = skip.saturating_add(take);
-        let mut first = std::collections::BinaryHeap::with_capacity(keep.min(1024) + 1);
-        let mut total = 0;
+        let mut ranks = Vec::new();
         for status in statuses {
-            for item in self.by_status.scan_prefix(keys::status_prefix(*status)) {
-                let (key, rank) = item?;
-                total += 1;
-                first.push(keys::rank_order(&rank, keys::trailing_number(&key)));
-                if first.len() > keep {
-                    first.pop();
-                }
-            }
+            ranks.push(
+                self.by_status
+                    .scan_prefix(keys::status_prefix(*status))
+                    .map(|item| {
+                        let (key, rank) = item?;
+                        Ok(keys::rank_order(&rank, keys::trailing_number(&key)))
+                    }),
+            );
         }
-        let numbers = first
-            .into_sorted_vec()
+        first_ranked(ranks.into_iter().flatten(), skip, take)
+    }
+
+    /// The mentions with these numbers, in the same order.
+    pub(super) fn numbered(&self, numbers: Vec<u64>) -> Result<Vec<Tracked>> {
+        numbers
             .into_iter()
-            .skip(skip)
-            .map(|rank| rank.2)
-            .collect();
-        Ok((total, numbers))
+            .map(|number| self.mention(number))
+            .collect()
     }
 
     /// Every transition of a mention, oldest first, starting with its arrival (which is derived
@@ -426,6 +414,32 @@ impl Store {
             .get(keys::message(chat, number))?
             .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
     }
+}
+
+/// How many ranks there are, and the numbers of ranks `skip..skip + take` in order. Only those
+/// are kept while counting: a max-heap whose top is the one to drop next.
+fn first_ranked(
+    ranks: impl IntoIterator<Item = Result<keys::RankOrder, sled::Error>>,
+    skip: usize,
+    take: usize,
+) -> Result<(usize, Vec<u64>)> {
+    let keep = skip.saturating_add(take);
+    let mut first = std::collections::BinaryHeap::with_capacity(keep.min(1024) + 1);
+    let mut total = 0;
+    for rank in ranks {
+        total += 1;
+        first.push(rank?);
+        if first.len() > keep {
+            first.pop();
+        }
+    }
+    let numbers = first
+        .into_sorted_vec()
+        .into_iter()
+        .skip(skip)
+        .map(|rank| rank.2)
+        .collect();
+    Ok((total, numbers))
 }
 
 fn read_next_number(

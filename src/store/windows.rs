@@ -59,10 +59,7 @@ impl Store {
             .collect::<Result<_, _>>()?;
         numbers.sort_unstable();
         numbers.dedup();
-        let found = numbers
-            .into_iter()
-            .map(|number| self.mention(number))
-            .collect::<Result<Vec<_>>>()?;
+        let found = self.numbered(numbers)?;
         self.with_histories(found)
     }
 
@@ -87,11 +84,7 @@ impl Store {
     /// then oldest first: picked from the status index, so only those are read.
     pub fn most_urgent(&self, status: Status, limit: usize) -> Result<(usize, Vec<Tracked>)> {
         let (total, numbers) = self.ranked(&[status], 0, limit)?;
-        let first = numbers
-            .into_iter()
-            .map(|number| self.mention(number))
-            .collect::<Result<_>>()?;
-        Ok((total, first))
+        Ok((total, self.numbered(numbers)?))
     }
 
     fn with_histories(&self, found: Vec<Tracked>) -> Result<Vec<(Tracked, Vec<HistoryEntry>)>> {
