@@ -157,7 +157,7 @@ impl App {
                             source.name.clone(),
                             pds.clone(),
                             handle.clone(),
-                            app_password.expose().to_string(),
+                            app_password.clone(),
                             watch.clone(),
                             source.every,
                             http.clone(),
@@ -537,7 +537,14 @@ pub async fn poll(store: &Store, source: &dyn Source, rules: &Rules) -> usize {
     let kept = relevant(store, name, fetched.mentions, rules);
     match store.ingest(name, &kept, &fetched.cursor, Utc::now()) {
         Ok(numbers) => {
-            record_poll(store, name, Ok(numbers.len()));
+            if fetched.problems.is_empty() {
+                record_poll(store, name, Ok(numbers.len()));
+            } else {
+                // What was found is stored; the part that failed is the source's health to report.
+                let problems = fetched.problems.join("; ");
+                tracing::warn!(source = name, %problems, "poll partly failed; the rest was stored");
+                record_poll(store, name, Err(problems));
+            }
             tracing::info!(
                 source = name,
                 seen,

@@ -11,9 +11,9 @@ use toml::Spanned;
 
 pub use follow_up::FollowUp;
 
+use crate::net::Secret;
 use crate::rules::Rules;
 use crate::sources::feed::Location;
-use crate::sources::http::Secret;
 use crate::sources::{bluesky, hackernews, mastodon, reddit, x};
 
 mod discord;

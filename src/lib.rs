@@ -14,7 +14,9 @@
 //! earshot) and [`report`] (stats and the weekly chart). Storm mode (many mentions at once: one
 //! summary card instead of a flood) is decided in `domain::storm` and applied at ingest.
 //!
-//! [`domain`] holds the pure model all of them share; [`config`] and [`app`] wire it together.
+//! [`domain`] holds the pure model all of them share; [`net`] the network toolkit sources and
+//! chats share (transport, rate budget, paging, cursors, post-once); [`config`] and [`app`] wire
+//! it together.
 
 pub mod answered;
 pub mod app;
@@ -23,6 +25,7 @@ pub mod config;
 pub mod desk;
 pub mod digest;
 pub mod domain;
+pub mod net;
 pub mod outbox;
 pub mod reminders;
 pub mod report;

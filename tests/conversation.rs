@@ -39,6 +39,7 @@ impl Source for Network1 {
         Ok(Fetched {
             mentions: std::mem::take(&mut *self.posts.lock().unwrap()),
             cursor: cursor.clone(),
+            ..Fetched::default()
         })
     }
 

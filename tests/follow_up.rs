@@ -140,6 +140,7 @@ impl Source for FakeNetwork {
         Ok(Fetched {
             mentions: vec![],
             cursor: cursor.clone(),
+            ..Fetched::default()
         })
     }
 

@@ -98,6 +98,7 @@ impl Source for FakeNetwork {
         Ok(Fetched {
             mentions: vec![],
             cursor: cursor.clone(),
+            ..Fetched::default()
         })
     }
 

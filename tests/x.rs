@@ -14,9 +14,9 @@ use earshot::app::poll;
 use earshot::domain::{
     Action, Cursor, ListFilter, Member, Mention, MentionKey, Refusal, State, Status,
 };
+use earshot::net::Secret;
 use earshot::outbox::Outbox;
 use earshot::rules::Rules;
-use earshot::sources::http::Secret;
 use earshot::sources::x::{Refresh, Settings, Watch, REFRESH_REFUSED, X};
 use earshot::sources::{Source, SourceError};
 use earshot::store::{Store, StoreError};
@@ -409,7 +409,7 @@ impl Clock {
         *self.0.lock().unwrap() += by;
     }
 
-    fn source(&self) -> earshot::sources::throttle::Clock {
+    fn source(&self) -> earshot::net::Clock {
         let now = self.0.clone();
         Arc::new(move || *now.lock().unwrap())
     }

@@ -162,3 +162,15 @@ pub(crate) fn content_type(file_name: &str) -> &'static str {
         "application/octet-stream"
     }
 }
+
+impl From<crate::net::Failure> for ChatError {
+    /// See `net::failure`: a refused token needs a person by the time it reaches the outbox.
+    fn from(failure: crate::net::Failure) -> ChatError {
+        match failure {
+            crate::net::Failure::Retry { reason, after } => ChatError::Retry { reason, after },
+            crate::net::Failure::Permanent(reason) | crate::net::Failure::TokenExpired(reason) => {
+                ChatError::Permanent(reason)
+            }
+        }
+    }
+}

@@ -9,9 +9,10 @@ use chrono::Utc;
 use reqwest::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 use reqwest::StatusCode;
 
-use super::{http_status_error, retry_after, Fetched, Source, SourceError};
+use super::{Fetched, Source, SourceError};
 use crate::domain::text::plain_text;
 use crate::domain::{Author, Cursor, Mention, MentionKey, Network};
+use crate::net::{classify, error_chain, wait, Failure};
 
 /// Where a feed is read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,11 +60,9 @@ impl Feed {
             return Ok(None);
         }
         if !status.is_success() {
-            return Err(http_status_error(
-                url,
-                status,
-                retry_after(response.headers()),
-            ));
+            let asked = wait::retry_after(response.headers(), Utc::now());
+            let reason = format!("{url} answered {status}");
+            return Err(Failure::of(classify(status), reason, asked).into());
         }
         let header = |name| {
             response
@@ -114,6 +113,7 @@ impl Source for Feed {
                     return Ok(Fetched {
                         mentions: Vec::new(),
                         cursor: cursor.clone(),
+                        problems: Vec::new(),
                     })
                 }
             },
@@ -133,6 +133,7 @@ impl Source for Feed {
         Ok(Fetched {
             mentions,
             cursor: next,
+            problems: Vec::new(),
         })
     }
 }
@@ -222,17 +223,6 @@ fn site_of(link: &str) -> Option<String> {
     let url = url::Url::parse(link).ok()?;
     let host = url.host_str()?;
     Some(host.strip_prefix("www.").unwrap_or(host).to_string())
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -2,22 +2,23 @@
 //! instance, polled forward with `min_id` cursors; answers posted as replies with an
 //! `Idempotency-Key`, so a retried answer is posted once.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use reqwest::header::HeaderMap;
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde::Deserialize;
 use tokio::sync::OnceCell;
 
 mod streaming;
 
-use super::throttle::{Clock, Limits, Throttle};
-use super::{http_status_error, retry_after, Fetched, Posted, Source, SourceError, StreamEvent};
+use super::{Fetched, Posted, Source, SourceError, StreamEvent};
 use crate::domain::text::plain_text;
 use crate::domain::{Author, Cursor, Mention, MentionKey, Network};
+use crate::net::{
+    classify, transport::decode, Budget, Clock, CursorSet, Failure, Purpose, RateHeaders, Reset,
+    Transport,
+};
 
 /// Mastodon's own default; used when the instance does not say.
 const DEFAULT_MAX_CHARS: usize = 500;
@@ -28,7 +29,15 @@ const TAG_PAGE: usize = 40;
 /// a long outage is caught up without spending the whole rate-limit budget at once.
 const MAX_PAGES: usize = 20;
 /// Polls stop when the budget left in the window falls this low, so answers can still go out.
-const RESERVED_REQUESTS: u64 = 10;
+const RESERVED_REQUESTS: u32 = 10;
+/// After a 429 or 5xx that names no wait, the instance is left alone this long.
+const DEFAULT_PAUSE: Duration = Duration::from_secs(60);
+/// Mastodon's window: requests left, and the RFC 3339 time it resets.
+const RATE_HEADERS: RateHeaders = RateHeaders {
+    remaining: "x-ratelimit-remaining",
+    reset: "x-ratelimit-reset",
+    form: Reset::Rfc3339,
+};
 
 /// One thing to watch on the instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,8 +82,7 @@ pub struct Mastodon {
     watch: Vec<Watch>,
     stream: bool,
     every: Duration,
-    http: reqwest::Client,
-    throttle: Throttle,
+    transport: Transport,
     me: OnceCell<Account>,
     max_chars: OnceCell<usize>,
 }
@@ -88,6 +96,7 @@ impl Mastodon {
         every: Duration,
         http: reqwest::Client,
     ) -> Mastodon {
+        let host = instance.host_str().unwrap_or("the instance").to_string();
         Mastodon {
             name,
             instance,
@@ -95,8 +104,12 @@ impl Mastodon {
             watch,
             stream: false,
             every,
-            http,
-            throttle: Throttle::new(RESERVED_REQUESTS),
+            transport: Transport::new(
+                host,
+                http,
+                Budget::new(RESERVED_REQUESTS).pausing_on_refusal(DEFAULT_PAUSE),
+                RATE_HEADERS,
+            ),
             me: OnceCell::new(),
             max_chars: OnceCell::new(),
         }
@@ -125,7 +138,7 @@ impl Mastodon {
     }
 
     pub fn with_clock(mut self, clock: Clock) -> Mastodon {
-        self.throttle.set_clock(clock);
+        self.transport.set_clock(clock);
         self
     }
 
@@ -256,7 +269,8 @@ impl Mastodon {
     ) -> Result<Option<Posted>, SourceError> {
         let body = serde_json::json!({ "status": status, "in_reply_to_id": in_reply_to_id });
         let request = self
-            .http
+            .transport
+            .http()
             .post(self.url("/api/v1/statuses"))
             .header("Idempotency-Key", idempotency_key)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -292,40 +306,26 @@ impl Mastodon {
     }
 
     fn get(&self, path: &str) -> RequestBuilder {
-        self.http.get(self.url(path))
+        self.transport.http().get(self.url(path))
     }
 
     /// Sends with the token, unless the instance asked us to wait; notes the rate-limit headers.
     async fn send(&self, request: RequestBuilder, poll: bool) -> Result<Response, SourceError> {
-        self.throttle.check(&self.instance_host(), poll)?;
-        let response = request
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .map_err(|error| SourceError::Retry {
-                reason: format!("cannot reach {}: {error}", self.instance_host()),
-                after: None,
-            })?;
-        let headers = response.headers();
-        let limits = Limits {
-            remaining: header(headers, "x-ratelimit-remaining").and_then(|r| r.parse().ok()),
-            reset: header(headers, "x-ratelimit-reset")
-                .and_then(|reset| DateTime::parse_from_rfc3339(&reset).ok())
-                .map(|reset| reset.with_timezone(&Utc)),
-            retry_after: retry_after(headers),
-        };
-        self.throttle.note(response.status(), limits);
-        Ok(response)
+        let purpose = if poll { Purpose::Poll } else { Purpose::Answer };
+        let request = request.bearer_auth(&self.token);
+        Ok(self
+            .transport
+            .send(&self.instance_host(), purpose, request)
+            .await?)
     }
 
     /// The body of a successful response, or the error the status calls for, with the
     /// instance's own message (`{"error": ...}`) when it gave one.
     async fn checked(&self, response: Response, what: &str) -> Result<Vec<u8>, SourceError> {
         let status = response.status();
-        let wait = self.throttle.wait();
-        let body = response.bytes().await.map_err(|error| SourceError::Retry {
-            reason: format!("{what}: reading the response failed: {error}"),
-            after: None,
+        let wait = self.transport.wait(&response);
+        let body = response.bytes().await.map_err(|error| {
+            Failure::retry(format!("{what}: reading the response failed: {error}"))
         })?;
         if status.is_success() {
             return Ok(body.to_vec());
@@ -336,18 +336,17 @@ impl Mastodon {
             .map(|e| format!(": {e}"))
             .unwrap_or_default();
         let what = format!("{what}: {}", self.instance_host());
-        Err(match (status, http_status_error(&what, status, wait)) {
-            (StatusCode::UNAUTHORIZED, _) => SourceError::Permanent(format!(
+        if status == StatusCode::UNAUTHORIZED {
+            return Err(SourceError::Permanent(format!(
                 "{what} rejected the token (401){detail}; check the source's `token`"
-            )),
-            (_, SourceError::Retry { reason, after }) => SourceError::Retry {
-                reason: format!("{reason}{detail}"),
-                after,
-            },
-            (_, SourceError::Permanent(reason)) => {
-                SourceError::Permanent(format!("{reason}{detail}"))
-            }
-        })
+            )));
+        }
+        Err(Failure::of(
+            classify(status),
+            format!("{what} answered {status}{detail}"),
+            wait,
+        )
+        .into())
     }
 
     fn instance_host(&self) -> String {
@@ -372,11 +371,13 @@ impl Source for Mastodon {
         self.every
     }
 
+    /// One position per stream; see [`CursorSet`] for what a failing stream or an unreadable
+    /// position does. A stream that fails after its first page keeps the pages it read.
     async fn fetch(&self, cursor: &Cursor) -> Result<Fetched, SourceError> {
         let me = self.me().await?.clone();
-        let mut positions = positions(cursor);
+        let mut positions = CursorSet::<String>::read(cursor, "Mastodon");
         let mut mentions = Vec::new();
-        let mut failure = None;
+        let mut first_error = None;
         for watch in &self.watch {
             let key = watch.key();
             match self
@@ -386,32 +387,26 @@ impl Source for Mastodon {
                 Ok((found, newest, stopped)) => {
                     mentions.extend(found);
                     if let Some(newest) = newest {
-                        positions.insert(key, newest);
+                        positions.advance(&key, newest);
                     }
-                    if stopped.is_some() {
-                        failure = stopped;
-                        break;
+                    match stopped {
+                        // Keep what arrived; the stream resumes from its own position next poll.
+                        Some(error) => positions.failed(&key, error),
+                        None => positions.done(),
                     }
                 }
                 Err(error) => {
-                    failure = Some(error);
-                    break;
+                    tracing::warn!(source = %self.name, watch = %key, %error, "Mastodon stream failed; the others are kept");
+                    positions.failed(&key, &error);
+                    first_error.get_or_insert(error);
                 }
             }
         }
-        if let Some(error) = failure {
-            if mentions.is_empty() && positions == self::positions(cursor) {
-                return Err(error);
-            }
-            // Keep what arrived; the failed stream resumes from its own cursor next poll.
-            tracing::warn!(source = %self.name, %error, "poll stopped early; the rest comes next time");
-        }
+        let (cursor, problems) = positions.finish(cursor, first_error)?;
         Ok(Fetched {
             mentions,
-            cursor: Cursor {
-                position: Some(serde_json::to_string(&positions).unwrap_or_default()),
-                ..cursor.clone()
-            },
+            cursor,
+            problems,
         })
     }
 
@@ -651,24 +646,8 @@ fn newer(a: &str, b: &str) -> bool {
     (a.len(), a) > (b.len(), b)
 }
 
-/// The stored position of every stream, by [`Watch::key`].
-fn positions(cursor: &Cursor) -> BTreeMap<String, String> {
-    cursor
-        .position
-        .as_deref()
-        .and_then(|position| serde_json::from_str(position).ok())
-        .unwrap_or_default()
-}
-
-fn header(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get(name)?.to_str().ok().map(str::to_string)
-}
-
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8], what: &str) -> Result<T, SourceError> {
-    serde_json::from_slice(body).map_err(|error| SourceError::Retry {
-        reason: format!("{what} came back malformed: {error}"),
-        after: None,
-    })
+    Ok(decode(what, body)?)
 }
 
 #[cfg(test)]

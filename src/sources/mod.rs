@@ -5,10 +5,8 @@
 pub mod bluesky;
 pub mod feed;
 pub mod hackernews;
-pub mod http;
 pub mod mastodon;
 pub mod reddit;
-pub mod throttle;
 pub mod x;
 
 use std::time::Duration;
@@ -98,6 +96,10 @@ pub enum StreamEvent {
 pub struct Fetched {
     pub mentions: Vec<Mention>,
     pub cursor: Cursor,
+    /// What went wrong in a poll that still moved on: a watch that failed while others were
+    /// read, a stored position that could not be read (see [`crate::net::CursorSet`]). The
+    /// app stores what was found and reports these in the source's health.
+    pub problems: Vec<String>,
 }
 
 /// An answer the network accepted.
@@ -122,34 +124,15 @@ pub enum SourceError {
     Permanent(String),
 }
 
-/// Sorts an HTTP failure into retry-later or needs-a-person, honouring `Retry-After`.
-pub fn http_status_error(
-    what: &str,
-    status: reqwest::StatusCode,
-    retry_after: Option<Duration>,
-) -> SourceError {
-    let reason = format!("{what} answered {status}");
-    if status == reqwest::StatusCode::TOO_MANY_REQUESTS
-        || status == reqwest::StatusCode::REQUEST_TIMEOUT
-        || status.is_server_error()
-    {
-        SourceError::Retry {
-            reason,
-            after: retry_after,
+impl From<crate::net::Failure> for SourceError {
+    /// A refused token reaches a source's caller only after its one renewal failed too, so it
+    /// needs a person, like any other permanent failure.
+    fn from(failure: crate::net::Failure) -> SourceError {
+        match failure {
+            crate::net::Failure::Retry { reason, after } => SourceError::Retry { reason, after },
+            crate::net::Failure::Permanent(reason) | crate::net::Failure::TokenExpired(reason) => {
+                SourceError::Permanent(reason)
+            }
         }
-    } else {
-        SourceError::Permanent(reason)
     }
-}
-
-/// Seconds in a `Retry-After` header (the HTTP-date form is rare on these APIs and ignored).
-pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    headers
-        .get(reqwest::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
 }

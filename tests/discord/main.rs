@@ -48,6 +48,7 @@ impl Source for Replies {
         Ok(Fetched {
             mentions: vec![],
             cursor: cursor.clone(),
+            ..Fetched::default()
         })
     }
     async fn reply(&self, _: &Mention, text: &str, _: &str) -> Result<Posted, SourceError> {

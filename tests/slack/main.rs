@@ -76,6 +76,7 @@ impl Source for Answering {
         Ok(Fetched {
             mentions: vec![],
             cursor: cursor.clone(),
+            ..Fetched::default()
         })
     }
     async fn reply(&self, _: &Mention, text: &str, _: &str) -> Result<Posted, SourceError> {

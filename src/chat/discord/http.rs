@@ -273,7 +273,7 @@ async fn checked(
     if status.is_success() {
         return Ok(response);
     }
-    let header_wait = crate::sources::retry_after(response.headers());
+    let header_wait = crate::net::wait::retry_after(response.headers(), chrono::Utc::now());
     let body: ErrorBody = response
         .bytes()
         .await
@@ -282,8 +282,7 @@ async fn checked(
         .unwrap_or_default();
     let retry_after = body
         .retry_after
-        .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
-        .map(Duration::from_secs_f64)
+        .and_then(crate::net::wait::seconds)
         .or(header_wait);
     Err(RestError::Refused {
         status,

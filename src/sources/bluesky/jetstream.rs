@@ -329,6 +329,7 @@ impl Batch {
                 position: Some(self.time_us.to_string()),
                 ..Cursor::default()
             },
+            problems: Vec::new(),
         };
         events.send(StreamEvent::Posts(fetched)).await.is_ok()
     }

@@ -8,19 +8,17 @@ mod records;
 mod reply;
 mod session;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
-use super::throttle::{Clock, Limits, Throttle};
-use super::{http_status_error, retry_after, Fetched, Posted, Source, SourceError, StreamEvent};
+use super::{Fetched, Posted, Source, SourceError, StreamEvent};
 use crate::domain::{Cursor, Mention, Network};
+use crate::net::{self, Budget, Clock, CursorSet, Purpose, RateHeaders, Reset, Secret, Transport};
 use profiles::Profiles;
 use records::{
     NotificationPage, PostView, PostsView, ProfilesView, SearchPage, StrongRef, REASONS,
@@ -38,7 +36,15 @@ const MAX_PAGES: usize = 25;
 /// each search reaches back this far before the newest post already seen.
 const SEARCH_OVERLAP: chrono::Duration = chrono::Duration::minutes(5);
 /// Polls stop when the PDS's budget left in its window falls this low, so answers still go out.
-const RESERVED_REQUESTS: u64 = 10;
+const RESERVED_REQUESTS: u32 = 10;
+/// After a 429 or 5xx that names no wait, the PDS is left alone this long.
+const DEFAULT_PAUSE: Duration = Duration::from_secs(60);
+/// atproto's window: requests left, and the Unix time it resets.
+const RATE_HEADERS: RateHeaders = RateHeaders {
+    remaining: "ratelimit-remaining",
+    reset: "ratelimit-reset",
+    form: Reset::UnixSeconds,
+};
 /// How long streamed posts may wait for their authors' handles. Stream to card is 200 ms at
 /// the median and getProfiles usually answers in tens of milliseconds; past this the cards go
 /// out with the DID rather than keep the team waiting on a slow AppView.
@@ -87,12 +93,11 @@ pub struct Bluesky {
     name: String,
     pds: url::Url,
     identifier: String,
-    password: String,
+    password: Secret,
     watch: Vec<Watch>,
     jetstream: url::Url,
     every: Duration,
-    http: reqwest::Client,
-    throttle: Throttle,
+    transport: Transport,
     session: tokio::sync::Mutex<Option<Session>>,
     /// Authors of streamed posts, by DID.
     profiles: std::sync::Mutex<Profiles>,
@@ -103,11 +108,12 @@ impl Bluesky {
         name: String,
         pds: url::Url,
         identifier: String,
-        password: String,
+        password: Secret,
         watch: Vec<Watch>,
         every: Duration,
         http: reqwest::Client,
     ) -> Bluesky {
+        let host = pds.host_str().unwrap_or("the PDS").to_string();
         Bluesky {
             name,
             pds,
@@ -116,8 +122,12 @@ impl Bluesky {
             watch,
             jetstream: url::Url::parse(jetstream::DEFAULT_URL).expect("a valid constant URL"),
             every,
-            http,
-            throttle: Throttle::new(RESERVED_REQUESTS),
+            transport: Transport::new(
+                host,
+                http,
+                Budget::new(RESERVED_REQUESTS).pausing_on_refusal(DEFAULT_PAUSE),
+                RATE_HEADERS,
+            ),
             session: tokio::sync::Mutex::new(None),
             profiles: std::sync::Mutex::new(Profiles::default()),
         }
@@ -130,7 +140,7 @@ impl Bluesky {
     }
 
     pub fn with_clock(mut self, clock: Clock) -> Bluesky {
-        self.throttle.set_clock(clock);
+        self.transport.set_clock(clock);
         self
     }
 
@@ -140,7 +150,7 @@ impl Bluesky {
         if let Some(session) = cached.as_ref() {
             return Ok(session.clone());
         }
-        let body = json!({ "identifier": self.identifier, "password": self.password });
+        let body = json!({ "identifier": self.identifier, "password": self.password.expose() });
         let session: Session = self
             .call(
                 Method::POST,
@@ -229,11 +239,10 @@ impl Bluesky {
         token: Option<&str>,
         poll: bool,
     ) -> Result<T, Failure> {
-        let host = self.pds.host_str().unwrap_or("the PDS").to_string();
-        self.throttle.check(&host, poll).map_err(Failure::Other)?;
+        let host = self.transport.service().to_string();
         let mut url = self.pds.clone();
         url.set_path(&format!("/xrpc/{nsid}"));
-        let mut request = self.http.request(method, url).query(query);
+        let mut request = self.transport.http().request(method, url).query(query);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -242,14 +251,14 @@ impl Bluesky {
                 .header(reqwest::header::CONTENT_TYPE, "application/json")
                 .body(body.to_string());
         }
-        let response = request.send().await.map_err(|error| {
-            Failure::Other(SourceError::Retry {
-                reason: format!("cannot reach {host}: {error}"),
-                after: None,
-            })
-        })?;
+        let purpose = if poll { Purpose::Poll } else { Purpose::Answer };
+        let response = self
+            .transport
+            .send(nsid, purpose, request)
+            .await
+            .map_err(|failure| Failure::Other(failure.into()))?;
         let status = response.status();
-        self.throttle.note(status, limits(response.headers()));
+        let wait = self.transport.wait(&response);
         let bytes = response.bytes().await.map_err(|error| {
             Failure::Other(SourceError::Retry {
                 reason: format!("{nsid}: reading the response failed: {error}"),
@@ -257,12 +266,8 @@ impl Bluesky {
             })
         })?;
         if status.is_success() {
-            return serde_json::from_slice(&bytes).map_err(|error| {
-                Failure::Other(SourceError::Retry {
-                    reason: format!("{nsid} came back malformed: {error}"),
-                    after: None,
-                })
-            });
+            return net::transport::decode(nsid, &bytes)
+                .map_err(|failure| Failure::Other(failure.into()));
         }
         let error: XrpcError = serde_json::from_slice(&bytes).unwrap_or_default();
         let detail = [error.error.as_deref(), error.message.as_deref()]
@@ -270,6 +275,7 @@ impl Bluesky {
             .flatten()
             .collect::<Vec<_>>()
             .join(": ");
+        // atproto says "expired" in the body, sometimes with a 400.
         let expired = matches!(
             error.error.as_deref(),
             Some("ExpiredToken" | "InvalidToken")
@@ -280,17 +286,9 @@ impl Bluesky {
         if status == StatusCode::NOT_FOUND || error.error.as_deref() == Some("RecordNotFound") {
             return Err(Failure::NotFound(detail));
         }
-        let what = format!("{nsid} at {host}");
+        let reason = format!("{nsid} at {host} answered {status} ({detail})");
         Err(Failure::Other(
-            match http_status_error(&what, status, self.throttle.wait()) {
-                SourceError::Retry { reason, after } => SourceError::Retry {
-                    reason: format!("{reason} ({detail})"),
-                    after,
-                },
-                SourceError::Permanent(reason) => {
-                    SourceError::Permanent(format!("{reason} ({detail})"))
-                }
-            },
+            net::Failure::of(net::classify(status), reason, wait).into(),
         ))
     }
 
@@ -553,15 +551,13 @@ impl Source for Bluesky {
         self.every
     }
 
+    /// One position (the newest `indexedAt` seen) per watch; see [`CursorSet`] for what a
+    /// failing watch or an unreadable position does.
     async fn fetch(&self, cursor: &Cursor) -> Result<Fetched, SourceError> {
         let me = self.session().await?.did;
-        let mut positions: BTreeMap<String, String> = cursor
-            .position
-            .as_deref()
-            .and_then(|position| serde_json::from_str(position).ok())
-            .unwrap_or_default();
+        let mut positions = CursorSet::<String>::read(cursor, "Bluesky");
         let mut mentions = Vec::new();
-        let mut failure = None;
+        let mut first_error = None;
         for watch in &self.watch {
             let key = watch.key();
             let since = positions.get(&key).and_then(|at| records::parse_time(at));
@@ -574,30 +570,25 @@ impl Source for Bluesky {
                 Ok((found, newest)) => {
                     mentions.extend(found);
                     if let Some(newest) = newest {
-                        positions.insert(
-                            key,
+                        positions.advance(
+                            &key,
                             newest.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
                         );
                     }
+                    positions.done();
                 }
                 Err(error) => {
-                    failure = Some(error);
-                    break;
+                    tracing::warn!(source = %self.name, watch = %key, %error, "Bluesky watch failed; the others are kept");
+                    positions.failed(&key, &error);
+                    first_error.get_or_insert(error);
                 }
             }
         }
-        if let Some(error) = failure {
-            if mentions.is_empty() {
-                return Err(error);
-            }
-            tracing::warn!(source = %self.name, %error, "poll stopped early; the rest comes next time");
-        }
+        let (cursor, problems) = positions.finish(cursor, first_error)?;
         Ok(Fetched {
             mentions,
-            cursor: Cursor {
-                position: Some(serde_json::to_string(&positions).unwrap_or_default()),
-                ..cursor.clone()
-            },
+            cursor,
+            problems,
         })
     }
 
@@ -696,7 +687,7 @@ impl Source for Bluesky {
             text,
             &root,
             &parent,
-            self.throttle.now(),
+            self.transport.budget().now(),
             mention.language.as_deref(),
         )
         .map_err(SourceError::Permanent)?;
@@ -768,14 +759,4 @@ impl Failure {
 struct XrpcError {
     error: Option<String>,
     message: Option<String>,
-}
-
-/// atproto's rate-limit headers: `ratelimit-remaining`, and `ratelimit-reset` in Unix seconds.
-fn limits(headers: &HeaderMap) -> Limits {
-    let header = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<i64>().ok();
-    Limits {
-        remaining: header("ratelimit-remaining").and_then(|r| u64::try_from(r).ok()),
-        reset: header("ratelimit-reset").and_then(|at| DateTime::from_timestamp(at, 0)),
-        retry_after: retry_after(headers),
-    }
 }

@@ -119,6 +119,7 @@ pub(super) async fn follow(
                     mentions: vec![mention],
                     // The stream has no position of its own; the polls keep the `min_id`s.
                     cursor: Cursor::default(),
+                    problems: Vec::new(),
                 };
                 if events.send(StreamEvent::Posts(batch)).await.is_err() {
                     return Ok(());

@@ -9,9 +9,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::Refresh;
-use crate::sources::http::{error_chain, transmit, Secret};
-use crate::sources::throttle::Clock;
-use crate::sources::SourceError;
+use crate::net::{classify, error_chain, Clock, Failure, Secret};
 use crate::store::{Credentials, Grant};
 
 /// An access token is renewed this long before X says it expires, so an answer never goes
@@ -78,7 +76,7 @@ impl UserToken {
     }
 
     /// An access token to post with, renewed first when it is about to expire.
-    pub async fn current(&self) -> Result<Secret, SourceError> {
+    pub async fn current(&self) -> Result<Secret, Failure> {
         let mut state = self.state.lock().await;
         self.ready(&mut state).await?;
         if let Some(access) = &state.access {
@@ -94,7 +92,7 @@ impl UserToken {
 
     /// A new access token after X refused `used` (401): renewed, unless another answer
     /// renewed it meanwhile.
-    pub async fn refused(&self, used: &Secret) -> Result<Secret, SourceError> {
+    pub async fn refused(&self, used: &Secret) -> Result<Secret, Failure> {
         let mut state = self.state.lock().await;
         self.ready(&mut state).await?;
         if let Some(access) = &state.access {
@@ -103,7 +101,7 @@ impl UserToken {
             }
         }
         if self.refresh.is_none() {
-            return Err(SourceError::Permanent(
+            return Err(Failure::Permanent(
                 "X refused the user token (expired or revoked); renew `user_token`, or set `refresh_token` so that earshot renews it".into(),
             ));
         }
@@ -113,7 +111,7 @@ impl UserToken {
     }
 
     /// Loads the stored grant once, and saves one X issued that could not be saved before.
-    async fn ready(&self, state: &mut State) -> Result<(), SourceError> {
+    async fn ready(&self, state: &mut State) -> Result<(), Failure> {
         if !state.loaded {
             *state = self.initial()?;
         }
@@ -129,7 +127,7 @@ impl UserToken {
 
     /// The configured tokens, or the stored grant when it descends from the configured
     /// refresh token (it is newer: the configured one was void from its first use).
-    fn initial(&self) -> Result<State, SourceError> {
+    fn initial(&self) -> Result<State, Failure> {
         let mut state = State {
             loaded: true,
             access: self.configured.clone(),
@@ -147,7 +145,7 @@ impl UserToken {
             ),
             Ok(None) => {}
             Err(error) => {
-                return Err(SourceError::Retry {
+                return Err(Failure::Retry {
                     reason: format!("cannot read the stored X token: {error}"),
                     after: None,
                 })
@@ -161,7 +159,7 @@ impl UserToken {
     }
 
     /// Trades the refresh token for a new grant, saves it, and returns its access token.
-    async fn renew(&self, state: &mut State) -> Result<Secret, SourceError> {
+    async fn renew(&self, state: &mut State) -> Result<Secret, Failure> {
         let (Some(refresh), Some(refresh_token)) = (&self.refresh, state.refresh_token.clone())
         else {
             return Err(no_user_token());
@@ -178,14 +176,14 @@ impl UserToken {
         state.access.clone().ok_or_else(no_user_token)
     }
 
-    async fn save(&self, grant: &Grant) -> Result<(), SourceError> {
+    async fn save(&self, grant: &Grant) -> Result<(), Failure> {
         let Some(credentials) = &self.credentials else {
             return Ok(());
         };
         credentials
             .save(grant)
             .await
-            .map_err(|error| SourceError::Retry {
+            .map_err(|error| Failure::Retry {
                 reason: format!(
                 "X renewed the user token, but earshot cannot save the new refresh token ({error}); the answer waits until it can"
             ),
@@ -195,11 +193,7 @@ impl UserToken {
 
     /// `POST /2/oauth2/token` with `grant_type=refresh_token`. A public client names itself
     /// in the body; a confidential one authenticates with HTTP Basic instead.
-    async fn exchange(
-        &self,
-        refresh: &Refresh,
-        refresh_token: &Secret,
-    ) -> Result<Grant, SourceError> {
+    async fn exchange(&self, refresh: &Refresh, refresh_token: &Secret) -> Result<Grant, Failure> {
         let what = "X (renewing the user token)";
         let mut form = vec![
             ("grant_type", "refresh_token"),
@@ -212,23 +206,27 @@ impl UserToken {
             }
             None => form.push(("client_id", refresh.client_id.as_str())),
         }
-        let response = transmit(what, request.form(&form)).await?;
+        let response = request
+            .form(&form)
+            .send()
+            .await
+            .map_err(|error| Failure::unreachable(what, &error))?;
         let status = response.status();
-        let body = response.bytes().await.map_err(|error| SourceError::Retry {
+        let body = response.bytes().await.map_err(|error| Failure::Retry {
             reason: format!("reading {what} failed: {}", error_chain(&error)),
             after: None,
         })?;
         if !status.is_success() {
             return Err(refusal(what, status, &body));
         }
-        let issued: Issued = serde_json::from_slice(&body).map_err(|error| SourceError::Retry {
+        let issued: Issued = serde_json::from_slice(&body).map_err(|error| Failure::Retry {
             reason: format!("{what} sent a response earshot cannot read: {error}"),
             after: None,
         })?;
         let access = issued
             .access_token
             .filter(|token| !token.is_empty())
-            .ok_or_else(|| SourceError::Retry {
+            .ok_or_else(|| Failure::Retry {
                 reason: format!("{what} answered without an access token"),
                 after: None,
             })?;
@@ -244,7 +242,8 @@ impl UserToken {
                 .filter(|token| !token.is_empty())
                 .unwrap_or_else(|| refresh_token.expose().to_string()),
             access_token: Some(access),
-            expires_at: Some((self.clock)() + chrono::Duration::seconds(lifetime)),
+            expires_at: (self.clock)()
+                .checked_add_signed(chrono::Duration::seconds(lifetime.min(1_000_000_000))),
         })
     }
 }
@@ -269,14 +268,14 @@ fn apply(state: &mut State, grant: &Grant) {
     state.expires_at = grant.expires_at;
 }
 
-fn no_user_token() -> SourceError {
-    SourceError::Permanent(
+fn no_user_token() -> Failure {
+    Failure::Permanent(
         "earshot cannot post on X for this source: it has no `user_token` or `refresh_token` (OAuth 2.0, with tweet.write)".into(),
     )
 }
 
 /// Sorts a failed refresh. The body is read for its OAuth error only, never quoted whole.
-fn refusal(what: &str, status: StatusCode, body: &[u8]) -> SourceError {
+fn refusal(what: &str, status: StatusCode, body: &[u8]) -> Failure {
     let problem: OAuthError = serde_json::from_slice(body).unwrap_or_default();
     let detail = [
         problem.error.as_deref(),
@@ -302,22 +301,24 @@ fn refusal(what: &str, status: StatusCode, body: &[u8]) -> SourceError {
                 .as_deref()
                 .is_some_and(|text| text.to_lowercase().contains("token")));
     if status == StatusCode::BAD_REQUEST && token_refused {
-        return SourceError::Permanent(format!("{REFRESH_REFUSED}{detail}"));
+        return Failure::Permanent(format!("{REFRESH_REFUSED}{detail}"));
     }
     if status == StatusCode::UNAUTHORIZED
         || code == "invalid_client"
         || code == "unauthorized_client"
     {
-        return SourceError::Permanent(format!(
+        return Failure::Permanent(format!(
             "X refused the app's `client_id` (or `client_secret`) while renewing the user token{detail}"
         ));
     }
-    match crate::sources::http_status_error(what, status, None) {
-        SourceError::Retry { reason, after } => SourceError::Retry {
-            reason: format!("{reason}{detail}"),
-            after,
-        },
-        SourceError::Permanent(reason) => SourceError::Permanent(format!("{reason}{detail}")),
+    // The refresh endpoint's own 401 was read above: any other status is what it is.
+    match Failure::of(
+        classify(status),
+        format!("{what} answered {status}{detail}"),
+        None,
+    ) {
+        Failure::TokenExpired(reason) => Failure::Permanent(reason),
+        failure => failure,
     }
 }
 
@@ -343,7 +344,7 @@ mod tests {
         for body in void {
             let error = refusal("X", bad, body.as_bytes());
             assert!(
-                matches!(&error, SourceError::Permanent(reason) if reason.starts_with(REFRESH_REFUSED)),
+                matches!(&error, Failure::Permanent(reason) if reason.starts_with(REFRESH_REFUSED)),
                 "{body}: {error:?}"
             );
         }
@@ -355,12 +356,12 @@ mod tests {
         assert!(client.to_string().contains("client_id"), "{client}");
         let missing = refusal("X", bad, br#"{"error":"invalid_request","error_description":"Missing required parameter [grant_type]."}"#);
         assert!(
-            matches!(&missing, SourceError::Permanent(reason) if !reason.contains("X_REFRESH_TOKEN") && reason.contains("grant_type")),
+            matches!(&missing, Failure::Permanent(reason) if !reason.contains("X_REFRESH_TOKEN") && reason.contains("grant_type")),
             "{missing:?}"
         );
         assert!(matches!(
             refusal("X", StatusCode::SERVICE_UNAVAILABLE, b"<html>"),
-            SourceError::Retry { .. }
+            Failure::Retry { .. }
         ));
     }
 

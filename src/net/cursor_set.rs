@@ -1,0 +1,169 @@
+//! The positions of a source with several watches (Reddit's listings, X's timelines, Mastodon's
+//! streams), kept as one JSON object in the source's stored cursor, keyed by watch.
+//!
+//! One failure policy for every network:
+//! - a watch that fails keeps its position and does not hold back the others: their finds and
+//!   positions count, and the failure is reported with the poll;
+//! - only when every watch failed does the poll fail, with the cursor where it was;
+//! - a position that cannot be read is reported, never silently dropped: that watch starts
+//!   again from the network's newest page (as a new watch does), and the poll says so.
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::domain::Cursor;
+
+pub struct CursorSet<P> {
+    marks: BTreeMap<String, P>,
+    /// Entries of other watches (no longer configured, or unreadable), kept as they were.
+    others: BTreeMap<String, Value>,
+    problems: Vec<String>,
+    /// Some watch was read to its end, or moved before it failed.
+    progress: bool,
+    failed: usize,
+}
+
+impl<P: Serialize + DeserializeOwned + Clone> CursorSet<P> {
+    /// The positions stored in `cursor`. `network` names the source in the problems reported.
+    pub fn read(cursor: &Cursor, network: &str) -> CursorSet<P> {
+        let mut set = CursorSet {
+            marks: BTreeMap::new(),
+            others: BTreeMap::new(),
+            problems: Vec::new(),
+            progress: false,
+            failed: 0,
+        };
+        let Some(position) = cursor.position.as_deref() else {
+            return set;
+        };
+        match serde_json::from_str::<BTreeMap<String, Value>>(position) {
+            Ok(entries) => {
+                for (key, value) in entries {
+                    match serde_json::from_value::<P>(value.clone()) {
+                        Ok(mark) => {
+                            set.marks.insert(key, mark);
+                        }
+                        Err(error) => {
+                            set.problems.push(format!(
+                                "the stored {network} position of `{key}` is unreadable ({error}); it starts again from the newest posts"
+                            ));
+                            set.others.insert(key, value);
+                        }
+                    }
+                }
+            }
+            Err(error) => set.problems.push(format!(
+                "the stored {network} cursor is unreadable ({error}); every watch starts again from the newest posts"
+            )),
+        }
+        set
+    }
+
+    /// Where `watch` left off; `None` for a new watch (or one whose position was unreadable).
+    pub fn get(&self, watch: &str) -> Option<&P> {
+        self.marks.get(watch)
+    }
+
+    /// `watch` was read up to `mark` (all of it, or the pages before a failure).
+    pub fn advance(&mut self, watch: &str, mark: P) {
+        self.progress = true;
+        self.others.remove(watch);
+        self.marks.insert(watch.to_string(), mark);
+    }
+
+    /// `watch` was read to its end (whether or not it moved).
+    pub fn done(&mut self) {
+        self.progress = true;
+    }
+
+    /// `watch` failed: it keeps its position, and the poll reports why.
+    pub fn failed(&mut self, watch: &str, error: impl std::fmt::Display) {
+        self.failed += 1;
+        self.problems.push(format!("{watch}: {error}"));
+    }
+
+    /// The cursor to store, and the problems to report; `Err(first)` when every watch failed
+    /// before it moved (the stored cursor stays as it was).
+    pub fn finish<E>(
+        self,
+        cursor: &Cursor,
+        first_error: Option<E>,
+    ) -> Result<(Cursor, Vec<String>), E> {
+        if !self.progress && self.failed > 0 {
+            if let Some(error) = first_error {
+                return Err(error);
+            }
+        }
+        let mut entries: BTreeMap<String, Value> = self.others;
+        for (key, mark) in self.marks {
+            if let Ok(value) = serde_json::to_value(mark) {
+                entries.insert(key, value);
+            }
+        }
+        let position = serde_json::to_string(&entries).unwrap_or_default();
+        Ok((
+            Cursor {
+                position: Some(position),
+                ..cursor.clone()
+            },
+            self.problems,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cursor(position: &str) -> Cursor {
+        Cursor {
+            position: Some(position.into()),
+            ..Cursor::default()
+        }
+    }
+
+    #[test]
+    fn a_failing_watch_keeps_its_place_and_holds_back_nothing() {
+        let stored = cursor(r#"{"a":"1","b":"2"}"#);
+        let mut set = CursorSet::<String>::read(&stored, "Test");
+        set.advance("a", "5".into());
+        set.done();
+        set.failed("b", "503");
+        let (next, problems) = set.finish::<String>(&stored, Some("503".into())).unwrap();
+        assert_eq!(next.position.as_deref(), Some(r#"{"a":"5","b":"2"}"#));
+        assert_eq!(problems, vec!["b: 503".to_string()]);
+
+        let mut set = CursorSet::<String>::read(&stored, "Test");
+        set.failed("a", "down");
+        set.failed("b", "down");
+        assert_eq!(
+            set.finish(&stored, Some("down")),
+            Err("down"),
+            "nothing moved"
+        );
+    }
+
+    #[test]
+    fn an_unreadable_position_is_reported_never_silently_reset() {
+        let stored = cursor(r#"{"a":{"wrong":"shape"},"b":"2"}"#);
+        let mut set = CursorSet::<String>::read(&stored, "Test");
+        assert_eq!(set.get("a"), None);
+        assert_eq!(set.get("b").map(String::as_str), Some("2"));
+        set.done();
+        let (next, problems) = set.finish::<String>(&stored, None).unwrap();
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].contains("position of `a` is unreadable"),
+            "{problems:?}"
+        );
+        assert_eq!(next.position, stored.position, "kept until the watch moves");
+
+        let garbage = cursor("not json");
+        let set = CursorSet::<String>::read(&garbage, "Test");
+        let (_, problems) = set.finish::<String>(&garbage, None).unwrap();
+        assert!(problems[0].contains("cursor is unreadable"), "{problems:?}");
+    }
+}
