@@ -164,6 +164,18 @@ impl App {
                         )
                         .with_jetstream(jetstream_url.clone()),
                     ),
+                    SourceKind::Facebook(settings) => Arc::new(crate::sources::facebook::build(
+                        source.name.clone(),
+                        settings.clone(),
+                        source.every,
+                        http.clone(),
+                    )),
+                    SourceKind::Instagram(settings) => Arc::new(crate::sources::instagram::build(
+                        source.name.clone(),
+                        settings.clone(),
+                        source.every,
+                        http.clone(),
+                    )),
                 };
                 (built, source.rules.rules())
             })
@@ -574,6 +586,8 @@ fn relevant(store: &Store, name: &str, mentions: Vec<Mention>, rules: &Rules) ->
             }
             mention
         })
+        // An answer earshot posted, read back by a poll, is the brand's own post.
+        .filter(|mention| !matches!(store.answered_with(name, &mention.key.id), Ok(Some(_))))
         .filter_map(|mut mention| match rules.judge(&mention) {
             Verdict::Relay(matched) => {
                 mention.matched = matched;

@@ -14,7 +14,7 @@ pub use follow_up::FollowUp;
 use crate::net::Secret;
 use crate::rules::Rules;
 use crate::sources::feed::Location;
-use crate::sources::{bluesky, hackernews, mastodon, reddit, x};
+use crate::sources::{bluesky, facebook, hackernews, instagram, mastodon, reddit, x};
 
 mod discord;
 pub use discord::{DiscordConfig, DiscordEndpoint, DISCORD_API};
@@ -33,7 +33,16 @@ const DEFAULT_MASTODON_POLL: Duration = Duration::from_secs(30);
 const DEFAULT_BLUESKY_POLL: Duration = Duration::from_secs(60);
 
 /// The `kind`s a source may have.
-const KINDS: &[&str] = &["feed", "hackernews", "reddit", "x", "mastodon", "bluesky"];
+const KINDS: &[&str] = &[
+    "feed",
+    "hackernews",
+    "reddit",
+    "x",
+    "mastodon",
+    "bluesky",
+    "facebook",
+    "instagram",
+];
 
 /// Each network's default poll interval, chosen from its rate-limit budget (see its module).
 fn default_every(kind: &str) -> Duration {
@@ -43,6 +52,8 @@ fn default_every(kind: &str) -> Duration {
         "x" => x::DEFAULT_EVERY,
         "mastodon" => DEFAULT_MASTODON_POLL,
         "bluesky" => DEFAULT_BLUESKY_POLL,
+        "facebook" => facebook::DEFAULT_EVERY,
+        "instagram" => instagram::DEFAULT_EVERY,
         _ => DEFAULT_FEED_POLL,
     }
 }
@@ -112,6 +123,8 @@ pub enum SourceKind {
         /// The Jetstream `/subscribe` URL the `jetstream` watch follows.
         jetstream_url: url::Url,
     },
+    Facebook(facebook::Settings),
+    Instagram(instagram::Settings),
 }
 
 impl SourceKind {
@@ -123,6 +136,8 @@ impl SourceKind {
             SourceKind::X(_) => "x",
             SourceKind::Mastodon { .. } => "mastodon",
             SourceKind::Bluesky { .. } => "bluesky",
+            SourceKind::Facebook(_) => "facebook",
+            SourceKind::Instagram(_) => "instagram",
         }
     }
 }
@@ -455,6 +470,45 @@ impl Config {
                         },
                     }
                 }
+                // Meta's networks check their own keys: src/sources/<network>/settings.rs.
+                "facebook" => SourceKind::Facebook(
+                    facebook::Settings::parse(facebook::Fields {
+                        page_id: text_of(&feed.page_id),
+                        token: text_of(&feed.token),
+                        app_secret: text_of(&feed.app_secret),
+                        watch: feed
+                            .watch
+                            .as_ref()
+                            .map(|list| strings(list.get_ref().clone())),
+                        graph_url: text_of(&feed.graph_url),
+                    })
+                    .map_err(|(field, message)| {
+                        invalid(
+                            feed.span_of(field).or(Some(span.clone())),
+                            &key(field),
+                            message,
+                        )
+                    })?,
+                ),
+                "instagram" => SourceKind::Instagram(
+                    instagram::Settings::parse(instagram::Fields {
+                        user_id: text_of(&feed.user_id),
+                        token: text_of(&feed.token),
+                        app_secret: text_of(&feed.app_secret),
+                        watch: feed
+                            .watch
+                            .as_ref()
+                            .map(|list| strings(list.get_ref().clone())),
+                        graph_url: text_of(&feed.graph_url),
+                    })
+                    .map_err(|(field, message)| {
+                        invalid(
+                            feed.span_of(field).or(Some(span.clone())),
+                            &key(field),
+                            message,
+                        )
+                    })?,
+                ),
                 _ => {
                     let Some(url) = &feed.url else {
                         return Err(invalid(
@@ -650,6 +704,10 @@ fn span_of(value: &Option<Spanned<EnvString>>) -> Option<std::ops::Range<usize>>
     value.as_ref().map(Spanned::span)
 }
 
+fn text_of(value: &Option<Spanned<EnvString>>) -> Option<String> {
+    value.as_ref().map(|value| value.get_ref().0.clone())
+}
+
 fn strings(values: Vec<EnvString>) -> Vec<String> {
     values.into_iter().map(|s| s.0).collect()
 }
@@ -755,6 +813,9 @@ struct RawSource {
     jetstream_url: Option<Spanned<EnvString>>,
     stream: Option<Spanned<bool>>,
     account: Option<Spanned<EnvString>>,
+    page_id: Option<Spanned<EnvString>>,
+    app_secret: Option<Spanned<EnvString>>,
+    graph_url: Option<Spanned<EnvString>>,
 }
 
 impl RawSource {
@@ -786,10 +847,26 @@ impl RawSource {
             ],
             "mastodon" => &["watch", "instance", "token", "stream"],
             "bluesky" => &["watch", "pds", "handle", "app_password", "jetstream_url"],
+            "facebook" => facebook::settings::KEYS,
+            "instagram" => instagram::settings::KEYS,
             _ => &["url"],
         };
+        self.spans().into_iter().find_map(|(field, span)| {
+            Some((field, span?)).filter(|(field, _)| !takes.contains(field))
+        })
+    }
+
+    /// Where `field` is set, if it is.
+    fn span_of(&self, field: &str) -> Option<std::ops::Range<usize>> {
+        self.spans()
+            .into_iter()
+            .find(|(name, _)| *name == field)
+            .and_then(|(_, span)| span)
+    }
+
+    fn spans(&self) -> Vec<(&'static str, Option<std::ops::Range<usize>>)> {
         let span = |value: &Option<Spanned<EnvString>>| value.as_ref().map(Spanned::span);
-        [
+        vec![
             ("url", span(&self.url)),
             ("watch", self.watch.as_ref().map(Spanned::span)),
             ("api_url", span(&self.api_url)),
@@ -812,9 +889,10 @@ impl RawSource {
             ("jetstream_url", span(&self.jetstream_url)),
             ("stream", self.stream.as_ref().map(Spanned::span)),
             ("account", span(&self.account)),
+            ("page_id", span(&self.page_id)),
+            ("app_secret", span(&self.app_secret)),
+            ("graph_url", span(&self.graph_url)),
         ]
-        .into_iter()
-        .find_map(|(field, span)| Some((field, span?)).filter(|(field, _)| !takes.contains(field)))
     }
 }
 

@@ -136,6 +136,12 @@ fn summary(config: &Config) -> String {
             SourceKind::Bluesky {
                 pds, handle, watch, ..
             } => format!("{handle} at {pds} watching {watch:?}"),
+            SourceKind::Facebook(settings) => {
+                format!("Page {} watching {:?}", settings.page_id, settings.watch)
+            }
+            SourceKind::Instagram(settings) => {
+                format!("account {} watching {:?}", settings.user_id, settings.watch)
+            }
         };
         lines.push(format!(
             "source {}: {} {} every {}",

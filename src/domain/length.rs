@@ -10,6 +10,18 @@ use unicode_normalization::UnicodeNormalization;
 /// What a link counts on X, once shortened to t.co.
 const X_LINK_WEIGHT: usize = 23;
 
+/// How many `@account` mentions `text` holds: an `@` starting a word, followed by a letter,
+/// digit, `_` or `.` (Instagram's username characters).
+pub fn at_mentions(text: &str) -> usize {
+    text.split_whitespace()
+        .filter(|word| {
+            word.strip_prefix('@')
+                .and_then(|rest| rest.chars().next())
+                .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+        })
+        .count()
+}
+
 /// The weighted length of `text` on X; X refuses more than 280.
 pub fn x_weighted_length(text: &str) -> usize {
     // X counts the NFC form: a decomposed "é" is one character there, not two.
@@ -147,7 +159,14 @@ fn is_pictographic(c: char) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::x_weighted_length;
+    use super::{at_mentions, x_weighted_length};
+
+    #[test]
+    fn at_mentions_count_words_that_name_an_account() {
+        assert_eq!(at_mentions("@jane thanks, and @bob_1 too"), 2);
+        assert_eq!(at_mentions("mail me at me@acme.com or say @ hi"), 0);
+        assert_eq!(at_mentions(""), 0);
+    }
 
     #[test]
     fn x_weighs_text_links_cjk_and_emoji() {

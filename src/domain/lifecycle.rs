@@ -268,6 +268,12 @@ pub enum Refusal {
         len: usize,
         max: usize,
     },
+    #[error("Your answer names {count} accounts; {network} takes at most {max} @-mentions in a comment.")]
+    TooManyMentions {
+        network: Network,
+        count: usize,
+        max: usize,
+    },
     #[error("Only the outbox can {verb} #{number}.")]
     SystemOnly { number: u64, verb: &'static str },
 }
@@ -516,6 +522,16 @@ fn check_answer(subject: Subject<'_>, text: &str) -> Result<(), Refusal> {
                     len,
                     max: max_chars,
                 });
+            }
+            if let Some(max) = subject.network.max_mentions() {
+                let count = super::length::at_mentions(text);
+                if count > max {
+                    return Err(Refusal::TooManyMentions {
+                        network: subject.network,
+                        count,
+                        max,
+                    });
+                }
             }
             Ok(())
         }

@@ -16,6 +16,8 @@ pub enum Network {
     Reddit,
     HackerNews,
     X,
+    Facebook,
+    Instagram,
 }
 
 /// How an answer reaches the person who posted.
@@ -36,6 +38,8 @@ impl Network {
             Network::Reddit => "Reddit",
             Network::HackerNews => "Hacker News",
             Network::X => "X",
+            Network::Facebook => "Facebook",
+            Network::Instagram => "Instagram",
         }
     }
 
@@ -46,7 +50,20 @@ impl Network {
             Network::Bluesky => ReplyPath::Direct { max_chars: 300 },
             Network::Reddit => ReplyPath::Direct { max_chars: 10_000 },
             Network::X => ReplyPath::Direct { max_chars: 280 },
+            // Graph API comment limits: Facebook refuses comments over 8,000 characters,
+            // Instagram over 2,200 (the same as a caption).
+            Network::Facebook => ReplyPath::Direct { max_chars: 8_000 },
+            Network::Instagram => ReplyPath::Direct { max_chars: 2_200 },
             Network::Feed | Network::HackerNews => ReplyPath::Manual,
+        }
+    }
+
+    /// How many accounts an answer may @-mention, where the network limits it: Instagram
+    /// refuses (or strips) comments naming more than 20.
+    pub fn max_mentions(self) -> Option<usize> {
+        match self {
+            Network::Instagram => Some(20),
+            _ => None,
         }
     }
 
@@ -66,7 +83,9 @@ impl Mention {
     /// them, so the draft opens with their handle; elsewhere the reply link is enough.
     pub fn answer_draft(&self) -> String {
         match self.network {
-            Network::Mastodon if !self.author.handle.is_empty() => {
+            // On Instagram an answer to a reply lands under the top-level comment, so it names
+            // the person it answers.
+            Network::Mastodon | Network::Instagram if !self.author.handle.is_empty() => {
                 format!("@{} ", self.author.handle)
             }
             _ => String::new(),

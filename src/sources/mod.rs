@@ -3,8 +3,11 @@
 //! It never decides what is relevant (that is [`crate::rules`]) nor stores anything.
 
 pub mod bluesky;
+pub mod facebook;
 pub mod feed;
+pub mod graph;
 pub mod hackernews;
+pub mod instagram;
 pub mod mastodon;
 pub mod reddit;
 pub mod x;

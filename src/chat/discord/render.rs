@@ -411,6 +411,8 @@ pub fn colour(network: Network, status: Status) -> u32 {
         Network::Reddit => 0xFF4500,
         Network::HackerNews => 0xFF6600,
         Network::X => 0x14171A,
+        Network::Facebook => 0x0866FF,
+        Network::Instagram => 0xE1306C,
     }
 }
 
