@@ -8,7 +8,7 @@ mod fake_net;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use earshot::answered::AnswerWatch;
 use earshot::app::poll;
 use earshot::domain::{Action, ListFilter, Member, State, Status};
@@ -495,7 +495,146 @@ mod facebook {
             }
         }
     }
+}
 
-    #[allow(dead_code)]
-    fn _unused(_: DateTime<Utc>) {}
+mod instagram {
+    use super::*;
+    use earshot::sources::instagram::{Instagram, Settings, Watch};
+
+    const USER: &str = "1784";
+
+    fn instagram(fake: &Fake) -> Instagram {
+        Instagram::new(
+            "instagram".into(),
+            Settings {
+                user_id: USER.into(),
+                token: Secret::new("IGQ"),
+                app_secret: None,
+                watch: Watch::ALL.to_vec(),
+                graph_url: fake.url.clone(),
+            },
+            Duration::from_secs(120),
+            reqwest::Client::new(),
+        )
+    }
+
+    fn ig_comment(id: &str, user: (&str, &str), text: &str, minutes_ago: i64) -> Value {
+        json!({
+            "id": id,
+            "text": text,
+            "timestamp": ago(minutes_ago),
+            "username": user.1,
+            "from": {"id": user.0, "username": user.1},
+        })
+    }
+
+    fn media_script(fake: &Fake) {
+        let mut top = ig_comment("501", ("u1", "jane"), "does it come in green?", 5);
+        top["replies"] = json!({"data": [
+            ig_comment("502", ("u2", "bob"), "I want to know too", 3),
+            ig_comment("503", (USER, "acmecoffee"), "Soon!", 2),
+        ]});
+        let media = json!({"data": [{
+            "id": "900",
+            "permalink": "https://www.instagram.com/p/ABC/",
+            "comments": {"data": [top]},
+        }]});
+        fake.on("GET", "/1784/media", Reply::json(media.to_string())).on(
+            "GET",
+            "/1784/tags",
+            Reply::json(
+                json!({"data": [{"id": "950", "caption": "Morning with @acmecoffee", "timestamp": ago(9), "username": "carl", "permalink": "https://www.instagram.com/p/TAG/"}]})
+                    .to_string(),
+            ),
+        );
+    }
+
+    #[tokio::test]
+    async fn comments_replies_and_tags_once_and_an_answer_to_a_reply_lands_under_the_top_level() {
+        let fake = Fake::start().await;
+        let store = Store::temporary(vec![]).unwrap();
+        let source = Arc::new(instagram(&fake));
+        media_script(&fake);
+        assert_eq!(poll(&store, source.as_ref(), &rules()).await, 3);
+        assert_eq!(
+            ids(&store),
+            ["501", "502", "950"],
+            "the account's own reply is not relayed"
+        );
+        media_script(&fake);
+        assert_eq!(
+            poll(&store, source.as_ref(), &rules()).await,
+            0,
+            "nothing twice"
+        );
+
+        // #2 is bob's reply 502: the answer goes under 501 and names him.
+        let number = store
+            .list(ListFilter::All, &Member::new("x", "x"))
+            .unwrap()
+            .into_iter()
+            .find(|t| t.mention.key.id == "502")
+            .unwrap()
+            .number;
+        let jane = Member::new("jane", "jane");
+        store
+            .apply(number, &jane, &Action::Claim, Utc::now())
+            .await
+            .unwrap();
+        let many: Vec<String> = (0..21).map(|i| format!("@friend{i}")).collect();
+        for text in [many.join(" "), "x".repeat(2_201)] {
+            let refused = store
+                .apply(number, &jane, &Action::Answer { text }, Utc::now())
+                .await;
+            assert!(
+                refused.is_err(),
+                "over Instagram's limits: refused before queueing"
+            );
+        }
+        assert!(store.outbox().unwrap().is_empty());
+        let answer = Action::Answer {
+            text: "Green lids arrive in May.".into(),
+        };
+        store
+            .apply(number, &jane, &answer, Utc::now())
+            .await
+            .unwrap();
+        let outbox = Outbox::new(
+            store.clone(),
+            vec![],
+            vec![source.clone()],
+            Arc::new(tokio::sync::Notify::new()),
+        );
+        fake.on(
+            "GET",
+            "/502",
+            Reply::json(r#"{"id":"502","parent_id":"501","username":"bob"}"#),
+        )
+        .on("GET", "/501/replies", Reply::json(r#"{"data":[]}"#))
+        .on("POST", "/501/replies", Reply::json(r#"{"id":"504"}"#));
+        assert_eq!(outbox.drain(Utc::now()).await.unwrap().delivered, 1);
+        let posted = fake.requests_to("/501/replies").pop().unwrap();
+        assert_eq!(posted.method, "POST");
+        assert_eq!(posted.form()["message"], "@bob Green lids arrive in May.");
+        assert!(fake.requests_to("/502/replies").is_empty());
+        assert_eq!(
+            store.answered_with("instagram", "504").unwrap(),
+            Some(number)
+        );
+        assert_eq!(
+            store.mention(number).unwrap().state.status(),
+            Status::Answered
+        );
+    }
+
+    #[test]
+    fn answers_over_instagrams_limits_are_refused_before_queueing() {
+        use earshot::domain::Network;
+        assert_eq!(
+            Network::Instagram.reply_path(),
+            earshot::domain::ReplyPath::Direct { max_chars: 2_200 }
+        );
+        assert_eq!(Network::Instagram.max_mentions(), Some(20));
+        assert_eq!(Network::Facebook.max_mentions(), None);
+    }
 }

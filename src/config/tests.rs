@@ -708,3 +708,46 @@ fn storm_mode_is_on_by_default_configurable_and_checked() {
     let bad = format!("{BASE}{FEED}\n[storm]\nthreshhold = 5\n");
     assert!(parse_in(dir.path(), &bad).is_err());
 }
+
+#[test]
+fn facebook_and_instagram_sections_check_their_own_keys() {
+    let dir = folder();
+    let text = format!(
+        "{BASE}\n[[sources]]\nkind = \"facebook\"\nname = \"facebook\"\npage_id = \"104857600000000\"\ntoken = \"EAAB\"\napp_secret = \"s\"\nwatch = [\"comments\", \"tagged\"]\n\n[[sources]]\nkind = \"instagram\"\nname = \"instagram\"\nuser_id = \"17841400000000000\"\ntoken = \"IGQ\"\n"
+    );
+    let config = parse_in(dir.path(), &text).expect("valid");
+    assert!(
+        matches!(&config.sources[0].kind, SourceKind::Facebook(settings)
+        if settings.page_id == "104857600000000" && settings.watch.len() == 2 && settings.app_secret.is_some())
+    );
+    assert_eq!(config.sources[0].every, Duration::from_secs(120));
+    assert!(
+        matches!(&config.sources[1].kind, SourceKind::Instagram(settings) if settings.watch.len() == 2)
+    );
+
+    let bad = |section: &str| {
+        parse_in(dir.path(), &format!("{BASE}\n[[sources]]\n{section}")).unwrap_err()
+    };
+    let error = bad("kind = \"facebook\"\nname = \"fb\"\npage_id = \"acme\"\ntoken = \"t\"\n");
+    assert!(
+        error.contains("line 15: sources[0].page_id: `acme` is not a Graph id"),
+        "{error}"
+    );
+    let error = bad("kind = \"facebook\"\nname = \"fb\"\npage_id = \"1\"\ntoken = \"t\"\nwatch = [\"mentions\"]\n");
+    assert!(
+        error.contains("sources[0].watch: `mentions` is not a Facebook watch"),
+        "{error}"
+    );
+    let error = bad(
+        "kind = \"instagram\"\nname = \"ig\"\nuser_id = \"1\"\ntoken = \"t\"\npage_id = \"1\"\n",
+    );
+    assert!(
+        error.contains("sources[0].page_id: a instagram source takes no `page_id`"),
+        "{error}"
+    );
+    let error = bad("kind = \"instagram\"\nname = \"ig\"\nuser_id = \"1\"\n");
+    assert!(
+        error.contains("sources[0].token: an instagram source needs `token`"),
+        "{error}"
+    );
+}

@@ -136,7 +136,12 @@ impl Source for Facebook {
         idempotency_key: &str,
     ) -> Result<Posted, SourceError> {
         let parent = mention.key.id.as_str();
-        if parent.is_empty() || !parent.chars().all(|c| c.is_ascii_digit() || c == '_') {
+        // Graph ids are digits joined by `_`; anything else must not become part of a path.
+        if parent.is_empty()
+            || !parent
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
             return Err(SourceError::Permanent(format!(
                 "`{parent}` is not a Facebook post or comment id"
             )));

@@ -67,6 +67,9 @@ pub struct Created {
     pub id: Option<String>,
 }
 
+/// A refused call: the Graph error in the body, if any, and the failure it means.
+type GraphRefusal = (Option<Box<GraphError>>, Failure);
+
 pub struct Graph {
     base: String,
     token: Secret,
@@ -186,7 +189,7 @@ impl Graph {
         what: &str,
         purpose: Purpose,
         request: RequestBuilder,
-    ) -> Result<Result<Vec<u8>, (Option<GraphError>, Failure)>, Failure> {
+    ) -> Result<Result<Vec<u8>, GraphRefusal>, Failure> {
         let mut request = request.bearer_auth(self.token.expose());
         if let Some(proof) = &self.proof {
             request = request.query(&[("appsecret_proof", proof)]);
@@ -197,11 +200,7 @@ impl Graph {
 
     /// The body of a success; otherwise the Graph error it holds, as a failure. Either way the
     /// usage headers are noted first.
-    async fn read(
-        &self,
-        what: &str,
-        response: Response,
-    ) -> Result<Vec<u8>, (Option<GraphError>, Failure)> {
+    async fn read(&self, what: &str, response: Response) -> Result<Vec<u8>, GraphRefusal> {
         let status = response.status();
         let now = self.budget().now();
         let usage = usage_limits(response.headers(), now);
@@ -217,9 +216,15 @@ impl Graph {
         if status.is_success() {
             return Ok(body.to_vec());
         }
-        let error = GraphError::read(&body);
+        let error = GraphError::read(&body).map(Box::new);
         let wait = usage.and_then(|limits| limits.wait(now));
-        let failure = error::failure(what, status, error.clone(), wait, &self.renew_hint);
+        let failure = error::failure(
+            what,
+            status,
+            error.as_deref().cloned(),
+            wait,
+            &self.renew_hint,
+        );
         if let Failure::Retry {
             after: Some(after), ..
         } = &failure
