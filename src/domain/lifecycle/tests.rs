@@ -125,6 +125,7 @@ fn outcome(result: Result<Transition, Refusal>) -> String {
                 Refusal::NoReplyApi { .. } => "no-api",
                 Refusal::EmptyAnswer { .. } => "empty",
                 Refusal::TooLong { .. } => "too-long",
+                Refusal::TooManyMentions { .. } => "too-many-mentions",
                 Refusal::SystemOnly { .. } => "system",
             }
         ),
