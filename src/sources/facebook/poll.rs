@@ -271,7 +271,7 @@ mod tests {
         let now = DateTime::from_timestamp(1_000_000, 0).unwrap();
         let mut first = Window::new(None, now);
         assert!(first.older(1_000_000 - FIRST_LOOKBACK - 1));
-        assert!(first.admit("a", 999_000));
+        assert!(first.admit("a", 999_500));
         assert!(first.admit("b", 999_900));
         let mark = first.mark();
         assert_eq!(mark.since, 999_900);
