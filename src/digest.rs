@@ -157,13 +157,23 @@ impl Digester {
             unclaimed_first: first,
             claimed: store.list(ListFilter::Claimed, &Member::new("earshot", "earshot"))?,
         };
-        Ok(compose(
+        let mut text = compose(
             &owed,
             &store.received_or_settled_since(since)?,
             &store.all_source_health()?,
             timezone,
             now,
-        ))
+        );
+        // Effects a chat refused or keeps failing: the team hears of them here too.
+        let delivery =
+            crate::status::Backlog::read(store, Some(crate::status::DIGEST_SCAN))?.problems();
+        if !delivery.is_empty() {
+            text.push_str("\nDelivery that needs a look (`earshot status` has the details):");
+            for line in delivery {
+                text.push_str(&format!("\n  {line}"));
+            }
+        }
+        Ok(text)
     }
 
     /// Queues today's digest for every chat if it is due at `now` and not sent yet. Returns

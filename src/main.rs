@@ -35,6 +35,11 @@ enum Command {
         #[arg(long = "as", value_name = "NAME")]
         member: Option<String>,
     },
+    /// Show what waits in the outbox, what a chat refused and why, and sources that fail.
+    Status {
+        #[arg(long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
     /// Check the config and exit.
     Check {
         #[arg(long, default_value = DEFAULT_CONFIG)]
@@ -78,6 +83,11 @@ fn run(command: Command) -> anyhow::Result<()> {
             println!("{}", summary(&config));
             Ok(())
         }
+        Command::Status { config } => {
+            let config = Config::load(&config)?;
+            println!("{}", status(&config)?);
+            Ok(())
+        }
         Command::Run {
             config,
             once,
@@ -98,6 +108,26 @@ fn run(command: Command) -> anyhow::Result<()> {
             // Stdin is read on a plain thread that may still be blocked; don't wait for it.
             runtime.shutdown_background();
             Ok(())
+        }
+    }
+}
+
+/// The live report when the store can be opened; else (the bot is running and holds the
+/// store's lock) the one the running bot left beside it.
+fn status(config: &Config) -> anyhow::Result<String> {
+    let chats = config.chat_names();
+    match earshot::store::Store::open(&config.store, chats) {
+        Ok(store) => Ok(earshot::status::report(&store, chrono::Utc::now())?),
+        Err(error) => {
+            let snapshot = earshot::status::snapshot_path(&config.store);
+            match std::fs::read_to_string(&snapshot) {
+                Ok(text) => Ok(format!(
+                    "(the store is in use, by the running bot; its latest report, from {}:)\n{text}",
+                    snapshot.display()
+                )),
+                Err(_) => Err(anyhow::Error::new(error)
+                    .context("cannot read the store, and no running bot has left a report")),
+            }
         }
     }
 }

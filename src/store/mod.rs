@@ -187,6 +187,11 @@ impl Store {
         self
     }
 
+    /// Where the store lives on disk (`(temporary)` for one in memory).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     pub fn chats(&self) -> &[String] {
         &self.chats
     }

@@ -58,6 +58,8 @@ pub struct Slack {
     pub ephemerals: Vec<Value>,
     pub views: Vec<Value>,
     pub failures: VecDeque<Failure>,
+    /// Messages other apps posted to the channel, as conversations.history shows them.
+    pub foreign: Vec<Value>,
     /// Every Web API call answers 503.
     pub outage: bool,
     pub users: HashMap<String, String>,
@@ -358,6 +360,8 @@ async fn web_api(
                     message
                 })
                 .collect();
+            let mut messages = messages;
+            messages.extend(slack.foreign.iter().cloned());
             ok(json!({ "messages": messages, "has_more": false }))
         }
         _ => ok_false("unknown_method"),

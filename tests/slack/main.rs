@@ -650,6 +650,56 @@ async fn a_rate_limited_post_is_retried_after_retry_after() {
 }
 
 #[tokio::test]
+async fn another_apps_metadata_in_the_channel_does_not_stall_a_retried_post() {
+    let fake = FakeSlack::start().await;
+    // A deploy bot shares the channel; Slack lets its metadata be any JSON.
+    fake.with(|slack| {
+        slack.foreign.push(json!({
+            "type": "message", "ts": "1700000000.000001", "text": "deployed",
+            "bot_id": "B9", "app_id": "A9",
+            "metadata": {
+                "event_type": "deploy_finished",
+                "event_payload": { "build": 1432, "green": true, "stages": [{ "name": "test", "secs": 12.5 }] }
+            }
+        }));
+        slack.foreign.push(json!({ "type": "message", "ts": "1700000000.000002", "text": "hi", "user": "U7" }));
+        slack.failures.push_back(Failure::LoseAnswer);
+    });
+    let bot = Bot::new(
+        config(&fake),
+        Store::temporary(vec!["slack".into()]).unwrap(),
+        vec![],
+    );
+    bot.ingest(&[mention("masto", "1", Network::Mastodon, "Acme")]);
+    let start = Utc::now();
+    bot.outbox.drain(start).await.unwrap();
+    assert_eq!(
+        fake.with(|slack| slack.cards().len()),
+        1,
+        "posted, answer lost"
+    );
+
+    // The retry reads the history, skips the foreign message and finds its own card.
+    let pass = bot
+        .outbox
+        .drain(start + chrono::Duration::seconds(3))
+        .await
+        .unwrap();
+    assert_eq!(pass.delivered, 1, "{:?}", bot.store.outbox().unwrap());
+    assert_eq!(
+        fake.with(|slack| slack.cards().len()),
+        1,
+        "not posted twice"
+    );
+    assert_eq!(fake.with(|slack| slack.count("conversations.history")), 1);
+    let ts = fake.with(|slack| slack.cards()[0].ts.clone());
+    assert_eq!(
+        bot.store.message_ref("slack", 1).unwrap(),
+        Some(format!("{CHANNEL}/{ts}"))
+    );
+}
+
+#[tokio::test]
 async fn a_restart_during_an_outage_posts_each_pending_message_exactly_once() {
     let fake = FakeSlack::start().await;
     let dir = tempfile::tempdir().unwrap();

@@ -336,6 +336,10 @@ impl From<RestError> for ChatError {
                     ChatError::Permanent(format!(
                         "{reason} (the bot lacks a permission in the channel; see the README's invite URL)"
                     ))
+                } else if status == StatusCode::NOT_FOUND {
+                    ChatError::Permanent(format!(
+                        "{reason} (check chat.discord.channel_id, and that the bot is in that server)"
+                    ))
                 } else {
                     ChatError::Permanent(reason)
                 }

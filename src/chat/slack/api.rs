@@ -6,6 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::Deserialize;
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 use tokio::sync::Mutex;
@@ -74,14 +75,27 @@ impl Api {
         bounded("views.open", session.views_open(request)).await
     }
 
-    pub async fn history(
-        &self,
-        request: &SlackApiConversationsHistoryRequest,
-    ) -> Result<SlackApiConversationsHistoryResponse, ChatError> {
+    /// One page of the channel's history, decoded leniently: Slack lets any app put any JSON
+    /// in its messages' metadata (numbers, booleans, objects), and slack-morphism's typed
+    /// answer takes only strings there, so one deploy bot in the channel would make every page
+    /// undecodable. Only the fields earshot reads are decoded, metadata as raw JSON.
+    pub async fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, ChatError> {
         let session = self.client.open_session(&self.token);
+        let limit = query.limit.to_string();
+        let params = vec![
+            ("channel", Some(query.channel.as_str())),
+            ("oldest", Some(query.oldest.as_str())),
+            ("limit", Some(limit.as_str())),
+            ("include_all_metadata", Some("true")),
+            ("cursor", query.cursor.as_deref()),
+        ];
         bounded(
             "conversations.history",
-            session.conversations_history(request),
+            session.http_session_api.http_get(
+                "conversations.history",
+                &params,
+                Some(&SLACK_TIER3_METHOD_CONFIG),
+            ),
         )
         .await
     }
@@ -162,6 +176,38 @@ impl Api {
         .await?
         .users)
     }
+}
+
+/// What [`Api::history`] asks for: messages in `channel` since `oldest`, with their metadata.
+pub struct HistoryQuery {
+    pub channel: String,
+    pub oldest: String,
+    pub limit: u16,
+    pub cursor: Option<String>,
+}
+
+/// A page of `conversations.history`, with only what earshot reads.
+#[derive(Debug, Deserialize)]
+pub struct HistoryPage {
+    #[serde(default)]
+    pub messages: Vec<HistoryMessage>,
+    #[serde(default)]
+    pub response_metadata: Option<HistoryCursor>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HistoryMessage {
+    pub ts: String,
+    /// Any app's metadata, as it came: earshot's own cards are picked out by
+    /// [`super::render::card_number`].
+    #[serde(default)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HistoryCursor {
+    #[serde(default)]
+    pub next_cursor: Option<String>,
 }
 
 /// Spaces calls at least `every` apart, in the order they asked.

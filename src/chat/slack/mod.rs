@@ -282,26 +282,25 @@ impl Chat for SlackChat {
 
     async fn find_posted(&self, mention: &Tracked) -> Result<Option<String>, ChatError> {
         let oldest = mention.received_at.timestamp() - CLOCK_SLACK;
-        let mut request = SlackApiConversationsHistoryRequest::new()
-            .with_channel(self.channel())
-            .with_oldest(SlackTs::new(format!("{oldest}.000000")))
-            .with_include_all_metadata(true)
-            .with_limit(200);
+        let mut query = api::HistoryQuery {
+            channel: self.config.channel.clone(),
+            oldest: format!("{oldest}.000000"),
+            limit: 200,
+            cursor: None,
+        };
         for _ in 0..HISTORY_PAGES {
-            let page = self.api.history(&request).await?;
+            let page = self.api.history(&query).await?;
             let found = page.messages.iter().find(|message| {
-                message
-                    .content
-                    .metadata
-                    .as_ref()
-                    .and_then(render::card_number)
-                    == Some(mention.number)
+                message.metadata.as_ref().and_then(render::card_number) == Some(mention.number)
             });
             if let Some(message) = found {
-                return Ok(Some(message_id(&self.channel(), &message.origin.ts)));
+                return Ok(Some(message_id(
+                    &self.channel(),
+                    &SlackTs::new(message.ts.clone()),
+                )));
             }
             match page.response_metadata.and_then(|meta| meta.next_cursor) {
-                Some(cursor) if !cursor.0.is_empty() => request = request.with_cursor(cursor),
+                Some(cursor) if !cursor.is_empty() => query.cursor = Some(cursor),
                 _ => break,
             }
         }

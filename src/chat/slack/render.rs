@@ -149,12 +149,16 @@ pub fn metadata(number: u64) -> SlackMessageMetadata {
         .with_event_payload([("number".to_string(), number.to_string())].into())
 }
 
-/// The number in a card's metadata, if the message is one of earshot's cards.
-pub fn card_number(metadata: &SlackMessageMetadata) -> Option<u64> {
-    if metadata.event_type != METADATA_EVENT {
+/// The number in a message's metadata (raw JSON, as any app may have written it), if the
+/// message is one of earshot's cards. Other apps' metadata of any shape is simply not a card.
+pub fn card_number(metadata: &serde_json::Value) -> Option<u64> {
+    if metadata.get("event_type")?.as_str()? != METADATA_EVENT {
         return None;
     }
-    metadata.event_payload.as_ref()?.get("number")?.parse().ok()
+    match metadata.get("event_payload")?.get("number")? {
+        serde_json::Value::String(number) => number.parse().ok(),
+        number => number.as_u64(),
+    }
 }
 
 /// The line in the card's thread that records a change.
@@ -475,9 +479,19 @@ mod tests {
 
     #[test]
     fn metadata_round_trips_the_number() {
-        assert_eq!(card_number(&metadata(42)), Some(42));
-        let other = SlackMessageMetadata::new("something_else".into())
-            .with_event_payload([("number".to_string(), "42".to_string())].into());
+        let ours = serde_json::to_value(metadata(42)).expect("metadata serialises");
+        assert_eq!(card_number(&ours), Some(42));
+        let other = serde_json::json!({
+            "event_type": "something_else",
+            "event_payload": { "number": "42" },
+        });
         assert_eq!(card_number(&other), None);
+        // Other apps put any JSON there; it is never a card and never an error.
+        let deploy = serde_json::json!({
+            "event_type": "deploy",
+            "event_payload": { "build": 1432, "green": true, "steps": [{ "ok": 1 }] },
+        });
+        assert_eq!(card_number(&deploy), None);
+        assert_eq!(card_number(&serde_json::json!("odd")), None);
     }
 }
