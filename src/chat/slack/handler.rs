@@ -33,8 +33,13 @@ impl Handler {
     pub async fn command(&self, event: SlackCommandEvent) -> SlackCommandEventResponse {
         let member = self.member(&event.user_id.0, None).await;
         let text = event.text.unwrap_or_default();
+        // Commands work from any channel the app is in; `list` there puts its mentions first.
+        let here = self.chat.here(&event.channel_id.0);
         let said = match command::parse(&text, self.desk.prefix()) {
-            Ok(command) => self.run(&member, command, Some(&event.trigger_id)).await,
+            Ok(command) => {
+                self.run(&member, command, Some(&event.trigger_id), Some(&here))
+                    .await
+            }
             Err(error) => Some(error.to_string()),
         };
         let content = match said {
@@ -90,7 +95,11 @@ impl Handler {
             .channel
             .map(|channel| channel.id)
             .unwrap_or_else(|| self.chat.channel());
-        if let Some(text) = self.run(&member, command, Some(&event.trigger_id)).await {
+        let here = self.chat.here(&channel.0);
+        if let Some(text) = self
+            .run(&member, command, Some(&event.trigger_id), Some(&here))
+            .await
+        {
             self.tell(channel, user.id, text);
         }
     }
@@ -143,7 +152,11 @@ impl Handler {
         if !reply.ok {
             return errors(&reply.text);
         }
-        self.tell(self.chat.channel(), event.user.id, reply.text);
+        let channel = match self.desk.mention(number) {
+            Ok(tracked) => self.chat.channel_of(&tracked),
+            Err(_) => self.chat.channel(),
+        };
+        self.tell(channel, event.user.id, reply.text);
         SlackInteractionResponse::Empty
     }
 
@@ -154,6 +167,7 @@ impl Handler {
         member: &Member,
         command: Command,
         trigger: Option<&SlackTriggerId>,
+        here: Option<&crate::desk::Here>,
     ) -> Option<String> {
         let command = match command {
             Command::Answer(number, _)
@@ -188,7 +202,7 @@ impl Handler {
         };
         let reply = self
             .desk
-            .execute(member, command, &unnamed, Utc::now())
+            .execute_in(member, command, &unnamed, Utc::now(), here)
             .await;
         Some(reply.text)
     }
