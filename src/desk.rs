@@ -158,10 +158,19 @@ impl Desk {
             }
             Command::Snooze(number, until) => return self.snooze(number, until, now).await,
             Command::Digest => {
-                return match Digester::text(&self.store, self.follow_up.timezone, now) {
+                let timezone = self.follow_up.timezone;
+                // In a route's channel: that channel's digest; elsewhere the whole team's.
+                let text = match here {
+                    Some(Here {
+                        chat,
+                        channel: Some(channel),
+                    }) => Digester::text_in(&self.store, timezone, now, chat, Some(channel)),
+                    _ => Digester::text(&self.store, timezone, now),
+                };
+                return match text {
                     Ok(text) => Reply::ok(text),
                     Err(error) => self.failure(error),
-                }
+                };
             }
             Command::Stats { days } => return self.stats(days, now),
             Command::Claim(number) => (number, Action::Claim),

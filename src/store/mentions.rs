@@ -108,6 +108,7 @@ impl Store {
                                 &mut weather,
                                 &tracked,
                                 backlog,
+                                meta,
                                 outbox,
                                 &mut held,
                                 now,
