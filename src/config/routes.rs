@@ -216,27 +216,28 @@ fn when(
         }
         None => None,
     };
-    let rating =
-        match raw.rating {
-            Some(list) => {
-                let at = list.span();
-                let mut stars = Vec::new();
-                for value in list.into_inner() {
-                    match u8::try_from(value) {
-                        Ok(star @ 1..=5) => stars.push(star),
-                        _ => return Err(problem(
+    let rating = match raw.rating {
+        Some(list) => {
+            let at = list.span();
+            let mut stars = Vec::new();
+            for value in list.into_inner() {
+                match u8::try_from(value) {
+                    Ok(star @ 1..=5) => stars.push(star),
+                    _ => {
+                        return Err(problem(
                             Some(at),
                             "rating",
                             format!(
                                 "`{value}` is not a star rating; use 1 to 5, like rating = [1, 2]"
                             ),
-                        )),
+                        ))
                     }
                 }
-                Some(stars)
             }
-            None => None,
-        };
+            Some(stars)
+        }
+        None => None,
+    };
     Ok(When {
         source,
         network,

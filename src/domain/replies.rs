@@ -232,7 +232,8 @@ mod tests {
                 None,
                 "jane@example.social",
                 "thanks",
-                "@jane@example.social Thank you, @jane@example.social!",
+                // {author} named the handle already, as Mastodon needs for the reply to reach them.
+                "Thank you, @jane@example.social!",
             ),
             (
                 Network::Mastodon,
