@@ -74,6 +74,14 @@ impl Api {
         bounded("views.open", session.views_open(request)).await
     }
 
+    pub async fn update_view(
+        &self,
+        request: &SlackApiViewsUpdateRequest,
+    ) -> Result<SlackApiViewsUpdateResponse, ChatError> {
+        let session = self.client.open_session(&self.token);
+        bounded("views.update", session.views_update(request)).await
+    }
+
     pub async fn history(
         &self,
         request: &SlackApiConversationsHistoryRequest,
