@@ -82,7 +82,8 @@ pub struct App {
 impl App {
     pub fn build(config: &Config, options: &RunOptions) -> Result<App, AppError> {
         let mut store = Store::open(&config.store, config.chat_names())?
-            .with_lexicon(config.follow_up.lexicon.clone());
+            .with_lexicon(config.follow_up.lexicon.clone())
+            .with_routes(config.routes.clone());
         if let Some(policy) = &config.follow_up.storm {
             store = store.with_storm(crate::store::StormMode {
                 policy: policy.clone(),
@@ -182,7 +183,8 @@ impl App {
             wake.clone(),
         );
         let desk = Desk::new(store.clone(), config.command.clone(), wake.clone())
-            .with_follow_up(config.follow_up.clone());
+            .with_follow_up(config.follow_up.clone())
+            .with_replies(config.replies.clone());
         let user = options
             .member
             .clone()

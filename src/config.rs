@@ -59,6 +59,10 @@ pub struct Config {
     pub sources: Vec<SourceConfig>,
     /// Priority, digest, reminders and reports.
     pub follow_up: FollowUp,
+    /// `[[routes]]`: the channel new mentions land in, per chat.
+    pub routes: crate::domain::routing::Routes,
+    /// The saved replies (`replies.toml` beside the config, or `[replies] file`).
+    pub replies: crate::domain::replies::SavedReplies,
 }
 
 #[derive(Debug, Clone)]
@@ -534,6 +538,18 @@ impl Config {
             None => DEFAULT_COMMAND.to_string(),
         };
 
+        let names: Vec<String> = sources.iter().map(|s| s.name.clone()).collect();
+        let own_channels = routes::Chats {
+            slack: slack.as_ref().map(|slack| slack.channel.as_str()),
+            discord: discord.as_ref().map(|discord| discord.channel_id),
+        };
+        let routes = routes::check(raw.routes, &names, &own_channels)
+            .map_err(|(span, key, message)| invalid(span, &key, message))?;
+        let replies = replies::load(base, raw.replies).map_err(|failure| match failure {
+            replies::Failure::Config((span, key, message)) => invalid(span, &key, message),
+            replies::Failure::File(error) => error,
+        })?;
+
         let mut follow_up =
             follow_up::follow_up(base, raw.priority, raw.digest, raw.sla, raw.report)
                 .map_err(|(span, key, message)| invalid(span, &key, message))?;
@@ -550,6 +566,8 @@ impl Config {
             slack,
             rules: global,
             sources,
+            routes,
+            replies,
         })
     }
 
@@ -682,6 +700,9 @@ struct RawConfig {
     sla: Option<follow_up::RawSla>,
     report: Option<follow_up::RawReport>,
     storm: Option<follow_up::RawStorm>,
+    #[serde(default)]
+    routes: Vec<Spanned<routes::RawRoute>>,
+    replies: Option<replies::RawRepliesSection>,
 }
 
 #[derive(Deserialize)]
@@ -892,5 +913,7 @@ impl<'de> Deserialize<'de> for Every {
 mod slack;
 
 mod follow_up;
+mod replies;
+mod routes;
 #[cfg(test)]
 mod tests;

@@ -176,6 +176,31 @@ fn summary(config: &Config) -> String {
         ));
     }
     lines.push(format!("keywords: {}", config.rules.keywords.join(", ")));
+    for route in &config.routes.0 {
+        let channels: Vec<String> = route
+            .channels
+            .iter()
+            .map(|(chat, channel)| format!("{chat} {channel}"))
+            .collect();
+        lines.push(format!(
+            "route {}: {}",
+            route.name,
+            if channels.is_empty() {
+                "each chat's own channel".to_string()
+            } else {
+                channels.join(", ")
+            }
+        ));
+    }
+    if !config.replies.is_empty() {
+        let names: Vec<String> = config
+            .replies
+            .replies
+            .keys()
+            .map(|n| format!(":{n}"))
+            .collect();
+        lines.push(format!("saved replies: {}", names.join(", ")));
+    }
     lines.join("\n")
 }
 

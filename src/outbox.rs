@@ -221,8 +221,15 @@ impl Outbox {
             Effect::Reply { number, text, .. } => {
                 return self.reply(id, &entry, *number, text, now).await
             }
-            Effect::Summary { chat, storm, text } => {
-                self.summary(id, chat, *storm, text, now).await?
+            Effect::Summary {
+                chat,
+                storm,
+                text,
+                channel,
+                lane,
+            } => {
+                let place = (channel.as_deref(), lane.as_str());
+                self.summary(id, chat, *storm, text, place, now).await?
             }
             Effect::Digest { chat, .. }
             | Effect::Alert { chat, .. }
@@ -379,6 +386,7 @@ impl Outbox {
         chat_name: &str,
         storm: u64,
         text: &str,
+        (channel, lane): (Option<&str>, &str),
         now: DateTime<Utc>,
     ) -> Result<Result<(), Failure>, StoreError> {
         let Some(chat) = self.chats.get(chat_name) else {
@@ -386,6 +394,13 @@ impl Outbox {
                 "chat {chat_name} is no longer configured"
             ))));
         };
+        // Each lane counts its own storms; its summary cards are remembered apart.
+        let chat_lane = if lane.is_empty() {
+            chat_name.to_string()
+        } else {
+            format!("{chat_name}\u{1f}{lane}")
+        };
+        let chat_name = chat_lane.as_str();
         let posted = self.store.summary_message(chat_name, storm)?;
         if chat.at_most_once() {
             let sent = match posted {
@@ -398,7 +413,7 @@ impl Outbox {
                     self.store
                         .summary_posted(id, chat_name, storm, &message)
                         .await?;
-                    chat.post_summary(text, now).await.map(|_| ())
+                    chat.post_summary_in(channel, text, now).await.map(|_| ())
                 }
             };
             if let Err(error) = sent {
@@ -414,7 +429,7 @@ impl Outbox {
                 }
                 Err(error) => Ok(Err(error.into())),
             },
-            None => match chat.post_summary(text, now).await {
+            None => match chat.post_summary_in(channel, text, now).await {
                 Ok(message) => {
                     self.store
                         .summary_posted(id, chat_name, storm, &message)
@@ -471,8 +486,8 @@ impl Outbox {
                 .unwrap_or_default())
         };
         let sent = match effect {
-            Effect::Digest { text, .. } | Effect::Alert { text, .. } => {
-                chat.post_notice(text, now).await
+            Effect::Digest { text, channel, .. } | Effect::Alert { text, channel, .. } => {
+                chat.post_notice_in(channel.as_deref(), text, now).await
             }
             Effect::Nudge {
                 number, text, ping, ..

@@ -63,6 +63,29 @@ pub trait Chat: Send + Sync {
         )))
     }
 
+    /// Posts a notice in `channel` (a route's channel; `None`: the chat's own). Chats with one
+    /// channel keep the default, which is [`Chat::post_notice`].
+    async fn post_notice_in(
+        &self,
+        channel: Option<&str>,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ChatError> {
+        let _ = channel;
+        self.post_notice(text, now).await
+    }
+
+    /// [`Chat::post_summary`] in `channel` (`None`: the chat's own).
+    async fn post_summary_in(
+        &self,
+        channel: Option<&str>,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, ChatError> {
+        let _ = channel;
+        self.post_summary(text, now).await
+    }
+
     /// Posts a storm's summary card, which stands in for the cards of the mentions that arrive
     /// during a storm; returns the chat's id for it, to update it as the storm grows. By default
     /// a notice ([`Chat::post_notice`]) with no id.

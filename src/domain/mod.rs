@@ -9,6 +9,8 @@ pub mod length;
 pub mod lifecycle;
 pub mod mention;
 pub mod priority;
+pub mod replies;
+pub mod routing;
 pub mod schedule;
 pub mod sla;
 pub mod stats;

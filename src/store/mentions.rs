@@ -9,6 +9,7 @@ use super::keys;
 use super::outbox::{enqueue, Effect};
 use super::{abort, decode, encode, settle, Result, Store, StoreError, NEXT_NUMBER_KEY};
 use crate::domain::lifecycle::{self, Subject};
+use crate::domain::routing::{lane_channel, Placement};
 use crate::domain::{
     Action, Cursor, HistoryEntry, ListFilter, Member, Mention, MentionKey, State, Status, Tracked,
 };
@@ -83,25 +84,31 @@ impl Store {
                                     .map(|number| keys::read_u64(&number)),
                                 None => None,
                             };
-                            let tracked = Tracked {
+                            let mut tracked = Tracked {
                                 number,
                                 mention: mention.clone(),
                                 state: State::Open,
                                 received_at: now,
                                 follow_up_of,
                                 priority: priorities[index].clone(),
+                                place: Placement::default(),
                             };
+                            // Decided once: changing the routes later moves new mentions only.
+                            tracked.place = self
+                                .routes
+                                .place(&crate::domain::routing::Subject::of(&tracked));
                             keys.insert(key, &keys::number(number))?;
                             mentions.insert(&keys::number(number), encode(&tracked))?;
                             by_status.insert(
                                 keys::by_status(Status::Open, number),
-                                &keys::rank(&tracked.priority),
+                                keys::ranked(&tracked.priority, &tracked.place.lane()),
                             )?;
                             // In a storm the summary card stands in for the mention's own.
                             if self.storm_arrival(
                                 &mut weather,
                                 &tracked,
                                 backlog,
+                                meta,
                                 outbox,
                                 &mut held,
                                 now,
@@ -216,7 +223,24 @@ impl Store {
         page: u32,
         per_page: usize,
     ) -> Result<Page> {
+        self.list_page_in(filter, member, page, per_page, None)
+    }
+
+    /// [`Store::list_page`], with the mentions that live in `here` (a chat and its channel,
+    /// `None` for the chat's own) first: `list` typed in a route's channel shows that channel's
+    /// mentions before the rest. `All` keeps its order.
+    pub fn list_page_in(
+        &self,
+        filter: ListFilter,
+        member: &Member,
+        page: u32,
+        per_page: usize,
+        here: Option<(&str, Option<&str>)>,
+    ) -> Result<Page> {
         let skip = (page.max(1) as usize - 1).saturating_mul(per_page);
+        let first = |lane: &str| {
+            Some(here.is_some_and(|(chat, channel)| lane_channel(lane, chat) == channel))
+        };
         let (total, numbers) = match filter {
             ListFilter::All => {
                 let total = usize::try_from(self.count()?).unwrap_or(usize::MAX);
@@ -227,8 +251,10 @@ impl Store {
                 newest.reverse();
                 (total, newest)
             }
-            ListFilter::Open => self.ranked(&[Status::Open, Status::Claimed], skip, per_page)?,
-            ListFilter::Claimed => self.ranked(&[Status::Claimed], skip, per_page)?,
+            ListFilter::Open => {
+                self.ranked_by(&[Status::Open, Status::Claimed], skip, per_page, first)?
+            }
+            ListFilter::Claimed => self.ranked_by(&[Status::Claimed], skip, per_page, first)?,
             ListFilter::Mine => {
                 let mut held = Vec::new();
                 for key in self
@@ -237,11 +263,12 @@ impl Store {
                     .keys()
                 {
                     let number = keys::trailing_number(&key?);
-                    let rank = self
+                    let value = self
                         .by_status
                         .get(keys::by_status(Status::Claimed, number))?
                         .unwrap_or_default();
-                    held.push(Ok(keys::rank_order(&rank, number)));
+                    let here_first = first(&keys::lane(&value)).unwrap_or(false);
+                    held.push(Ok((!here_first, keys::rank_order(&value, number))));
                 }
                 first_ranked(held, skip, per_page)?
             }
@@ -260,18 +287,31 @@ impl Store {
         skip: usize,
         take: usize,
     ) -> Result<(usize, Vec<u64>)> {
-        let mut ranks = Vec::new();
-        for status in statuses {
-            ranks.push(
-                self.by_status
-                    .scan_prefix(keys::status_prefix(*status))
-                    .map(|item| {
-                        let (key, rank) = item?;
-                        Ok(keys::rank_order(&rank, keys::trailing_number(&key)))
-                    }),
-            );
-        }
-        first_ranked(ranks.into_iter().flatten(), skip, take)
+        self.ranked_by(statuses, skip, take, |_| Some(false))
+    }
+
+    /// [`Store::ranked`] of the entries whose lane `pick` keeps (`None` leaves one out),
+    /// those it marks `true` first.
+    pub(super) fn ranked_by(
+        &self,
+        statuses: &[Status],
+        skip: usize,
+        take: usize,
+        pick: impl Fn(&str) -> Option<bool>,
+    ) -> Result<(usize, Vec<u64>)> {
+        let ranks = statuses
+            .iter()
+            .flat_map(|status| self.by_status.scan_prefix(keys::status_prefix(*status)))
+            .filter_map(|item| match item {
+                Err(error) => Some(Err(error)),
+                Ok((key, value)) => pick(&keys::lane(&value)).map(|first| {
+                    Ok((
+                        !first,
+                        keys::rank_order(&value, keys::trailing_number(&key)),
+                    ))
+                }),
+            });
+        first_ranked(ranks, skip, take)
     }
 
     /// The mentions with these numbers, in the same order.
@@ -358,7 +398,7 @@ impl Store {
                             by_status,
                             by_owner,
                             number,
-                            &keys::rank(&tracked.priority),
+                            &keys::ranked(&tracked.priority, &tracked.place.lane()),
                             &tracked.state,
                             &transition.state,
                         )?;
@@ -419,7 +459,7 @@ impl Store {
 /// How many ranks there are, and the numbers of ranks `skip..skip + take` in order. Only those
 /// are kept while counting: a max-heap whose top is the one to drop next.
 fn first_ranked(
-    ranks: impl IntoIterator<Item = Result<keys::RankOrder, sled::Error>>,
+    ranks: impl IntoIterator<Item = Result<(bool, keys::RankOrder), sled::Error>>,
     skip: usize,
     take: usize,
 ) -> Result<(usize, Vec<u64>)> {
@@ -437,7 +477,7 @@ fn first_ranked(
         .into_sorted_vec()
         .into_iter()
         .skip(skip)
-        .map(|rank| rank.2)
+        .map(|(_, rank)| rank.2)
         .collect();
     Ok((total, numbers))
 }

@@ -103,6 +103,8 @@ pub struct Store {
     storm: Option<std::sync::Arc<StormMode>>,
     /// source name -> the OAuth grant it last received (see [`Credentials`]).
     credentials: sled::Tree,
+    /// Which channel new mentions land in, per chat (see [`Store::with_routes`]).
+    routes: std::sync::Arc<crate::domain::routing::Routes>,
 }
 
 impl Store {
@@ -144,6 +146,7 @@ impl Store {
             settled: db.open_tree("settled")?,
             storm: None,
             credentials: db.open_tree("credentials")?,
+            routes: Default::default(),
             db,
             path,
             chats,
@@ -190,6 +193,16 @@ impl Store {
     /// Where the store lives on disk (`(temporary)` for one in memory).
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Places new mentions with `routes` (none: every mention in each chat's own channel).
+    pub fn with_routes(mut self, routes: crate::domain::routing::Routes) -> Store {
+        self.routes = std::sync::Arc::new(routes);
+        self
+    }
+
+    pub fn routes(&self) -> &crate::domain::routing::Routes {
+        &self.routes
     }
 
     pub fn chats(&self) -> &[String] {

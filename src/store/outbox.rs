@@ -28,8 +28,13 @@ pub enum Effect {
         text: String,
         by: Member,
     },
-    /// Post the daily digest to a chat's channel.
-    Digest { chat: String, text: String },
+    /// Post the daily digest to a chat's channel (`channel`: a route's; absent: the chat's own).
+    Digest {
+        chat: String,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        channel: Option<String>,
+    },
     /// Chase an unclaimed mention in its thread, pinging `ping`.
     Nudge {
         chat: String,
@@ -55,9 +60,20 @@ pub enum Effect {
         chat: String,
         storm: u64,
         text: String,
+        /// The route's channel the storm is in; absent: the chat's own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        channel: Option<String>,
+        /// The lane (see `Placement::lane`) whose storm this is; empty: unrouted mentions.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        lane: String,
     },
     /// Alert the team once: a storm started.
-    Alert { chat: String, text: String },
+    Alert {
+        chat: String,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        channel: Option<String>,
+    },
 }
 
 impl Effect {

@@ -672,6 +672,7 @@ async fn a_digest_notice_posts_once_to_the_channel_and_pings_nobody() {
     let digest = Effect::Digest {
         chat: "discord".into(),
         text: "Owed: 1\n#1 · @everyone <@4001> **bold**".into(),
+        channel: None,
     };
     let (date, now) = (Utc::now().date_naive(), Utc::now());
     assert!(bot

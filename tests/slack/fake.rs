@@ -57,6 +57,8 @@ pub struct Slack {
     pub updates: Vec<Value>,
     pub ephemerals: Vec<Value>,
     pub views: Vec<Value>,
+    /// views.update requests (a modal redrawn in place).
+    pub view_updates: Vec<Value>,
     pub failures: VecDeque<Failure>,
     /// Messages other apps posted to the channel, as conversations.history shows them.
     pub foreign: Vec<Value>,
@@ -323,6 +325,14 @@ async fn web_api(
             view["id"] = json!("V1");
             view["team_id"] = json!("T1");
             view["hash"] = json!("h1");
+            ok(json!({ "view": view }))
+        }
+        "views.update" => {
+            slack.view_updates.push(request.clone());
+            let mut view = request["view"].clone();
+            view["id"] = request["view_id"].clone();
+            view["team_id"] = json!("T1");
+            view["hash"] = json!("h2");
             ok(json!({ "view": view }))
         }
         "users.info" => {

@@ -3,6 +3,7 @@
 //! signatures, and a restart in the middle of an outage.
 
 mod fake;
+mod routes;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -906,6 +907,7 @@ async fn a_digest_notice_posts_once_to_the_channel() {
     let digest = Effect::Digest {
         chat: "slack".into(),
         text: "Owed: 1\n#1 · <!channel> @here by jane & co".into(),
+        channel: None,
     };
     let date = Utc::now().date_naive();
     let now = Utc::now();

@@ -482,6 +482,7 @@ mod tests {
             received_at: now,
             follow_up_of: None,
             priority: Default::default(),
+            place: Default::default(),
         }
     }
 

@@ -75,6 +75,14 @@ impl Api {
         bounded("views.open", session.views_open(request)).await
     }
 
+    pub async fn update_view(
+        &self,
+        request: &SlackApiViewsUpdateRequest,
+    ) -> Result<SlackApiViewsUpdateResponse, ChatError> {
+        let session = self.client.open_session(&self.token);
+        bounded("views.update", session.views_update(request)).await
+    }
+
     /// One page of the channel's history, decoded leniently: Slack lets any app put any JSON
     /// in its messages' metadata (numbers, booleans, objects), and slack-morphism's typed
     /// answer takes only strings there, so one deploy bot in the channel would make every page

@@ -15,6 +15,13 @@ pub const METADATA_EVENT: &str = "earshot_mention";
 pub const ANSWER_BLOCK: &str = "answer";
 pub const ANSWER_INPUT: &str = "text";
 pub const ANSWER_CALLBACK: &str = "earshot_answer";
+/// The saved-reply select in the answer modal; picking one refills the text box.
+pub const REPLY_BLOCK: &str = "reply";
+pub const REPLY_SELECT: &str = "earshot_reply";
+/// Slack's plain-text option labels and descriptions take at most 75 characters.
+const OPTION_TEXT_LIMIT: usize = 75;
+/// A select shows at most 100 options.
+const MOST_OPTIONS: usize = 100;
 
 /// Section text may hold 3,000 characters; the rest of a long post stays on the network.
 const SECTION_LIMIT: usize = 2_900;
@@ -223,21 +230,39 @@ pub fn reply(text: &str) -> SlackMessageContent {
     SlackMessageContent::new().with_text(escape(text))
 }
 
-/// The modal behind "Answer...": the post being answered and a text box, prefilled the way the
-/// network expects replies to start and limited to what the network takes.
-pub fn answer_modal(tracked: &Tracked) -> SlackView {
+/// The modal behind "Answer...": the post being answered, the saved replies (`replies`: name
+/// and text filled in for this mention) as a select, and a text box, prefilled with the chosen
+/// reply or the way the network expects replies to start, and limited to what it takes.
+pub fn answer_modal(
+    tracked: &Tracked,
+    replies: &[(String, String)],
+    chosen: Option<&str>,
+) -> SlackView {
     let mention = &tracked.mention;
     let mut input = SlackBlockPlainTextInputElement::new()
         .with_action_id(ANSWER_INPUT.into())
         .with_multiline(true)
         .with_focus_on_load(true);
-    let draft = mention.answer_draft();
+    let picked = chosen.and_then(|name| replies.iter().find(|(n, _)| n == name));
+    let draft = match picked {
+        Some((_, text)) => text.clone(),
+        None => mention.answer_draft(),
+    };
+    if let ReplyPath::Direct { max_chars } = mention.network.reply_path() {
+        // A saved reply that came out too long is shown whole, to be shortened here; sent as it
+        // is, it is refused with the count under the box.
+        let longest = max_chars.max(draft.chars().count()).min(INPUT_LIMIT);
+        input = input.with_max_length(longest as u64);
+    }
     if !draft.is_empty() {
         input = input.with_initial_value(draft);
     }
-    if let ReplyPath::Direct { max_chars } = mention.network.reply_path() {
-        input = input.with_max_length(max_chars as u64);
-    }
+    // Slack keeps what a box holds across views.update unless its block id changes: a new id
+    // per chosen reply makes the box show the reply.
+    let input_block = match picked {
+        Some((name, _)) => format!("{ANSWER_BLOCK}-{name}"),
+        None => ANSWER_BLOCK.to_string(),
+    };
     let quoted = format!(
         "*{}* on {}:\n{}",
         escape(&mention.author.display()),
@@ -248,26 +273,70 @@ pub fn answer_modal(tracked: &Tracked) -> SlackView {
         .chars()
         .take(TITLE_LIMIT)
         .collect();
-    SlackView::Modal(
-        SlackModalView::new(
-            title.as_str().into(),
-            vec![
-                SlackSectionBlock::new().with_text(verbatim(quoted)).into(),
-                SlackInputBlock::new(
-                    format!("Your answer on {}", mention.network)
-                        .as_str()
-                        .into(),
-                    SlackInputBlockElement::PlainTextInput(input),
-                )
-                .with_block_id(ANSWER_BLOCK.into())
+    let mut blocks: Vec<SlackBlock> =
+        vec![SlackSectionBlock::new().with_text(verbatim(quoted)).into()];
+    if !replies.is_empty() {
+        let option = |name: &str, text: &str| {
+            SlackBlockChoiceItem::new(
+                SlackBlockPlainTextOnly::from(cut(&format!(":{name}"), OPTION_TEXT_LIMIT).as_str()),
+                name.to_string(),
+            )
+            .with_description(cut(text, OPTION_TEXT_LIMIT).as_str().into())
+        };
+        let options: Vec<_> = replies
+            .iter()
+            .take(MOST_OPTIONS)
+            .map(|(name, text)| option(name, text))
+            .collect();
+        let mut select = SlackBlockStaticSelectElement::new()
+            .with_action_id(REPLY_SELECT.into())
+            .with_placeholder("Start from a saved reply".into())
+            .with_options(options);
+        if let Some((name, text)) = picked {
+            select = select.with_initial_option(option(name, text));
+        }
+        blocks.push(
+            SlackInputBlock::new(
+                "Saved reply".into(),
+                SlackInputBlockElement::StaticSelect(select),
+            )
+            .with_block_id(REPLY_BLOCK.into())
+            .with_optional(true)
+            // Picking one is sent at once, so the box below can be filled with it.
+            .with_dispatch_action(true)
+            .into(),
+        );
+    }
+    blocks.push(
+        SlackInputBlock::new(
+            format!("Your answer on {}", mention.network)
+                .as_str()
                 .into(),
-            ],
+            SlackInputBlockElement::PlainTextInput(input),
         )
-        .with_submit("Send".into())
-        .with_close("Cancel".into())
-        .with_callback_id(ANSWER_CALLBACK.into())
-        .with_private_metadata(tracked.number.to_string()),
+        .with_block_id(input_block.into())
+        .into(),
+    );
+    SlackView::Modal(
+        SlackModalView::new(title.as_str().into(), blocks)
+            .with_submit("Send".into())
+            .with_close("Cancel".into())
+            .with_callback_id(ANSWER_CALLBACK.into())
+            .with_private_metadata(tracked.number.to_string()),
     )
+}
+
+/// Slack's plain-text inputs take at most 3,000 characters.
+const INPUT_LIMIT: usize = 3000;
+
+/// `text` on one line, at most `limit` characters.
+fn cut(text: &str, limit: usize) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= limit {
+        return flat;
+    }
+    let kept: String = flat.chars().take(limit.saturating_sub(1)).collect();
+    format!("{kept}…")
 }
 
 /// Makes relayed text inert in Slack's markup: `&`, `<` and `>` escaped as Slack documents,
