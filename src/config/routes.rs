@@ -15,6 +15,9 @@ use crate::domain::Network;
 /// What went wrong, and where: the span, the key, the message.
 pub(super) type Problem = (Option<Range<usize>>, String, String);
 
+/// Words a problem in a `when` key: its span (none: the whole `when`), the key, the message.
+type Complain<'a> = &'a dyn Fn(Option<Range<usize>>, &str, String) -> Problem;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawRoute {
@@ -137,11 +140,7 @@ pub(super) fn check(
     Ok(Routes(routes))
 }
 
-fn when(
-    raw: RawWhen,
-    sources: &[String],
-    problem: &dyn Fn(Option<Range<usize>>, &str, String) -> Problem,
-) -> Result<When, Problem> {
+fn when(raw: RawWhen, sources: &[String], problem: Complain<'_>) -> Result<When, Problem> {
     let source = match raw.source {
         Some(list) => {
             let at = list.span();
@@ -278,8 +277,6 @@ fn discord_channel_id(id: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use crate::config::Config;
     use crate::domain::Network;
 

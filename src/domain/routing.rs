@@ -373,6 +373,17 @@ mod tests {
     }
 
     #[test]
+    fn a_mention_stored_before_routes_reads_as_unrouted() {
+        let stored = r#"{"number":3,"mention":{"key":{"source":"s","id":"1"},"network":"x",
+            "author":{"handle":"jane","name":null,"profile":null},"text":"hi","link":null,
+            "created_at":"2026-11-20T12:00:00Z","matched":[],"language":null,"in_reply_to":null},
+            "state":{"state":"open"},"received_at":"2026-11-20T12:00:00Z"}"#;
+        let tracked: Tracked = serde_json::from_str(stored).unwrap();
+        assert_eq!(tracked.place, Placement::default());
+        assert_eq!(tracked.place.channel("slack"), None);
+    }
+
+    #[test]
     fn a_stored_mention_without_a_placement_reads_as_unrouted() {
         let placed: Placement = serde_json::from_str("{}").unwrap();
         assert_eq!(placed, Placement::default());

@@ -3,6 +3,7 @@
 //! real Ed25519 key.
 
 mod fake;
+mod routes;
 #[path = "../slack/fake.rs"]
 #[allow(dead_code, reason = "the Slack tests use the rest of the fake Slack")]
 mod slack_fake;

@@ -19,15 +19,28 @@ use super::{config, mention, modal_submit, slash_command, Answering, Bot, CHANNE
 
 const SUPPORT: &str = "C0SUPPORT01";
 
+const REVIEWS: &str = "C0REVIEWS01";
+
 fn routes() -> Routes {
-    Routes(vec![Route {
-        name: "complaints".into(),
-        when: When {
-            complaint: Some(true),
-            ..When::default()
+    Routes(vec![
+        Route {
+            name: "complaints".into(),
+            when: When {
+                complaint: Some(true),
+                ..When::default()
+            },
+            channels: [("slack".to_string(), SUPPORT.to_string())].into(),
         },
-        channels: [("slack".to_string(), SUPPORT.to_string())].into(),
-    }])
+        // No mention comes from here: its channel's digest is "all clear".
+        Route {
+            name: "reviews".into(),
+            when: When {
+                source: Some(vec!["app-store".into()]),
+                ..When::default()
+            },
+            channels: [("slack".to_string(), REVIEWS.to_string())].into(),
+        },
+    ])
 }
 
 fn command_in(channel: &str, text: &str) -> Value {
@@ -169,6 +182,11 @@ async fn routed_mentions_live_in_their_channel_and_their_digest_is_their_own() {
         "{support}"
     );
     assert!(support.contains("Unclaimed (1):"), "{support}");
+    let reviews = digest_in(REVIEWS);
+    assert!(
+        reviews.contains("All clear: nothing is owed an answer."),
+        "{reviews}"
+    );
 
     // Changing the routes moves new mentions only: #2 stays in support.
     let unrouted = bot.store.clone().with_routes(Routes::default());

@@ -163,8 +163,10 @@ pub fn reply_pick_id(number: u64) -> String {
 }
 
 const REPLY_PICK: &str = "reply";
+/// The select's "write my own" value: never a reply name (those have no `+`).
+pub const WRITE_OWN: &str = "+own";
 
-/// A saved reply picked for #N from the select [`reply_pick_id`] names; the empty value is
+/// A saved reply picked for #N from the select [`reply_pick_id`] names; [`WRITE_OWN`] is
 /// "write my own".
 pub fn from_reply_pick(custom_id: &str, values: &[String]) -> Ask {
     let number = custom_id
@@ -177,7 +179,7 @@ pub fn from_reply_pick(custom_id: &str, values: &[String]) -> Ask {
         return Ask::Refuse(unknown_control());
     };
     match values.first().map(String::as_str) {
-        None | Some("") => Ask::AnswerWith(number, None),
+        None | Some(WRITE_OWN) => Ask::AnswerWith(number, None),
         Some(name) => Ask::AnswerWith(number, Some(name.to_string())),
     }
 }

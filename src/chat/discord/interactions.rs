@@ -215,23 +215,22 @@ impl Responder {
     /// "Answer with a saved reply?": a select of the saved replies (each shown filled in for
     /// this mention) and "write my own"; the choice opens the answer form with its text.
     fn reply_picker(&self, number: u64) -> Outcome {
-        let mut options = vec![
-            CreateSelectMenuOption::new("Write my own answer", "").description("an empty form")
-        ];
-        for name in self
+        let mut options =
+            vec![
+                CreateSelectMenuOption::new("Write my own answer", commands::WRITE_OWN)
+                    .description("an empty form"),
+            ];
+        // A reply that cannot be filled in for this mention is not offered.
+        let filled = self
             .desk
             .replies()
             .replies
             .keys()
-            .take(commands::MOST_CHOICES - 1)
-        {
-            let filled = self
-                .desk
-                .saved_reply(name, number)
-                .unwrap_or_else(|reply| reply.text);
+            .filter_map(|name| Some((name, self.desk.saved_reply(name, number).ok()?)));
+        for (name, text) in filled.take(commands::MOST_CHOICES - 1) {
             options.push(
                 CreateSelectMenuOption::new(truncate(&format!(":{name}"), 100), name.clone())
-                    .description(truncate(&filled, 100)),
+                    .description(truncate(&text, 100)),
             );
         }
         let menu = CreateSelectMenu::new(

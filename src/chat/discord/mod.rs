@@ -233,12 +233,10 @@ impl Chat for Discord {
         text: &str,
         _now: DateTime<Utc>,
     ) -> Result<String, ChatError> {
+        let target = self.channel_or_own(channel)?;
         let id = self
             .rest
-            .send_message(
-                self.channel_or_own(channel)?,
-                &render::summary(self.channel_or_own(channel)?, text),
-            )
+            .send_message(target, &render::summary(target, text))
             .await?;
         // A summary in a route's channel is remembered with it, to be edited there.
         Ok(match channel {
