@@ -128,6 +128,12 @@ pub trait Chat: Send + Sync {
         self.post_notice(caption, now).await
     }
 
+    /// Whether [`Chat::listen`] is a listener that runs until shutdown (Slack, Discord): one
+    /// that returns early is started again. The terminal's returns at once by design.
+    fn listens(&self) -> bool {
+        false
+    }
+
     /// Receives what people type and click, hands it to `desk`, and answers them, until
     /// `shutdown` turns true. Chats whose input the app drives itself (the terminal) keep the
     /// default, which returns at once.
