@@ -226,6 +226,7 @@ impl Outbox {
             }
             Effect::Digest { chat, .. }
             | Effect::Alert { chat, .. }
+            | Effect::Notice { chat, .. }
             | Effect::Nudge { chat, .. }
             | Effect::Remind { chat, .. }
             | Effect::Report { chat, .. } => self.notice(id, chat, &entry.effect, now).await?,
@@ -471,9 +472,9 @@ impl Outbox {
                 .unwrap_or_default())
         };
         let sent = match effect {
-            Effect::Digest { text, .. } | Effect::Alert { text, .. } => {
-                chat.post_notice(text, now).await
-            }
+            Effect::Digest { text, .. }
+            | Effect::Alert { text, .. }
+            | Effect::Notice { text, .. } => chat.post_notice(text, now).await,
             Effect::Nudge {
                 number, text, ping, ..
             } => {

@@ -67,6 +67,11 @@ impl Store {
                         let mut weather = self.read_weather(meta)?;
                         let mut held = false;
                         let first = next;
+                        // A source's first poll brings what was posted before earshot watched
+                        // it: an import, like posts already old when found (storm mode only).
+                        let first_poll =
+                            self.storm.is_some() && cursors.get(source.as_bytes())?.is_none();
+                        let mut imported = Vec::new();
                         for (index, mention) in batch.iter().enumerate() {
                             let key = keys::mention_key(&mention.key);
                             if keys.get(&key)?.is_some() {
@@ -97,15 +102,21 @@ impl Store {
                                 keys::by_status(Status::Open, number),
                                 &keys::rank(&tracked.priority),
                             )?;
+                            let import = first_poll || self.old_when_found(mention.created_at, now);
                             // In a storm the summary card stands in for the mention's own.
                             if self.storm_arrival(
                                 &mut weather,
                                 &tracked,
+                                import,
                                 backlog,
                                 outbox,
                                 &mut held,
                                 now,
                             )? {
+                                continue;
+                            }
+                            if import {
+                                imported.push(number);
                                 continue;
                             }
                             for chat in &self.chats {
@@ -116,6 +127,7 @@ impl Store {
                                 enqueue(outbox, effect, now)?;
                             }
                         }
+                        self.imported(source, &imported, outbox, now)?;
                         self.write_weather(&weather, held, meta, outbox, now)?;
                         meta.insert(NEXT_NUMBER_KEY, &keys::number(next))?;
                         cursors.insert(source.as_bytes(), cursor_bytes.as_slice())?;
