@@ -344,7 +344,11 @@ impl App {
                 loop {
                     tokio::select! {
                         line = lines.recv() => match line {
-                            Some(line) => typing.type_line(&line).await,
+                            Some(line) => {
+                                if crate::chat::caught("a terminal command", typing.type_line(&line)).await.is_none() {
+                                    let _ = typing.shell.say(crate::chat::SORRY);
+                                }
+                            }
                             // No terminal (a service, or input closed): keep relaying.
                             None => return,
                         },

@@ -287,6 +287,27 @@ impl Store {
     }
 
     /// The mentions with these numbers, in the same order.
+    /// At most `limit` of the mentions still owed (open or claimed), the newest, oldest first:
+    /// read from the tail of the status index, so a keystroke in Discord's autocomplete
+    /// decodes `limit` mentions however many are owed.
+    pub fn newest_owed(&self, limit: usize) -> Result<Vec<Tracked>> {
+        let mut numbers = Vec::new();
+        for status in [Status::Open, Status::Claimed] {
+            for key in self
+                .by_status
+                .scan_prefix(keys::status_prefix(status))
+                .keys()
+                .rev()
+                .take(limit)
+            {
+                numbers.push(keys::trailing_number(&key?));
+            }
+        }
+        numbers.sort_unstable();
+        let skip = numbers.len().saturating_sub(limit);
+        self.numbered(numbers.split_off(skip))
+    }
+
     pub(super) fn numbered(&self, numbers: Vec<u64>) -> Result<Vec<Tracked>> {
         numbers
             .into_iter()
