@@ -237,6 +237,9 @@ impl App {
     pub async fn run_once(&self) -> Result<(), AppError> {
         for (source, rules) in &self.sources {
             poll(&self.store, source.as_ref(), rules).await;
+            if let Some(reason) = self.store.broken() {
+                return Err(StoreError::Broken(reason.to_string()).into());
+            }
         }
         let follow_up = self.follow_up();
         follow_up.tick(Utc::now(), true).await;
@@ -302,6 +305,21 @@ impl App {
         }
         let id = tasks.spawn(self.outbox.clone().run(stopped.clone())).id();
         names.insert(id, "outbox".to_string());
+
+        // The first storage failure (a full disk) stops the app, whichever task met it.
+        let store = self.store.clone();
+        let mut store_stopped = stopped.clone();
+        let id = tasks
+            .spawn(async move {
+                while store.broken().is_none() {
+                    tokio::select! {
+                        _ = tokio::time::sleep(STORE_CHECK_EVERY) => {}
+                        _ = store_stopped.changed() => return,
+                    }
+                }
+            })
+            .id();
+        names.insert(id, "store".to_string());
 
         let follow_up = self.follow_up();
         let wake = self.wake.clone();
@@ -442,6 +460,9 @@ impl App {
         let _ = self.shell.say(&reply.text);
     }
 }
+
+/// How often the supervisor looks whether the store has stopped writing.
+const STORE_CHECK_EVERY: Duration = Duration::from_secs(1);
 
 /// The first pause before a chat listener that stopped is started again; it doubles up to
 /// [`LISTENER_LONGEST_PAUSE`], so a flapping connection does not hammer the chat.

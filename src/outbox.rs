@@ -102,6 +102,11 @@ impl Outbox {
         loop {
             let pass = match self.drain(Utc::now()).await {
                 Ok(pass) => pass,
+                Err(error) if error.is_storage() => {
+                    // The disk failed: going on could deliver what the store cannot record.
+                    tracing::error!(error = %error, "the outbox stops: the store cannot write");
+                    return;
+                }
                 Err(error) => {
                     tracing::error!(error = %error, "outbox pass failed; retrying shortly");
                     Pass {

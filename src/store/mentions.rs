@@ -44,6 +44,18 @@ impl Store {
         cursor: &Cursor,
         now: DateTime<Utc>,
     ) -> Result<Vec<u64>> {
+        self.writable()?;
+        let ingested = self.ingest_unwatched(source, batch, cursor, now);
+        self.watch(ingested)
+    }
+
+    fn ingest_unwatched(
+        &self,
+        source: &str,
+        batch: &[Mention],
+        cursor: &Cursor,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<u64>> {
         let cursor_bytes = super::encode(cursor);
         // Scored before the transaction, whose closure sled may run again on a conflict.
         let priorities: Vec<_> = batch
