@@ -64,6 +64,10 @@ pub enum AppError {
     Chat(#[from] ChatError),
     #[error("cannot listen for shutdown signals: {0}")]
     Signals(#[source] std::io::Error),
+    /// A task that must run as long as the app (a poller, the outbox, a chat listener) stopped:
+    /// the process exits non-zero so that a service manager restarts it.
+    #[error("the {task} task {outcome}; earshot stopped (see the error logged above)")]
+    TaskStopped { task: String, outcome: String },
 }
 
 /// The parts of a running earshot.
@@ -235,6 +239,9 @@ impl App {
     pub async fn run_once(&self) -> Result<(), AppError> {
         for (source, rules) in &self.sources {
             poll(&self.store, source.as_ref(), rules).await;
+            if let Some(reason) = self.store.broken() {
+                return Err(StoreError::Broken(reason.to_string()).into());
+            }
         }
         let follow_up = self.follow_up();
         follow_up.tick(Utc::now(), true).await;
@@ -301,6 +308,21 @@ impl App {
         let id = tasks.spawn(self.outbox.clone().run(stopped.clone())).id();
         names.insert(id, "outbox".to_string());
 
+        // The first storage failure (a full disk) stops the app, whichever task met it.
+        let store = self.store.clone();
+        let mut store_stopped = stopped.clone();
+        let id = tasks
+            .spawn(async move {
+                while store.broken().is_none() {
+                    tokio::select! {
+                        _ = tokio::time::sleep(STORE_CHECK_EVERY) => {}
+                        _ = store_stopped.changed() => return,
+                    }
+                }
+            })
+            .id();
+        names.insert(id, "store".to_string());
+
         let follow_up = self.follow_up();
         let wake = self.wake.clone();
         let mut follow_up_stopped = stopped.clone();
@@ -329,18 +351,7 @@ impl App {
             let name = format!("chat {}", chat.name());
             let desk = self.desk.clone();
             let stopped = stopped.clone();
-            let id = tasks
-                .spawn(async move {
-                    let chat_name = chat.name().to_string();
-                    if let Err(error) = chat.listen(desk, stopped.clone()).await {
-                        tracing::error!(chat = %chat_name, %error, "chat listener failed");
-                        return;
-                    }
-                    // A chat without a listener of its own returns at once; wait for shutdown.
-                    let mut stopped = stopped;
-                    let _ = stopped.wait_for(|stop| *stop).await;
-                })
-                .id();
+            let id = tasks.spawn(keep_listening(chat, desk, stopped)).id();
             names.insert(id, name);
         }
 
@@ -353,7 +364,11 @@ impl App {
                 loop {
                     tokio::select! {
                         line = lines.recv() => match line {
-                            Some(line) => typing.type_line(&line).await,
+                            Some(line) => {
+                                if crate::chat::caught("a terminal command", typing.type_line(&line)).await.is_none() {
+                                    let _ = typing.shell.say(crate::chat::SORRY);
+                                }
+                            }
                             // No terminal (a service, or input closed): keep relaying.
                             None => return,
                         },
@@ -365,6 +380,7 @@ impl App {
         names.insert(id, "terminal input".to_string());
 
         tracing::info!("earshot is running; Ctrl-C stops it");
+        let mut failed = None;
         let signal = shutdown_signal();
         tokio::pin!(signal);
         loop {
@@ -385,6 +401,7 @@ impl App {
                     }
                     // A source or the outbox must never stop on its own; stop loudly instead of limping on.
                     tracing::error!(task = %name, %outcome, "a critical task stopped; shutting down");
+                    failed = Some(AppError::TaskStopped { task: name, outcome });
                     break;
                 }
             }
@@ -403,7 +420,10 @@ impl App {
             tasks.abort_all();
         }
         shell.store.flush().await?;
-        Ok(())
+        match failed {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
     }
 
     /// Delivers everything due now, pass after pass, until a pass delivers nothing.
@@ -440,6 +460,50 @@ impl App {
             .handle(&self.member, text, &resolve, Utc::now())
             .await;
         let _ = self.shell.say(&reply.text);
+    }
+}
+
+/// How often the supervisor looks whether the store has stopped writing.
+const STORE_CHECK_EVERY: Duration = Duration::from_secs(1);
+
+/// The first pause before a chat listener that stopped is started again; it doubles up to
+/// [`LISTENER_LONGEST_PAUSE`], so a flapping connection does not hammer the chat.
+const LISTENER_FIRST_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
+const LISTENER_LONGEST_PAUSE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Runs a chat's listener until shutdown. A listener that returns early, or fails in a way a
+/// retry can fix (the connection broke), is started again after a pause, with a warning; one
+/// that fails for good (a bad token) ends the task, which stops the app loudly. Chats without
+/// a listener of their own (the terminal) wait for shutdown.
+async fn keep_listening(chat: Arc<dyn Chat>, desk: Desk, mut stopped: watch::Receiver<bool>) {
+    let chat_name = chat.name().to_string();
+    if !chat.listens() {
+        let _ = stopped.wait_for(|stop| *stop).await;
+        return;
+    }
+    let mut pause = LISTENER_FIRST_PAUSE;
+    loop {
+        let result = chat.clone().listen(desk.clone(), stopped.clone()).await;
+        if *stopped.borrow() {
+            return;
+        }
+        match result {
+            Err(ChatError::Permanent(reason)) => {
+                tracing::error!(chat = %chat_name, %reason, "the chat listener failed for good");
+                return;
+            }
+            Err(ChatError::Retry { reason, .. }) => {
+                tracing::warn!(chat = %chat_name, %reason, ?pause, "the chat listener failed; starting it again");
+            }
+            Ok(()) => {
+                tracing::warn!(chat = %chat_name, ?pause, "the chat listener stopped on its own; starting it again");
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = stopped.changed() => return,
+        }
+        pause = (pause * 2).min(LISTENER_LONGEST_PAUSE);
     }
 }
 
@@ -624,5 +688,70 @@ async fn shutdown_signal() -> std::io::Result<()> {
     #[cfg(not(unix))]
     {
         tokio::signal::ctrl_c().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Tracked;
+    use async_trait::async_trait;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A chat whose listener returns at once, the first times with a transient error.
+    struct Flaky {
+        listens: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl Chat for Flaky {
+        fn name(&self) -> &str {
+            "flaky"
+        }
+        fn listens(&self) -> bool {
+            true
+        }
+        async fn post(&self, _: &Tracked, _: chrono::DateTime<Utc>) -> Result<String, ChatError> {
+            Ok(String::new())
+        }
+        async fn update(
+            &self,
+            _: &str,
+            _: &Tracked,
+            _: &str,
+            _: chrono::DateTime<Utc>,
+        ) -> Result<(), ChatError> {
+            Ok(())
+        }
+        async fn listen(
+            self: Arc<Self>,
+            _: Desk,
+            _: watch::Receiver<bool>,
+        ) -> Result<(), ChatError> {
+            match self.listens.fetch_add(1, Ordering::SeqCst) {
+                0 => Err(ChatError::Retry {
+                    reason: "connection reset".into(),
+                    after: None,
+                }),
+                1 => Ok(()),
+                _ => Err(ChatError::Permanent("invalid_auth".into())),
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_listener_that_returns_early_is_restarted_and_one_that_fails_for_good_ends() {
+        let chat = Arc::new(Flaky {
+            listens: AtomicUsize::new(0),
+        });
+        let store = Store::temporary(vec!["flaky".into()]).unwrap();
+        let desk = Desk::new(store, "/mentions".into(), Arc::new(Notify::new()));
+        let (_stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(keep_listening(chat.clone(), desk, stopped));
+        tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("the task ends once the listener fails for good")
+            .unwrap();
+        assert_eq!(chat.listens.load(Ordering::SeqCst), 3, "restarted twice");
     }
 }

@@ -102,6 +102,11 @@ impl Outbox {
         loop {
             let pass = match self.drain(Utc::now()).await {
                 Ok(pass) => pass,
+                Err(error) if error.is_storage() => {
+                    // The disk failed: going on could deliver what the store cannot record.
+                    tracing::error!(error = %error, "the outbox stops: the store cannot write");
+                    return;
+                }
                 Err(error) => {
                     tracing::error!(error = %error, "outbox pass failed; retrying shortly");
                     Pass {
@@ -233,6 +238,7 @@ impl Outbox {
             }
             Effect::Digest { chat, .. }
             | Effect::Alert { chat, .. }
+            | Effect::Notice { chat, .. }
             | Effect::Nudge { chat, .. }
             | Effect::Remind { chat, .. }
             | Effect::Report { chat, .. } => self.notice(id, chat, &entry.effect, now).await?,
@@ -489,6 +495,7 @@ impl Outbox {
             Effect::Digest { text, channel, .. } | Effect::Alert { text, channel, .. } => {
                 chat.post_notice_in(channel.as_deref(), text, now).await
             }
+            Effect::Notice { text, .. } => chat.post_notice(text, now).await,
             Effect::Nudge {
                 number, text, ping, ..
             } => {

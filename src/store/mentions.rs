@@ -45,6 +45,18 @@ impl Store {
         cursor: &Cursor,
         now: DateTime<Utc>,
     ) -> Result<Vec<u64>> {
+        self.writable()?;
+        let ingested = self.ingest_unwatched(source, batch, cursor, now);
+        self.watch(ingested)
+    }
+
+    fn ingest_unwatched(
+        &self,
+        source: &str,
+        batch: &[Mention],
+        cursor: &Cursor,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<u64>> {
         let cursor_bytes = super::encode(cursor);
         // Scored before the transaction, whose closure sled may run again on a conflict.
         let priorities: Vec<_> = batch
@@ -68,6 +80,11 @@ impl Store {
                         let mut weather = self.read_weather(meta)?;
                         let mut held = false;
                         let first = next;
+                        // A source's first poll brings what was posted before earshot watched
+                        // it: an import, like posts already old when found (storm mode only).
+                        let first_poll =
+                            self.storm.is_some() && cursors.get(source.as_bytes())?.is_none();
+                        let mut imported = Vec::new();
                         for (index, mention) in batch.iter().enumerate() {
                             let key = keys::mention_key(&mention.key);
                             if keys.get(&key)?.is_some() {
@@ -103,16 +120,22 @@ impl Store {
                                 keys::by_status(Status::Open, number),
                                 keys::ranked(&tracked.priority, &tracked.place.lane()),
                             )?;
+                            let import = first_poll || self.old_when_found(mention.created_at, now);
                             // In a storm the summary card stands in for the mention's own.
                             if self.storm_arrival(
                                 &mut weather,
                                 &tracked,
+                                import,
                                 backlog,
                                 meta,
                                 outbox,
                                 &mut held,
                                 now,
                             )? {
+                                continue;
+                            }
+                            if import {
+                                imported.push(number);
                                 continue;
                             }
                             for chat in &self.chats {
@@ -123,6 +146,7 @@ impl Store {
                                 enqueue(outbox, effect, now)?;
                             }
                         }
+                        self.imported(source, &imported, outbox, now)?;
                         self.write_weather(&weather, held, meta, outbox, now)?;
                         meta.insert(NEXT_NUMBER_KEY, &keys::number(next))?;
                         cursors.insert(source.as_bytes(), cursor_bytes.as_slice())?;
@@ -315,6 +339,27 @@ impl Store {
     }
 
     /// The mentions with these numbers, in the same order.
+    /// At most `limit` of the mentions still owed (open or claimed), the newest, oldest first:
+    /// read from the tail of the status index, so a keystroke in Discord's autocomplete
+    /// decodes `limit` mentions however many are owed.
+    pub fn newest_owed(&self, limit: usize) -> Result<Vec<Tracked>> {
+        let mut numbers = Vec::new();
+        for status in [Status::Open, Status::Claimed] {
+            for key in self
+                .by_status
+                .scan_prefix(keys::status_prefix(status))
+                .keys()
+                .rev()
+                .take(limit)
+            {
+                numbers.push(keys::trailing_number(&key?));
+            }
+        }
+        numbers.sort_unstable();
+        let skip = numbers.len().saturating_sub(limit);
+        self.numbered(numbers.split_off(skip))
+    }
+
     pub(super) fn numbered(&self, numbers: Vec<u64>) -> Result<Vec<Tracked>> {
         numbers
             .into_iter()

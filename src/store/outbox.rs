@@ -74,6 +74,8 @@ pub enum Effect {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         channel: Option<String>,
     },
+    /// Tell the channel something that pings nobody (an import of earlier mentions).
+    Notice { chat: String, text: String },
 }
 
 impl Effect {
@@ -88,7 +90,8 @@ impl Effect {
             Effect::Digest { .. }
             | Effect::Report { .. }
             | Effect::Summary { .. }
-            | Effect::Alert { .. } => 0,
+            | Effect::Alert { .. }
+            | Effect::Notice { .. } => 0,
         }
     }
 
@@ -102,7 +105,10 @@ impl Effect {
             | Effect::Remind { number, .. }
             | Effect::Reply { number, .. } => Some(format!("mention:{number}")),
             Effect::Summary { storm, .. } => Some(format!("storm:{storm}")),
-            Effect::Digest { .. } | Effect::Report { .. } | Effect::Alert { .. } => None,
+            Effect::Digest { .. }
+            | Effect::Report { .. }
+            | Effect::Alert { .. }
+            | Effect::Notice { .. } => None,
         }
     }
 
@@ -117,7 +123,8 @@ impl Effect {
             | Effect::Remind { chat, .. }
             | Effect::Report { chat, .. }
             | Effect::Summary { chat, .. }
-            | Effect::Alert { chat, .. } => format!("chat:{chat}"),
+            | Effect::Alert { chat, .. }
+            | Effect::Notice { chat, .. } => format!("chat:{chat}"),
             Effect::Reply { number, .. } => format!("reply:{number}"),
         }
     }
@@ -163,6 +170,7 @@ impl OutboxEntry {
             Effect::Report { chat, .. } => format!("the weekly report in {chat}"),
             Effect::Summary { chat, storm, .. } => format!("storm {storm}'s summary in {chat}"),
             Effect::Alert { chat, .. } => format!("a storm alert in {chat}"),
+            Effect::Notice { chat, .. } => format!("a notice in {chat}"),
         }
     }
 }

@@ -80,11 +80,17 @@ impl Store {
     /// Whether a storm holds back `tracked`'s card, arriving at `now`; queues the alert when
     /// one starts and the summary's last version when one ends. `held` becomes true when the
     /// summary card needs a new version.
-    #[allow(clippy::too_many_arguments)]
+    /// An imported mention (`import`: found on its source's first poll, or already old when
+    /// found) does not count as an arrival; it is still held when a storm is on.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one ingest transaction's trees and state, all needed here"
+    )]
     pub(super) fn storm_arrival(
         &self,
         skies: &mut Option<Skies>,
         tracked: &Tracked,
+        import: bool,
         backlog: usize,
         meta: &TransactionalTree,
         outbox: &TransactionalTree,
@@ -105,7 +111,12 @@ impl Store {
         let Some(weather) = skies.lanes.get_mut(&lane) else {
             return Ok(false);
         };
-        let change = weather.observe(&mode.policy, 1, backlog, now);
+        let made = if import {
+            Vec::new()
+        } else {
+            vec![tracked.mention.created_at]
+        };
+        let change = weather.observe_made(&mode.policy, &made, backlog, now);
         self.storm_changed(mode, &change, weather, &lane, outbox, now)?;
         let Some(storm) = weather.storm.as_mut() else {
             return Ok(false);
@@ -175,6 +186,49 @@ impl Store {
                 text: text.to_string(),
                 channel: lane_channel(lane, chat).map(str::to_string),
                 lane: lane.to_string(),
+            };
+            enqueue(outbox, effect, now)?;
+        }
+        Ok(())
+    }
+
+    /// Whether `made` is already old when found at `now`: older than the storm window.
+    pub(super) fn old_when_found(&self, made: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        self.storm
+            .as_ref()
+            .is_some_and(|mode| made <= now - mode.policy.window)
+    }
+
+    /// The effects for an import of `numbers` from `source`: one card each when they are few;
+    /// when they are as many as a storm, one notice that pings nobody instead of a flood.
+    pub(super) fn imported(
+        &self,
+        source: &str,
+        numbers: &[u64],
+        outbox: &TransactionalTree,
+        now: DateTime<Utc>,
+    ) -> TxResult<()> {
+        let (Some(mode), Some(first), Some(last)) = (&self.storm, numbers.first(), numbers.last())
+        else {
+            return Ok(());
+        };
+        if numbers.len() < mode.policy.threshold.max(1) {
+            for &number in numbers {
+                for chat in &self.chats {
+                    let effect = Effect::Post {
+                        chat: chat.clone(),
+                        number,
+                    };
+                    enqueue(outbox, effect, now)?;
+                }
+            }
+            return Ok(());
+        }
+        let text = import_notice(source, numbers.len(), *first, *last, &mode.command);
+        for chat in &self.chats {
+            let effect = Effect::Notice {
+                chat: chat.clone(),
+                text: text.clone(),
             };
             enqueue(outbox, effect, now)?;
         }
@@ -273,4 +327,16 @@ impl Store {
         )?;
         self.flush().await
     }
+}
+
+/// "Imported 120 earlier mentions from mastodon (#1–#120); `/mentions list` shows them."
+fn import_notice(source: &str, count: usize, first: u64, last: u64, command: &str) -> String {
+    let span = if first == last {
+        format!("#{first}")
+    } else {
+        format!("#{first}–#{last}")
+    };
+    format!(
+        "📥 Imported {count} earlier mentions from {source} ({span}): posts from before earshot watched it, or already old when found, so they get no card of their own. `{command} list` shows them."
+    )
 }

@@ -25,6 +25,9 @@ use crate::store::StoreError;
 pub const DEFER_AFTER: Duration = Duration::from_secs(2);
 /// Discord's text inputs take at most 4000 characters.
 const INPUT_LIMIT: usize = 4000;
+/// How many of the newest owed mentions autocomplete filters what was typed from: Discord
+/// shows 25 choices, and reading every owed mention on each keystroke would not scale.
+const SUGGEST_FROM: usize = 200;
 /// Modal titles and input labels take at most 45 characters.
 const LABEL_LIMIT: usize = 45;
 
@@ -313,9 +316,21 @@ impl Responder {
     }
 
     fn suggest(&self, typed: &str) -> Outcome {
-        // Every open mention, whoever asks: "mine" needs no member.
-        let nobody = Member::new("", "");
-        match self.desk.store().list(ListFilter::Open, &nobody) {
+        // The newest owed mentions, whoever asks, and the one whose number was typed (however
+        // old): a bounded read on every keystroke.
+        let store = self.desk.store();
+        let candidates = store.newest_owed(SUGGEST_FROM).map(|mut owed| {
+            let typed_number = typed.trim().trim_start_matches('#').parse::<u64>().ok();
+            if let Some(number) = typed_number.filter(|n| !owed.iter().any(|t| t.number == *n)) {
+                if let Ok(tracked) = store.mention(number) {
+                    if tracked.state.status().is_owed() {
+                        owed.push(tracked);
+                    }
+                }
+            }
+            owed
+        });
+        match candidates {
             Ok(open) => Outcome::Choices(commands::suggestions(&open, typed)),
             Err(error) => {
                 tracing::error!(%error, "cannot list open mentions for autocomplete");

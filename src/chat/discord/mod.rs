@@ -333,6 +333,10 @@ impl Chat for Discord {
         Ok(())
     }
 
+    fn listens(&self) -> bool {
+        true
+    }
+
     async fn listen(
         self: Arc<Self>,
         desk: Desk,

@@ -155,15 +155,15 @@ impl Handler {
         {
             return errors(&not_an_answerer(number));
         }
-        let reply = self
-            .desk
-            .execute(
-                &member,
-                Command::Answer(number, Some(text)),
-                &unnamed,
-                Utc::now(),
-            )
-            .await;
+        let answer = self.desk.execute(
+            &member,
+            Command::Answer(number, Some(text)),
+            &unnamed,
+            Utc::now(),
+        );
+        let Some(reply) = crate::chat::caught("a Slack answer form", answer).await else {
+            return errors(crate::chat::SORRY);
+        };
         if !reply.ok {
             return errors(&reply.text);
         }
@@ -176,13 +176,27 @@ impl Handler {
     }
 
     /// Runs one command for `member`; returns what to tell them, or `None` when a modal
-    /// opened instead.
+    /// opened instead. A panic (a bug) is caught, logged, and answered with an apology.
     async fn run(
         &self,
         member: &Member,
         command: Command,
         trigger: Option<&SlackTriggerId>,
         here: Option<&crate::desk::Here>,
+    ) -> Option<String> {
+        crate::chat::caught(
+            "a Slack command",
+            self.run_uncaught(member, command, trigger),
+        )
+        .await
+        .unwrap_or_else(|| Some(crate::chat::SORRY.into()))
+    }
+
+    async fn run_uncaught(
+        &self,
+        member: &Member,
+        command: Command,
+        trigger: Option<&SlackTriggerId>,
     ) -> Option<String> {
         let command = match command {
             Command::Answer(number, _)

@@ -349,6 +349,10 @@ impl Chat for SlackChat {
         Ok(None)
     }
 
+    fn listens(&self) -> bool {
+        true
+    }
+
     async fn listen(
         self: Arc<Self>,
         desk: Desk,

@@ -25,6 +25,17 @@ const MOST_OPTIONS: usize = 100;
 
 /// Section text may hold 3,000 characters; the rest of a long post stays on the network.
 const SECTION_LIMIT: usize = 2_900;
+/// Caps for the other fields of a card, so every block stays within Block Kit's limits (a
+/// section's or context element's text 3,000 characters) whatever a network sends: the head
+/// line holds at most about 100 + NAME + SOURCE + LINKED_URL characters, the context line
+/// LINKED_URL + LABEL + MATCHED, the state line NAME + NOTE.
+const NAME_LIMIT: usize = 200;
+const SOURCE_LIMIT: usize = 100;
+/// Longer URLs are shown (cut) as text instead of linked: a link cannot be cut.
+const LINKED_URL_LIMIT: usize = 1_000;
+const LABEL_LIMIT: usize = 200;
+const MATCHED_LIMIT: usize = 500;
+const NOTE_LIMIT: usize = 1_500;
 /// Modal titles hold at most 24 characters.
 const TITLE_LIMIT: usize = 24;
 
@@ -77,9 +88,10 @@ impl Button {
 pub fn card(tracked: &Tracked, now: DateTime<Utc>) -> SlackMessageContent {
     let mention = &tracked.mention;
     let number = tracked.number;
-    let author = match mention.author.profile.as_deref().and_then(safe_url) {
-        Some(profile) => format!("<{profile}|{}>", escape(&mention.author.display())),
-        None => escape(&mention.author.display()),
+    let name = escape_within(&mention.author.display(), NAME_LIMIT);
+    let author = match mention.author.profile.as_deref().and_then(linkable) {
+        Some(profile) => format!("<{profile}|{name}>"),
+        None => name,
     };
     let when = format!(
         "<!date^{}^{{ago}}|{}>",
@@ -89,17 +101,21 @@ pub fn card(tracked: &Tracked, now: DateTime<Utc>) -> SlackMessageContent {
     let head = format!(
         "*#{number}* · {} · {} · {author} · {when}",
         mention.network,
-        escape(&mention.key.source),
+        escape_within(&mention.key.source, SOURCE_LIMIT),
     );
     let mut details = Vec::new();
     if let Some(link) = mention.link.as_deref() {
-        match safe_url(link) {
-            Some(url) => details.push(format!("<{url}|{}>", escape(link))),
-            None => details.push(escape(link)),
+        let label = escape_within(link, LABEL_LIMIT);
+        match linkable(link) {
+            Some(url) => details.push(format!("<{url}|{label}>")),
+            None => details.push(label),
         }
     }
     if !mention.matched.is_empty() {
-        details.push(format!("matched: {}", escape(&mention.matched.join(", "))));
+        details.push(format!(
+            "matched: {}",
+            escape_within(&mention.matched.join(", "), MATCHED_LIMIT)
+        ));
     }
 
     let mut blocks: Vec<SlackBlock> = vec![
@@ -404,7 +420,7 @@ fn safe_url(raw: &str) -> Option<String> {
 
 /// Where the mention stands, for the card; names are escaped like any relayed text.
 fn state_line(state: &State) -> String {
-    let name = |member: &crate::domain::Member| escape(&format!("{member}"));
+    let name = |member: &crate::domain::Member| escape_within(&format!("{member}"), NAME_LIMIT);
     match state {
         State::Open => ":large_blue_circle: *Open*: nobody has claimed it yet".to_string(),
         State::Claimed {
@@ -418,9 +434,9 @@ fn state_line(state: &State) -> String {
         State::Claimed { by, .. } => format!(":raising_hand: *Claimed* by {}", name(by)),
         State::Answered { by, link, .. } => {
             let link = match link.as_deref() {
-                Some(link) => match safe_url(link) {
+                Some(link) => match linkable(link) {
                     Some(url) => format!(": <{url}|the reply>"),
-                    None => format!(": {}", escape(link)),
+                    None => format!(": {}", escape_within(link, LABEL_LIMIT)),
                 },
                 None => String::new(),
             };
@@ -440,7 +456,7 @@ fn state_line(state: &State) -> String {
 }
 
 fn detail(text: Option<&str>) -> String {
-    text.map(|text| format!(": {}", escape(text)))
+    text.map(|text| format!(": {}", escape_within(text, NOTE_LIMIT)))
         .unwrap_or_default()
 }
 
@@ -450,9 +466,19 @@ fn fallback(tracked: &Tracked) -> String {
         "#{} · {} · {}: {}",
         tracked.number,
         mention.network,
-        mention.author.display(),
+        mention
+            .author
+            .display()
+            .chars()
+            .take(NAME_LIMIT)
+            .collect::<String>(),
         mention.excerpt(150)
     ))
+}
+
+/// A URL safe to link and short enough to link whole.
+fn linkable(raw: &str) -> Option<String> {
+    safe_url(raw).filter(|url| url.chars().count() <= LINKED_URL_LIMIT)
 }
 
 fn md(text: String) -> SlackBlockText {
@@ -544,6 +570,75 @@ mod tests {
         );
         assert_eq!(safe_url("javascript:alert(1)"), None);
         assert_eq!(safe_url("not a url"), None);
+    }
+
+    #[test]
+    fn every_block_of_a_card_stays_within_block_kit_limits() {
+        use crate::domain::{Author, Member, Mention, MentionKey, Network, Priority};
+        let long = |c: char| std::iter::repeat_n(c, 5_000).collect::<String>();
+        let url = format!("https://example.com/{}", long('a'));
+        let mention = Mention {
+            key: MentionKey::new(long('s'), "1"),
+            network: Network::Mastodon,
+            author: Author {
+                handle: long('h'),
+                name: Some(long('n')),
+                profile: Some(url.clone()),
+            },
+            text: long('<'),
+            link: Some(url.clone()),
+            created_at: DateTime::UNIX_EPOCH,
+            matched: vec![long('m'), long('k')],
+            language: None,
+            in_reply_to: None,
+            direct: false,
+        };
+        let states = [
+            State::Open,
+            State::Done {
+                by: Member::new("U1", long('j')),
+                at: DateTime::UNIX_EPOCH,
+                note: Some(long('&')),
+            },
+            State::Answered {
+                by: Member::new("U1", "jane"),
+                at: DateTime::UNIX_EPOCH,
+                link: Some(url.clone()),
+            },
+        ];
+        for state in states {
+            let tracked = Tracked {
+                number: 1,
+                mention: mention.clone(),
+                state,
+                received_at: DateTime::UNIX_EPOCH,
+                follow_up_of: None,
+                priority: Priority::default(),
+            };
+            let card = serde_json::to_value(card(&tracked, Utc::now())).expect("serialises");
+            let blocks = card["blocks"].as_array().expect("blocks");
+            assert!(blocks.len() <= 50);
+            for block in blocks {
+                let chars = |v: &serde_json::Value| v.as_str().unwrap_or_default().chars().count();
+                match block["type"].as_str() {
+                    Some("section") => assert!(chars(&block["text"]["text"]) <= 3_000, "{block}"),
+                    Some("header") => assert!(chars(&block["text"]["text"]) <= 150, "{block}"),
+                    Some("context") => {
+                        let elements = block["elements"].as_array().expect("elements");
+                        assert!(elements.len() <= 10);
+                        for element in elements {
+                            assert!(
+                                chars(&element["text"]) <= 3_000,
+                                "{}",
+                                chars(&element["text"])
+                            );
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            assert!(card["text"].as_str().unwrap_or_default().chars().count() <= 4_000);
+        }
     }
 
     #[test]
