@@ -2,6 +2,10 @@
 //! read through the account's PDS with a cached app-password session; answers posted as reply
 //! records whose record key is derived from the idempotency key, so a retry cannot post twice.
 
+pub mod config;
+
+pub use config::{Settings, DEFAULT_EVERY, NETWORK};
+
 pub mod jetstream;
 mod profiles;
 mod records;

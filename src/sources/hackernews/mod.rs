@@ -4,6 +4,10 @@
 //! With the brand's HN `account` configured, a direct reply by it (made on HN, since earshot
 //! cannot post there) marks the mention answered.
 
+pub mod config;
+
+pub use config::NETWORK;
+
 use std::time::Duration;
 
 use async_trait::async_trait;

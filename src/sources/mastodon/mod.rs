@@ -2,6 +2,10 @@
 //! instance, polled forward with `min_id` cursors; answers posted as replies with an
 //! `Idempotency-Key`, so a retried answer is posted once.
 
+pub mod config;
+
+pub use config::{Settings, DEFAULT_EVERY, NETWORK};
+
 use std::time::Duration;
 
 use async_trait::async_trait;
