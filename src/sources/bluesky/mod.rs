@@ -22,7 +22,9 @@ use serde_json::{json, Value};
 
 use super::{Fetched, Posted, Source, SourceError, StreamEvent};
 use crate::domain::{Cursor, Mention, Network};
-use crate::net::{self, Budget, Clock, CursorSet, Purpose, RateHeaders, Reset, Secret, Transport};
+use crate::net::{
+    self, Budget, Clock, CursorSet, Pager, Purpose, RateHeaders, Reset, Secret, Transport, Turn,
+};
 use profiles::Profiles;
 use records::{
     NotificationPage, PostView, PostsView, ProfilesView, SearchPage, StrongRef, REASONS,
@@ -35,7 +37,7 @@ pub use reply::record_key;
 const PAGE: usize = 100;
 /// Pages per stream and poll. Notifications page backwards from the newest, so a backlog
 /// beyond this (2,500 notifications in one interval) is cut short, with a warning.
-const MAX_PAGES: usize = 25;
+const PAGER: Pager = Pager::new(25);
 /// searchPosts filters on `sortAt`, which a post's own clock can set slightly in the past:
 /// each search reaches back this far before the newest post already seen.
 const SEARCH_OVERLAP: chrono::Duration = chrono::Duration::minutes(5);
@@ -305,13 +307,13 @@ impl Bluesky {
     ) -> Result<(Vec<Mention>, Option<DateTime<Utc>>), SourceError> {
         let mut mentions = Vec::new();
         let mut newest = since;
-        let mut cursor: Option<String> = None;
-        for page in 0.. {
+        let mut pages = PAGER.pages();
+        while let Some(cursor) = pages.next_page() {
             let mut query: Vec<(&str, String)> =
                 REASONS.iter().map(|r| ("reasons", r.to_string())).collect();
             query.push(("limit", PAGE.to_string()));
-            if let Some(cursor) = &cursor {
-                query.push(("cursor", cursor.clone()));
+            if let Some(cursor) = cursor {
+                query.push(("cursor", cursor));
             }
             let result: Result<NotificationPage, SourceError> = self
                 .xrpc(
@@ -348,17 +350,13 @@ impl Bluesky {
                 }
             }
             // A new source starts from the latest page, not from the account's whole history.
-            if reached_since || since.is_none() {
-                break;
-            }
-            match found.cursor {
-                Some(next) if page + 1 < MAX_PAGES => cursor = Some(next),
-                Some(_) => {
-                    tracing::warn!(source = %self.name, "more notifications than one poll reads; the oldest of them are skipped");
-                    break;
-                }
-                None => break,
-            }
+            pages.turn(match found.cursor {
+                Some(next) if !reached_since && since.is_some() => Turn::Next(next),
+                _ => Turn::Stop,
+            });
+        }
+        if pages.cut_short() {
+            tracing::warn!(source = %self.name, "more notifications than one poll reads; the oldest of them are skipped");
         }
         mentions.reverse();
         Ok((mentions, newest))
@@ -374,8 +372,8 @@ impl Bluesky {
     ) -> Result<(Vec<Mention>, Option<DateTime<Utc>>), SourceError> {
         let mut mentions = Vec::new();
         let mut newest = since;
-        let mut cursor: Option<String> = None;
-        for _ in 0..MAX_PAGES {
+        let mut pages = PAGER.pages();
+        while let Some(cursor) = pages.next_page() {
             let mut params = vec![
                 ("q", query.to_string()),
                 ("sort", "latest".to_string()),
@@ -388,8 +386,8 @@ impl Bluesky {
                     from.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 ));
             }
-            if let Some(cursor) = &cursor {
-                params.push(("cursor", cursor.clone()));
+            if let Some(cursor) = cursor {
+                params.push(("cursor", cursor));
             }
             let found: SearchPage = self
                 .xrpc(
@@ -412,10 +410,10 @@ impl Bluesky {
                     mentions.push(post.to_mention(&self.name, false));
                 }
             }
-            match found.cursor {
-                Some(next) if since.is_some() => cursor = Some(next),
-                _ => break,
-            }
+            pages.turn(match found.cursor {
+                Some(next) if since.is_some() => Turn::Next(next),
+                _ => Turn::Stop,
+            });
         }
         mentions.reverse();
         Ok((mentions, newest))

@@ -20,8 +20,8 @@ use super::{Fetched, Posted, Source, SourceError, StreamEvent};
 use crate::domain::text::plain_text;
 use crate::domain::{Author, Cursor, Mention, MentionKey, Network};
 use crate::net::{
-    classify, transport::decode, Budget, Clock, CursorSet, Failure, Purpose, RateHeaders, Reset,
-    Transport,
+    classify, transport::decode, Budget, Clock, CursorSet, Failure, Pager, Purpose, RateHeaders,
+    Reset, Transport, Turn,
 };
 
 /// Mastodon's own default; used when the instance does not say.
@@ -31,7 +31,7 @@ const NOTIFICATIONS_PAGE: usize = 80;
 const TAG_PAGE: usize = 40;
 /// Pages per stream and poll; the cursor keeps the rest for the next poll, so a backlog after
 /// a long outage is caught up without spending the whole rate-limit budget at once.
-const MAX_PAGES: usize = 20;
+const PAGER: Pager = Pager::new(20);
 /// Polls stop when the budget left in the window falls this low, so answers can still go out.
 const RESERVED_REQUESTS: u32 = 10;
 /// After a 429 or 5xx that names no wait, the instance is left alone this long.
@@ -189,21 +189,23 @@ impl Mastodon {
     ) -> Result<(Vec<Mention>, Option<String>, Option<SourceError>), SourceError> {
         let mut mentions = Vec::new();
         let mut newest = since.map(str::to_string);
-        for page in 0..MAX_PAGES {
-            let result = self.page(watch, newest.as_deref(), me).await;
-            let (found, top) = match result {
+        let mut pages = PAGER.pages();
+        while pages.next_page().is_some() {
+            let (found, top) = match self.page(watch, newest.as_deref(), me).await {
                 Ok(page) => page,
-                Err(error) if page == 0 => return Err(error),
+                Err(error) if pages.read() == 1 => return Err(error),
                 Err(error) => return Ok((mentions, newest, Some(error))),
             };
             let Some(top) = top else { break };
             mentions.extend(found);
             let first_run = newest.is_none();
-            newest = Some(top);
+            newest = Some(top.clone());
             // A new source starts from the latest page, not from the account's whole history.
-            if first_run {
-                break;
-            }
+            pages.turn(if first_run {
+                Turn::Stop
+            } else {
+                Turn::Next(top)
+            });
         }
         Ok((mentions, newest, None))
     }
