@@ -18,7 +18,7 @@ use crate::chat::discord::Discord;
 use crate::chat::shell::Shell;
 use crate::chat::slack::SlackChat;
 use crate::chat::{Chat, ChatError};
-use crate::config::{Config, SourceKind};
+use crate::config::Config;
 use crate::desk::Desk;
 use crate::digest::Digester;
 use crate::domain::{Member, MemberRef, Mention};
@@ -26,13 +26,7 @@ use crate::outbox::Outbox;
 use crate::reminders::Reminders;
 use crate::report::Reporter;
 use crate::rules::{Rules, Verdict};
-use crate::sources::bluesky::Bluesky;
-use crate::sources::feed::Feed;
-use crate::sources::hackernews::HackerNews;
-use crate::sources::mastodon::Mastodon;
-use crate::sources::reddit::Reddit;
-use crate::sources::x::X;
-use crate::sources::Source;
+use crate::sources::{registry, Source};
 use crate::store::{Store, StoreError};
 
 /// How long a network request may take before it counts as failed (and is retried later).
@@ -106,70 +100,12 @@ impl App {
             .sources
             .iter()
             .map(|source| {
-                let built: Arc<dyn Source> = match &source.kind {
-                    SourceKind::Feed { location } => Arc::new(Feed::new(
-                        source.name.clone(),
-                        location.clone(),
-                        source.every,
-                        http.clone(),
-                    )),
-                    SourceKind::HackerNews(settings) => Arc::new(HackerNews::new(
-                        source.name.clone(),
-                        settings.clone(),
-                        source.every,
-                        http.clone(),
-                    )),
-                    SourceKind::Reddit(settings) => Arc::new(Reddit::new(
-                        source.name.clone(),
-                        settings.clone(),
-                        source.every,
-                        http.clone(),
-                    )),
-                    SourceKind::X(settings) => Arc::new(
-                        X::new(
-                            source.name.clone(),
-                            settings.clone(),
-                            source.every,
-                            http.clone(),
-                        )
-                        // X voids a refresh token once used; the new one must outlive the process.
-                        .with_credentials(store.credentials(&source.name)),
-                    ),
-                    SourceKind::Mastodon {
-                        instance,
-                        token,
-                        watch,
-                        stream,
-                    } => Arc::new(
-                        Mastodon::new(
-                            source.name.clone(),
-                            instance.clone(),
-                            token.expose().to_string(),
-                            watch.clone(),
-                            source.every,
-                            http.clone(),
-                        )
-                        .with_stream(*stream),
-                    ),
-                    SourceKind::Bluesky {
-                        pds,
-                        handle,
-                        app_password,
-                        watch,
-                        jetstream_url,
-                    } => Arc::new(
-                        Bluesky::new(
-                            source.name.clone(),
-                            pds.clone(),
-                            handle.clone(),
-                            app_password.clone(),
-                            watch.clone(),
-                            source.every,
-                            http.clone(),
-                        )
-                        .with_jetstream(jetstream_url.clone()),
-                    ),
-                };
+                let built = source.spec.build(registry::Context {
+                    name: source.name.clone(),
+                    every: source.every,
+                    http: http.clone(),
+                    credentials: store.credentials(&source.name),
+                });
                 (built, source.rules.rules())
             })
             .collect();

@@ -6,8 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use earshot::app::{App, RunOptions};
-use earshot::config::{Config, SourceKind};
-use earshot::sources::feed::Location;
+use earshot::config::Config;
 
 const DEFAULT_CONFIG: &str = "bot-config/earshot.toml";
 
@@ -142,35 +141,11 @@ fn summary(config: &Config) -> String {
         ));
     }
     for source in &config.sources {
-        let place = match &source.kind {
-            SourceKind::Feed {
-                location: Location::Url(url),
-            } => url.clone(),
-            SourceKind::Feed {
-                location: Location::File(path),
-            } => path.display().to_string(),
-            SourceKind::HackerNews(settings) => format!("search {:?}", settings.query),
-            SourceKind::Reddit(settings) => format!(
-                "/u/{}, {} watch(es)",
-                settings.username,
-                settings.watch.len()
-            ),
-            SourceKind::X(settings) => format!(
-                "user {}, {} watch(es)",
-                settings.user_id,
-                settings.watch.len()
-            ),
-            SourceKind::Mastodon {
-                instance, watch, ..
-            } => format!("{instance} watching {watch:?}"),
-            SourceKind::Bluesky {
-                pds, handle, watch, ..
-            } => format!("{handle} at {pds} watching {watch:?}"),
-        };
+        let place = source.spec.describe();
         lines.push(format!(
             "source {}: {} {} every {}",
             source.name,
-            source.kind.label(),
+            source.kind,
             place,
             humantime::format_duration(source.every)
         ));

@@ -1133,3 +1133,32 @@ async fn a_storm_summary_is_one_message_edited_in_place_that_cannot_ping() {
         }
     });
 }
+
+#[tokio::test]
+async fn a_retry_after_beyond_any_clock_delays_one_card_at_most_an_hour() {
+    let fake = FakeSlack::start().await;
+    fake.with(|slack| {
+        slack
+            .failures
+            .push_back(Failure::RateLimited(99_999_999_999_999));
+        slack.failures.push_back(Failure::RateLimited(u64::MAX));
+    });
+    let bot = Bot::new(
+        config(&fake),
+        Store::temporary(vec!["slack".into()]).unwrap(),
+        vec![],
+    );
+    bot.ingest(&[mention("masto", "1", Network::Mastodon, "Acme")]);
+    let start = Utc::now();
+    let due = || bot.store.outbox().unwrap()[0].1.not_before;
+    for _ in 0..2 {
+        // Once crashed the process (DateTime + TimeDelta overflowed); now one card waits.
+        let at = due().max(start);
+        let pass = bot.outbox.drain(at).await.unwrap();
+        assert_eq!((pass.delivered, pass.deferred), (0, 1));
+        assert!(due() <= at + chrono::Duration::hours(1), "{}", due());
+    }
+    let pass = bot.outbox.drain(due()).await.unwrap();
+    assert_eq!(pass.delivered, 1, "retried within the cap, then delivered");
+    assert_eq!(fake.with(|slack| slack.cards().len()), 1);
+}

@@ -261,16 +261,18 @@ async fn bounded<T>(
 pub fn classify(method: &str, error: SlackClientError) -> ChatError {
     let retry = |reason: String, after| ChatError::Retry { reason, after };
     match error {
-        SlackClientError::RateLimitError(limit) => {
-            retry(format!("Slack rate-limited {method}"), limit.retry_after)
-        }
+        // Whatever wait Slack names, the toolkit bounds it: a huge Retry-After delays one
+        // delivery, never the clock arithmetic of the outbox.
+        SlackClientError::RateLimitError(limit) => retry(
+            format!("Slack rate-limited {method}"),
+            limit.retry_after.map(crate::net::wait::clamp),
+        ),
         SlackClientError::HttpError(http) => {
             let status = http.status_code;
             let reason = format!("Slack answered {method} with HTTP {status}");
-            if status.is_server_error() || status == axum::http::StatusCode::REQUEST_TIMEOUT {
-                retry(reason, None)
-            } else {
-                ChatError::Permanent(reason)
+            match crate::net::classify(status) {
+                crate::net::Class::RetryLater => retry(reason, None),
+                _ => ChatError::Permanent(reason),
             }
         }
         SlackClientError::ApiError(api) if TRANSIENT_CODES.contains(&api.code.as_str()) => {
