@@ -8,7 +8,8 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{valid_name, EnvString};
+use super::sources::valid_name;
+use super::EnvString;
 use crate::domain::routing::{Route, Routes, When};
 use crate::domain::Network;
 

@@ -169,7 +169,7 @@ pub(super) fn sources(
     Ok(sources)
 }
 
-fn valid_name(name: &str) -> bool {
+pub(super) fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .chars()

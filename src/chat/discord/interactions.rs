@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use super::commands::{self, Ask, Button, ANSWER_FIELD};
 use super::render::{truncate, CONTENT_LIMIT};
 use crate::desk::{Desk, Here};
-use crate::domain::{Command, ListFilter, Member, MemberRef, Refusal, ReplyPath};
+use crate::domain::{Command, Member, MemberRef, Refusal, ReplyPath};
 use crate::store::StoreError;
 
 /// Discord drops an interaction not answered within 3 s. Past this, the person sees "earshot is

@@ -186,7 +186,7 @@ impl Handler {
     ) -> Option<String> {
         crate::chat::caught(
             "a Slack command",
-            self.run_uncaught(member, command, trigger),
+            self.run_uncaught(member, command, trigger, here),
         )
         .await
         .unwrap_or_else(|| Some(crate::chat::SORRY.into()))
@@ -197,6 +197,7 @@ impl Handler {
         member: &Member,
         command: Command,
         trigger: Option<&SlackTriggerId>,
+        here: Option<&crate::desk::Here>,
     ) -> Option<String> {
         let command = match command {
             Command::Answer(number, _)

@@ -614,6 +614,7 @@ mod tests {
                 received_at: DateTime::UNIX_EPOCH,
                 follow_up_of: None,
                 priority: Priority::default(),
+                place: Default::default(),
             };
             let card = serde_json::to_value(card(&tracked, Utc::now())).expect("serialises");
             let blocks = card["blocks"].as_array().expect("blocks");
