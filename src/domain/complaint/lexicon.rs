@@ -102,10 +102,13 @@ pub struct Compiled {
     pub vocabulary: HashMap<String, Entry>,
     /// Patterns that start with a class, by the class's bit: tried where a word of it is.
     pub by_class: Vec<Vec<usize>>,
-    /// Patterns that start with a prefix: tried at every word.
-    pub by_prefix: Vec<usize>,
+    /// Patterns that start with a prefix, by the prefix's first character: tried only at
+    /// words that start with it.
+    pub by_prefix: HashMap<char, Vec<usize>>,
     /// (symbol, its signal)
     pub symbols: Vec<(String, usize)>,
+    /// The first characters of the symbols, so a post is scanned for them once.
+    pub symbol_starts: Vec<char>,
     /// The `num` class's bit: digits belong to it without being listed.
     pub num_class: Option<WordClasses>,
 }
@@ -257,7 +260,7 @@ impl Compiled {
                         list.push(at);
                     }
                 }
-                First::Prefix => self.by_prefix.push(at),
+                First::Prefix(initial) => self.by_prefix.entry(initial).or_default().push(at),
             }
             self.patterns.push((pattern, index));
         }
@@ -266,6 +269,11 @@ impl Compiled {
                 return Err("a symbol is empty".to_string());
             }
             self.symbols.push((symbol.clone(), index));
+            if let Some(initial) = symbol.chars().next() {
+                if !self.symbol_starts.contains(&initial) {
+                    self.symbol_starts.push(initial);
+                }
+            }
         }
         Ok(())
     }

@@ -220,20 +220,31 @@ impl Lexicon {
                 }
             }
         }
-        // Symbols (emoji, "!!!") are read from the raw text, once each.
-        for (symbol, index) in &lexicon.symbols {
-            // Repeated, a symbol counts twice at most ("😡😡😡" is one angry person).
-            let seen = text.matches(symbol.as_str()).take(2).count();
-            if seen > 0 {
-                let signal = &lexicon.signals[*index];
-                // A friendly emoji does not soften a complaint ("still no package 🙏").
-                if signal.weight < 0.0 && complained {
-                    continue;
+        // Symbols (emoji, "!!!") are read from the raw text in one pass; repeated, a symbol
+        // counts twice at most ("😡😡😡" is one angry person).
+        let mut seen = vec![0u8; lexicon.symbols.len()];
+        for (at, c) in text.char_indices() {
+            if !lexicon.symbol_starts.contains(&c) {
+                continue;
+            }
+            for (index, (symbol, _)) in lexicon.symbols.iter().enumerate() {
+                if seen[index] < 2 && text[at..].starts_with(symbol.as_str()) {
+                    seen[index] += 1;
                 }
-                total += signal.weight * seen as f32;
-                if signal.weight > 0.0 {
-                    note(&signal.reason, symbol.clone());
-                }
+            }
+        }
+        for ((symbol, index), count) in lexicon.symbols.iter().zip(seen) {
+            if count == 0 {
+                continue;
+            }
+            let signal = &lexicon.signals[*index];
+            // A friendly emoji does not soften a complaint ("still no package 🙏").
+            if signal.weight < 0.0 && complained {
+                continue;
+            }
+            total += signal.weight * f32::from(count);
+            if signal.weight > 0.0 {
+                note(&signal.reason, symbol.clone());
             }
         }
         if self.question > 0.0 && text.contains('?') {
@@ -280,7 +291,14 @@ impl Lexicon {
                 .enumerate()
                 .filter(|(bit, _)| classes[at] & (1 << bit) != 0)
                 .flat_map(|(_, patterns)| patterns);
-            let candidates = by_word.iter().chain(by_class).chain(&lexicon.by_prefix);
+            let by_prefix = words[at]
+                .text
+                .chars()
+                .next()
+                .and_then(|initial| lexicon.by_prefix.get(&initial))
+                .into_iter()
+                .flatten();
+            let candidates = by_word.iter().chain(by_class).chain(by_prefix);
             for &index in candidates {
                 let (pattern, signal) = &lexicon.patterns[index];
                 let Some(end) = pattern.match_at(words, &classes, at) else {

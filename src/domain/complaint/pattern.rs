@@ -34,7 +34,8 @@ pub type WordClasses = u64;
 pub enum First<'a> {
     Word(&'a str),
     Class(u8),
-    Prefix,
+    /// A prefix, by its first character.
+    Prefix(char),
 }
 
 impl Pattern {
@@ -80,8 +81,9 @@ impl Pattern {
         match self.steps.first() {
             Some(Step::Word(word)) => First::Word(word),
             Some(Step::Class(index)) => First::Class(*index),
+            Some(Step::Prefix(start)) => First::Prefix(start.chars().next().unwrap_or(' ')),
             // Parsing refuses a leading gap and an empty pattern.
-            _ => First::Prefix,
+            _ => First::Prefix(' '),
         }
     }
 
