@@ -642,7 +642,7 @@ mod tests {
             .expect("the complaint field");
         assert_eq!(
             why["value"],
-            json!("no reply (\"nobody \\*\\*ever\\*\\* answers\")")
+            json!(r#"no reply \("nobody \*\*ever\*\* answers"\)"#)
         );
         let plain =
             serde_json::to_value(message(&tracked(Network::Mastodon, State::Open), now)).unwrap();
