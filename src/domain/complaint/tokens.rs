@@ -150,7 +150,8 @@ mod tests {
 
     #[test]
     fn sentences_and_clauses_split_on_punctuation_but_not_inside_numbers() {
-        let cases: &[(&str, Vec<Vec<(&str, u16)>>)] = &[
+        type Shape<'a> = Vec<Vec<(&'a str, u16)>>;
+        let cases: &[(&str, Shape)] = &[
             (
                 "Nice box, but broken. Again!",
                 vec![
