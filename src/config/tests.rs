@@ -644,7 +644,12 @@ fn follow_up_sections_are_read_and_checked() {
     assert_eq!(sla.release_claims_after, None, "off by default");
     assert_eq!(follow_up.report.as_ref().map(|r| r.at), Some(digest.at));
     // The shipped lexicon is the default: no file beside this config.
-    assert!(follow_up.lexicon.score("refund now").complaint);
+    assert!(
+        follow_up
+            .lexicon
+            .score("where is my refund", None)
+            .complaint
+    );
 
     let off = parse_in(dir.path(), &format!("{BASE}{FEED}")).expect("valid");
     assert!(off.follow_up.digest.is_none() && off.follow_up.sla.is_none());
@@ -670,7 +675,27 @@ fn follow_up_sections_are_read_and_checked() {
         &format!("{BASE}{FEED}\n[priority]\nlexicon = \"team.toml\"\n"),
     )
     .expect("valid");
-    assert!(team.follow_up.lexicon.score("koffie lauw").complaint);
+    assert!(team.follow_up.lexicon.score("koffie lauw", None).complaint);
+    // A lexicon whose language file has a mistake is refused, naming the file and the mistake.
+    std::fs::write(
+        dir.path().join("team.toml"),
+        "complaint_at = 3\n[languages]\nnl = \"team-nl.toml\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("team-nl.toml"),
+        "[[complaint]]\nreason = \"lauw\"\nweight = 3\npatterns = [\"{temp} koffie\"]\n",
+    )
+    .unwrap();
+    let error = parse_in(
+        dir.path(),
+        &format!("{BASE}{FEED}\n[priority]\nlexicon = \"team.toml\"\n"),
+    )
+    .unwrap_err();
+    assert!(
+        error.contains("team-nl.toml") && error.contains("{temp}"),
+        "{error}"
+    );
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 pub mod business_hours;
 pub mod command;
+pub mod complaint;
 pub mod cursor;
 pub mod health;
 pub mod length;

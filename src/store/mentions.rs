@@ -61,7 +61,10 @@ impl Store {
         // Scored before the transaction, whose closure sled may run again on a conflict.
         let priorities: Vec<_> = batch
             .iter()
-            .map(|mention| self.lexicon.score(&mention.text))
+            .map(|mention| {
+                self.lexicon
+                    .score(&mention.text, mention.language.as_deref())
+            })
             .collect();
         let backlog = self.card_backlog()?;
         let numbers = settle(

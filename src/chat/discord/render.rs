@@ -330,6 +330,17 @@ pub fn embed(tracked: &Tracked, now: DateTime<Utc>) -> CreateEmbed {
             true,
         );
     }
+    // Why it is flagged: the reasons quote the writer, so they are escaped like the text.
+    if let Some(flag) = tracked.priority.flag() {
+        embed = embed.field(
+            "⚠ Likely complaint",
+            truncate(
+                &escape(flag.trim_start_matches("likely complaint: ")),
+                FIELD_LIMIT,
+            ),
+            false,
+        );
+    }
     if !mention.matched.is_empty() {
         embed = embed.field(
             "Matched",
@@ -627,6 +638,30 @@ mod tests {
             body["components"][0]["components"][0]["custom_id"],
             json!("earshot:claim:12")
         );
+    }
+
+    #[test]
+    fn a_likely_complaint_says_why_in_its_own_escaped_field() {
+        let now = Utc::now();
+        let mut flagged = tracked(Network::Mastodon, State::Open);
+        flagged.priority = crate::domain::Priority {
+            score: 3,
+            complaint: true,
+            reasons: vec!["no reply (\"nobody **ever** answers\")".into()],
+        };
+        let body = serde_json::to_value(message(&flagged, now)).unwrap();
+        let fields = body["embeds"][0]["fields"].as_array().unwrap();
+        let why = fields
+            .iter()
+            .find(|field| field["name"] == json!("⚠ Likely complaint"))
+            .expect("the complaint field");
+        assert_eq!(
+            why["value"],
+            json!(r#"no reply \("nobody \*\*ever\*\* answers"\)"#)
+        );
+        let plain =
+            serde_json::to_value(message(&tracked(Network::Mastodon, State::Open), now)).unwrap();
+        assert!(!plain.to_string().contains("Likely complaint"));
     }
 
     #[test]

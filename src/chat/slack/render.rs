@@ -118,12 +118,23 @@ pub fn card(tracked: &Tracked, now: DateTime<Utc>) -> SlackMessageContent {
         ));
     }
 
-    let mut blocks: Vec<SlackBlock> = vec![
-        SlackSectionBlock::new().with_text(md(head)).into(),
+    let mut blocks: Vec<SlackBlock> = vec![SlackSectionBlock::new().with_text(md(head)).into()];
+    // Why it is flagged, above the text: the reasons quote the writer, so they are escaped too.
+    if let Some(flag) = tracked.priority.flag() {
+        blocks.push(
+            SlackContextBlock::new(vec![SlackBlockMarkDownText::new(format!(
+                "⚠ {}",
+                escape_within(&flag, SECTION_LIMIT)
+            ))
+            .into()])
+            .into(),
+        );
+    }
+    blocks.push(
         SlackSectionBlock::new()
             .with_text(verbatim(escape_within(&mention.text, SECTION_LIMIT)))
             .into(),
-    ];
+    );
     if !details.is_empty() {
         blocks.push(
             SlackContextBlock::new(vec![SlackBlockMarkDownText::new(details.join(" · ")).into()])
@@ -547,6 +558,43 @@ mod tests {
             nudge.text.as_deref(),
             Some("<!here> <!subteam^S0614TZR7> &lt;!channel&gt; from a post")
         );
+    }
+
+    #[test]
+    fn a_likely_complaint_card_says_why_escaped() {
+        use crate::domain::{Author, Mention, MentionKey, Network, State, Tracked};
+        let mut tracked = Tracked {
+            number: 7,
+            mention: Mention {
+                key: MentionKey::new("m", "1"),
+                network: Network::Mastodon,
+                author: Author::default(),
+                text: "nobody answers".into(),
+                link: None,
+                created_at: chrono::DateTime::UNIX_EPOCH,
+                matched: vec![],
+                language: None,
+                in_reply_to: None,
+                direct: false,
+            },
+            state: State::Open,
+            received_at: chrono::DateTime::UNIX_EPOCH,
+            follow_up_of: None,
+            priority: Default::default(),
+        };
+        let plain = serde_json::to_string(&card(&tracked, Utc::now())).unwrap();
+        assert!(!plain.contains("likely complaint"));
+        tracked.priority = crate::domain::Priority {
+            score: 3,
+            complaint: true,
+            reasons: vec!["no reply (\"<!channel> nobody answers\")".into()],
+        };
+        let flagged = serde_json::to_string(&card(&tracked, Utc::now())).unwrap();
+        assert!(
+            flagged.contains("⚠ likely complaint: no reply"),
+            "{flagged}"
+        );
+        assert!(!flagged.contains("<!channel>"), "{flagged}");
     }
 
     #[test]
