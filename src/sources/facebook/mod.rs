@@ -4,14 +4,14 @@
 //! applies); the Page's own posts and comments are never relayed. Answers are comments by the
 //! Page (`POST /{id}/comments`), posted once.
 //!
-//! `settings.rs` holds the config keys, `wire.rs` the JSON shapes, `poll.rs` the watches and
+//! `config.rs` holds the config keys, `wire.rs` the JSON shapes, `poll.rs` the watches and
 //! the position kept between polls, `reply.rs` answers and answered-detection. The Graph
 //! client (token, `appsecret_proof`, usage headers, errors) is shared with Instagram:
 //! [`crate::sources::graph`].
 
+pub mod config;
 pub(crate) mod poll;
 mod reply;
-pub mod settings;
 pub(crate) mod wire;
 
 use std::collections::HashSet;
@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-pub use settings::{build, Fields, Settings, Watch, DEFAULT_EVERY};
+pub use config::{Settings, Watch, DEFAULT_EVERY, NETWORK};
 
 use super::graph::Graph;
 use super::{Fetched, Posted, Source, SourceError};

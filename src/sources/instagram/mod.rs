@@ -10,7 +10,7 @@
 //! account is @mentioned in is answered with `POST /{user}/mentions`. Posted once, as on
 //! Facebook.
 
-pub mod settings;
+pub mod config;
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -19,7 +19,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Deserialize;
 
-pub use settings::{build, Fields, Settings, Watch, DEFAULT_EVERY};
+pub use config::{Settings, Watch, DEFAULT_EVERY, NETWORK};
 
 use super::facebook::poll::Window;
 use super::facebook::wire::Mark;

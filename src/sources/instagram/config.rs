@@ -1,0 +1,104 @@
+//! An Instagram source's `[[sources]]` keys, checked, and the source they build.
+
+use std::any::Any;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::Instagram;
+use crate::config::keys::{KeyError, Keys};
+use crate::net::Secret;
+use crate::sources::facebook::config::{graph_id, trimmed};
+use crate::sources::graph::DEFAULT_GRAPH_URL;
+use crate::sources::registry::{Context, Network, SourceSpec};
+use crate::sources::Source;
+
+/// Two minutes, as for Facebook: two requests a poll when nothing is new.
+pub const DEFAULT_EVERY: Duration = Duration::from_secs(2 * 60);
+
+pub const NETWORK: Network = Network {
+    kind: "instagram",
+    keys: &["user_id", "token", "app_secret", "watch", "graph_url"],
+    every: DEFAULT_EVERY,
+    parse,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub user_id: String,
+    pub token: Secret,
+    pub app_secret: Option<Secret>,
+    pub watch: Vec<Watch>,
+    pub graph_url: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Watch {
+    /// New comments and replies on the account's recent media.
+    Comments,
+    /// Media the account is tagged in.
+    Tags,
+}
+
+impl Watch {
+    pub const ALL: [Watch; 2] = [Watch::Comments, Watch::Tags];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Watch::Comments => "comments",
+            Watch::Tags => "tags",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Watch, String> {
+        Watch::ALL
+            .into_iter()
+            .find(|watch| watch.key() == text.trim())
+            .ok_or_else(|| {
+                format!("`{text}` is not an Instagram watch; use \"comments\" or \"tags\" (@mentions arrive through [webhooks.meta])")
+            })
+    }
+}
+
+fn parse(keys: &Keys<'_>) -> Result<Box<dyn SourceSpec>, KeyError> {
+    let user_id = graph_id(
+        keys,
+        "user_id",
+        "the Instagram professional account's id (`GET /{page-id}?fields=instagram_business_account`)",
+    )?;
+    let watch = keys.watch(&["comments", "tags"], Watch::parse)?;
+    if watch.is_empty() {
+        return Err(keys.error(
+            "watch",
+            "`watch` is empty; leave it out for both \"comments\" and \"tags\"",
+        ));
+    }
+    Ok(Box::new(Settings {
+        user_id,
+        token: trimmed(keys.secret(
+            "token",
+            "a long-lived access token with instagram_basic and instagram_manage_comments",
+        )?),
+        app_secret: keys.optional_secret("app_secret")?.map(trimmed),
+        watch,
+        graph_url: keys.base_url("graph_url", DEFAULT_GRAPH_URL)?,
+    }))
+}
+
+impl SourceSpec for Settings {
+    fn describe(&self) -> String {
+        format!("account {}, {} watch(es)", self.user_id, self.watch.len())
+    }
+
+    fn build(&self, context: Context) -> Arc<dyn Source> {
+        Arc::new(Instagram::new(
+            context.name,
+            self.clone(),
+            context.every,
+            context.http,
+        ))
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
