@@ -238,6 +238,7 @@ mod tests {
                 language: None,
                 in_reply_to: None,
                 direct: false,
+                review: None,
             },
             state: State::Open,
             received_at: now,

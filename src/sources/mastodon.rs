@@ -625,6 +625,7 @@ fn to_mention(source: &str, status: RawStatus, direct: bool, me: &Account) -> Op
         language: status.language,
         in_reply_to: status.in_reply_to_id,
         direct,
+        review: None,
     })
 }
 

@@ -801,6 +801,7 @@ impl Item {
             language: None,
             in_reply_to,
             direct: false,
+            review: None,
         })
     }
 }

@@ -8,6 +8,7 @@
 //! - A source cursor is written in the same transaction as the mentions fetched up to it.
 
 mod credentials;
+mod edits;
 mod followup;
 mod keys;
 mod mentions;

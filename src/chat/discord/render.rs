@@ -411,6 +411,10 @@ pub fn colour(network: Network, status: Status) -> u32 {
         Network::Reddit => 0xFF4500,
         Network::HackerNews => 0xFF6600,
         Network::X => 0x14171A,
+        Network::GoogleReviews => 0x4285F4,
+        Network::AppStore => 0x0D96F6,
+        Network::GooglePlay => 0x01875F,
+        Network::Trustpilot => 0x00B67A,
     }
 }
 
@@ -477,6 +481,7 @@ mod tests {
                 language: None,
                 in_reply_to: None,
                 direct: false,
+                review: None,
             },
             state,
             received_at: now,
