@@ -537,9 +537,10 @@ pub async fn poll(store: &Store, source: &dyn Source, rules: &Rules) -> usize {
     let kept = relevant(store, source, fetched.mentions, rules);
     // Edits to reviews already stored are saved before the cursor moves past them.
     let revised = revise(store, name, &kept);
-    match store.ingest(name, &kept, &fetched.cursor, Utc::now()) {
+    let first_read = crate::domain::review::without_replies(&kept);
+    match store.ingest(name, &first_read, &fetched.cursor, Utc::now()) {
         Ok(numbers) => {
-            // Reviews that arrived with the business's reply are answered from the start.
+            // Reviews that arrived with the business's reply are answered by it now.
             let revised = revised + revise(store, name, &kept);
             record_poll(store, name, Ok(numbers.len()));
             tracing::info!(

@@ -140,6 +140,49 @@ pub fn body(review: &Review, text: &str) -> String {
     }
 }
 
+/// A one-line list's words for a mention: for a review, its stars and first words (or "no
+/// text"); for anything else, the first words.
+pub fn excerpt(mention: &Mention, max_chars: usize) -> String {
+    match &mention.review {
+        Some(found) if mention.text.trim().is_empty() => format!("{} · no text", found.rating),
+        Some(found) => format!("{} · {}", found.rating, mention.excerpt(max_chars)),
+        None => mention.excerpt(max_chars),
+    }
+}
+
+/// The reply a new answer would replace, quoted, for the person about to answer.
+pub fn replaced(mention: &Mention, max_chars: usize) -> Option<String> {
+    let reply = mention.review.as_ref()?.reply.as_ref()?;
+    Some(format!(
+        "It replaces the reply on {} now: {}",
+        mention.network,
+        quote(&reply.text, max_chars)
+    ))
+}
+
+/// `batch` as the store first records it: reviews without the business's reply, so that a
+/// reply already there when a review is first read answers it (see `Store::revise`), with its
+/// text in the history, just as one that comes later. Borrowed when no review has a reply.
+pub fn without_replies(batch: &[Mention]) -> std::borrow::Cow<'_, [Mention]> {
+    let replied = |mention: &Mention| {
+        mention
+            .review
+            .as_ref()
+            .is_some_and(|found| found.reply.is_some())
+    };
+    if !batch.iter().any(replied) {
+        return std::borrow::Cow::Borrowed(batch);
+    }
+    let mut first = batch.to_vec();
+    for found in first
+        .iter_mut()
+        .filter_map(|mention| mention.review.as_mut())
+    {
+        found.reply = None;
+    }
+    std::borrow::Cow::Owned(first)
+}
+
 /// The priority of a review: the lexicon's score of its words, plus the weight of a low
 /// rating, which alone makes it a likely complaint.
 pub fn rated(mut priority: Priority, review: &Review) -> Priority {

@@ -287,10 +287,14 @@ pub fn embed(tracked: &Tracked, now: DateTime<Utc>) -> CreateEmbed {
         mention.network,
         tracked.state.describe()
     );
+    let body = match &mention.review {
+        Some(found) => crate::domain::review::body(found, &mention.text),
+        None => mention.text.clone(),
+    };
     let mut embed = CreateEmbed::new()
         .author(author)
         .title(truncate(&title, TITLE_LIMIT))
-        .description(truncate(&escape(&mention.text), TEXT_LIMIT))
+        .description(truncate(&escape(&body), TEXT_LIMIT))
         .colour(colour(mention.network, tracked.state.status()))
         .footer(CreateEmbedFooter::new(truncate(
             &format!("{} · {}", mention.key.source, mention.network),
@@ -314,6 +318,20 @@ pub fn embed(tracked: &Tracked, now: DateTime<Utc>) -> CreateEmbed {
         ),
         false,
     );
+    if let Some(found) = &mention.review {
+        embed = embed.field(
+            "Rating",
+            truncate(&escape(&found.headline()), FIELD_LIMIT),
+            false,
+        );
+        if let Some(reply) = &found.reply {
+            embed = embed.field(
+                "Reply there now",
+                truncate(&escape(&reply.text), FIELD_LIMIT),
+                false,
+            );
+        }
+    }
     if let Some(earlier) = tracked.follow_up_of {
         embed = embed.field(
             "Follow-up",

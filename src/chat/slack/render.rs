@@ -84,7 +84,26 @@ pub fn card(tracked: &Tracked, now: DateTime<Utc>) -> SlackMessageContent {
         mention.network,
         escape(&mention.key.source),
     );
+    let head = match &mention.review {
+        Some(found) => format!("{head}\n{}", escape(&found.headline())),
+        None => head,
+    };
+    let body = match &mention.review {
+        Some(found) => crate::domain::review::body(found, &mention.text),
+        None => mention.text.clone(),
+    };
     let mut details = Vec::new();
+    if let Some(reply) = mention
+        .review
+        .as_ref()
+        .and_then(|found| found.reply.as_ref())
+    {
+        details.push(format!(
+            "reply on {}: {}",
+            mention.network,
+            escape(&crate::domain::review::quote(&reply.text, 300))
+        ));
+    }
     if let Some(link) = mention.link.as_deref() {
         match safe_url(link) {
             Some(url) => details.push(format!("<{url}|{}>", escape(link))),
@@ -98,7 +117,7 @@ pub fn card(tracked: &Tracked, now: DateTime<Utc>) -> SlackMessageContent {
     let mut blocks: Vec<SlackBlock> = vec![
         SlackSectionBlock::new().with_text(md(head)).into(),
         SlackSectionBlock::new()
-            .with_text(verbatim(escape_within(&mention.text, SECTION_LIMIT)))
+            .with_text(verbatim(escape_within(&body, SECTION_LIMIT)))
             .into(),
     ];
     if !details.is_empty() {
@@ -240,6 +259,14 @@ pub fn answer_modal(tracked: &Tracked) -> SlackView {
         mention.network,
         escape_within(&mention.text, SECTION_LIMIT)
     );
+    let mut blocks: Vec<SlackBlock> =
+        vec![SlackSectionBlock::new().with_text(verbatim(quoted)).into()];
+    if let Some(replaced) = crate::domain::review::replaced(mention, 1_000) {
+        blocks.push(
+            SlackContextBlock::new(vec![SlackBlockMarkDownText::new(escape(&replaced)).into()])
+                .into(),
+        );
+    }
     let title: String = format!("Answer #{}", tracked.number)
         .chars()
         .take(TITLE_LIMIT)
@@ -247,17 +274,17 @@ pub fn answer_modal(tracked: &Tracked) -> SlackView {
     SlackView::Modal(
         SlackModalView::new(
             title.as_str().into(),
-            vec![
-                SlackSectionBlock::new().with_text(verbatim(quoted)).into(),
-                SlackInputBlock::new(
+            blocks
+                .into_iter()
+                .chain([SlackInputBlock::new(
                     format!("Your answer on {}", mention.network)
                         .as_str()
                         .into(),
                     SlackInputBlockElement::PlainTextInput(input),
                 )
                 .with_block_id(ANSWER_BLOCK.into())
-                .into(),
-            ],
+                .into()])
+                .collect(),
         )
         .with_submit("Send".into())
         .with_close("Cancel".into())
