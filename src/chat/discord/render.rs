@@ -519,6 +519,34 @@ mod tests {
     }
 
     #[test]
+    fn a_review_shows_its_stars_its_reply_and_no_text() {
+        let mut review = tracked(Network::GooglePlay, State::Open);
+        let mut found = crate::domain::Review::new(crate::domain::Rating::new(2).unwrap());
+        found.version = Some("2.3".into());
+        found.reply = Some(crate::domain::BusinessReply {
+            text: "Sorry @everyone".into(),
+            at: None,
+        });
+        review.mention.review = Some(found);
+        review.mention.text = String::new();
+        let body = serde_json::to_value(embed(&review, review.received_at)).unwrap();
+        assert_eq!(body["description"], r"\(no text\)");
+        let fields = body["fields"].as_array().unwrap();
+        let field = |name: &str| {
+            fields
+                .iter()
+                .find(|field| field["name"] == name)
+                .map(|field| field["value"].as_str().unwrap().to_string())
+        };
+        assert_eq!(field("Rating").as_deref(), Some("★★☆☆☆ 2/5 · v2.3"));
+        assert_eq!(
+            field("Reply there now").as_deref(),
+            Some(r"Sorry \@everyone")
+        );
+        assert_eq!(body["color"], 0x01875F);
+    }
+
+    #[test]
     fn escalation_targets_ping_exactly_themselves() {
         let cases = [
             ("@everyone", Target::Everyone),

@@ -422,6 +422,59 @@ fn verbatim(text: String) -> SlackBlockText {
 mod tests {
     use super::*;
 
+    fn review() -> Tracked {
+        use crate::domain::{Author, BusinessReply, Mention, MentionKey, Network, Rating, Review};
+        let mut found = Review::new(Rating::new(1).unwrap());
+        found.place = Some("Acme Utrecht".into());
+        found.reply = Some(BusinessReply {
+            text: "We are <!channel> sorry".into(),
+            at: None,
+        });
+        Tracked {
+            number: 4,
+            mention: Mention {
+                key: MentionKey::new("gbp", "accounts/1/locations/2/reviews/3"),
+                network: Network::GoogleReviews,
+                author: Author {
+                    handle: String::new(),
+                    name: Some("Jan".into()),
+                    profile: None,
+                },
+                text: "Cold coffee".into(),
+                link: None,
+                created_at: chrono::DateTime::UNIX_EPOCH,
+                matched: vec!["review".into()],
+                language: None,
+                in_reply_to: None,
+                direct: true,
+                review: Some(found),
+            },
+            state: State::Open,
+            received_at: chrono::DateTime::UNIX_EPOCH,
+            follow_up_of: None,
+            priority: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_review_card_and_its_answer_form_show_the_stars_and_the_reply_it_replaces() {
+        let tracked = review();
+        let card = serde_json::to_string(&card(&tracked, chrono::DateTime::UNIX_EPOCH)).unwrap();
+        assert!(card.contains("★☆☆☆☆ 1/5 · Acme Utrecht"), "{card}");
+        assert!(
+            card.contains("reply on Google Business Profile: “We are &lt;!channel&gt; sorry”"),
+            "{card}"
+        );
+        let modal = serde_json::to_string(&answer_modal(&tracked)).unwrap();
+        assert!(
+            modal.contains(
+                "It replaces the reply on Google Business Profile now: “We are &lt;!channel&gt; sorry”"
+            ),
+            "{modal}"
+        );
+        assert!(modal.contains("\"max_length\":4096"), "{modal}");
+    }
+
     #[test]
     fn escape_neutralises_slack_markup() {
         let cases = [
