@@ -385,7 +385,7 @@ async fn an_edited_review_updates_its_card_and_reopens_an_answered_mention() {
     assert_eq!(tracked.state.status(), Status::Claimed);
     assert_eq!(
         rig.store.history(1).unwrap().last().unwrap().summary(),
-        "edited by @earshot: edited: 4★ → 5★, new text"
+        "edited by @earshot: 4★ → 5★, new text"
     );
     assert_eq!(
         tracked.mention.review.unwrap().reply.unwrap().text,

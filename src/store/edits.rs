@@ -138,14 +138,14 @@ impl Store {
 /// The reviewer changed the review: noted, and reopened if it was closed, so the new text gets
 /// an answer. An owed mention stays with whoever holds it.
 fn edited(tracked: &mut Tracked, system: &Member, edit: &str, now: DateTime<Utc>) -> HistoryEntry {
-    let note = Some(format!("edited: {edit}"));
     let status = tracked.state.status();
-    let to = if status.is_owed() {
-        "edited"
+    let (to, note) = if status.is_owed() {
+        ("edited", edit.to_string())
     } else {
         tracked.state = State::Open;
-        "reopened"
+        ("reopened", format!("edited: {edit}"))
     };
+    let note = Some(note);
     HistoryEntry {
         at: now,
         by: system.clone(),
