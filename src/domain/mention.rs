@@ -16,6 +16,17 @@ pub enum Network {
     Reddit,
     HackerNews,
     X,
+    /// Google Business Profile reviews of the brand's locations.
+    #[serde(rename = "google-reviews")]
+    GoogleReviews,
+    /// App Store customer reviews (App Store Connect).
+    #[serde(rename = "app-store")]
+    AppStore,
+    /// Google Play reviews.
+    #[serde(rename = "google-play")]
+    GooglePlay,
+    /// Trustpilot service reviews.
+    Trustpilot,
 }
 
 /// How an answer reaches the person who posted.
@@ -36,6 +47,10 @@ impl Network {
             Network::Reddit => "Reddit",
             Network::HackerNews => "Hacker News",
             Network::X => "X",
+            Network::GoogleReviews => "Google Business Profile",
+            Network::AppStore => "App Store",
+            Network::GooglePlay => "Google Play",
+            Network::Trustpilot => "Trustpilot",
         }
     }
 
@@ -46,6 +61,10 @@ impl Network {
             Network::Bluesky => ReplyPath::Direct { max_chars: 300 },
             Network::Reddit => ReplyPath::Direct { max_chars: 10_000 },
             Network::X => ReplyPath::Direct { max_chars: 280 },
+            Network::GoogleReviews
+            | Network::AppStore
+            | Network::GooglePlay
+            | Network::Trustpilot => super::length::review_reply_limit(self),
             Network::Feed | Network::HackerNews => ReplyPath::Manual,
         }
     }
@@ -56,8 +75,27 @@ impl Network {
             Network::X => super::length::x_weighted_length(text),
             // Bluesky counts graphemes: a flag or a family emoji is one, however many chars.
             Network::Bluesky => text.graphemes(true).count(),
+            // Google documents the reply's limit in bytes of UTF-8.
+            Network::GoogleReviews => text.len(),
             _ => text.chars().count(),
         }
+    }
+
+    /// What [`Network::answer_length`] counts, for the person told their answer is too long.
+    pub fn length_unit(self) -> &'static str {
+        match self {
+            Network::GoogleReviews => "bytes",
+            _ => "characters",
+        }
+    }
+
+    /// Whether a post here holds at most one reply by the brand, so that answering again
+    /// replaces the earlier reply (the review networks' replies are upserts).
+    pub fn answer_replaces(self) -> bool {
+        matches!(
+            self,
+            Network::GoogleReviews | Network::AppStore | Network::GooglePlay | Network::Trustpilot
+        )
     }
 }
 
@@ -142,6 +180,10 @@ pub struct Mention {
     /// keyword, since someone is talking to the brand.
     #[serde(default)]
     pub direct: bool,
+    /// The rating and details of a review (review networks only); mentions stored before
+    /// reviews existed read as `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<crate::domain::review::Review>,
 }
 
 impl Mention {
@@ -231,6 +273,7 @@ mod tests {
             language: None,
             in_reply_to: None,
             direct: false,
+            review: None,
         };
         assert_eq!(mention.answer_draft(), "@jane@example.social ");
         mention.network = Network::Bluesky;
@@ -253,6 +296,7 @@ mod tests {
             language: None,
             in_reply_to: None,
             direct: false,
+            review: None,
         };
         assert_eq!(mention.excerpt(100), "Ünïcode text across lines");
         assert_eq!(mention.excerpt(8), "Ünïcode…");
