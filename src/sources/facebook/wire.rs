@@ -102,6 +102,7 @@ impl Item {
             in_reply_to,
             // Everything on and about the Page is addressed to the brand: no keyword needed.
             direct: true,
+            review: None,
         })
     }
 }

@@ -113,6 +113,7 @@ impl Comment {
                 .clone()
                 .or_else(|| parent.map(str::to_string)),
             direct: true,
+            review: None,
         })
     }
 }
