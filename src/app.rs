@@ -130,6 +130,9 @@ impl App {
                         // X voids a refresh token once used; the new one must outlive the process.
                         .with_credentials(store.credentials(&source.name)),
                     ),
+                    SourceKind::YouTube(settings) => {
+                        Arc::new(settings.build(&source.name, source.every, http.clone()))
+                    }
                     SourceKind::Mastodon {
                         instance,
                         token,

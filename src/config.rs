@@ -14,7 +14,7 @@ pub use follow_up::FollowUp;
 use crate::net::Secret;
 use crate::rules::Rules;
 use crate::sources::feed::Location;
-use crate::sources::{bluesky, hackernews, mastodon, reddit, x};
+use crate::sources::{bluesky, hackernews, mastodon, reddit, x, youtube};
 
 mod discord;
 pub use discord::{DiscordConfig, DiscordEndpoint, DISCORD_API};
@@ -33,7 +33,15 @@ const DEFAULT_MASTODON_POLL: Duration = Duration::from_secs(30);
 const DEFAULT_BLUESKY_POLL: Duration = Duration::from_secs(60);
 
 /// The `kind`s a source may have.
-const KINDS: &[&str] = &["feed", "hackernews", "reddit", "x", "mastodon", "bluesky"];
+const KINDS: &[&str] = &[
+    "feed",
+    "hackernews",
+    "reddit",
+    "x",
+    "mastodon",
+    "bluesky",
+    "youtube",
+];
 
 /// Each network's default poll interval, chosen from its rate-limit budget (see its module).
 fn default_every(kind: &str) -> Duration {
@@ -41,6 +49,7 @@ fn default_every(kind: &str) -> Duration {
         "hackernews" => hackernews::DEFAULT_EVERY,
         "reddit" => reddit::DEFAULT_EVERY,
         "x" => x::DEFAULT_EVERY,
+        "youtube" => youtube::DEFAULT_EVERY,
         "mastodon" => DEFAULT_MASTODON_POLL,
         "bluesky" => DEFAULT_BLUESKY_POLL,
         _ => DEFAULT_FEED_POLL,
@@ -97,6 +106,7 @@ pub enum SourceKind {
     HackerNews(hackernews::Settings),
     Reddit(reddit::Settings),
     X(x::Settings),
+    YouTube(youtube::Settings),
     Mastodon {
         instance: url::Url,
         token: Secret,
@@ -121,6 +131,7 @@ impl SourceKind {
             SourceKind::HackerNews(_) => "hackernews",
             SourceKind::Reddit(_) => "reddit",
             SourceKind::X(_) => "x",
+            SourceKind::YouTube(_) => "youtube",
             SourceKind::Mastodon { .. } => "mastodon",
             SourceKind::Bluesky { .. } => "bluesky",
         }
@@ -395,6 +406,18 @@ impl Config {
                         watch: watches,
                         api_url: base_url(&feed.api_url, "api_url", x::DEFAULT_API_URL)?,
                     })
+                }
+                // Hook: the section is read in the network's own folder.
+                "youtube" => {
+                    let get = |field: &str| feed.string(field).map(|v| v.get_ref().0.clone());
+                    let fields = youtube::Fields {
+                        get: &get,
+                        watch: feed.watch_items(),
+                    };
+                    SourceKind::YouTube(youtube::parse(&fields).map_err(|e| {
+                        let at = feed.span_of(e.key).unwrap_or_else(|| span.clone());
+                        invalid(Some(at), &key(e.key), e.message)
+                    })?)
                 }
                 "mastodon" => {
                     let instance = required(&feed.instance, "instance", "the instance's URL")?;
@@ -755,6 +778,8 @@ struct RawSource {
     jetstream_url: Option<Spanned<EnvString>>,
     stream: Option<Spanned<bool>>,
     account: Option<Spanned<EnvString>>,
+    channel_id: Option<Spanned<EnvString>>,
+    api_key: Option<Spanned<EnvString>>,
 }
 
 impl RawSource {
@@ -786,6 +811,7 @@ impl RawSource {
             ],
             "mastodon" => &["watch", "instance", "token", "stream"],
             "bluesky" => &["watch", "pds", "handle", "app_password", "jetstream_url"],
+            "youtube" => youtube::KEYS,
             _ => &["url"],
         };
         let span = |value: &Option<Spanned<EnvString>>| value.as_ref().map(Spanned::span);
@@ -812,9 +838,43 @@ impl RawSource {
             ("jetstream_url", span(&self.jetstream_url)),
             ("stream", self.stream.as_ref().map(Spanned::span)),
             ("account", span(&self.account)),
+            ("channel_id", span(&self.channel_id)),
+            ("api_key", span(&self.api_key)),
         ]
         .into_iter()
         .find_map(|(field, span)| Some((field, span?)).filter(|(field, _)| !takes.contains(field)))
+    }
+}
+
+impl RawSource {
+    /// The string value of `key`, for networks that read their section by key.
+    fn string(&self, key: &str) -> Option<&Spanned<EnvString>> {
+        match key {
+            "url" => self.url.as_ref(),
+            "api_url" => self.api_url.as_ref(),
+            "query" => self.query.as_ref(),
+            "token_url" => self.token_url.as_ref(),
+            "client_id" => self.client_id.as_ref(),
+            "client_secret" => self.client_secret.as_ref(),
+            "refresh_token" => self.refresh_token.as_ref(),
+            "token" => self.token.as_ref(),
+            "channel_id" => self.channel_id.as_ref(),
+            "api_key" => self.api_key.as_ref(),
+            _ => None,
+        }
+    }
+
+    fn span_of(&self, key: &str) -> Option<std::ops::Range<usize>> {
+        match key {
+            "watch" => self.watch.as_ref().map(Spanned::span),
+            _ => self.string(key).map(Spanned::span),
+        }
+    }
+
+    fn watch_items(&self) -> Option<Vec<String>> {
+        self.watch
+            .as_ref()
+            .map(|watch| watch.get_ref().iter().map(|item| item.0.clone()).collect())
     }
 }
 

@@ -130,6 +130,7 @@ fn summary(config: &Config) -> String {
                 settings.user_id,
                 settings.watch.len()
             ),
+            SourceKind::YouTube(settings) => settings.describe(),
             SourceKind::Mastodon {
                 instance, watch, ..
             } => format!("{instance} watching {watch:?}"),

@@ -16,6 +16,8 @@ pub enum Network {
     Reddit,
     HackerNews,
     X,
+    YouTube,
+    LinkedIn,
 }
 
 /// How an answer reaches the person who posted.
@@ -36,6 +38,8 @@ impl Network {
             Network::Reddit => "Reddit",
             Network::HackerNews => "Hacker News",
             Network::X => "X",
+            Network::YouTube => "YouTube",
+            Network::LinkedIn => "LinkedIn",
         }
     }
 
@@ -46,6 +50,10 @@ impl Network {
             Network::Bluesky => ReplyPath::Direct { max_chars: 300 },
             Network::Reddit => ReplyPath::Direct { max_chars: 10_000 },
             Network::X => ReplyPath::Direct { max_chars: 280 },
+            // comments.insert takes up to 10,000 characters.
+            Network::YouTube => ReplyPath::Direct { max_chars: 10_000 },
+            // LinkedIn's comment text limit.
+            Network::LinkedIn => ReplyPath::Direct { max_chars: 1_250 },
             Network::Feed | Network::HackerNews => ReplyPath::Manual,
         }
     }

@@ -8,6 +8,7 @@ pub mod hackernews;
 pub mod mastodon;
 pub mod reddit;
 pub mod x;
+pub mod youtube;
 
 use std::time::Duration;
 

@@ -411,6 +411,8 @@ pub fn colour(network: Network, status: Status) -> u32 {
         Network::Reddit => 0xFF4500,
         Network::HackerNews => 0xFF6600,
         Network::X => 0x14171A,
+        Network::YouTube => 0xFF0000,
+        Network::LinkedIn => 0x0A66C2,
     }
 }
 
