@@ -133,6 +133,9 @@ impl App {
                     SourceKind::YouTube(settings) => {
                         Arc::new(settings.build(&source.name, source.every, http.clone()))
                     }
+                    SourceKind::LinkedIn(settings) => {
+                        Arc::new(settings.build(&source.name, source.every, http.clone()))
+                    }
                     SourceKind::Mastodon {
                         instance,
                         token,

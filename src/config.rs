@@ -14,7 +14,7 @@ pub use follow_up::FollowUp;
 use crate::net::Secret;
 use crate::rules::Rules;
 use crate::sources::feed::Location;
-use crate::sources::{bluesky, hackernews, mastodon, reddit, x, youtube};
+use crate::sources::{bluesky, hackernews, linkedin, mastodon, reddit, x, youtube};
 
 mod discord;
 pub use discord::{DiscordConfig, DiscordEndpoint, DISCORD_API};
@@ -41,6 +41,7 @@ const KINDS: &[&str] = &[
     "mastodon",
     "bluesky",
     "youtube",
+    "linkedin",
 ];
 
 /// Each network's default poll interval, chosen from its rate-limit budget (see its module).
@@ -50,6 +51,7 @@ fn default_every(kind: &str) -> Duration {
         "reddit" => reddit::DEFAULT_EVERY,
         "x" => x::DEFAULT_EVERY,
         "youtube" => youtube::DEFAULT_EVERY,
+        "linkedin" => linkedin::DEFAULT_EVERY,
         "mastodon" => DEFAULT_MASTODON_POLL,
         "bluesky" => DEFAULT_BLUESKY_POLL,
         _ => DEFAULT_FEED_POLL,
@@ -107,6 +109,7 @@ pub enum SourceKind {
     Reddit(reddit::Settings),
     X(x::Settings),
     YouTube(youtube::Settings),
+    LinkedIn(linkedin::Settings),
     Mastodon {
         instance: url::Url,
         token: Secret,
@@ -132,6 +135,7 @@ impl SourceKind {
             SourceKind::Reddit(_) => "reddit",
             SourceKind::X(_) => "x",
             SourceKind::YouTube(_) => "youtube",
+            SourceKind::LinkedIn(_) => "linkedin",
             SourceKind::Mastodon { .. } => "mastodon",
             SourceKind::Bluesky { .. } => "bluesky",
         }
@@ -415,6 +419,17 @@ impl Config {
                         watch: feed.watch_items(),
                     };
                     SourceKind::YouTube(youtube::parse(&fields).map_err(|e| {
+                        let at = feed.span_of(e.key).unwrap_or_else(|| span.clone());
+                        invalid(Some(at), &key(e.key), e.message)
+                    })?)
+                }
+                "linkedin" => {
+                    let get = |field: &str| feed.string(field).map(|v| v.get_ref().0.clone());
+                    let fields = youtube::Fields {
+                        get: &get,
+                        watch: feed.watch_items(),
+                    };
+                    SourceKind::LinkedIn(linkedin::parse(&fields).map_err(|e| {
                         let at = feed.span_of(e.key).unwrap_or_else(|| span.clone());
                         invalid(Some(at), &key(e.key), e.message)
                     })?)
@@ -780,6 +795,9 @@ struct RawSource {
     account: Option<Spanned<EnvString>>,
     channel_id: Option<Spanned<EnvString>>,
     api_key: Option<Spanned<EnvString>>,
+    organization: Option<Spanned<EnvString>>,
+    token_expires: Option<Spanned<EnvString>>,
+    version: Option<Spanned<EnvString>>,
 }
 
 impl RawSource {
@@ -812,6 +830,7 @@ impl RawSource {
             "mastodon" => &["watch", "instance", "token", "stream"],
             "bluesky" => &["watch", "pds", "handle", "app_password", "jetstream_url"],
             "youtube" => youtube::KEYS,
+            "linkedin" => linkedin::KEYS,
             _ => &["url"],
         };
         let span = |value: &Option<Spanned<EnvString>>| value.as_ref().map(Spanned::span);
@@ -840,6 +859,9 @@ impl RawSource {
             ("account", span(&self.account)),
             ("channel_id", span(&self.channel_id)),
             ("api_key", span(&self.api_key)),
+            ("organization", span(&self.organization)),
+            ("token_expires", span(&self.token_expires)),
+            ("version", span(&self.version)),
         ]
         .into_iter()
         .find_map(|(field, span)| Some((field, span?)).filter(|(field, _)| !takes.contains(field)))
@@ -860,6 +882,9 @@ impl RawSource {
             "token" => self.token.as_ref(),
             "channel_id" => self.channel_id.as_ref(),
             "api_key" => self.api_key.as_ref(),
+            "organization" => self.organization.as_ref(),
+            "token_expires" => self.token_expires.as_ref(),
+            "version" => self.version.as_ref(),
             _ => None,
         }
     }

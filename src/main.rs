@@ -131,6 +131,7 @@ fn summary(config: &Config) -> String {
                 settings.watch.len()
             ),
             SourceKind::YouTube(settings) => settings.describe(),
+            SourceKind::LinkedIn(settings) => settings.describe(),
             SourceKind::Mastodon {
                 instance, watch, ..
             } => format!("{instance} watching {watch:?}"),

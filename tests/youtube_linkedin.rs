@@ -664,3 +664,235 @@ mod youtube {
         assert!(ids.contains("t1") && ids.contains("t2"), "{ids}");
     }
 }
+
+mod linkedin {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use chrono::{DateTime, Utc};
+    use earshot::app::poll;
+    use earshot::domain::{Author, ListFilter, Member, Mention, MentionKey, Network};
+    use earshot::net::{Clock, Secret};
+    use earshot::rules::Rules;
+    use earshot::sources::linkedin::{LinkedIn, Settings, Watch};
+    use earshot::sources::Source;
+    use earshot::store::Store;
+    use serde_json::json;
+
+    use crate::fake_net::{Fake, Reply};
+
+    const ORG: &str = "urn:li:organization:1234567";
+    const NOTES: &str = "/organizationalEntityNotifications";
+    const POSTS: &str = "/posts";
+    const POST_COMMENTS: &str = "/socialActions/urn%3Ali%3Ashare%3A1/comments";
+    const C1: &str = "urn:li:comment:(urn:li:activity:1,11)";
+    const C1_REPLIES: &str =
+        "/socialActions/urn%3Ali%3Acomment%3A%28urn%3Ali%3Aactivity%3A1%2C11%29/comments";
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn linkedin(fake: &Fake, watch: Vec<Watch>, expires: Option<&str>) -> LinkedIn {
+        let now = Arc::new(Mutex::new(at("2026-12-02T12:00:00Z")));
+        let clock: Clock = Arc::new(move || *now.lock().unwrap());
+        LinkedIn::new(
+            "linkedin".into(),
+            Settings {
+                organization: ORG.into(),
+                token: Secret::new("li-token"),
+                token_expires: expires.map(at),
+                watch,
+                api_url: fake.url.clone(),
+                version: "202611".into(),
+            },
+            Duration::from_secs(300),
+            reqwest::Client::new(),
+        )
+        .with_clock(clock)
+    }
+
+    fn rules() -> Rules {
+        Rules::new(&["acme".to_string()], &[], &[])
+    }
+
+    fn comment(urn: &str, actor: &str, text: &str, ms: i64, replies: u32) -> serde_json::Value {
+        json!({
+            "$URN": urn, "commentUrn": urn, "actor": actor, "object": "urn:li:activity:1",
+            "message": {"text": text, "attributes": []},
+            "created": {"actor": actor, "time": ms},
+            "commentsSummary": {"aggregatedTotalComments": replies, "totalFirstLevelComments": replies},
+        })
+    }
+
+    #[tokio::test]
+    async fn a_retired_version_names_the_version_key() {
+        let fake = Fake::start().await;
+        let store = Store::temporary(vec![]).unwrap();
+        fake.on(
+            "GET",
+            NOTES,
+            Reply::status(426, r#"{"status":426,"code":"NONEXISTENT_VERSION","message":"Requested version 20231101 is not active"}"#),
+        );
+        let source = linkedin(&fake, vec![Watch::Mentions], None);
+        poll(&store, &source, &rules()).await;
+        let problem = store
+            .source_health("linkedin")
+            .unwrap()
+            .problem("linkedin", Utc::now())
+            .unwrap();
+        assert!(
+            problem.contains("set `version` in source `linkedin`"),
+            "{problem}"
+        );
+        assert!(problem.contains("202611"), "{problem}");
+        let request = &fake.requests_to(NOTES)[0];
+        assert_eq!(request.header("linkedin-version"), Some("202611"));
+        assert_eq!(request.header("x-restli-protocol-version"), Some("2.0.0"));
+        assert_eq!(request.header("authorization"), Some("Bearer li-token"));
+    }
+
+    #[tokio::test]
+    async fn comments_and_replies_are_relayed_once_never_the_organizations_own() {
+        let fake = Fake::start().await;
+        let store = Store::temporary(vec![]).unwrap();
+        let ms = at("2026-12-02T11:00:00Z").timestamp_millis();
+        let script = |fake: &Fake| {
+            fake.on("GET", POSTS, Reply::json(json!({"elements": [{"id": "urn:li:share:1"}]}).to_string()))
+                .on("GET", POST_COMMENTS, Reply::json(json!({
+                    "elements": [comment(C1, "urn:li:person:jane", "Is this shipping?", ms, 2)],
+                    "paging": {"start": 0, "count": 1, "total": 2}}).to_string()))
+                .on("GET", POST_COMMENTS, Reply::json(json!({
+                    "elements": [comment("urn:li:comment:(urn:li:activity:1,12)", ORG, "Launch day!", ms, 0)],
+                    "paging": {"start": 1, "count": 1, "total": 2}}).to_string()))
+                .on("GET", C1_REPLIES, Reply::json(json!({
+                    "elements": [
+                        comment("urn:li:comment:(urn:li:activity:1,13)", ORG, "Yes, next week", ms + 1000, 0),
+                        comment("urn:li:comment:(urn:li:activity:1,14)", "urn:li:person:bob", "Me too?", ms + 2000, 0),
+                    ],
+                    "paging": {"start": 0, "count": 2, "total": 2}}).to_string()));
+        };
+        script(&fake);
+        let source = linkedin(&fake, vec![Watch::Comments], None);
+        assert_eq!(poll(&store, &source, &rules()).await, 2);
+        script(&fake);
+        let restarted = linkedin(&fake, vec![Watch::Comments], None);
+        assert_eq!(poll(&store, &restarted, &rules()).await, 0, "relayed once");
+        let all = store.list(ListFilter::All, &Member::new("x", "x")).unwrap();
+        let mut ids: Vec<String> = all.iter().map(|t| t.mention.key.id.clone()).collect();
+        ids.sort();
+        assert_eq!(
+            ids,
+            vec![
+                C1.to_string(),
+                "urn:li:comment:(urn:li:activity:1,14)".to_string()
+            ]
+        );
+        assert_eq!(fake.requests_to(POST_COMMENTS)[1].param("start"), Some("1"));
+        assert_eq!(fake.requests_to(POSTS)[0].param("author"), Some(ORG));
+        assert!(fake.unused().is_empty(), "{:?}", fake.unused());
+    }
+
+    #[tokio::test]
+    async fn an_answer_is_posted_once_as_the_organization() {
+        let fake = Fake::start().await;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_millis(300))
+            .build()
+            .unwrap();
+        let source = LinkedIn::new(
+            "linkedin".into(),
+            Settings {
+                organization: ORG.into(),
+                token: Secret::new("li-token"),
+                token_expires: None,
+                watch: vec![Watch::Comments],
+                api_url: fake.url.clone(),
+                version: "202611".into(),
+            },
+            Duration::from_secs(300),
+            http,
+        );
+        let mention = Mention {
+            key: MentionKey::new("linkedin", C1),
+            network: Network::LinkedIn,
+            author: Author::default(),
+            text: "Is this shipping?".into(),
+            link: None,
+            created_at: at("2026-12-02T11:00:00Z"),
+            matched: vec![],
+            language: None,
+            in_reply_to: Some("urn:li:share:1".into()),
+            direct: true,
+        };
+        let created = comment(
+            "urn:li:comment:(urn:li:activity:1,20)",
+            ORG,
+            "Next week!",
+            1,
+            0,
+        );
+        fake.on(
+            "GET",
+            C1_REPLIES,
+            Reply::json(r#"{"elements": [], "paging": {"total": 0}}"#),
+        )
+        .on(
+            "POST",
+            C1_REPLIES,
+            Reply::json(created.to_string()).after(Duration::from_secs(2)),
+        );
+        assert!(source.reply(&mention, "Next week!", "k1").await.is_err());
+        fake.on(
+            "GET",
+            C1_REPLIES,
+            Reply::json(json!({"elements": [created], "paging": {"total": 1}}).to_string()),
+        );
+        let posted = source.reply(&mention, "Next week!", "k1").await.unwrap();
+        assert_eq!(
+            posted.id.as_deref(),
+            Some("urn:li:comment:(urn:li:activity:1,20)")
+        );
+        let posts: Vec<_> = fake
+            .requests_to(C1_REPLIES)
+            .into_iter()
+            .filter(|r| r.method == "POST")
+            .collect();
+        assert_eq!(posts.len(), 1, "posted once");
+        let body = posts[0].json();
+        assert_eq!(body["actor"], ORG);
+        assert_eq!(body["object"], "urn:li:activity:1");
+        assert_eq!(body["parentComment"], C1);
+        assert_eq!(posts[0].header("linkedin-version"), Some("202611"));
+    }
+
+    #[tokio::test]
+    async fn mentions_are_read_and_the_token_is_warned_about_a_week_before() {
+        let fake = Fake::start().await;
+        let store = Store::temporary(vec![]).unwrap();
+        let ms = at("2026-12-02T10:00:00Z").timestamp_millis();
+        fake.on(
+            "GET",
+            NOTES,
+            Reply::json(
+                json!({"elements": [{
+            "action": "SHARE_MENTION", "organizationalEntity": ORG,
+            "sourcePost": "urn:li:share:99", "lastModifiedAt": ms}]})
+                .to_string(),
+            ),
+        );
+        let source = linkedin(&fake, vec![Watch::Mentions], Some("2026-12-06T00:00:00Z"));
+        assert_eq!(poll(&store, &source, &rules()).await, 1);
+        let request = &fake.requests_to(NOTES)[0];
+        assert_eq!(request.param("q"), Some("criteria"));
+        assert_eq!(request.param("organizationalEntity"), Some(ORG));
+        let problem = store
+            .source_health("linkedin")
+            .unwrap()
+            .problem("linkedin", Utc::now())
+            .unwrap();
+        assert!(problem.contains("expires on 2026-12-06"), "{problem}");
+    }
+}

@@ -5,6 +5,7 @@
 pub mod bluesky;
 pub mod feed;
 pub mod hackernews;
+pub mod linkedin;
 pub mod mastodon;
 pub mod reddit;
 pub mod x;
