@@ -708,3 +708,30 @@ fn storm_mode_is_on_by_default_configurable_and_checked() {
     let bad = format!("{BASE}{FEED}\n[storm]\nthreshhold = 5\n");
     assert!(parse_in(dir.path(), &bad).is_err());
 }
+
+#[test]
+fn youtube_and_linkedin_sections_are_read_by_their_own_folders() {
+    let dir = folder();
+    let youtube = "\n[[sources]]\nkind = \"youtube\"\nname = \"yt\"\nchannel_id = \"UCabcdefghijklmnopqrstuv\"\napi_key = \"k\"\nwatch = [\"comments\", \"search:acme\"]\n";
+    let linkedin = "\n[[sources]]\nkind = \"linkedin\"\nname = \"li\"\norganization = \"urn:li:organization:42\"\ntoken = \"t\"\nversion = \"202611\"\n";
+    let config = parse_in(dir.path(), &format!("{BASE}{youtube}{linkedin}")).expect("valid");
+    assert!(
+        matches!(&config.sources[0].kind, SourceKind::YouTube(s) if s.watch.len() == 2 && s.oauth.is_none())
+    );
+    assert_eq!(config.sources[0].every, Duration::from_secs(300));
+    assert!(matches!(&config.sources[1].kind, SourceKind::LinkedIn(s) if s.version == "202611"));
+    let bad = parse_in(
+        dir.path(),
+        &format!(
+            "{BASE}{}",
+            youtube.replace("UCabcdefghijklmnopqrstuv", "@acme")
+        ),
+    )
+    .unwrap_err();
+    assert!(bad.contains("line 15: sources[0].channel_id"), "{bad}");
+    let foreign = parse_in(dir.path(), &format!("{BASE}{youtube}version = \"1\"\n")).unwrap_err();
+    assert!(
+        foreign.contains("a youtube source takes no `version`"),
+        "{foreign}"
+    );
+}
