@@ -18,7 +18,7 @@ use crate::chat::discord::Discord;
 use crate::chat::shell::Shell;
 use crate::chat::slack::SlackChat;
 use crate::chat::{Chat, ChatError};
-use crate::config::{Config, SourceKind};
+use crate::config::Config;
 use crate::desk::Desk;
 use crate::digest::Digester;
 use crate::domain::{Member, MemberRef, Mention};
@@ -26,13 +26,7 @@ use crate::outbox::Outbox;
 use crate::reminders::Reminders;
 use crate::report::Reporter;
 use crate::rules::{Rules, Verdict};
-use crate::sources::bluesky::Bluesky;
-use crate::sources::feed::Feed;
-use crate::sources::hackernews::HackerNews;
-use crate::sources::mastodon::Mastodon;
-use crate::sources::reddit::Reddit;
-use crate::sources::x::X;
-use crate::sources::Source;
+use crate::sources::{registry, Source};
 use crate::store::{Store, StoreError};
 
 /// How long a network request may take before it counts as failed (and is retried later).
@@ -64,6 +58,10 @@ pub enum AppError {
     Chat(#[from] ChatError),
     #[error("cannot listen for shutdown signals: {0}")]
     Signals(#[source] std::io::Error),
+    /// A task that must run as long as the app (a poller, the outbox, a chat listener) stopped:
+    /// the process exits non-zero so that a service manager restarts it.
+    #[error("the {task} task {outcome}; earshot stopped (see the error logged above)")]
+    TaskStopped { task: String, outcome: String },
 }
 
 /// The parts of a running earshot.
@@ -82,7 +80,8 @@ pub struct App {
 impl App {
     pub fn build(config: &Config, options: &RunOptions) -> Result<App, AppError> {
         let mut store = Store::open(&config.store, config.chat_names())?
-            .with_lexicon(config.follow_up.lexicon.clone());
+            .with_lexicon(config.follow_up.lexicon.clone())
+            .with_routes(config.routes.clone());
         if let Some(policy) = &config.follow_up.storm {
             store = store.with_storm(crate::store::StormMode {
                 policy: policy.clone(),
@@ -101,76 +100,12 @@ impl App {
             .sources
             .iter()
             .map(|source| {
-                let built: Arc<dyn Source> = match &source.kind {
-                    SourceKind::Feed { location } => Arc::new(Feed::new(
-                        source.name.clone(),
-                        location.clone(),
-                        source.every,
-                        http.clone(),
-                    )),
-                    SourceKind::HackerNews(settings) => Arc::new(HackerNews::new(
-                        source.name.clone(),
-                        settings.clone(),
-                        source.every,
-                        http.clone(),
-                    )),
-                    SourceKind::Reddit(settings) => Arc::new(Reddit::new(
-                        source.name.clone(),
-                        settings.clone(),
-                        source.every,
-                        http.clone(),
-                    )),
-                    SourceKind::X(settings) => Arc::new(
-                        X::new(
-                            source.name.clone(),
-                            settings.clone(),
-                            source.every,
-                            http.clone(),
-                        )
-                        // X voids a refresh token once used; the new one must outlive the process.
-                        .with_credentials(store.credentials(&source.name)),
-                    ),
-                    SourceKind::YouTube(settings) => {
-                        Arc::new(settings.build(&source.name, source.every, http.clone()))
-                    }
-                    SourceKind::LinkedIn(settings) => {
-                        Arc::new(settings.build(&source.name, source.every, http.clone()))
-                    }
-                    SourceKind::Mastodon {
-                        instance,
-                        token,
-                        watch,
-                        stream,
-                    } => Arc::new(
-                        Mastodon::new(
-                            source.name.clone(),
-                            instance.clone(),
-                            token.expose().to_string(),
-                            watch.clone(),
-                            source.every,
-                            http.clone(),
-                        )
-                        .with_stream(*stream),
-                    ),
-                    SourceKind::Bluesky {
-                        pds,
-                        handle,
-                        app_password,
-                        watch,
-                        jetstream_url,
-                    } => Arc::new(
-                        Bluesky::new(
-                            source.name.clone(),
-                            pds.clone(),
-                            handle.clone(),
-                            app_password.clone(),
-                            watch.clone(),
-                            source.every,
-                            http.clone(),
-                        )
-                        .with_jetstream(jetstream_url.clone()),
-                    ),
-                };
+                let built = source.spec.build(registry::Context {
+                    name: source.name.clone(),
+                    every: source.every,
+                    http: http.clone(),
+                    credentials: store.credentials(&source.name),
+                });
                 (built, source.rules.rules())
             })
             .collect();
@@ -188,7 +123,8 @@ impl App {
             wake.clone(),
         );
         let desk = Desk::new(store.clone(), config.command.clone(), wake.clone())
-            .with_follow_up(config.follow_up.clone());
+            .with_follow_up(config.follow_up.clone())
+            .with_replies(config.replies.clone());
         let user = options
             .member
             .clone()
@@ -239,6 +175,9 @@ impl App {
     pub async fn run_once(&self) -> Result<(), AppError> {
         for (source, rules) in &self.sources {
             poll(&self.store, source.as_ref(), rules).await;
+            if let Some(reason) = self.store.broken() {
+                return Err(StoreError::Broken(reason.to_string()).into());
+            }
         }
         let follow_up = self.follow_up();
         follow_up.tick(Utc::now(), true).await;
@@ -305,6 +244,21 @@ impl App {
         let id = tasks.spawn(self.outbox.clone().run(stopped.clone())).id();
         names.insert(id, "outbox".to_string());
 
+        // The first storage failure (a full disk) stops the app, whichever task met it.
+        let store = self.store.clone();
+        let mut store_stopped = stopped.clone();
+        let id = tasks
+            .spawn(async move {
+                while store.broken().is_none() {
+                    tokio::select! {
+                        _ = tokio::time::sleep(STORE_CHECK_EVERY) => {}
+                        _ = store_stopped.changed() => return,
+                    }
+                }
+            })
+            .id();
+        names.insert(id, "store".to_string());
+
         let follow_up = self.follow_up();
         let wake = self.wake.clone();
         let mut follow_up_stopped = stopped.clone();
@@ -333,18 +287,7 @@ impl App {
             let name = format!("chat {}", chat.name());
             let desk = self.desk.clone();
             let stopped = stopped.clone();
-            let id = tasks
-                .spawn(async move {
-                    let chat_name = chat.name().to_string();
-                    if let Err(error) = chat.listen(desk, stopped.clone()).await {
-                        tracing::error!(chat = %chat_name, %error, "chat listener failed");
-                        return;
-                    }
-                    // A chat without a listener of its own returns at once; wait for shutdown.
-                    let mut stopped = stopped;
-                    let _ = stopped.wait_for(|stop| *stop).await;
-                })
-                .id();
+            let id = tasks.spawn(keep_listening(chat, desk, stopped)).id();
             names.insert(id, name);
         }
 
@@ -357,7 +300,11 @@ impl App {
                 loop {
                     tokio::select! {
                         line = lines.recv() => match line {
-                            Some(line) => typing.type_line(&line).await,
+                            Some(line) => {
+                                if crate::chat::caught("a terminal command", typing.type_line(&line)).await.is_none() {
+                                    let _ = typing.shell.say(crate::chat::SORRY);
+                                }
+                            }
                             // No terminal (a service, or input closed): keep relaying.
                             None => return,
                         },
@@ -369,6 +316,7 @@ impl App {
         names.insert(id, "terminal input".to_string());
 
         tracing::info!("earshot is running; Ctrl-C stops it");
+        let mut failed = None;
         let signal = shutdown_signal();
         tokio::pin!(signal);
         loop {
@@ -389,6 +337,7 @@ impl App {
                     }
                     // A source or the outbox must never stop on its own; stop loudly instead of limping on.
                     tracing::error!(task = %name, %outcome, "a critical task stopped; shutting down");
+                    failed = Some(AppError::TaskStopped { task: name, outcome });
                     break;
                 }
             }
@@ -407,7 +356,10 @@ impl App {
             tasks.abort_all();
         }
         shell.store.flush().await?;
-        Ok(())
+        match failed {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
     }
 
     /// Delivers everything due now, pass after pass, until a pass delivers nothing.
@@ -444,6 +396,50 @@ impl App {
             .handle(&self.member, text, &resolve, Utc::now())
             .await;
         let _ = self.shell.say(&reply.text);
+    }
+}
+
+/// How often the supervisor looks whether the store has stopped writing.
+const STORE_CHECK_EVERY: Duration = Duration::from_secs(1);
+
+/// The first pause before a chat listener that stopped is started again; it doubles up to
+/// [`LISTENER_LONGEST_PAUSE`], so a flapping connection does not hammer the chat.
+const LISTENER_FIRST_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
+const LISTENER_LONGEST_PAUSE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Runs a chat's listener until shutdown. A listener that returns early, or fails in a way a
+/// retry can fix (the connection broke), is started again after a pause, with a warning; one
+/// that fails for good (a bad token) ends the task, which stops the app loudly. Chats without
+/// a listener of their own (the terminal) wait for shutdown.
+async fn keep_listening(chat: Arc<dyn Chat>, desk: Desk, mut stopped: watch::Receiver<bool>) {
+    let chat_name = chat.name().to_string();
+    if !chat.listens() {
+        let _ = stopped.wait_for(|stop| *stop).await;
+        return;
+    }
+    let mut pause = LISTENER_FIRST_PAUSE;
+    loop {
+        let result = chat.clone().listen(desk.clone(), stopped.clone()).await;
+        if *stopped.borrow() {
+            return;
+        }
+        match result {
+            Err(ChatError::Permanent(reason)) => {
+                tracing::error!(chat = %chat_name, %reason, "the chat listener failed for good");
+                return;
+            }
+            Err(ChatError::Retry { reason, .. }) => {
+                tracing::warn!(chat = %chat_name, %reason, ?pause, "the chat listener failed; starting it again");
+            }
+            Ok(()) => {
+                tracing::warn!(chat = %chat_name, ?pause, "the chat listener stopped on its own; starting it again");
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => {}
+            _ = stopped.changed() => return,
+        }
+        pause = (pause * 2).min(LISTENER_LONGEST_PAUSE);
     }
 }
 
@@ -628,5 +624,70 @@ async fn shutdown_signal() -> std::io::Result<()> {
     #[cfg(not(unix))]
     {
         tokio::signal::ctrl_c().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Tracked;
+    use async_trait::async_trait;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A chat whose listener returns at once, the first times with a transient error.
+    struct Flaky {
+        listens: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl Chat for Flaky {
+        fn name(&self) -> &str {
+            "flaky"
+        }
+        fn listens(&self) -> bool {
+            true
+        }
+        async fn post(&self, _: &Tracked, _: chrono::DateTime<Utc>) -> Result<String, ChatError> {
+            Ok(String::new())
+        }
+        async fn update(
+            &self,
+            _: &str,
+            _: &Tracked,
+            _: &str,
+            _: chrono::DateTime<Utc>,
+        ) -> Result<(), ChatError> {
+            Ok(())
+        }
+        async fn listen(
+            self: Arc<Self>,
+            _: Desk,
+            _: watch::Receiver<bool>,
+        ) -> Result<(), ChatError> {
+            match self.listens.fetch_add(1, Ordering::SeqCst) {
+                0 => Err(ChatError::Retry {
+                    reason: "connection reset".into(),
+                    after: None,
+                }),
+                1 => Ok(()),
+                _ => Err(ChatError::Permanent("invalid_auth".into())),
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_listener_that_returns_early_is_restarted_and_one_that_fails_for_good_ends() {
+        let chat = Arc::new(Flaky {
+            listens: AtomicUsize::new(0),
+        });
+        let store = Store::temporary(vec!["flaky".into()]).unwrap();
+        let desk = Desk::new(store, "/mentions".into(), Arc::new(Notify::new()));
+        let (_stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(keep_listening(chat.clone(), desk, stopped));
+        tokio::time::timeout(Duration::from_secs(10), task)
+            .await
+            .expect("the task ends once the listener fails for good")
+            .unwrap();
+        assert_eq!(chat.listens.load(Ordering::SeqCst), 3, "restarted twice");
     }
 }

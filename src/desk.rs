@@ -11,6 +11,7 @@ use crate::config::FollowUp;
 use crate::digest::Digester;
 use crate::domain::command::{self, help};
 use crate::domain::lifecycle::ago;
+use crate::domain::replies::{self, SavedReplies};
 use crate::domain::schedule::local_instant;
 use crate::domain::{stats, SnoozeUntil};
 use crate::domain::{Action, Command, ListFilter, Member, MemberRef, Tracked};
@@ -53,6 +54,16 @@ pub struct Desk {
     outbox: Arc<Notify>,
     /// The team's time zone and hours, for `snooze`, `digest` and `stats`.
     follow_up: Arc<FollowUp>,
+    /// What `answer N :name` and `replies` read.
+    replies: Arc<SavedReplies>,
+}
+
+/// Where a command was typed: the chat, and the channel (`None`: the chat's own channel).
+/// `list` there shows that channel's mentions first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Here {
+    pub chat: String,
+    pub channel: Option<String>,
 }
 
 impl Desk {
@@ -62,7 +73,27 @@ impl Desk {
             prefix,
             outbox,
             follow_up: Arc::default(),
+            replies: Arc::default(),
         }
+    }
+
+    /// Answers `answer N :name` with the team's saved replies.
+    pub fn with_replies(mut self, replies: SavedReplies) -> Desk {
+        self.replies = Arc::new(replies);
+        self
+    }
+
+    pub fn replies(&self) -> &SavedReplies {
+        &self.replies
+    }
+
+    /// Saved reply `name` filled in for mention #`number`, for chats that prefill a form with
+    /// it; otherwise what to tell the person.
+    pub fn saved_reply(&self, name: &str, number: u64) -> Result<String, Reply> {
+        let tracked = self.mention(number)?;
+        self.replies
+            .expand(name, &tracked)
+            .map_err(|error| Reply::refused(error.to_string()))
     }
 
     /// Uses the team's time zone and hours from the config (UTC and always-open otherwise).
@@ -102,10 +133,23 @@ impl Desk {
         resolve: &(dyn Fn(&MemberRef) -> Member + Sync),
         now: DateTime<Utc>,
     ) -> Reply {
+        self.execute_in(member, command, resolve, now, None).await
+    }
+
+    /// [`Desk::execute`] for a command typed in `here`.
+    pub async fn execute_in(
+        &self,
+        member: &Member,
+        command: Command,
+        resolve: &(dyn Fn(&MemberRef) -> Member + Sync),
+        now: DateTime<Utc>,
+        here: Option<&Here>,
+    ) -> Reply {
         let prefix = &self.prefix;
         let (number, action) = match command {
             Command::Help => return Reply::ok(help(prefix)),
-            Command::List { filter, page } => return self.list(filter, page, member, now),
+            Command::List { filter, page } => return self.list(filter, page, member, now, here),
+            Command::Replies => return Reply::ok(self.replies.listing(prefix)),
             Command::Show(number) => return self.show(number, now),
             Command::Answer(number, None) => {
                 return Reply::refused(format!(
@@ -114,16 +158,32 @@ impl Desk {
             }
             Command::Snooze(number, until) => return self.snooze(number, until, now).await,
             Command::Digest => {
-                return match Digester::text(&self.store, self.follow_up.timezone, now) {
+                let timezone = self.follow_up.timezone;
+                // In a route's channel: that channel's digest; elsewhere the whole team's.
+                let text = match here {
+                    Some(Here {
+                        chat,
+                        channel: Some(channel),
+                    }) => Digester::text_in(&self.store, timezone, now, chat, Some(channel)),
+                    _ => Digester::text(&self.store, timezone, now),
+                };
+                return match text {
                     Ok(text) => Reply::ok(text),
                     Err(error) => self.failure(error),
-                }
+                };
             }
             Command::Stats { days } => return self.stats(days, now),
             Command::Claim(number) => (number, Action::Claim),
             Command::Release(number) => (number, Action::Release),
             Command::Assign(number, who) => (number, Action::Assign { to: resolve(&who) }),
-            Command::Answer(number, Some(text)) => (number, Action::Answer { text }),
+            Command::Answer(number, Some(text)) => match replies::reference(&text) {
+                // Filled in first: the network's length limit applies to what is sent.
+                Some(name) => match self.saved_reply(name, number) {
+                    Ok(text) => (number, Action::Answer { text }),
+                    Err(reply) => return reply,
+                },
+                None => (number, Action::Answer { text }),
+            },
             Command::Done(number, note) => (number, Action::Done { note }),
             Command::Ignore(number, reason) => (number, Action::Ignore { reason }),
             Command::Reopen(number) => (number, Action::Reopen),
@@ -145,8 +205,19 @@ impl Desk {
             .map_err(|error| self.failure(error))
     }
 
-    fn list(&self, filter: ListFilter, page: u32, member: &Member, now: DateTime<Utc>) -> Reply {
-        let listed = match self.store.list_page(filter, member, page, LIST_PAGE) {
+    fn list(
+        &self,
+        filter: ListFilter,
+        page: u32,
+        member: &Member,
+        now: DateTime<Utc>,
+        here: Option<&Here>,
+    ) -> Reply {
+        let here = here.map(|here| (here.chat.as_str(), here.channel.as_deref()));
+        let listed = match self
+            .store
+            .list_page_in(filter, member, page, LIST_PAGE, here)
+        {
             Ok(listed) => listed,
             Err(error) => return self.failure(error),
         };

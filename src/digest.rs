@@ -3,7 +3,7 @@
 //! composed by a pure function of the store's contents and `now`; [`Digester::tick`] queues it
 //! exactly once per scheduled local day.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 use chrono_tz::Tz;
@@ -11,6 +11,7 @@ use chrono_tz::Tz;
 use crate::domain::health::SourceHealth;
 use crate::domain::lifecycle::ago;
 use crate::domain::priority::complaints_first;
+use crate::domain::routing::lane_channel;
 use crate::domain::schedule::{local_instant, Daily};
 use crate::domain::stats::{human, percentile};
 use crate::domain::{HistoryEntry, ListFilter, Member, State, Status, Tracked};
@@ -157,31 +158,101 @@ impl Digester {
             unclaimed_first: first,
             claimed: store.list(ListFilter::Claimed, &Member::new("earshot", "earshot"))?,
         };
-        Ok(compose(
+        let mut text = compose(
             &owed,
             &store.received_or_settled_since(since)?,
+            &store.all_source_health()?,
+            timezone,
+            now,
+        );
+        // Effects a chat refused or keeps failing: the team hears of them here too.
+        let delivery =
+            crate::status::Backlog::read(store, Some(crate::status::DIGEST_SCAN))?.problems();
+        if !delivery.is_empty() {
+            text.push_str("\nDelivery that needs a look (`earshot status` has the details):");
+            for line in delivery {
+                text.push_str(&format!("\n  {line}"));
+            }
+        }
+        Ok(text)
+    }
+
+    /// The digest of the mentions that live in `channel` on `chat` (`None`: the chat's own
+    /// channel), as of `now`: what is owed there, and yesterday's figures there.
+    pub fn text_in(
+        store: &Store,
+        timezone: Tz,
+        now: DateTime<Utc>,
+        chat: &str,
+        channel: Option<&str>,
+    ) -> Result<String, StoreError> {
+        let here = |tracked: &Tracked| tracked.place.channel(chat) == channel;
+        let since = now - Duration::days(2);
+        let (unclaimed, first) = store.most_urgent_in(Status::Open, DIGEST_LINES, chat, channel)?;
+        let mut claimed = store.list(ListFilter::Claimed, &Member::new("earshot", "earshot"))?;
+        claimed.retain(|tracked| here(tracked));
+        let owed = Owed {
+            unclaimed,
+            unclaimed_first: first,
+            claimed,
+        };
+        let mut recent = store.received_or_settled_since(since)?;
+        recent.retain(|(tracked, _)| here(tracked));
+        Ok(compose(
+            &owed,
+            &recent,
             &store.all_source_health()?,
             timezone,
             now,
         ))
     }
 
-    /// Queues today's digest for every chat if it is due at `now` and not sent yet. Returns
+    /// The channels the digest goes to on `chat`: its own, every route's, and any that still
+    /// holds a mention owed an answer (a route since removed), each once.
+    pub fn channels(
+        store: &Store,
+        chat: &str,
+        owed_lanes: &BTreeSet<String>,
+    ) -> Vec<Option<String>> {
+        let mut channels: Vec<Option<String>> = vec![None];
+        let owed = owed_lanes
+            .iter()
+            .filter_map(|lane| lane_channel(lane, chat).map(str::to_string));
+        for channel in store.routes().channels(chat).into_iter().chain(owed) {
+            if !channels.contains(&Some(channel.clone())) {
+                channels.push(Some(channel));
+            }
+        }
+        channels
+    }
+
+    /// Queues today's digest for every chat if it is due at `now` and not sent yet: one per
+    /// channel mentions live in, each with that channel's mentions (a channel with nothing
+    /// owed gets "all clear", on the scheduled days only, as the whole digest does). Returns
     /// whether it queued one.
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<bool, StoreError> {
         let Some(date) = self.schedule.due(now, self.store.last_sent("digest")?) else {
             return Ok(false);
         };
-        let text = Digester::text(&self.store, self.schedule.timezone, now)?;
-        let effects = self
-            .store
-            .chats()
-            .iter()
-            .map(|chat| Effect::Digest {
-                chat: chat.clone(),
-                text: text.clone(),
-            })
-            .collect();
+        let timezone = self.schedule.timezone;
+        let owed_lanes = self.store.owed_lanes()?;
+        // No routes and nothing routed still owed: each chat's channel holds every mention.
+        let whole = self.store.routes().is_empty() && owed_lanes.is_empty();
+        let mut effects = Vec::new();
+        for chat in self.store.chats() {
+            for channel in Digester::channels(&self.store, chat, &owed_lanes) {
+                let text = if whole {
+                    Digester::text(&self.store, timezone, now)?
+                } else {
+                    Digester::text_in(&self.store, timezone, now, chat, channel.as_deref())?
+                };
+                effects.push(Effect::Digest {
+                    chat: chat.clone(),
+                    text,
+                    channel,
+                });
+            }
+        }
         self.store.queue_once("digest", date, effects, now).await
     }
 

@@ -14,6 +14,8 @@
 //! earshot) and [`report`] (stats and the weekly chart). Storm mode (many mentions at once: one
 //! summary card instead of a flood) is decided in `domain::storm` and applied at ingest.
 //!
+//! [`status`] tells the operator what waits in the outbox and why (`earshot status`, the digest).
+//!
 //! [`domain`] holds the pure model all of them share; [`net`] the network toolkit sources and
 //! chats share (transport, rate budget, paging, cursors, post-once); [`config`] and [`app`] wire
 //! it together.
@@ -31,4 +33,5 @@ pub mod reminders;
 pub mod report;
 pub mod rules;
 pub mod sources;
+pub mod status;
 pub mod store;

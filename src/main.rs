@@ -6,8 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use earshot::app::{App, RunOptions};
-use earshot::config::{Config, SourceKind};
-use earshot::sources::feed::Location;
+use earshot::config::Config;
 
 const DEFAULT_CONFIG: &str = "bot-config/earshot.toml";
 
@@ -34,6 +33,11 @@ enum Command {
         /// Type in the terminal as this member.
         #[arg(long = "as", value_name = "NAME")]
         member: Option<String>,
+    },
+    /// Show what waits in the outbox, what a chat refused and why, and sources that fail.
+    Status {
+        #[arg(long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
     },
     /// Check the config and exit.
     Check {
@@ -78,6 +82,11 @@ fn run(command: Command) -> anyhow::Result<()> {
             println!("{}", summary(&config));
             Ok(())
         }
+        Command::Status { config } => {
+            let config = Config::load(&config)?;
+            println!("{}", status(&config)?);
+            Ok(())
+        }
         Command::Run {
             config,
             once,
@@ -102,6 +111,26 @@ fn run(command: Command) -> anyhow::Result<()> {
     }
 }
 
+/// The live report when the store can be opened; else (the bot is running and holds the
+/// store's lock) the one the running bot left beside it.
+fn status(config: &Config) -> anyhow::Result<String> {
+    let chats = config.chat_names();
+    match earshot::store::Store::open(&config.store, chats) {
+        Ok(store) => Ok(earshot::status::report(&store, chrono::Utc::now())?),
+        Err(error) => {
+            let snapshot = earshot::status::snapshot_path(&config.store);
+            match std::fs::read_to_string(&snapshot) {
+                Ok(text) => Ok(format!(
+                    "(the store is in use, by the running bot; its latest report, from {}:)\n{text}",
+                    snapshot.display()
+                )),
+                Err(_) => Err(anyhow::Error::new(error)
+                    .context("cannot read the store, and no running bot has left a report")),
+            }
+        }
+    }
+}
+
 fn summary(config: &Config) -> String {
     let mut lines = vec![format!("{} is valid.", config.file.display())];
     lines.push(format!("store: {}", config.store.display()));
@@ -112,42 +141,41 @@ fn summary(config: &Config) -> String {
         ));
     }
     for source in &config.sources {
-        let place = match &source.kind {
-            SourceKind::Feed {
-                location: Location::Url(url),
-            } => url.clone(),
-            SourceKind::Feed {
-                location: Location::File(path),
-            } => path.display().to_string(),
-            SourceKind::HackerNews(settings) => format!("search {:?}", settings.query),
-            SourceKind::Reddit(settings) => format!(
-                "/u/{}, {} watch(es)",
-                settings.username,
-                settings.watch.len()
-            ),
-            SourceKind::X(settings) => format!(
-                "user {}, {} watch(es)",
-                settings.user_id,
-                settings.watch.len()
-            ),
-            SourceKind::YouTube(settings) => settings.describe(),
-            SourceKind::LinkedIn(settings) => settings.describe(),
-            SourceKind::Mastodon {
-                instance, watch, ..
-            } => format!("{instance} watching {watch:?}"),
-            SourceKind::Bluesky {
-                pds, handle, watch, ..
-            } => format!("{handle} at {pds} watching {watch:?}"),
-        };
+        let place = source.spec.describe();
         lines.push(format!(
             "source {}: {} {} every {}",
             source.name,
-            source.kind.label(),
+            source.kind,
             place,
             humantime::format_duration(source.every)
         ));
     }
     lines.push(format!("keywords: {}", config.rules.keywords.join(", ")));
+    for route in &config.routes.0 {
+        let channels: Vec<String> = route
+            .channels
+            .iter()
+            .map(|(chat, channel)| format!("{chat} {channel}"))
+            .collect();
+        lines.push(format!(
+            "route {}: {}",
+            route.name,
+            if channels.is_empty() {
+                "each chat's own channel".to_string()
+            } else {
+                channels.join(", ")
+            }
+        ));
+    }
+    if !config.replies.is_empty() {
+        let names: Vec<String> = config
+            .replies
+            .replies
+            .keys()
+            .map(|n| format!(":{n}"))
+            .collect();
+        lines.push(format!("saved replies: {}", names.join(", ")));
+    }
     lines.join("\n")
 }
 

@@ -21,6 +21,19 @@ const LONGEST_RETRY: Duration = Duration::from_secs(10 * 60);
 /// An answer still failing after this many tries (about a day with the backoff above) goes back
 /// to its author instead of waiting for ever.
 const ANSWER_ATTEMPTS: u32 = 150;
+/// A chat's refusal that no retry can fix (the app removed from the channel, a revoked token)
+/// keeps its effect until a person fixes the cause; it is tried again this often, and at every
+/// start, so it is delivered soon after the fix without hammering the chat meanwhile.
+pub const HELD_RETRY: Duration = Duration::from_secs(30 * 60);
+/// How often the running outbox refreshes the report `earshot status` reads.
+const STATUS_EVERY: Duration = Duration::from_secs(30);
+/// A server's Retry-After is honoured up to this; a longer one is a mistake or hostile.
+const LONGEST_SERVER_WAIT: Duration = Duration::from_secs(60 * 60);
+/// A server asking to retry at once is still given this pause, so a lane cannot spin.
+const SHORTEST_SERVER_WAIT: Duration = Duration::from_secs(1);
+/// An entry that has failed this many times in a row (about an hour of backoff) holds up its
+/// lane: it is logged as an error and reported by `earshot status` and the digest.
+pub const STUCK_ATTEMPTS: u32 = 12;
 
 #[derive(Clone)]
 pub struct Outbox {
@@ -40,10 +53,13 @@ pub struct Pass {
 }
 
 enum Delivery {
-    /// The entry left the outbox: delivered, or failed for good and reported.
+    /// The entry left the outbox: delivered, or (an answer) failed for good and reported.
     Done,
-    /// It stays, due again at this time.
+    /// It stays, due again at this time, and holds up its lane.
     Later(DateTime<Utc>),
+    /// The chat refused it for good: it stays, due again at this time, and holds up only the
+    /// effects behind it about the same card, so the rest of the lane goes on.
+    Held(DateTime<Utc>),
 }
 
 enum Failure {
@@ -76,23 +92,35 @@ impl Outbox {
     }
 
     /// Runs until `shutdown` fires: drains what is due, then sleeps until the next entry is due
-    /// or something new is queued.
+    /// or something new is queued. Effects held for a refusal are tried again first: the
+    /// cause may have been fixed while earshot was stopped.
     pub async fn run(self, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        if let Err(error) = self.retry_held(Utc::now()).await {
+            tracing::error!(error = %error, "cannot release the outbox's held effects");
+        }
+        let mut reported: Option<std::time::Instant> = None;
         loop {
             let pass = match self.drain(Utc::now()).await {
                 Ok(pass) => pass,
+                Err(error) if error.is_storage() => {
+                    // The disk failed: going on could deliver what the store cannot record.
+                    tracing::error!(error = %error, "the outbox stops: the store cannot write");
+                    return;
+                }
                 Err(error) => {
                     tracing::error!(error = %error, "outbox pass failed; retrying shortly");
                     Pass {
-                        next_due: Some(Utc::now() + FIRST_RETRY),
+                        next_due: Some(later(Utc::now(), FIRST_RETRY)),
                         ..Pass::default()
                     }
                 }
             };
+            self.leave_status(&mut reported);
             let sleep = pass
                 .next_due
                 .map(|due| (due - Utc::now()).to_std().unwrap_or_default())
-                .unwrap_or(LONGEST_RETRY);
+                .unwrap_or(LONGEST_RETRY)
+                .min(LONGEST_RETRY);
             tokio::select! {
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(sleep) => {}
@@ -101,19 +129,66 @@ impl Outbox {
         }
     }
 
+    /// Leaves the status report beside the store for `earshot status` (which cannot open the
+    /// store while the bot holds its lock), at most every [`STATUS_EVERY`].
+    fn leave_status(&self, reported: &mut Option<std::time::Instant>) {
+        if reported.is_some_and(|at| at.elapsed() < STATUS_EVERY) {
+            return;
+        }
+        *reported = Some(std::time::Instant::now());
+        let path = self.store.path();
+        if path.to_str() == Some("(temporary)") {
+            return;
+        }
+        let written = crate::status::report(&self.store, Utc::now())
+            .map_err(|error| error.to_string())
+            .and_then(|text| {
+                std::fs::write(crate::status::snapshot_path(path), text)
+                    .map_err(|error| error.to_string())
+            });
+        if let Err(error) = written {
+            tracing::warn!(%error, "cannot leave the status report beside the store");
+        }
+    }
+
+    /// Makes every held effect due at `now` (at start-up, or once a person says it is fixed).
+    pub async fn retry_held(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let released = self.store.release_held(now).await?;
+        if released > 0 {
+            tracing::info!(
+                released,
+                "retrying the outbox effects held for a chat's refusal"
+            );
+        }
+        Ok(released)
+    }
+
     /// Delivers every entry that is due at `now`, in queue order per lane.
     pub async fn drain(&self, now: DateTime<Utc>) -> Result<Pass, StoreError> {
         let mut pass = Pass::default();
-        let mut held: HashSet<String> = HashSet::new();
+        let mut waiting: HashSet<String> = HashSet::new();
+        // A held entry waits for a person; only the entries behind it about the same card (an
+        // update of a card not posted yet) wait with it.
+        let mut held: HashSet<(String, String)> = HashSet::new();
         for (id, entry) in self.store.outbox()? {
             let lane = entry.effect.lane();
-            if held.contains(&lane) {
-                // Waits for the entry ahead of it in its lane, which sets the next wake-up.
+            let thread = entry.effect.thread();
+            let behind_held = thread
+                .as_ref()
+                .is_some_and(|thread| held.contains(&(lane.clone(), thread.clone())));
+            if waiting.contains(&lane) || behind_held {
+                // Waits for the entry ahead of it, which sets the next wake-up.
                 pass.deferred += 1;
                 continue;
             }
             if entry.not_before > now {
-                held.insert(lane);
+                if entry.held.is_some() {
+                    if let Some(thread) = thread {
+                        held.insert((lane, thread));
+                    }
+                } else {
+                    waiting.insert(lane);
+                }
                 pass.deferred += 1;
                 pass.next_due = earliest(pass.next_due, entry.not_before);
                 continue;
@@ -121,7 +196,14 @@ impl Outbox {
             match self.deliver(id, entry, now).await? {
                 Delivery::Done => pass.delivered += 1,
                 Delivery::Later(due) => {
-                    held.insert(lane);
+                    waiting.insert(lane);
+                    pass.deferred += 1;
+                    pass.next_due = earliest(pass.next_due, due);
+                }
+                Delivery::Held(due) => {
+                    if let Some(thread) = thread {
+                        held.insert((lane, thread));
+                    }
                     pass.deferred += 1;
                     pass.next_due = earliest(pass.next_due, due);
                 }
@@ -144,25 +226,68 @@ impl Outbox {
             Effect::Reply { number, text, .. } => {
                 return self.reply(id, &entry, *number, text, now).await
             }
-            Effect::Summary { chat, storm, text } => {
-                self.summary(id, chat, *storm, text, now).await?
+            Effect::Summary {
+                chat,
+                storm,
+                text,
+                channel,
+                lane,
+            } => {
+                let place = (channel.as_deref(), lane.as_str());
+                self.summary(id, chat, *storm, text, place, now).await?
             }
             Effect::Digest { chat, .. }
             | Effect::Alert { chat, .. }
+            | Effect::Notice { chat, .. }
             | Effect::Nudge { chat, .. }
             | Effect::Remind { chat, .. }
             | Effect::Report { chat, .. } => self.notice(id, chat, &entry.effect, now).await?,
         };
+        let mut entry = entry;
         match outcome {
-            Ok(()) => Ok(Delivery::Done),
-            Err(Failure::Permanent(reason)) => {
-                tracing::error!(effect = ?entry.effect, %reason, "chat refused for good; dropping this card change");
-                self.store.finished(id).await?;
+            Ok(()) => {
+                if entry.held.is_some() {
+                    tracing::info!(what = %entry.describe(), "delivered what the chat had refused before");
+                }
                 Ok(Delivery::Done)
             }
+            Err(Failure::Permanent(reason)) => {
+                let due = later(now, HELD_RETRY);
+                if entry.held.is_none() {
+                    tracing::error!(
+                        what = %entry.describe(),
+                        %reason,
+                        "the chat refused this for good; it is kept and tried again every {} and at start-up (`earshot status` lists what is held)",
+                        humantime::format_duration(HELD_RETRY)
+                    );
+                } else {
+                    tracing::warn!(what = %entry.describe(), %reason, "still refused; kept");
+                }
+                entry.attempts = entry.attempts.saturating_add(1);
+                entry.held = Some(reason.clone());
+                // The try may have landed unseen: a post looks in the chat before the next.
+                entry.started = true;
+                self.store.retry_later(id, entry, due, reason).await?;
+                Ok(Delivery::Held(due))
+            }
             Err(Failure::Retry { reason, after }) => {
-                let due = now + backoff(entry.attempts, after);
-                tracing::warn!(effect = ?entry.effect, %reason, %due, "chat delivery failed; will retry");
+                let due = later(now, backoff(entry.attempts, after));
+                entry.held = None;
+                entry.started = true;
+                // A rate limit is the server saying when, not a failure: the backoff stays.
+                if after.is_none() {
+                    entry.attempts = entry.attempts.saturating_add(1);
+                }
+                if after.is_none() && entry.attempts == STUCK_ATTEMPTS {
+                    tracing::error!(
+                        what = %entry.describe(),
+                        %reason,
+                        attempts = entry.attempts,
+                        "this keeps failing and the effects behind it in its lane wait (`earshot status` shows it)"
+                    );
+                } else {
+                    tracing::warn!(what = %entry.describe(), %reason, %due, "chat delivery failed; will retry");
+                }
                 self.store.retry_later(id, entry, due, reason).await?;
                 Ok(Delivery::Later(due))
             }
@@ -267,6 +392,7 @@ impl Outbox {
         chat_name: &str,
         storm: u64,
         text: &str,
+        (channel, lane): (Option<&str>, &str),
         now: DateTime<Utc>,
     ) -> Result<Result<(), Failure>, StoreError> {
         let Some(chat) = self.chats.get(chat_name) else {
@@ -274,6 +400,13 @@ impl Outbox {
                 "chat {chat_name} is no longer configured"
             ))));
         };
+        // Each lane counts its own storms; its summary cards are remembered apart.
+        let chat_lane = if lane.is_empty() {
+            chat_name.to_string()
+        } else {
+            format!("{chat_name}\u{1f}{lane}")
+        };
+        let chat_name = chat_lane.as_str();
         let posted = self.store.summary_message(chat_name, storm)?;
         if chat.at_most_once() {
             let sent = match posted {
@@ -286,7 +419,7 @@ impl Outbox {
                     self.store
                         .summary_posted(id, chat_name, storm, &message)
                         .await?;
-                    chat.post_summary(text, now).await.map(|_| ())
+                    chat.post_summary_in(channel, text, now).await.map(|_| ())
                 }
             };
             if let Err(error) = sent {
@@ -302,7 +435,7 @@ impl Outbox {
                 }
                 Err(error) => Ok(Err(error.into())),
             },
-            None => match chat.post_summary(text, now).await {
+            None => match chat.post_summary_in(channel, text, now).await {
                 Ok(message) => {
                     self.store
                         .summary_posted(id, chat_name, storm, &message)
@@ -359,9 +492,10 @@ impl Outbox {
                 .unwrap_or_default())
         };
         let sent = match effect {
-            Effect::Digest { text, .. } | Effect::Alert { text, .. } => {
-                chat.post_notice(text, now).await
+            Effect::Digest { text, channel, .. } | Effect::Alert { text, channel, .. } => {
+                chat.post_notice_in(channel.as_deref(), text, now).await
             }
+            Effect::Notice { text, .. } => chat.post_notice(text, now).await,
             Effect::Nudge {
                 number, text, ping, ..
             } => {
@@ -420,11 +554,14 @@ impl Outbox {
                 Action::AnswerDelivered { link: posted.link }
             }
             Err(Failure::Retry { reason, after }) if entry.attempts + 1 < ANSWER_ATTEMPTS => {
-                let due = now + backoff(entry.attempts, after);
+                let due = later(now, backoff(entry.attempts, after));
                 tracing::warn!(number, %reason, %due, "answer not delivered yet; will retry");
-                self.store
-                    .retry_later(id, entry.clone(), due, reason)
-                    .await?;
+                let mut entry = entry.clone();
+                // A rate limit is the network saying when, not a failed try.
+                if after.is_none() {
+                    entry.attempts = entry.attempts.saturating_add(1);
+                }
+                self.store.retry_later(id, entry, due, reason).await?;
                 return Ok(Delivery::Later(due));
             }
             Err(Failure::Retry { reason, .. }) => Action::AnswerFailed {
@@ -450,12 +587,23 @@ impl Outbox {
     }
 }
 
-/// How long to wait before try number `attempts + 2`, never less than the server asked for.
+/// How long to wait before the next try after `attempts` failed ones: what the server asked
+/// for, when it said (within sane bounds), else an exponential backoff.
 pub fn backoff(attempts: u32, server_asked: Option<Duration>) -> Duration {
-    let exponential = FIRST_RETRY
-        .saturating_mul(1u32.checked_shl(attempts.min(16)).unwrap_or(u32::MAX))
-        .min(LONGEST_RETRY);
-    exponential.max(server_asked.unwrap_or_default())
+    match server_asked {
+        Some(wait) => wait.clamp(SHORTEST_SERVER_WAIT, LONGEST_SERVER_WAIT),
+        None => FIRST_RETRY
+            .saturating_mul(1u32.checked_shl(attempts.min(16)).unwrap_or(u32::MAX))
+            .min(LONGEST_RETRY),
+    }
+}
+
+/// `now + wait`, saturating: no wait a server sends can overflow the clock.
+pub fn later(now: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
+    chrono::TimeDelta::from_std(wait)
+        .ok()
+        .and_then(|wait| now.checked_add_signed(wait))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 fn earliest(a: Option<DateTime<Utc>>, b: DateTime<Utc>) -> Option<DateTime<Utc>> {
@@ -482,7 +630,7 @@ impl From<SourceError> for Failure {
 
 #[cfg(test)]
 mod tests {
-    use super::backoff;
+    use super::{backoff, later};
     use std::time::Duration;
 
     #[test]
@@ -495,5 +643,25 @@ mod tests {
         assert_eq!(backoff(u32::MAX, None), secs(600));
         assert_eq!(backoff(0, Some(secs(30))), secs(30));
         assert_eq!(backoff(9, Some(secs(3600))), secs(3600));
+        // The server's word, not the failure count, sets the wait...
+        assert_eq!(backoff(5, Some(secs(1))), secs(1));
+        // ...within bounds: never a spin, never longer than an hour.
+        assert_eq!(backoff(0, Some(secs(0))), secs(1));
+        assert_eq!(backoff(0, Some(Duration::MAX)), secs(3600));
+    }
+
+    #[test]
+    fn later_never_overflows() {
+        let now = chrono::Utc::now();
+        assert_eq!(
+            later(now, Duration::from_secs(2)),
+            now + chrono::Duration::seconds(2)
+        );
+        assert_eq!(
+            later(now, Duration::MAX),
+            chrono::DateTime::<chrono::Utc>::MAX_UTC
+        );
+        let end = chrono::DateTime::<chrono::Utc>::MAX_UTC;
+        assert_eq!(later(end, Duration::from_secs(1)), end);
     }
 }

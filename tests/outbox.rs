@@ -286,7 +286,7 @@ async fn pending_cards_survive_a_restart_and_post_exactly_once() {
 }
 
 #[tokio::test]
-async fn a_permanent_chat_error_drops_the_card_change_but_not_the_mention() {
+async fn a_permanent_chat_error_keeps_the_card_until_the_cause_is_fixed() {
     let rig = rig(Store::temporary(vec!["fake".into()]).unwrap());
     let now = Utc::now();
     rig.store
@@ -297,19 +297,151 @@ async fn a_permanent_chat_error_drops_the_card_change_but_not_the_mention() {
             now,
         )
         .unwrap();
-    rig.chat
-        .fail_next(ChatError::Permanent("channel_not_found".into()));
-    assert_eq!(rig.outbox.drain(now).await.unwrap().delivered, 2);
+    rig.chat.fail_next(ChatError::Permanent(
+        "Slack refused chat.postMessage: not_in_channel (invite the app)".into(),
+    ));
+    let pass = rig.outbox.drain(now).await.unwrap();
+    assert_eq!(pass.delivered, 1, "the rest of the lane goes on");
     assert_eq!(rig.chat.log(), vec!["post #2"]);
-    assert_eq!(rig.store.count().unwrap(), 2, "the mention stays listable");
-    // An update for a card that was never shown has nothing to edit and is dropped.
-    rig.store
-        .apply(1, &Member::new("U1", "jane"), &Action::Claim, now)
-        .await
-        .unwrap();
-    rig.outbox.drain(now).await.unwrap();
-    assert_eq!(rig.chat.log(), vec!["post #2"]);
+    let kept = rig.store.outbox().unwrap();
+    assert_eq!(kept.len(), 1, "the refused card is kept, not dropped");
+    assert_eq!(
+        kept[0].1.held.as_deref(),
+        Some("Slack refused chat.postMessage: not_in_channel (invite the app)")
+    );
+    assert_eq!(
+        pass.next_due,
+        Some(now + chrono::Duration::from_std(earshot::outbox::HELD_RETRY).unwrap())
+    );
+
+    // A claim on #1 queues an update, which waits behind its card; #2's goes on.
+    let jane = Member::new("U1", "jane");
+    for number in [1, 2] {
+        rig.store
+            .apply(number, &jane, &Action::Claim, now)
+            .await
+            .unwrap();
+    }
+    let soon = now + chrono::Duration::minutes(10);
+    rig.outbox.drain(soon).await.unwrap();
+    assert_eq!(rig.chat.log().len(), 2, "{:?}", rig.chat.log());
+    assert!(rig.chat.log()[1].starts_with("update msg-2"));
+
+    // Someone invites the app; the long retry delivers the card, then its update, once.
+    let fixed = now + chrono::Duration::minutes(31);
+    rig.outbox.drain(fixed).await.unwrap();
+    rig.outbox.drain(fixed).await.unwrap();
+    let log = rig.chat.log();
+    assert_eq!(log[2], "post #1", "{log:?}");
+    assert!(log[3].starts_with("update msg-1 #1"), "{log:?}");
+    assert_eq!(log.len(), 4);
     assert_eq!(rig.store.outbox_len(), 0);
+}
+
+#[tokio::test]
+async fn held_and_stuck_effects_are_reported_in_status_and_the_digest() {
+    let rig = rig(Store::temporary(vec!["fake".into()]).unwrap());
+    let now = Utc::now();
+    rig.store
+        .ingest("masto", &[mention("a")], &Cursor::default(), now)
+        .unwrap();
+    let healthy = earshot::status::report(&rig.store, now).unwrap();
+    assert!(healthy.contains("Outbox: 1 effect waiting"), "{healthy}");
+    assert!(healthy.contains("nothing held, nothing stuck"), "{healthy}");
+
+    let reason = "Slack refused chat.postMessage: not_in_channel (check `channel` in [chat.slack] and invite the app to that channel)";
+    rig.chat.fail_next(ChatError::Permanent(reason.into()));
+    rig.outbox.drain(now).await.unwrap();
+    let report = earshot::status::report(&rig.store, now).unwrap();
+    assert!(report.contains("1 effect held since"), "{report}");
+    assert!(report.contains(reason), "{report}");
+    assert!(report.contains("the card for #1 in fake"), "{report}");
+    let digest = earshot::digest::Digester::text(&rig.store, chrono_tz::UTC, now).unwrap();
+    assert!(digest.contains("Delivery that needs a look"), "{digest}");
+    assert!(digest.contains(reason), "{digest}");
+
+    // An outage that never ends is reported too, once the entry has failed again and again.
+    let outage = crate::rig(Store::temporary(vec!["fake".into()]).unwrap());
+    outage
+        .store
+        .ingest("masto", &[mention("b")], &Cursor::default(), now)
+        .unwrap();
+    let mut at = now;
+    for _ in 0..earshot::outbox::STUCK_ATTEMPTS {
+        outage.chat.fail_next(ChatError::Retry {
+            reason: "Slack's chat.postMessage did not answer within 15s".into(),
+            after: None,
+        });
+        outage.outbox.drain(at).await.unwrap();
+        at += chrono::Duration::hours(1);
+    }
+    let report = earshot::status::report(&outage.store, at).unwrap();
+    assert!(
+        report.contains("the card for #1 in fake has failed 12 times in a row"),
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn held_effects_are_retried_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = Utc::now();
+    {
+        let rig = rig(Store::open(dir.path(), vec!["fake".into()]).unwrap());
+        rig.store
+            .ingest("masto", &[mention("a")], &Cursor::default(), now)
+            .unwrap();
+        rig.chat
+            .fail_next(ChatError::Permanent("invalid_auth".into()));
+        rig.outbox.drain(now).await.unwrap();
+        assert_eq!(rig.store.outbox_len(), 1);
+        rig.store.flush().await.unwrap();
+    }
+    // The operator fixed the token and restarts earshot a minute later.
+    let rig = rig(Store::open(dir.path(), vec!["fake".into()]).unwrap());
+    let restart = now + chrono::Duration::minutes(1);
+    assert_eq!(rig.outbox.drain(restart).await.unwrap().delivered, 0);
+    assert_eq!(rig.outbox.retry_held(restart).await.unwrap(), 1);
+    assert_eq!(rig.outbox.drain(restart).await.unwrap().delivered, 1);
+    assert_eq!(rig.chat.log(), vec!["post #1"]);
+}
+
+#[tokio::test]
+async fn a_rate_limit_waits_what_the_server_asks_without_growing_the_backoff() {
+    let rig = rig(Store::temporary(vec!["fake".into()]).unwrap());
+    let now = Utc::now();
+    rig.store
+        .ingest("masto", &[mention("a")], &Cursor::default(), now)
+        .unwrap();
+    let limited = || ChatError::Retry {
+        reason: "429".into(),
+        after: Some(Duration::from_secs(1)),
+    };
+    let mut at = now;
+    for _ in 0..30 {
+        rig.chat.fail_next(limited());
+        let pass = rig.outbox.drain(at).await.unwrap();
+        assert_eq!(pass.delivered, 0);
+        at += chrono::Duration::seconds(1);
+        assert_eq!(
+            pass.next_due,
+            Some(at),
+            "each 429 waits exactly Retry-After"
+        );
+    }
+    assert_eq!(rig.store.outbox().unwrap()[0].1.attempts, 0);
+    assert_eq!(rig.outbox.drain(at).await.unwrap().delivered, 1);
+
+    // A hostile Retry-After cannot push the card past an hour, nor overflow the clock.
+    rig.store
+        .ingest("masto", &[mention("b")], &Cursor::default(), now)
+        .unwrap();
+    rig.chat.fail_next(ChatError::Retry {
+        reason: "429".into(),
+        after: Some(Duration::MAX),
+    });
+    let pass = rig.outbox.drain(at).await.unwrap();
+    assert_eq!(pass.next_due, Some(at + chrono::Duration::hours(1)));
 }
 
 #[tokio::test]

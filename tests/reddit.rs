@@ -627,3 +627,107 @@ async fn threads_that_are_gone_odd_or_rate_limited_never_panic() {
     assert_eq!(fake.requests().len(), before);
     assert!(fake.unused().is_empty(), "{:?}", fake.unused());
 }
+
+#[tokio::test]
+async fn every_failure_class_is_survived_and_retried_within_the_cap() {
+    let fake = Fake::start().await;
+    let store = Store::temporary(vec![]).unwrap();
+    let source = reddit(&fake, &["search:acme", "mentions"]);
+    fake.on("POST", TOKEN, Reply::fixture("reddit/token.json"));
+    let hour = Duration::from_secs(3600);
+    let future = (Utc::now() + chrono::Duration::seconds(120))
+        .format("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string();
+    // Both listings refused, one way after another: the poll fails, the cursor stays, and the
+    // wait the server named is at most an hour whatever it said.
+    let refusals: Vec<(u16, &str, Option<Duration>)> = vec![
+        (429, "99999999999999", Some(hour)),
+        (429, "18446744073709551615", Some(hour)),
+        (503, "-5", None),
+        (429, "soon", None),
+        (503, &future, Some(Duration::from_secs(120))),
+    ];
+    for (status, retry_after, bounded) in refusals {
+        for _ in 0..2 {
+            fake.on(
+                "GET",
+                SEARCH,
+                Reply::status(status, "").header("retry-after", retry_after),
+            )
+            .on(
+                "GET",
+                INBOX,
+                Reply::status(status, "").header("retry-after", retry_after),
+            );
+        }
+        match source.fetch(&Cursor::default()).await {
+            Err(SourceError::Retry { after, .. }) => match bounded {
+                Some(expected) => {
+                    let after = after.unwrap();
+                    assert!(
+                        after <= expected && after + Duration::from_secs(5) >= expected,
+                        "{retry_after}: {after:?}"
+                    )
+                }
+                None => assert_eq!(after, None, "{retry_after}"),
+            },
+            other => panic!("{status} {retry_after}: {other:?}"),
+        }
+        assert_eq!(
+            poll_now(&store, &source).await,
+            0,
+            "a failed poll stores nothing"
+        );
+        let health = store.source_health("reddit").unwrap();
+        assert!(
+            health.failures > 0 && health.last_error.is_some(),
+            "{health:?}"
+        );
+    }
+    // One listing refused for good, the other read: what was read is kept, the refusal reported.
+    fake.on("GET", SEARCH, Reply::status(403, "forbidden")).on(
+        "GET",
+        INBOX,
+        Reply::fixture("reddit/inbox.json"),
+    );
+    let fetched = source.fetch(&Cursor::default()).await.unwrap();
+    assert!(!fetched.mentions.is_empty(), "the inbox still counts");
+    assert_eq!(fetched.problems.len(), 1, "{:?}", fetched.problems);
+    assert!(
+        fetched.problems[0].starts_with("search:acme: "),
+        "{:?}",
+        fetched.problems
+    );
+    let position = fetched.cursor.position.clone().unwrap();
+    assert!(
+        position.contains("mentions") && !position.contains("search"),
+        "{position}"
+    );
+    // Everything back: the next poll reads both.
+    fake.on("GET", SEARCH, Reply::fixture("reddit/search.json"))
+        .on("GET", INBOX, Reply::fixture("reddit/inbox.json"));
+    assert!(poll_now(&store, &source).await > 0, "the bot kept going");
+}
+
+#[tokio::test]
+async fn an_unreadable_cursor_is_reported_and_not_silently_reset() {
+    let fake = Fake::start().await;
+    let source = reddit(&fake, &["mentions"]);
+    fake.on("POST", TOKEN, Reply::fixture("reddit/token.json"))
+        .on("GET", INBOX, Reply::fixture("reddit/inbox.json"));
+    let corrupt = Cursor {
+        position: Some(r#"{"mentions": "not a mark"}"#.into()),
+        ..Cursor::default()
+    };
+    let fetched = source.fetch(&corrupt).await.unwrap();
+    assert_eq!(fetched.problems.len(), 1);
+    assert!(
+        fetched.problems[0].contains("position of `mentions` is unreadable"),
+        "{:?}",
+        fetched.problems
+    );
+}
+
+async fn poll_now(store: &Store, source: &Reddit) -> usize {
+    poll(store, source, &rules()).await
+}

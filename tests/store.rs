@@ -364,3 +364,122 @@ async fn a_sources_rotated_credentials_survive_reopening_the_store() {
         "{printed}"
     );
 }
+
+/// What an interrupted write (a full disk) could leave, made by hand in the sled files: the
+/// counter behind the newest mention, a mention missing from the dedup index, another missing
+/// from the status index. The store repairs them at open, so nothing is numbered twice, a post
+/// found again is not stored twice, and `list` shows every mention.
+#[tokio::test]
+async fn at_open_the_indexes_are_checked_against_the_mentions_and_repaired() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path(), chats()).unwrap();
+        let batch: Vec<Mention> = (1..=5)
+            .map(|i| mention("masto", &i.to_string(), Network::Mastodon))
+            .collect();
+        store
+            .ingest("masto", &batch, &Cursor::default(), Utc::now())
+            .unwrap();
+        store.flush().await.unwrap();
+    }
+    {
+        let db = sled::open(dir.path()).unwrap();
+        db.open_tree("meta")
+            .unwrap()
+            .insert("next_number", &3u64.to_be_bytes())
+            .unwrap();
+        let keys = db.open_tree("keys").unwrap();
+        for item in keys.iter() {
+            let (key, number) = item.unwrap();
+            if number.as_ref() == 5u64.to_be_bytes() {
+                keys.remove(key).unwrap();
+            }
+        }
+        let by_status = db.open_tree("by_status").unwrap();
+        for item in by_status.iter() {
+            let (key, _) = item.unwrap();
+            if key.ends_with(&4u64.to_be_bytes()) {
+                by_status.remove(key).unwrap();
+            }
+        }
+        db.flush().unwrap();
+    }
+    let store = Store::open(dir.path(), chats()).unwrap();
+    assert_eq!(store.count().unwrap(), 5);
+    let again = store
+        .ingest(
+            "masto",
+            &[
+                mention("masto", "5", Network::Mastodon),
+                mention("masto", "6", Network::Mastodon),
+            ],
+            &Cursor::default(),
+            Utc::now(),
+        )
+        .unwrap();
+    assert_eq!(
+        again,
+        vec![6],
+        "#5 not stored twice, and no number handed out twice"
+    );
+    assert_eq!(store.mention(1).unwrap().mention.key.id, "1");
+    let open: Vec<u64> = store
+        .list(ListFilter::Open, &jane())
+        .unwrap()
+        .iter()
+        .map(|t| t.number)
+        .collect();
+    assert_eq!(open, vec![1, 2, 3, 4, 5, 6]);
+}
+
+/// One post stored under two numbers cannot be repaired by guessing: the store refuses to open
+/// and says so.
+#[tokio::test]
+async fn a_post_stored_twice_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path(), chats()).unwrap();
+        let batch: Vec<Mention> = (1..=2)
+            .map(|i| mention("masto", &i.to_string(), Network::Mastodon))
+            .collect();
+        store
+            .ingest("masto", &batch, &Cursor::default(), Utc::now())
+            .unwrap();
+        store.flush().await.unwrap();
+    }
+    {
+        let db = sled::open(dir.path()).unwrap();
+        let mentions = db.open_tree("mentions").unwrap();
+        let first = mentions.get(1u64.to_be_bytes()).unwrap().unwrap();
+        mentions.insert(2u64.to_be_bytes(), first).unwrap();
+        db.flush().unwrap();
+    }
+    let error = Store::open(dir.path(), chats()).err().expect("refused");
+    assert!(matches!(error, StoreError::Inconsistent { .. }), "{error}");
+    assert!(error.to_string().contains("#1 and #2"), "{error}");
+}
+
+/// After the first storage failure (here a stalled flush, as on a full disk) the store writes
+/// nothing more and says why; the app watches `broken()` and exits non-zero. (A real full disk
+/// is not mounted by this test: it checks the refusal that follows the first failure.)
+#[tokio::test]
+async fn after_a_storage_failure_nothing_more_is_written() {
+    let store = Store::temporary(chats()).unwrap();
+    let stalled: Result<(), StoreError> =
+        Err(StoreError::Stalled(std::time::Duration::from_secs(30)));
+    assert!(store.watch(stalled).is_err());
+    assert!(store.broken().unwrap().contains("within 30s"));
+    let refused = store.ingest(
+        "masto",
+        &[mention("masto", "1", Network::Mastodon)],
+        &Cursor::default(),
+        Utc::now(),
+    );
+    assert!(matches!(refused, Err(StoreError::Broken(_))), "{refused:?}");
+    assert_eq!(
+        store.count().unwrap(),
+        0,
+        "nothing stored after the failure"
+    );
+    assert!(matches!(store.flush().await, Err(StoreError::Broken(_))));
+}

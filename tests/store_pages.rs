@@ -283,3 +283,29 @@ async fn list_shows_a_page_and_says_how_to_get_the_next() {
         "`list open` has 3 page(s); there is no page 4."
     );
 }
+
+#[tokio::test]
+async fn autocomplete_reads_only_the_newest_owed_mentions() {
+    let store = Store::temporary(vec![]).unwrap();
+    let now = Utc::now();
+    stocked(&store, now);
+    let jane = Member::new("U1", "jane");
+    store.apply(9, &jane, &Action::Claim, now).await.unwrap();
+    store
+        .apply(10, &jane, &Action::Ignore { reason: None }, now)
+        .await
+        .unwrap();
+    let newest: Vec<u64> = store
+        .newest_owed(3)
+        .unwrap()
+        .iter()
+        .map(|tracked| tracked.number)
+        .collect();
+    assert_eq!(
+        newest,
+        vec![7, 8, 9],
+        "open and claimed, not ignored; oldest first"
+    );
+    assert_eq!(store.newest_owed(100).unwrap().len(), 9);
+    assert!(store.newest_owed(0).unwrap().is_empty());
+}

@@ -118,11 +118,88 @@ fn setup(store: &Store) -> (Arc<FakeChat>, Outbox) {
     (chat, outbox)
 }
 
+/// Mentions posted at `now` and found at once, from a source that has polled before.
 async fn arrive(store: &Store, ids: std::ops::Range<u32>, now: DateTime<Utc>) -> Vec<u64> {
-    let batch: Vec<Mention> = ids.map(mention).collect();
+    let batch: Vec<Mention> = ids.map(|id| made(id, now)).collect();
+    if store.cursor("masto").unwrap() == Cursor::default() {
+        store.save_cursor("masto", &Cursor::default()).unwrap();
+    }
     store
         .ingest("masto", &batch, &Cursor::default(), now)
         .unwrap()
+}
+
+fn made(id: u32, at: DateTime<Utc>) -> Mention {
+    Mention {
+        created_at: at,
+        ..mention(id)
+    }
+}
+
+#[tokio::test]
+async fn a_new_sources_first_poll_is_an_import_not_a_storm() {
+    let store = Store::temporary(vec!["fake".into()])
+        .unwrap()
+        .with_storm(mode());
+    let (chat, outbox) = setup(&store);
+    // The first poll brings 200 posts from the last days, some made minutes ago.
+    let now = t0();
+    let batch: Vec<Mention> = (0..200)
+        .map(|id| made(id, now - Duration::minutes(i64::from(id) * 30)))
+        .collect();
+    let numbers = store
+        .ingest("masto", &batch, &Cursor::default(), now)
+        .unwrap();
+    assert_eq!(numbers.len(), 200);
+    outbox.drain(now).await.unwrap();
+    let log = chat.take();
+    assert_eq!(
+        log,
+        ["notice: 📥 Imported 200 earlier mentions from masto (#1–#200): posts from before earshot watched it, or already old when found, so they get no card of their own. `/mentions list` shows them.".to_string()]
+    );
+    assert!(!store.weather().unwrap().stormy(), "no storm, no @channel");
+    let system = Member::new("earshot", "earshot");
+    assert_eq!(store.list(ListFilter::Open, &system).unwrap().len(), 200);
+
+    // Then live: new posts get their own cards.
+    arrive(&store, 500..503, now + Duration::minutes(1)).await;
+    outbox.drain(now + Duration::minutes(1)).await.unwrap();
+    assert_eq!(starting(&chat.take(), "post #"), 3);
+}
+
+#[tokio::test]
+async fn posts_already_old_when_found_are_judged_by_when_they_were_made() {
+    let store = Store::temporary(vec!["fake".into()])
+        .unwrap()
+        .with_storm(mode());
+    let (chat, outbox) = setup(&store);
+    arrive(&store, 0..1, t0()).await;
+    outbox.drain(t0()).await.unwrap();
+    chat.take();
+    // The source comes back after an outage with 40 posts from yesterday: an import.
+    let now = t0() + Duration::hours(1);
+    let batch: Vec<Mention> = (1..41)
+        .map(|id| made(id, now - Duration::days(1)))
+        .collect();
+    store
+        .ingest("masto", &batch, &Cursor::default(), now)
+        .unwrap();
+    outbox.drain(now).await.unwrap();
+    let log = chat.take();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert!(log[0].starts_with("notice: 📥 Imported 40 earlier mentions from masto (#2–#41)"));
+    assert!(!log[0].contains("@"), "pings nobody: {log:?}");
+    assert!(!store.weather().unwrap().stormy());
+    // A few old ones get their cards, and still start no storm.
+    let batch: Vec<Mention> = (41..44)
+        .map(|id| made(id, now - Duration::days(1)))
+        .collect();
+    store
+        .ingest("masto", &batch, &Cursor::default(), now)
+        .unwrap();
+    outbox.drain(now).await.unwrap();
+    assert_eq!(starting(&chat.take(), "post #"), 3);
+    assert!(!store.weather().unwrap().stormy());
 }
 
 fn starting(lines: &[String], prefix: &str) -> usize {

@@ -63,6 +63,29 @@ pub trait Chat: Send + Sync {
         )))
     }
 
+    /// Posts a notice in `channel` (a route's channel; `None`: the chat's own). Chats with one
+    /// channel keep the default, which is [`Chat::post_notice`].
+    async fn post_notice_in(
+        &self,
+        channel: Option<&str>,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ChatError> {
+        let _ = channel;
+        self.post_notice(text, now).await
+    }
+
+    /// [`Chat::post_summary`] in `channel` (`None`: the chat's own).
+    async fn post_summary_in(
+        &self,
+        channel: Option<&str>,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<String, ChatError> {
+        let _ = channel;
+        self.post_summary(text, now).await
+    }
+
     /// Posts a storm's summary card, which stands in for the cards of the mentions that arrive
     /// during a storm; returns the chat's id for it, to update it as the storm grows. By default
     /// a notice ([`Chat::post_notice`]) with no id.
@@ -128,6 +151,12 @@ pub trait Chat: Send + Sync {
         self.post_notice(caption, now).await
     }
 
+    /// Whether [`Chat::listen`] is a listener that runs until shutdown (Slack, Discord): one
+    /// that returns early is started again. The terminal's returns at once by design.
+    fn listens(&self) -> bool {
+        false
+    }
+
     /// Receives what people type and click, hands it to `desk`, and answers them, until
     /// `shutdown` turns true. Chats whose input the app drives itself (the terminal) keep the
     /// default, which returns at once.
@@ -154,6 +183,30 @@ pub enum ChatError {
     Permanent(String),
 }
 
+/// What a person is told when handling their command panicked (a bug): nothing was changed
+/// that they were not told of, since the desk's transaction either committed or did not.
+pub const SORRY: &str =
+    "Sorry, earshot failed on that (a bug, logged). Check the card or `show N` before trying again.";
+
+/// Runs `work`, turning a panic in it into `None` with an error line naming `what`, so that a
+/// bug in handling one command is logged and answered instead of reaching only the default
+/// panic hook and leaving the person without a word.
+pub async fn caught<T>(what: &str, work: impl std::future::Future<Output = T>) -> Option<T> {
+    use futures_util::FutureExt;
+    match std::panic::AssertUnwindSafe(work).catch_unwind().await {
+        Ok(done) => Some(done),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|text| text.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".into());
+            tracing::error!(what, panic = %message, "handling a command panicked");
+            None
+        }
+    }
+}
+
 /// The media type chats are told for an uploaded file: earshot uploads PNG charts.
 pub(crate) fn content_type(file_name: &str) -> &'static str {
     if file_name.ends_with(".png") {
@@ -172,5 +225,17 @@ impl From<crate::net::Failure> for ChatError {
                 ChatError::Permanent(reason)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::caught;
+
+    #[tokio::test]
+    async fn a_panic_while_handling_a_command_is_caught() {
+        assert_eq!(caught("ok", async { 2 }).await, Some(2));
+        let panicked: Option<u8> = caught("boom", async { panic!("index out of bounds") }).await;
+        assert_eq!(panicked, None);
     }
 }

@@ -243,6 +243,7 @@ mod tests {
             received_at: now,
             follow_up_of: None,
             priority: Default::default(),
+            place: Default::default(),
         };
         let text = card(&tracked, now);
         assert_eq!(

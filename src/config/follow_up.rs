@@ -290,7 +290,14 @@ fn lexicon(base: &Path, raw: RawPriority) -> Result<Lexicon, Problem> {
             ))
         }
     };
-    Lexicon::parse(&text).map_err(|message| {
+    // The language files it names are read from its own folder.
+    let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let read = |name: &str| {
+        let file = folder.join(name);
+        std::fs::read_to_string(&file)
+            .map_err(|error| format!("cannot read {}: {error}", file.display()))
+    };
+    Lexicon::load(&text, read).map_err(|message| {
         (
             span,
             "priority.lexicon".into(),

@@ -1,4 +1,7 @@
 use super::*;
+use crate::net::Secret;
+use crate::sources::feed::Location;
+use crate::sources::{bluesky, feed, hackernews, linkedin, mastodon, reddit, x, youtube};
 
 const BASE: &str = "[store]\npath = \"../data/earshot\"\n\n[chat.shell]\nuser = \"you\"\n\n[rules]\nkeywords = [\"acme\", \"\\\"acme coffee\\\"\"]\nexclude = [\"vacature\"]\nown_accounts = []\n";
 
@@ -29,7 +32,7 @@ fn the_documented_keys_work_as_written() {
     assert_eq!(source.name, "google-alerts");
     assert_eq!(source.every, Duration::from_secs(300));
     assert!(
-        matches!(&source.kind, SourceKind::Feed { location: Location::File(path) } if path == &dir.path().join("sample-feed.xml"))
+        matches!(source.spec.settings::<feed::Settings>(), Some(feed::Settings { location: Location::File(path) }) if path == &dir.path().join("sample-feed.xml"))
     );
     assert_eq!(config.chat_names(), vec!["shell"]);
 }
@@ -57,7 +60,7 @@ fn urls_and_env_variables() {
     );
     let config = parse_in(dir.path(), &text).expect("valid");
     assert!(
-        matches!(&config.sources[0].kind, SourceKind::Feed { location: Location::Url(url) } if url == "https://alerts.example/feed?id=1")
+        matches!(config.sources[0].spec.settings::<feed::Settings>(), Some(feed::Settings { location: Location::Url(url) }) if url == "https://alerts.example/feed?id=1")
     );
     assert_eq!(
         config.sources[0].every,
@@ -188,11 +191,11 @@ every = \"2m\"
         panic!("three sources")
     };
     assert!(
-        matches!(&hn.kind, SourceKind::HackerNews(s) if s.query == "acme" && s.api_url == hackernews::DEFAULT_API_URL && s.account.is_none()),
+        matches!(hn.spec.settings::<hackernews::Settings>(), Some(s) if s.query == "acme" && s.api_url == hackernews::DEFAULT_API_URL && s.account.is_none()),
         "without `account`, Hacker News does not detect answers"
     );
     assert_eq!(hn.every, hackernews::DEFAULT_EVERY);
-    let SourceKind::Reddit(settings) = &reddit.kind else {
+    let Some(settings) = reddit.spec.settings::<reddit::Settings>() else {
         panic!("reddit")
     };
     assert_eq!(settings.client_secret.expose(), "s3cret");
@@ -206,7 +209,7 @@ every = \"2m\"
     );
     assert_eq!(reddit.every, reddit::DEFAULT_EVERY);
     assert!(
-        matches!(&x.kind, SourceKind::X(s) if s.user_token.is_none() && s.api_url == "http://127.0.0.1:9")
+        matches!(x.spec.settings::<x::Settings>(), Some(s) if s.user_token.is_none() && s.api_url == "http://127.0.0.1:9")
     );
     assert_eq!(x.every, Duration::from_secs(120));
 }
@@ -219,7 +222,7 @@ fn hacker_news_takes_the_brand_account_as_written() {
     );
     let config = parse_in(dir.path(), &text).expect("valid");
     assert!(
-        matches!(&config.sources[0].kind, SourceKind::HackerNews(s) if s.account.as_deref() == Some("AcmeHQ")),
+        matches!(config.sources[0].spec.settings::<hackernews::Settings>(), Some(s) if s.account.as_deref() == Some("AcmeHQ")),
         "trimmed, case kept: HN usernames are case-sensitive"
     );
 }
@@ -300,7 +303,7 @@ fn an_x_source_may_renew_its_user_token() {
         &x("refresh_token = \"${EARSHOT_TEST_X_REFRESH}\"\nclient_id = \"cid\"\n"),
     )
     .expect("valid");
-    let SourceKind::X(settings) = &config.sources[0].kind else {
+    let Some(settings) = config.sources[0].spec.settings::<x::Settings>() else {
         panic!("x")
     };
     let refresh = settings.refresh.as_ref().expect("refreshing");
@@ -319,7 +322,7 @@ fn an_x_source_may_renew_its_user_token() {
         &x("user_token = \"access\"\nrefresh_token = \"r\"\nclient_id = \"cid\"\nclient_secret = \"csecret\"\ntoken_url = \"http://127.0.0.1:9/2/oauth2/token\"\n"),
     )
     .expect("valid");
-    let SourceKind::X(settings) = &config.sources[0].kind else {
+    let Some(settings) = config.sources[0].spec.settings::<x::Settings>() else {
         panic!("x")
     };
     let refresh = settings.refresh.as_ref().expect("refreshing");
@@ -370,14 +373,14 @@ fn mastodon_and_bluesky_sources() {
         "{BASE}\n[[sources]]\nkind = \"mastodon\"\nname = \"masto\"\ninstance = \"https://mastodon.example\"\ntoken = \"${{EARSHOT_TEST_MASTODON_TOKEN}}\"\nwatch = [\"mentions\", \"#Acme\"]\nstream = true\n\n[[sources]]\nkind = \"bluesky\"\nname = \"sky\"\npds = \"https://bsky.social\"\nhandle = \"@acme.bsky.social\"\napp_password = \"abcd-efgh\"\nwatch = [\"mentions\", \"search:acme coffee\", \"jetstream\"]\njetstream_url = \"ws://127.0.0.1:9/subscribe\"\n"
     );
     let config = parse_in(dir.path(), &text).expect("valid");
-    let SourceKind::Mastodon {
+    let Some(mastodon::Settings {
         instance,
         token,
         watch,
         stream,
-    } = &config.sources[0].kind
+    }) = config.sources[0].spec.settings::<mastodon::Settings>()
     else {
-        panic!("{:?}", config.sources[0].kind)
+        panic!("{:?}", config.sources[0].spec)
     };
     assert_eq!(instance.as_str(), "https://mastodon.example/");
     assert_eq!(token.expose(), "tok-123");
@@ -390,15 +393,15 @@ fn mastodon_and_bluesky_sources() {
         ]
     );
     assert_eq!(config.sources[0].every, Duration::from_secs(30));
-    let SourceKind::Bluesky {
+    let Some(bluesky::Settings {
         pds,
         handle,
         app_password,
         watch,
         jetstream_url,
-    } = &config.sources[1].kind
+    }) = config.sources[1].spec.settings::<bluesky::Settings>()
     else {
-        panic!("{:?}", config.sources[1].kind)
+        panic!("{:?}", config.sources[1].spec)
     };
     assert_eq!(pds.as_str(), "https://bsky.social/");
     assert_eq!(handle, "acme.bsky.social");
@@ -641,7 +644,12 @@ fn follow_up_sections_are_read_and_checked() {
     assert_eq!(sla.release_claims_after, None, "off by default");
     assert_eq!(follow_up.report.as_ref().map(|r| r.at), Some(digest.at));
     // The shipped lexicon is the default: no file beside this config.
-    assert!(follow_up.lexicon.score("refund now").complaint);
+    assert!(
+        follow_up
+            .lexicon
+            .score("where is my refund", None)
+            .complaint
+    );
 
     let off = parse_in(dir.path(), &format!("{BASE}{FEED}")).expect("valid");
     assert!(off.follow_up.digest.is_none() && off.follow_up.sla.is_none());
@@ -667,7 +675,27 @@ fn follow_up_sections_are_read_and_checked() {
         &format!("{BASE}{FEED}\n[priority]\nlexicon = \"team.toml\"\n"),
     )
     .expect("valid");
-    assert!(team.follow_up.lexicon.score("koffie lauw").complaint);
+    assert!(team.follow_up.lexicon.score("koffie lauw", None).complaint);
+    // A lexicon whose language file has a mistake is refused, naming the file and the mistake.
+    std::fs::write(
+        dir.path().join("team.toml"),
+        "complaint_at = 3\n[languages]\nnl = \"team-nl.toml\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("team-nl.toml"),
+        "[[complaint]]\nreason = \"lauw\"\nweight = 3\npatterns = [\"{temp} koffie\"]\n",
+    )
+    .unwrap();
+    let error = parse_in(
+        dir.path(),
+        &format!("{BASE}{FEED}\n[priority]\nlexicon = \"team.toml\"\n"),
+    )
+    .unwrap_err();
+    assert!(
+        error.contains("team-nl.toml") && error.contains("{temp}"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -710,28 +738,118 @@ fn storm_mode_is_on_by_default_configurable_and_checked() {
 }
 
 #[test]
+fn a_source_is_named_after_its_kind_when_it_is_the_only_one() {
+    let dir = folder();
+    let unnamed = "\n[[sources]]\nkind = \"feed\"\nurl = \"sample-feed.xml\"\n";
+    let hn = "\n[[sources]]\nkind = \"hackernews\"\nquery = \"acme\"\n";
+    let config = parse_in(dir.path(), &format!("{BASE}{unnamed}{hn}")).expect("valid");
+    let names: Vec<&str> = config.sources.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, vec!["feed", "hackernews"]);
+    assert_eq!(config.sources[1].kind, "hackernews");
+
+    let error = parse_in(dir.path(), &format!("{BASE}{unnamed}{unnamed}")).unwrap_err();
+    assert!(
+        error.contains(
+            "line 12: sources[0].name: there are several feed sources; give each a unique `name`"
+        ),
+        "{error}"
+    );
+    let clash =
+        "\n[[sources]]\nkind = \"feed\"\nname = \"hackernews\"\nurl = \"sample-feed.xml\"\n";
+    let error = parse_in(dir.path(), &format!("{BASE}{clash}{hn}")).unwrap_err();
+    assert!(
+        error.contains("sources[1].name: another source is already called `hackernews`"),
+        "{error}"
+    );
+}
+
+#[test]
 fn youtube_and_linkedin_sections_are_read_by_their_own_folders() {
     let dir = folder();
-    let youtube = "\n[[sources]]\nkind = \"youtube\"\nname = \"yt\"\nchannel_id = \"UCabcdefghijklmnopqrstuv\"\napi_key = \"k\"\nwatch = [\"comments\", \"search:acme\"]\n";
+    let youtube = "\n[[sources]]\nkind = \"youtube\"\nname = \"yt\"\nchannel_id = \"UCabcdefghijklmnopqrstuv\"\napi_key = \"k\"\nwatch = [\"comments\", \"search:acme coffee\"]\n";
     let linkedin = "\n[[sources]]\nkind = \"linkedin\"\nname = \"li\"\norganization = \"urn:li:organization:42\"\ntoken = \"t\"\nversion = \"202611\"\n";
     let config = parse_in(dir.path(), &format!("{BASE}{youtube}{linkedin}")).expect("valid");
-    assert!(
-        matches!(&config.sources[0].kind, SourceKind::YouTube(s) if s.watch.len() == 2 && s.oauth.is_none())
+    let Some(yt) = config.sources[0].spec.settings::<youtube::Settings>() else {
+        panic!("not a youtube source: {:?}", config.sources[0].spec);
+    };
+    assert_eq!(
+        yt.watch,
+        vec![
+            youtube::Watch::Comments,
+            youtube::Watch::Search("acme coffee".into())
+        ]
     );
+    assert!(yt.oauth.is_none());
+    assert_eq!(yt.api_url, youtube::DEFAULT_API_URL);
+    assert_eq!(config.sources[0].kind, "youtube");
     assert_eq!(config.sources[0].every, Duration::from_secs(300));
-    assert!(matches!(&config.sources[1].kind, SourceKind::LinkedIn(s) if s.version == "202611"));
-    let bad = parse_in(
-        dir.path(),
-        &format!(
-            "{BASE}{}",
-            youtube.replace("UCabcdefghijklmnopqrstuv", "@acme")
-        ),
-    )
-    .unwrap_err();
-    assert!(bad.contains("line 15: sources[0].channel_id"), "{bad}");
-    let foreign = parse_in(dir.path(), &format!("{BASE}{youtube}version = \"1\"\n")).unwrap_err();
+    let Some(li) = config.sources[1].spec.settings::<linkedin::Settings>() else {
+        panic!("not a linkedin source: {:?}", config.sources[1].spec);
+    };
+    assert_eq!(li.version, "202611");
+    assert_eq!(
+        li.watch,
+        vec![linkedin::Watch::Mentions, linkedin::Watch::Comments]
+    );
+    assert!(config.sources[1]
+        .spec
+        .settings::<youtube::Settings>()
+        .is_none());
+
+    let error = |section: &str| parse_in(dir.path(), &format!("{BASE}{section}")).unwrap_err();
+    let bad = error(&youtube.replace("UCabcdefghijklmnopqrstuv", "@acme"));
+    assert!(
+        bad.contains("line 15: sources[0].channel_id: `@acme` is not a YouTube channel id"),
+        "{bad}"
+    );
+    let foreign = error(&format!("{youtube}version = \"1\"\n"));
     assert!(
         foreign.contains("a youtube source takes no `version`"),
         "{foreign}"
+    );
+    let missing = error(&youtube.replace("api_key = \"k\"\n", ""));
+    assert!(
+        missing.contains("sources[0].api_key: a youtube source needs `api_key`"),
+        "{missing}"
+    );
+    let half_grant = error(&format!(
+        "{youtube}client_id = \"c\"\nrefresh_token = \"r\"\n"
+    ));
+    assert!(
+        half_grant.contains("sources[0].client_secret: answering as the channel needs"),
+        "{half_grant}"
+    );
+    let watch = error(&youtube.replace("\"comments\", ", "\"videos\", "));
+    assert!(
+        watch.contains("sources[0].watch: `videos` is not a YouTube watch"),
+        "{watch}"
+    );
+    let twice = error(&youtube.replace("\"search:acme coffee\"", "\"comments\""));
+    assert!(twice.contains("`comments` is listed twice"), "{twice}");
+    let api = error(&format!("{youtube}api_url = \"ftp://x\"\n"));
+    assert!(
+        api.contains("sources[0].api_url: `ftp://x` is not an http(s) URL"),
+        "{api}"
+    );
+
+    let urn = error(&linkedin.replace("urn:li:organization:42", "acme"));
+    assert!(
+        urn.contains("line 15: sources[0].organization: `acme` is not an organization URN"),
+        "{urn}"
+    );
+    let version = error(&linkedin.replace("202611", "2026-11"));
+    assert!(
+        version.contains("sources[0].version: `2026-11` is not a LinkedIn API version"),
+        "{version}"
+    );
+    let expires = error(&format!("{linkedin}token_expires = \"soon\"\n"));
+    assert!(
+        expires.contains("sources[0].token_expires: `soon` is not a date"),
+        "{expires}"
+    );
+    let no_token = error(&linkedin.replace("token = \"t\"\n", ""));
+    assert!(
+        no_token.contains("sources[0].token: a linkedin source needs `token`"),
+        "{no_token}"
     );
 }

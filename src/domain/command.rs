@@ -44,6 +44,8 @@ pub enum Command {
     Stats {
         days: u32,
     },
+    /// The saved replies, for `answer N :name`.
+    Replies,
 }
 
 /// How long `snooze` silences a mention, as typed.
@@ -114,7 +116,7 @@ pub const USAGE: &[(&str, &str, &str)] = &[
     (
         "answer",
         "answer N <text>",
-        "post your answer on the network",
+        "post your answer on the network (`:name`: a saved reply)",
     ),
     (
         "done",
@@ -130,6 +132,11 @@ pub const USAGE: &[(&str, &str, &str)] = &[
     ),
     ("digest", "digest", "what is still owed, now, to you only"),
     ("stats", "stats [7d|30d]", "how well the team answers"),
+    (
+        "replies",
+        "replies",
+        "the saved replies, for `answer N :name`",
+    ),
 ];
 
 /// The help text for `prefix` (the configured command name, such as `/mentions`).
@@ -192,6 +199,8 @@ pub fn parse(text: &str, prefix: &str) -> Result<Command, ParseError> {
         }
         "digest" if rest.is_empty() => Ok(Command::Digest),
         "digest" => Err(usage_error()),
+        "replies" if rest.is_empty() => Ok(Command::Replies),
+        "replies" => Err(usage_error()),
         "stats" => match rest.to_lowercase().as_str() {
             "" => Ok(Command::Stats {
                 days: DEFAULT_STATS_DAYS,

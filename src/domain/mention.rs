@@ -179,6 +179,10 @@ pub struct Tracked {
     /// How likely it is a complaint, scored when it was found.
     #[serde(default)]
     pub priority: crate::domain::Priority,
+    /// Which route took it and the channel it lives in per chat, decided at ingest. Mentions
+    /// stored before routes existed read as unrouted.
+    #[serde(default)]
+    pub place: crate::domain::routing::Placement,
 }
 
 #[cfg(test)]

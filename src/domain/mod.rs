@@ -3,12 +3,15 @@
 
 pub mod business_hours;
 pub mod command;
+pub mod complaint;
 pub mod cursor;
 pub mod health;
 pub mod length;
 pub mod lifecycle;
 pub mod mention;
 pub mod priority;
+pub mod replies;
+pub mod routing;
 pub mod schedule;
 pub mod sla;
 pub mod stats;

@@ -163,6 +163,7 @@ mod tests {
             state,
             received_at: utc(received),
             priority: Default::default(),
+            place: Default::default(),
             follow_up_of: None,
         }
     }

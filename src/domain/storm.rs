@@ -122,10 +122,28 @@ impl Weather {
         backlog: usize,
         now: DateTime<Utc>,
     ) -> Change {
-        for _ in 0..arriving {
-            self.arrivals.push(now);
-        }
+        self.observe_made(policy, &vec![now; arriving], backlog, now)
+    }
+
+    /// Like [`Weather::observe`], with each new mention counted at the time its post was made
+    /// (`made`), not when it was found: posts already older than the window when found (an
+    /// import, a source catching up after an outage) are no flood and start no storm. A time
+    /// in the future (a skewed clock) counts as now.
+    pub fn observe_made(
+        &mut self,
+        policy: &StormPolicy,
+        made: &[DateTime<Utc>],
+        backlog: usize,
+        now: DateTime<Utc>,
+    ) -> Change {
+        let arriving = made.len();
         let since = now - policy.window;
+        self.arrivals.extend(
+            made.iter()
+                .map(|at| (*at).min(now))
+                .filter(|at| *at > since),
+        );
+        self.arrivals.sort();
         self.arrivals.retain(|at| *at > since);
         let keep = policy.threshold.max(1);
         if self.arrivals.len() > keep {
@@ -267,6 +285,28 @@ impl Storm {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn posts_old_when_found_start_no_storm_and_recent_ones_do() {
+        let policy = StormPolicy {
+            threshold: 10,
+            ..StormPolicy::default()
+        };
+        let mut weather = Weather::default();
+        let old = vec![t0() - Duration::days(3); 200];
+        assert_eq!(weather.observe_made(&policy, &old, 0, t0()), Change::Calm);
+        assert!(weather.arrivals.is_empty());
+        // Ten made within the window, found together, are a storm.
+        let recent: Vec<_> = (0..10).map(|i| t0() - Duration::seconds(i * 20)).collect();
+        assert_eq!(
+            weather.observe_made(&policy, &recent, 0, t0()),
+            Change::Started
+        );
+        // A post dated in the future counts as now, not for ever.
+        let mut skewed = Weather::default();
+        skewed.observe_made(&policy, &[t0() + Duration::days(365)], 0, t0());
+        assert_eq!(skewed.arrivals, vec![t0()]);
+    }
 
     fn t0() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0)

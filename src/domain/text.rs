@@ -62,7 +62,7 @@ fn unicode_words(text: &str) -> Vec<String> {
 }
 
 /// Format characters that render as nothing and are used to split a word without it showing.
-fn is_invisible(c: char) -> bool {
+pub(crate) fn is_invisible(c: char) -> bool {
     matches!(c,
         '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{180E}'
         | '\u{200B}'..='\u{200F}'

@@ -1,4 +1,4 @@
-//! Sources: one file per network, each behind [`Source`]. A source turns the network's posts
+//! Sources: one folder per network, each behind [`Source`] and described in [`registry`]. A source turns the network's posts
 //! into [`Mention`]s (plain text, stable ids) and, where the network allows, posts answers back.
 //! It never decides what is relevant (that is [`crate::rules`]) nor stores anything.
 
@@ -8,6 +8,7 @@ pub mod hackernews;
 pub mod linkedin;
 pub mod mastodon;
 pub mod reddit;
+pub mod registry;
 pub mod x;
 pub mod youtube;
 

@@ -37,6 +37,20 @@ pub fn rank(priority: &Priority) -> [u8; 5] {
     rank
 }
 
+/// A [`by_status`] value: the [`rank`], then the mention's lane (see
+/// `domain::routing::Placement::lane`), so a channel's list and digest are picked from the index
+/// alone. Unrouted mentions store the rank only, as before routes existed.
+pub fn ranked(priority: &Priority, lane: &str) -> Vec<u8> {
+    let mut value = rank(priority).to_vec();
+    value.extend_from_slice(lane.as_bytes());
+    value
+}
+
+/// The lane stored after the rank in a [`by_status`] value ("" for unrouted mentions).
+pub fn lane(value: &[u8]) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(value.get(5..).unwrap_or_default())
+}
+
 pub type RankOrder = (bool, std::cmp::Reverse<u32>, u64);
 
 /// The sort key "complaints first, the highest score first, then oldest first" for a
@@ -44,7 +58,7 @@ pub type RankOrder = (bool, std::cmp::Reverse<u32>, u64);
 pub fn rank_order(rank: &[u8], number: u64) -> RankOrder {
     let complaint = rank.first() == Some(&1);
     let score = if complaint {
-        read_u64(&rank[1..]) as u32
+        read_u64(rank.get(1..5).unwrap_or_default()) as u32
     } else {
         0
     };
@@ -120,6 +134,21 @@ mod tests {
         assert!(by_status(Status::Open, u64::MAX) < by_status(Status::Claimed, 1));
         assert_eq!(read_u64(&number(123_456)), 123_456);
         assert_eq!(trailing_number(&by_owner("jane", 42)), 42);
+    }
+
+    #[test]
+    fn a_lane_after_the_rank_leaves_the_order_alone() {
+        let priority = Priority {
+            score: 7,
+            complaint: true,
+            reasons: vec![],
+        };
+        let plain = rank(&priority);
+        let routed = ranked(&priority, "slack=C1");
+        assert_eq!(rank_order(&plain, 3), rank_order(&routed, 3));
+        assert_eq!(lane(&routed), "slack=C1");
+        assert_eq!(lane(&plain), "");
+        assert_eq!(lane(&[]), "");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use super::keys;
 use super::outbox::{enqueue, Effect};
 use super::{abort, decode, encode, settle, Result, Store, StoreError, NEXT_NUMBER_KEY};
 use crate::domain::lifecycle::{self, Subject};
+use crate::domain::routing::{lane_channel, Placement};
 use crate::domain::{
     Action, Cursor, HistoryEntry, ListFilter, Member, Mention, MentionKey, State, Status, Tracked,
 };
@@ -44,11 +45,26 @@ impl Store {
         cursor: &Cursor,
         now: DateTime<Utc>,
     ) -> Result<Vec<u64>> {
+        self.writable()?;
+        let ingested = self.ingest_unwatched(source, batch, cursor, now);
+        self.watch(ingested)
+    }
+
+    fn ingest_unwatched(
+        &self,
+        source: &str,
+        batch: &[Mention],
+        cursor: &Cursor,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<u64>> {
         let cursor_bytes = super::encode(cursor);
         // Scored before the transaction, whose closure sled may run again on a conflict.
         let priorities: Vec<_> = batch
             .iter()
-            .map(|mention| self.lexicon.score(&mention.text))
+            .map(|mention| {
+                self.lexicon
+                    .score(&mention.text, mention.language.as_deref())
+            })
             .collect();
         let backlog = self.card_backlog()?;
         let numbers = settle(
@@ -67,6 +83,11 @@ impl Store {
                         let mut weather = self.read_weather(meta)?;
                         let mut held = false;
                         let first = next;
+                        // A source's first poll brings what was posted before earshot watched
+                        // it: an import, like posts already old when found (storm mode only).
+                        let first_poll =
+                            self.storm.is_some() && cursors.get(source.as_bytes())?.is_none();
+                        let mut imported = Vec::new();
                         for (index, mention) in batch.iter().enumerate() {
                             let key = keys::mention_key(&mention.key);
                             if keys.get(&key)?.is_some() {
@@ -83,29 +104,41 @@ impl Store {
                                     .map(|number| keys::read_u64(&number)),
                                 None => None,
                             };
-                            let tracked = Tracked {
+                            let mut tracked = Tracked {
                                 number,
                                 mention: mention.clone(),
                                 state: State::Open,
                                 received_at: now,
                                 follow_up_of,
                                 priority: priorities[index].clone(),
+                                place: Placement::default(),
                             };
+                            // Decided once: changing the routes later moves new mentions only.
+                            tracked.place = self
+                                .routes
+                                .place(&crate::domain::routing::Subject::of(&tracked));
                             keys.insert(key, &keys::number(number))?;
                             mentions.insert(&keys::number(number), encode(&tracked))?;
                             by_status.insert(
                                 keys::by_status(Status::Open, number),
-                                &keys::rank(&tracked.priority),
+                                keys::ranked(&tracked.priority, &tracked.place.lane()),
                             )?;
+                            let import = first_poll || self.old_when_found(mention.created_at, now);
                             // In a storm the summary card stands in for the mention's own.
                             if self.storm_arrival(
                                 &mut weather,
                                 &tracked,
+                                import,
                                 backlog,
+                                meta,
                                 outbox,
                                 &mut held,
                                 now,
                             )? {
+                                continue;
+                            }
+                            if import {
+                                imported.push(number);
                                 continue;
                             }
                             for chat in &self.chats {
@@ -116,6 +149,7 @@ impl Store {
                                 enqueue(outbox, effect, now)?;
                             }
                         }
+                        self.imported(source, &imported, outbox, now)?;
                         self.write_weather(&weather, held, meta, outbox, now)?;
                         meta.insert(NEXT_NUMBER_KEY, &keys::number(next))?;
                         cursors.insert(source.as_bytes(), cursor_bytes.as_slice())?;
@@ -216,7 +250,24 @@ impl Store {
         page: u32,
         per_page: usize,
     ) -> Result<Page> {
+        self.list_page_in(filter, member, page, per_page, None)
+    }
+
+    /// [`Store::list_page`], with the mentions that live in `here` (a chat and its channel,
+    /// `None` for the chat's own) first: `list` typed in a route's channel shows that channel's
+    /// mentions before the rest. `All` keeps its order.
+    pub fn list_page_in(
+        &self,
+        filter: ListFilter,
+        member: &Member,
+        page: u32,
+        per_page: usize,
+        here: Option<(&str, Option<&str>)>,
+    ) -> Result<Page> {
         let skip = (page.max(1) as usize - 1).saturating_mul(per_page);
+        let first = |lane: &str| {
+            Some(here.is_some_and(|(chat, channel)| lane_channel(lane, chat) == channel))
+        };
         let (total, numbers) = match filter {
             ListFilter::All => {
                 let total = usize::try_from(self.count()?).unwrap_or(usize::MAX);
@@ -227,8 +278,10 @@ impl Store {
                 newest.reverse();
                 (total, newest)
             }
-            ListFilter::Open => self.ranked(&[Status::Open, Status::Claimed], skip, per_page)?,
-            ListFilter::Claimed => self.ranked(&[Status::Claimed], skip, per_page)?,
+            ListFilter::Open => {
+                self.ranked_by(&[Status::Open, Status::Claimed], skip, per_page, first)?
+            }
+            ListFilter::Claimed => self.ranked_by(&[Status::Claimed], skip, per_page, first)?,
             ListFilter::Mine => {
                 let mut held = Vec::new();
                 for key in self
@@ -237,11 +290,12 @@ impl Store {
                     .keys()
                 {
                     let number = keys::trailing_number(&key?);
-                    let rank = self
+                    let value = self
                         .by_status
                         .get(keys::by_status(Status::Claimed, number))?
                         .unwrap_or_default();
-                    held.push(Ok(keys::rank_order(&rank, number)));
+                    let here_first = first(&keys::lane(&value)).unwrap_or(false);
+                    held.push(Ok((!here_first, keys::rank_order(&value, number))));
                 }
                 first_ranked(held, skip, per_page)?
             }
@@ -260,21 +314,55 @@ impl Store {
         skip: usize,
         take: usize,
     ) -> Result<(usize, Vec<u64>)> {
-        let mut ranks = Vec::new();
-        for status in statuses {
-            ranks.push(
-                self.by_status
-                    .scan_prefix(keys::status_prefix(*status))
-                    .map(|item| {
-                        let (key, rank) = item?;
-                        Ok(keys::rank_order(&rank, keys::trailing_number(&key)))
-                    }),
-            );
-        }
-        first_ranked(ranks.into_iter().flatten(), skip, take)
+        self.ranked_by(statuses, skip, take, |_| Some(false))
+    }
+
+    /// [`Store::ranked`] of the entries whose lane `pick` keeps (`None` leaves one out),
+    /// those it marks `true` first.
+    pub(super) fn ranked_by(
+        &self,
+        statuses: &[Status],
+        skip: usize,
+        take: usize,
+        pick: impl Fn(&str) -> Option<bool>,
+    ) -> Result<(usize, Vec<u64>)> {
+        let ranks = statuses
+            .iter()
+            .flat_map(|status| self.by_status.scan_prefix(keys::status_prefix(*status)))
+            .filter_map(|item| match item {
+                Err(error) => Some(Err(error)),
+                Ok((key, value)) => pick(&keys::lane(&value)).map(|first| {
+                    Ok((
+                        !first,
+                        keys::rank_order(&value, keys::trailing_number(&key)),
+                    ))
+                }),
+            });
+        first_ranked(ranks, skip, take)
     }
 
     /// The mentions with these numbers, in the same order.
+    /// At most `limit` of the mentions still owed (open or claimed), the newest, oldest first:
+    /// read from the tail of the status index, so a keystroke in Discord's autocomplete
+    /// decodes `limit` mentions however many are owed.
+    pub fn newest_owed(&self, limit: usize) -> Result<Vec<Tracked>> {
+        let mut numbers = Vec::new();
+        for status in [Status::Open, Status::Claimed] {
+            for key in self
+                .by_status
+                .scan_prefix(keys::status_prefix(status))
+                .keys()
+                .rev()
+                .take(limit)
+            {
+                numbers.push(keys::trailing_number(&key?));
+            }
+        }
+        numbers.sort_unstable();
+        let skip = numbers.len().saturating_sub(limit);
+        self.numbered(numbers.split_off(skip))
+    }
+
     pub(super) fn numbered(&self, numbers: Vec<u64>) -> Result<Vec<Tracked>> {
         numbers
             .into_iter()
@@ -358,7 +446,7 @@ impl Store {
                             by_status,
                             by_owner,
                             number,
-                            &keys::rank(&tracked.priority),
+                            &keys::ranked(&tracked.priority, &tracked.place.lane()),
                             &tracked.state,
                             &transition.state,
                         )?;
@@ -419,7 +507,7 @@ impl Store {
 /// How many ranks there are, and the numbers of ranks `skip..skip + take` in order. Only those
 /// are kept while counting: a max-heap whose top is the one to drop next.
 fn first_ranked(
-    ranks: impl IntoIterator<Item = Result<keys::RankOrder, sled::Error>>,
+    ranks: impl IntoIterator<Item = Result<(bool, keys::RankOrder), sled::Error>>,
     skip: usize,
     take: usize,
 ) -> Result<(usize, Vec<u64>)> {
@@ -437,7 +525,7 @@ fn first_ranked(
         .into_sorted_vec()
         .into_iter()
         .skip(skip)
-        .map(|rank| rank.2)
+        .map(|(_, rank)| rank.2)
         .collect();
     Ok((total, numbers))
 }

@@ -7,6 +7,7 @@
 //! - Methods that acknowledge something to a person or a network flush to disk before returning.
 //! - A source cursor is written in the same transaction as the mentions fetched up to it.
 
+mod check;
 mod credentials;
 mod followup;
 mod keys;
@@ -54,6 +55,12 @@ pub enum StoreError {
     Foreign { path: PathBuf },
     #[error("storage error: {0}")]
     Sled(#[from] sled::Error),
+    #[error("the store at {path} is inconsistent: {problem}; restore a backup, or move the folder away to start afresh")]
+    Inconsistent { path: PathBuf, problem: String },
+    #[error("the store stopped writing after a storage failure: {0}")]
+    Broken(String),
+    #[error("the store did not finish writing to disk within {}s (is the disk full or failing?)", .0.as_secs())]
+    Stalled(std::time::Duration),
     #[error("a stored {what} could not be read: {source}")]
     Corrupt {
         what: &'static str,
@@ -103,6 +110,11 @@ pub struct Store {
     storm: Option<std::sync::Arc<StormMode>>,
     /// source name -> the OAuth grant it last received (see [`Credentials`]).
     credentials: sled::Tree,
+    /// Which channel new mentions land in, per chat (see [`Store::with_routes`]).
+    routes: std::sync::Arc<crate::domain::routing::Routes>,
+    /// Set at the first storage failure (a full or failing disk): from then on nothing more is
+    /// written, and the app stops, rather than go on with state the disk may not hold.
+    broken: std::sync::Arc<std::sync::OnceLock<String>>,
 }
 
 impl Store {
@@ -144,11 +156,14 @@ impl Store {
             settled: db.open_tree("settled")?,
             storm: None,
             credentials: db.open_tree("credentials")?,
+            routes: Default::default(),
+            broken: Default::default(),
             db,
             path,
             chats,
         };
         store.check_schema()?;
+        store.check_indexes()?;
         Ok(store)
     }
 
@@ -187,20 +202,94 @@ impl Store {
         self
     }
 
+    /// Where the store lives on disk (`(temporary)` for one in memory).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Places new mentions with `routes` (none: every mention in each chat's own channel).
+    pub fn with_routes(mut self, routes: crate::domain::routing::Routes) -> Store {
+        self.routes = std::sync::Arc::new(routes);
+        self
+    }
+
+    pub fn routes(&self) -> &crate::domain::routing::Routes {
+        &self.routes
+    }
+
     pub fn chats(&self) -> &[String] {
         &self.chats
     }
 
-    /// Waits until everything written so far is on disk.
+    /// Waits until everything written so far is on disk, for at most [`FLUSH_LIMIT`]: on a full
+    /// or failing disk sled's flush can wait for ever.
     pub async fn flush(&self) -> Result<()> {
-        self.db.flush_async().await?;
-        Ok(())
+        self.writable()?;
+        let flushed = match tokio::time::timeout(FLUSH_LIMIT, self.db.flush_async()).await {
+            Ok(flushed) => flushed.map(|_| ()).map_err(StoreError::from),
+            Err(_) => Err(StoreError::Stalled(FLUSH_LIMIT)),
+        };
+        self.watch(flushed)
     }
 
-    /// The blocking twin of [`Store::flush`], for code that is not async.
+    /// Why the store stopped writing, if it did (see [`Store::watch`]).
+    pub fn broken(&self) -> Option<&str> {
+        self.broken.get().map(String::as_str)
+    }
+
+    /// Passes `result` on, remembering a storage failure in it: the store then refuses to
+    /// write, and the app, which watches [`Store::broken`], stops with a failure code.
+    pub fn watch<T>(&self, result: Result<T>) -> Result<T> {
+        if let Err(error) = &result {
+            if error.is_storage() && self.broken.set(error.to_string()).is_ok() {
+                tracing::error!(path = %self.path.display(), %error, "the store cannot write (is the disk full?); earshot stops writing and exits");
+            }
+        }
+        result
+    }
+
+    fn writable(&self) -> Result<()> {
+        match self.broken() {
+            Some(reason) => Err(StoreError::Broken(reason.to_string())),
+            None => Ok(()),
+        }
+    }
+
+    /// The blocking twin of [`Store::flush`], for code that is not async; bounded the same way
+    /// (the flush goes on in its own thread, which the process leaves behind when it exits).
     pub fn flush_now(&self) -> Result<()> {
-        self.db.flush()?;
-        Ok(())
+        self.writable()?;
+        let flushed = self.flush_blocking();
+        self.watch(flushed)
+    }
+
+    fn flush_blocking(&self) -> Result<()> {
+        let db = self.db.clone();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = sender.send(db.flush());
+        });
+        match receiver.recv_timeout(FLUSH_LIMIT) {
+            Ok(flushed) => {
+                flushed?;
+                Ok(())
+            }
+            Err(_) => Err(StoreError::Stalled(FLUSH_LIMIT)),
+        }
+    }
+}
+
+/// A flush that has not finished by then counts as a storage failure: earshot stops rather than
+/// going on with state the disk may not hold.
+const FLUSH_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl StoreError {
+    /// The disk itself failed (full, broken, stalled): no retry is safe, the app must stop.
+    pub fn is_storage(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Sled(_) | StoreError::Stalled(_) | StoreError::Broken(_)
+        )
     }
 }
 

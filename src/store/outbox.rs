@@ -28,8 +28,13 @@ pub enum Effect {
         text: String,
         by: Member,
     },
-    /// Post the daily digest to a chat's channel.
-    Digest { chat: String, text: String },
+    /// Post the daily digest to a chat's channel (`channel`: a route's; absent: the chat's own).
+    Digest {
+        chat: String,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        channel: Option<String>,
+    },
     /// Chase an unclaimed mention in its thread, pinging `ping`.
     Nudge {
         chat: String,
@@ -55,9 +60,22 @@ pub enum Effect {
         chat: String,
         storm: u64,
         text: String,
+        /// The route's channel the storm is in; absent: the chat's own.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        channel: Option<String>,
+        /// The lane (see `Placement::lane`) whose storm this is; empty: unrouted mentions.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        lane: String,
     },
     /// Alert the team once: a storm started.
-    Alert { chat: String, text: String },
+    Alert {
+        chat: String,
+        text: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        channel: Option<String>,
+    },
+    /// Tell the channel something that pings nobody (an import of earlier mentions).
+    Notice { chat: String, text: String },
 }
 
 impl Effect {
@@ -72,7 +90,25 @@ impl Effect {
             Effect::Digest { .. }
             | Effect::Report { .. }
             | Effect::Summary { .. }
-            | Effect::Alert { .. } => 0,
+            | Effect::Alert { .. }
+            | Effect::Notice { .. } => 0,
+        }
+    }
+
+    /// The card (or storm summary) an effect is about, if any: the effects about one card keep
+    /// their order even when a refusal holds the first of them out of its lane.
+    pub fn thread(&self) -> Option<String> {
+        match self {
+            Effect::Post { number, .. }
+            | Effect::Update { number, .. }
+            | Effect::Nudge { number, .. }
+            | Effect::Remind { number, .. }
+            | Effect::Reply { number, .. } => Some(format!("mention:{number}")),
+            Effect::Summary { storm, .. } => Some(format!("storm:{storm}")),
+            Effect::Digest { .. }
+            | Effect::Report { .. }
+            | Effect::Alert { .. }
+            | Effect::Notice { .. } => None,
         }
     }
 
@@ -87,7 +123,8 @@ impl Effect {
             | Effect::Remind { chat, .. }
             | Effect::Report { chat, .. }
             | Effect::Summary { chat, .. }
-            | Effect::Alert { chat, .. } => format!("chat:{chat}"),
+            | Effect::Alert { chat, .. }
+            | Effect::Notice { chat, .. } => format!("chat:{chat}"),
             Effect::Reply { number, .. } => format!("reply:{number}"),
         }
     }
@@ -102,6 +139,40 @@ pub struct OutboxEntry {
     /// A delivery was started: it may have landed even if no answer came back.
     #[serde(default)]
     pub started: bool,
+    /// Why the chat refused it for good (the app removed from the channel, a revoked token):
+    /// it is kept until a person fixes the cause, retried at a long interval and at start-up.
+    #[serde(default)]
+    pub held: Option<String>,
+    /// When it was queued, to tell how long it has waited.
+    #[serde(default)]
+    pub queued_at: Option<DateTime<Utc>>,
+}
+
+impl OutboxEntry {
+    /// One line for the operator: what the effect is, in plain words.
+    pub fn describe(&self) -> String {
+        match &self.effect {
+            Effect::Post { chat, number } => format!("the card for #{number} in {chat}"),
+            Effect::Update { chat, number, .. } => {
+                format!("an update of #{number}'s card in {chat}")
+            }
+            Effect::Reply { number, .. } => format!("the answer to #{number}"),
+            Effect::Digest { chat, .. } => format!("the daily digest in {chat}"),
+            Effect::Nudge { chat, number, .. } => format!("a reminder about #{number} in {chat}"),
+            Effect::Remind {
+                chat,
+                number,
+                member,
+                ..
+            } => {
+                format!("a reminder to {member} about #{number} in {chat}")
+            }
+            Effect::Report { chat, .. } => format!("the weekly report in {chat}"),
+            Effect::Summary { chat, storm, .. } => format!("storm {storm}'s summary in {chat}"),
+            Effect::Alert { chat, .. } => format!("a storm alert in {chat}"),
+            Effect::Notice { chat, .. } => format!("a notice in {chat}"),
+        }
+    }
 }
 
 /// The outbox key of an entry: its place in the queue.
@@ -126,6 +197,8 @@ pub(super) fn enqueue(
         not_before: now,
         last_error: None,
         started: false,
+        held: None,
+        queued_at: Some(now),
     };
     outbox.insert(&keys::number(outbox.generate_id()?), encode(&entry))?;
     Ok(())
@@ -136,6 +209,22 @@ impl Store {
     pub fn outbox(&self) -> Result<Vec<(OutboxId, OutboxEntry)>> {
         self.outbox
             .iter()
+            .map(|item| {
+                let (key, bytes) = item?;
+                Ok((
+                    OutboxId(keys::read_u64(&key)),
+                    decode("outbox entry", &bytes)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// The first `limit` pending entries, in queue order: what reports look at, so a long
+    /// backlog does not page the whole outbox in.
+    pub fn outbox_head(&self, limit: usize) -> Result<Vec<(OutboxId, OutboxEntry)>> {
+        self.outbox
+            .iter()
+            .take(limit)
             .map(|item| {
                 let (key, bytes) = item?;
                 Ok((
@@ -175,7 +264,8 @@ impl Store {
         self.flush().await
     }
 
-    /// Try again later.
+    /// Try again at `not_before`; `entry` carries the attempts and the reason (or the refusal it
+    /// is held for) as the outbox decided them.
     pub async fn retry_later(
         &self,
         id: OutboxId,
@@ -183,11 +273,26 @@ impl Store {
         not_before: DateTime<Utc>,
         error: String,
     ) -> Result<()> {
-        entry.attempts = entry.attempts.saturating_add(1);
         entry.not_before = not_before;
         entry.last_error = Some(error);
         self.outbox.insert(keys::number(id.0), encode(&entry))?;
         self.flush().await
+    }
+
+    /// Makes every held entry due at `now`: at start-up the cause may have been fixed.
+    pub async fn release_held(&self, now: DateTime<Utc>) -> Result<usize> {
+        let mut released = 0;
+        for (id, mut entry) in self.outbox()? {
+            if entry.held.is_some() && entry.not_before > now {
+                entry.not_before = now;
+                self.outbox.insert(keys::number(id.0), encode(&entry))?;
+                released += 1;
+            }
+        }
+        if released > 0 {
+            self.flush().await?;
+        }
+        Ok(released)
     }
 
     /// The network took (or refused for good) a queued answer: settle the mention and drop the

@@ -7,10 +7,32 @@ use sled::Transactional;
 
 use super::outbox::{enqueue, Effect};
 use super::{abort, decode, encode, keys, settle, OutboxId, Result, Store, StoreError};
+use crate::domain::routing::lane_channel;
 use crate::domain::storm::{Change, StormPolicy, Weather};
 use crate::domain::Tracked;
 
 const WEATHER_KEY: &[u8] = b"storm_weather";
+
+/// Where a lane's weather is kept: unrouted mentions under the key storm mode always used,
+/// each route's lane (its channels, see `Placement::lane`) under its own.
+fn weather_key(lane: &str) -> Vec<u8> {
+    let mut key = WEATHER_KEY.to_vec();
+    if !lane.is_empty() {
+        key.push(b':');
+        key.extend_from_slice(lane.as_bytes());
+    }
+    key
+}
+
+/// The weather of each lane an ingest touched, read on first use inside its transaction:
+/// storm mode counts arrivals per channel, so a flood in one route's channel leaves the
+/// others their cards.
+#[derive(Debug, Default)]
+pub(super) struct Skies {
+    lanes: std::collections::BTreeMap<String, Weather>,
+    /// The lanes whose summary card needs a new version.
+    held: std::collections::BTreeSet<String>,
+}
 
 /// Storm mode's settings: the policy, and the command name for the hints on the summary card.
 #[derive(Debug, Clone)]
@@ -28,9 +50,14 @@ impl Store {
         self
     }
 
-    /// The storm state as stored.
+    /// The storm state of unrouted mentions, as stored.
     pub fn weather(&self) -> Result<Weather> {
-        match self.meta.get(WEATHER_KEY)? {
+        self.weather_in("")
+    }
+
+    /// The storm state of `lane` (see `Placement::lane`), as stored.
+    pub fn weather_in(&self, lane: &str) -> Result<Weather> {
+        match self.meta.get(weather_key(lane))? {
             Some(bytes) => decode("storm weather", &bytes),
             None => Ok(Weather::default()),
         }
@@ -53,20 +80,44 @@ impl Store {
     /// Whether a storm holds back `tracked`'s card, arriving at `now`; queues the alert when
     /// one starts and the summary's last version when one ends. `held` becomes true when the
     /// summary card needs a new version.
+    /// An imported mention (`import`: found on its source's first poll, or already old when
+    /// found) does not count as an arrival; it is still held when a storm is on.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one ingest transaction's trees and state, all needed here"
+    )]
     pub(super) fn storm_arrival(
         &self,
-        weather: &mut Option<Weather>,
+        skies: &mut Option<Skies>,
         tracked: &Tracked,
+        import: bool,
         backlog: usize,
+        meta: &TransactionalTree,
         outbox: &TransactionalTree,
         held: &mut bool,
         now: DateTime<Utc>,
     ) -> TxResult<bool> {
-        let (Some(mode), Some(weather)) = (&self.storm, weather.as_mut()) else {
+        let (Some(mode), Some(skies)) = (&self.storm, skies.as_mut()) else {
             return Ok(false);
         };
-        let change = weather.observe(&mode.policy, 1, backlog, now);
-        self.storm_changed(mode, &change, weather, outbox, now)?;
+        let lane = tracked.place.lane();
+        if !skies.lanes.contains_key(&lane) {
+            let stored = match meta.get(weather_key(&lane))? {
+                Some(bytes) => decode("storm weather", &bytes).map_err(abort)?,
+                None => Weather::default(),
+            };
+            skies.lanes.insert(lane.clone(), stored);
+        }
+        let Some(weather) = skies.lanes.get_mut(&lane) else {
+            return Ok(false);
+        };
+        let made = if import {
+            Vec::new()
+        } else {
+            vec![tracked.mention.created_at]
+        };
+        let change = weather.observe_made(&mode.policy, &made, backlog, now);
+        self.storm_changed(mode, &change, weather, &lane, outbox, now)?;
         let Some(storm) = weather.storm.as_mut() else {
             return Ok(false);
         };
@@ -83,6 +134,7 @@ impl Store {
             ),
         );
         *held = true;
+        skies.held.insert(lane);
         Ok(true)
     }
 
@@ -91,6 +143,7 @@ impl Store {
         mode: &StormMode,
         change: &Change,
         weather: &Weather,
+        lane: &str,
         outbox: &TransactionalTree,
         now: DateTime<Utc>,
     ) -> TxResult<()> {
@@ -102,6 +155,7 @@ impl Store {
                         let effect = Effect::Alert {
                             chat: chat.clone(),
                             text: text.clone(),
+                            channel: lane_channel(lane, chat).map(str::to_string),
                         };
                         enqueue(outbox, effect, now)?;
                     }
@@ -109,54 +163,102 @@ impl Store {
             }
             Change::Ended(storm) if storm.held > 0 => {
                 let text = storm.ended(now, &mode.command);
-                for chat in &self.chats {
-                    let effect = Effect::Summary {
-                        chat: chat.clone(),
-                        storm: storm.id,
-                        text: text.clone(),
-                    };
-                    enqueue(outbox, effect, now)?;
-                }
+                self.queue_summary(storm.id, &text, lane, outbox, now)?;
             }
             Change::Ended(_) | Change::Calm | Change::Continues => {}
         }
         Ok(())
     }
 
-    /// Reads the weather inside a transaction, if storm mode is on.
-    pub(super) fn read_weather(&self, meta: &TransactionalTree) -> TxResult<Option<Weather>> {
-        if self.storm.is_none() {
-            return Ok(None);
+    /// The summary card's new version `text` for storm `storm` of `lane`, in every chat.
+    fn queue_summary(
+        &self,
+        storm: u64,
+        text: &str,
+        lane: &str,
+        outbox: &TransactionalTree,
+        now: DateTime<Utc>,
+    ) -> TxResult<()> {
+        for chat in &self.chats {
+            let effect = Effect::Summary {
+                chat: chat.clone(),
+                storm,
+                text: text.to_string(),
+                channel: lane_channel(lane, chat).map(str::to_string),
+                lane: lane.to_string(),
+            };
+            enqueue(outbox, effect, now)?;
         }
-        match meta.get(WEATHER_KEY)? {
-            Some(bytes) => Ok(Some(decode("storm weather", &bytes).map_err(abort)?)),
-            None => Ok(Some(Weather::default())),
+        Ok(())
+    }
+
+    /// Whether `made` is already old when found at `now`: older than the storm window.
+    pub(super) fn old_when_found(&self, made: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        self.storm
+            .as_ref()
+            .is_some_and(|mode| made <= now - mode.policy.window)
+    }
+
+    /// The effects for an import of `numbers` from `source`: one card each when they are few;
+    /// when they are as many as a storm, one notice that pings nobody instead of a flood.
+    pub(super) fn imported(
+        &self,
+        source: &str,
+        numbers: &[u64],
+        outbox: &TransactionalTree,
+        now: DateTime<Utc>,
+    ) -> TxResult<()> {
+        let (Some(mode), Some(first), Some(last)) = (&self.storm, numbers.first(), numbers.last())
+        else {
+            return Ok(());
+        };
+        if numbers.len() < mode.policy.threshold.max(1) {
+            for &number in numbers {
+                for chat in &self.chats {
+                    let effect = Effect::Post {
+                        chat: chat.clone(),
+                        number,
+                    };
+                    enqueue(outbox, effect, now)?;
+                }
+            }
+            return Ok(());
         }
+        let text = import_notice(source, numbers.len(), *first, *last, &mode.command);
+        for chat in &self.chats {
+            let effect = Effect::Notice {
+                chat: chat.clone(),
+                text: text.clone(),
+            };
+            enqueue(outbox, effect, now)?;
+        }
+        Ok(())
+    }
+
+    /// The lanes' weather for one transaction, if storm mode is on (each lane is read from
+    /// `_meta` when an arrival first needs it).
+    pub(super) fn read_weather(&self, _meta: &TransactionalTree) -> TxResult<Option<Skies>> {
+        Ok(self.storm.as_ref().map(|_| Skies::default()))
     }
 
     /// Writes the weather back and, when mentions were held, queues the summary card's new
     /// version for every chat.
     pub(super) fn write_weather(
         &self,
-        weather: &Option<Weather>,
+        skies: &Option<Skies>,
         held: bool,
         meta: &TransactionalTree,
         outbox: &TransactionalTree,
         now: DateTime<Utc>,
     ) -> TxResult<()> {
-        let (Some(mode), Some(weather)) = (&self.storm, weather) else {
+        let (Some(mode), Some(skies)) = (&self.storm, skies) else {
             return Ok(());
         };
-        meta.insert(WEATHER_KEY, encode(weather))?;
-        if let (true, Some(storm)) = (held, &weather.storm) {
-            let text = storm.summary(&mode.command);
-            for chat in &self.chats {
-                let effect = Effect::Summary {
-                    chat: chat.clone(),
-                    storm: storm.id,
-                    text: text.clone(),
-                };
-                enqueue(outbox, effect, now)?;
+        for (lane, weather) in &skies.lanes {
+            meta.insert(weather_key(lane), encode(weather))?;
+            if let (true, true, Some(storm)) = (held, skies.held.contains(lane), &weather.storm) {
+                let text = storm.summary(&mode.command);
+                self.queue_summary(storm.id, &text, lane, outbox, now)?;
             }
         }
         Ok(())
@@ -169,18 +271,31 @@ impl Store {
             return Ok(false);
         };
         let backlog = self.card_backlog()?;
-        let ended = settle((&self.meta, &self.outbox).transaction(|(meta, outbox)| {
-            let Some(mut weather) = self.read_weather(meta)? else {
-                return Ok(false);
-            };
-            if !weather.stormy() {
-                return Ok(false);
-            }
-            let change = weather.observe(&mode.policy, 0, backlog, now);
-            self.storm_changed(&mode, &change, &weather, outbox, now)?;
-            meta.insert(WEATHER_KEY, encode(&weather))?;
-            Ok(matches!(change, Change::Ended(_)))
-        }))?;
+        let mut ended = false;
+        // Every lane that has weather: the unrouted one, and each route's that ever had arrivals.
+        let keys: Vec<sled::IVec> = self
+            .meta
+            .scan_prefix(WEATHER_KEY)
+            .keys()
+            .collect::<Result<_, _>>()?;
+        for key in keys {
+            let lane = String::from_utf8_lossy(&key[WEATHER_KEY.len()..])
+                .trim_start_matches(':')
+                .to_string();
+            ended |= settle((&self.meta, &self.outbox).transaction(|(meta, outbox)| {
+                let Some(bytes) = meta.get(&key)? else {
+                    return Ok(false);
+                };
+                let mut weather: Weather = decode("storm weather", &bytes).map_err(abort)?;
+                if !weather.stormy() {
+                    return Ok(false);
+                }
+                let change = weather.observe(&mode.policy, 0, backlog, now);
+                self.storm_changed(&mode, &change, &weather, &lane, outbox, now)?;
+                meta.insert(&key, encode(&weather))?;
+                Ok(matches!(change, Change::Ended(_)))
+            }))?;
+        }
         if ended {
             self.flush().await?;
         }
@@ -212,4 +327,16 @@ impl Store {
         )?;
         self.flush().await
     }
+}
+
+/// "Imported 120 earlier mentions from mastodon (#1–#120); `/mentions list` shows them."
+fn import_notice(source: &str, count: usize, first: u64, last: u64, command: &str) -> String {
+    let span = if first == last {
+        format!("#{first}")
+    } else {
+        format!("#{first}–#{last}")
+    };
+    format!(
+        "📥 Imported {count} earlier mentions from {source} ({span}): posts from before earshot watched it, or already old when found, so they get no card of their own. `{command} list` shows them."
+    )
 }

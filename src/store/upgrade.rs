@@ -10,7 +10,8 @@ impl Store {
         for item in self.by_status.iter() {
             let (key, _) = item?;
             let tracked = self.mention(keys::trailing_number(&key))?;
-            self.by_status.insert(key, &keys::rank(&tracked.priority))?;
+            self.by_status
+                .insert(key, keys::ranked(&tracked.priority, &tracked.place.lane()))?;
         }
         for item in self.history.iter() {
             let (key, bytes) = item?;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use super::{decode, keys, Result, Store};
+use crate::domain::routing::lane_channel;
 use crate::domain::{HistoryEntry, Status, Tracked};
 
 impl Store {
@@ -85,6 +86,41 @@ impl Store {
     pub fn most_urgent(&self, status: Status, limit: usize) -> Result<(usize, Vec<Tracked>)> {
         let (total, numbers) = self.ranked(&[status], 0, limit)?;
         Ok((total, self.numbered(numbers)?))
+    }
+
+    /// [`Store::most_urgent`] of the mentions that live in `channel` on `chat` (`None`: the
+    /// chat's own channel), from the status index alone.
+    pub fn most_urgent_in(
+        &self,
+        status: Status,
+        limit: usize,
+        chat: &str,
+        channel: Option<&str>,
+    ) -> Result<(usize, Vec<Tracked>)> {
+        let (total, numbers) = self.ranked_by(&[status], 0, limit, |lane| {
+            (lane_channel(lane, chat) == channel).then_some(false)
+        })?;
+        Ok((total, self.numbered(numbers)?))
+    }
+
+    /// The lanes of the mentions still owed an answer, from the status index alone: the
+    /// digest goes to every channel that holds one, even one no route names any more.
+    pub fn owed_lanes(&self) -> Result<std::collections::BTreeSet<String>> {
+        let mut lanes = std::collections::BTreeSet::new();
+        for status in [Status::Open, Status::Claimed] {
+            for value in self
+                .by_status
+                .scan_prefix(keys::status_prefix(status))
+                .values()
+            {
+                let value = value?;
+                let lane = keys::lane(&value);
+                if !lane.is_empty() && !lanes.contains(lane.as_ref()) {
+                    lanes.insert(lane.into_owned());
+                }
+            }
+        }
+        Ok(lanes)
     }
 
     fn with_histories(&self, found: Vec<Tracked>) -> Result<Vec<(Tracked, Vec<HistoryEntry>)>> {

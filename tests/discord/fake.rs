@@ -21,6 +21,8 @@ pub const TOKEN: &str = "test-token";
 pub const APPLICATION: &str = "2000";
 pub const BOT: &str = "1000";
 pub const CHANNEL: &str = "9000";
+/// A second channel in the server, for routes.
+pub const SUPPORT: &str = "9100";
 pub const GUILD: &str = "7000";
 /// Short, so a test sees serenity heartbeat and the fake acknowledge.
 const HEARTBEAT_MS: u64 = 200;
@@ -288,6 +290,7 @@ fn answer(fake: &FakeDiscord, request: &Request) -> Response {
         }
         ("POST", ["channels", channel, "messages"]) => {
             let known = *channel == CHANNEL
+                || *channel == SUPPORT
                 || inner.threads.iter().any(|t| t == channel)
                 || inner.dms.values().any(|dm| dm == channel);
             if !known {

@@ -3,6 +3,7 @@
 //! real Ed25519 key.
 
 mod fake;
+mod routes;
 #[path = "../slack/fake.rs"]
 #[allow(dead_code, reason = "the Slack tests use the rest of the fake Slack")]
 mod slack_fake;
@@ -481,8 +482,9 @@ async fn a_rate_limited_post_is_retried_after_retry_after_and_auth_failures_are_
     assert_eq!(fake.requests_to("POST", &post_path).len(), 2);
     assert!(bot.store.message_ref("discord", 1).unwrap().is_some());
 
-    // A 401 or 403 is dropped after one try: retrying would only earn a ban.
-    for status in [401, 403] {
+    // A 401, 403 or 404 is kept, tried again only at a long interval (hammering would earn a
+    // ban), and delivered once the cause is fixed.
+    for status in [401, 403, 404] {
         fake.fail_next(
             "POST",
             &post_path,
@@ -503,18 +505,29 @@ async fn a_rate_limited_post_is_retried_after_retry_after_and_auth_failures_are_
             .drain(start + Duration::seconds(10))
             .await
             .unwrap();
-        bot.outbox.drain(start + Duration::days(1)).await.unwrap();
+        bot.outbox
+            .drain(start + Duration::minutes(20))
+            .await
+            .unwrap();
         assert_eq!(
             fake.requests_to("POST", &post_path).len(),
             before + 1,
             "{status}"
         );
+        let kept = bot.store.outbox().unwrap();
+        assert_eq!(kept.len(), 1, "{status}: kept, not dropped");
+        assert!(
+            kept[0].1.held.as_deref().unwrap_or_default().contains(" ("),
+            "{status}: the reason names the fix: {:?}",
+            kept[0].1.held
+        );
+        bot.outbox.drain(start + Duration::hours(1)).await.unwrap();
         assert_eq!(bot.store.outbox_len(), 0, "{status}");
         assert!(bot
             .store
             .message_ref("discord", numbers[0])
             .unwrap()
-            .is_none());
+            .is_some());
     }
     bot.stop().await;
 }
@@ -660,6 +673,7 @@ async fn a_digest_notice_posts_once_to_the_channel_and_pings_nobody() {
     let digest = Effect::Digest {
         chat: "discord".into(),
         text: "Owed: 1\n#1 · @everyone <@4001> **bold**".into(),
+        channel: None,
     };
     let (date, now) = (Utc::now().date_naive(), Utc::now());
     assert!(bot

@@ -57,7 +57,11 @@ pub struct Slack {
     pub updates: Vec<Value>,
     pub ephemerals: Vec<Value>,
     pub views: Vec<Value>,
+    /// views.update requests (a modal redrawn in place).
+    pub view_updates: Vec<Value>,
     pub failures: VecDeque<Failure>,
+    /// Messages other apps posted to the channel, as conversations.history shows them.
+    pub foreign: Vec<Value>,
     /// Every Web API call answers 503.
     pub outage: bool,
     pub users: HashMap<String, String>,
@@ -323,6 +327,14 @@ async fn web_api(
             view["hash"] = json!("h1");
             ok(json!({ "view": view }))
         }
+        "views.update" => {
+            slack.view_updates.push(request.clone());
+            let mut view = request["view"].clone();
+            view["id"] = request["view_id"].clone();
+            view["team_id"] = json!("T1");
+            view["hash"] = json!("h2");
+            ok(json!({ "view": view }))
+        }
         "users.info" => {
             let id = query.get("user").cloned().unwrap_or_default();
             match slack.users.get(&id) {
@@ -358,6 +370,8 @@ async fn web_api(
                     message
                 })
                 .collect();
+            let mut messages = messages;
+            messages.extend(slack.foreign.iter().cloned());
             ok(json!({ "messages": messages, "has_more": false }))
         }
         _ => ok_false("unknown_method"),

@@ -3,6 +3,7 @@
 //! signatures, and a restart in the middle of an outage.
 
 mod fake;
+mod routes;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -650,6 +651,56 @@ async fn a_rate_limited_post_is_retried_after_retry_after() {
 }
 
 #[tokio::test]
+async fn another_apps_metadata_in_the_channel_does_not_stall_a_retried_post() {
+    let fake = FakeSlack::start().await;
+    // A deploy bot shares the channel; Slack lets its metadata be any JSON.
+    fake.with(|slack| {
+        slack.foreign.push(json!({
+            "type": "message", "ts": "1700000000.000001", "text": "deployed",
+            "bot_id": "B9", "app_id": "A9",
+            "metadata": {
+                "event_type": "deploy_finished",
+                "event_payload": { "build": 1432, "green": true, "stages": [{ "name": "test", "secs": 12.5 }] }
+            }
+        }));
+        slack.foreign.push(json!({ "type": "message", "ts": "1700000000.000002", "text": "hi", "user": "U7" }));
+        slack.failures.push_back(Failure::LoseAnswer);
+    });
+    let bot = Bot::new(
+        config(&fake),
+        Store::temporary(vec!["slack".into()]).unwrap(),
+        vec![],
+    );
+    bot.ingest(&[mention("masto", "1", Network::Mastodon, "Acme")]);
+    let start = Utc::now();
+    bot.outbox.drain(start).await.unwrap();
+    assert_eq!(
+        fake.with(|slack| slack.cards().len()),
+        1,
+        "posted, answer lost"
+    );
+
+    // The retry reads the history, skips the foreign message and finds its own card.
+    let pass = bot
+        .outbox
+        .drain(start + chrono::Duration::seconds(3))
+        .await
+        .unwrap();
+    assert_eq!(pass.delivered, 1, "{:?}", bot.store.outbox().unwrap());
+    assert_eq!(
+        fake.with(|slack| slack.cards().len()),
+        1,
+        "not posted twice"
+    );
+    assert_eq!(fake.with(|slack| slack.count("conversations.history")), 1);
+    let ts = fake.with(|slack| slack.cards()[0].ts.clone());
+    assert_eq!(
+        bot.store.message_ref("slack", 1).unwrap(),
+        Some(format!("{CHANNEL}/{ts}"))
+    );
+}
+
+#[tokio::test]
 async fn a_restart_during_an_outage_posts_each_pending_message_exactly_once() {
     let fake = FakeSlack::start().await;
     let dir = tempfile::tempdir().unwrap();
@@ -856,6 +907,7 @@ async fn a_digest_notice_posts_once_to_the_channel() {
     let digest = Effect::Digest {
         chat: "slack".into(),
         text: "Owed: 1\n#1 · <!channel> @here by jane & co".into(),
+        channel: None,
     };
     let date = Utc::now().date_naive();
     let now = Utc::now();
@@ -1080,4 +1132,33 @@ async fn a_storm_summary_is_one_message_edited_in_place_that_cannot_ping() {
             }
         }
     });
+}
+
+#[tokio::test]
+async fn a_retry_after_beyond_any_clock_delays_one_card_at_most_an_hour() {
+    let fake = FakeSlack::start().await;
+    fake.with(|slack| {
+        slack
+            .failures
+            .push_back(Failure::RateLimited(99_999_999_999_999));
+        slack.failures.push_back(Failure::RateLimited(u64::MAX));
+    });
+    let bot = Bot::new(
+        config(&fake),
+        Store::temporary(vec!["slack".into()]).unwrap(),
+        vec![],
+    );
+    bot.ingest(&[mention("masto", "1", Network::Mastodon, "Acme")]);
+    let start = Utc::now();
+    let due = || bot.store.outbox().unwrap()[0].1.not_before;
+    for _ in 0..2 {
+        // Once crashed the process (DateTime + TimeDelta overflowed); now one card waits.
+        let at = due().max(start);
+        let pass = bot.outbox.drain(at).await.unwrap();
+        assert_eq!((pass.delivered, pass.deferred), (0, 1));
+        assert!(due() <= at + chrono::Duration::hours(1), "{}", due());
+    }
+    let pass = bot.outbox.drain(due()).await.unwrap();
+    assert_eq!(pass.delivered, 1, "retried within the cap, then delivered");
+    assert_eq!(fake.with(|slack| slack.cards().len()), 1);
 }

@@ -16,7 +16,7 @@ use crate::domain::{Command, Tracked};
 /// The field of the answer form that holds the text.
 pub const ANSWER_FIELD: &str = "text";
 /// Discord shows at most 25 suggestions.
-const MOST_CHOICES: usize = 25;
+pub(crate) const MOST_CHOICES: usize = 25;
 /// Choice names and command descriptions take at most 100 characters.
 const NAME_LIMIT: usize = 100;
 /// Every custom id earshot puts on a button or form starts with this.
@@ -26,8 +26,10 @@ const CUSTOM_ID_PREFIX: &str = "earshot";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ask {
     Run(Command),
-    /// Open the answer form for #N.
+    /// Open the answer form for #N (after offering the saved replies, if there are any).
     AnswerForm(u64),
+    /// Open the answer form for #N with this saved reply filled in (`None`: an empty form).
+    AnswerWith(u64, Option<String>),
     /// Suggest mentions for what they typed so far in the number option.
     Suggest(String),
     /// Not understood; the text says why and what would work.
@@ -152,6 +154,33 @@ pub fn from_button(custom_id: &str, prefix: &str) -> Ask {
         Some((Button::Answer, number)) => Ask::AnswerForm(number),
         Some((button, number)) => from_text(&format!("{} {number}", button.word()), prefix),
         None => Ask::Refuse(unknown_control()),
+    }
+}
+
+/// The custom id of the saved-reply select for #N: `earshot:reply:12`.
+pub fn reply_pick_id(number: u64) -> String {
+    format!("{CUSTOM_ID_PREFIX}:{REPLY_PICK}:{number}")
+}
+
+const REPLY_PICK: &str = "reply";
+/// The select's "write my own" value: never a reply name (those have no `+`).
+pub const WRITE_OWN: &str = "+own";
+
+/// A saved reply picked for #N from the select [`reply_pick_id`] names; [`WRITE_OWN`] is
+/// "write my own".
+pub fn from_reply_pick(custom_id: &str, values: &[String]) -> Ask {
+    let number = custom_id
+        .strip_prefix(CUSTOM_ID_PREFIX)
+        .and_then(|rest| rest.strip_prefix(':'))
+        .and_then(|rest| rest.strip_prefix(REPLY_PICK))
+        .and_then(|rest| rest.strip_prefix(':'))
+        .and_then(|number| command::parse_number(number).ok());
+    let Some(number) = number else {
+        return Ask::Refuse(unknown_control());
+    };
+    match values.first().map(String::as_str) {
+        None | Some(WRITE_OWN) => Ask::AnswerWith(number, None),
+        Some(name) => Ask::AnswerWith(number, Some(name.to_string())),
     }
 }
 
@@ -497,6 +526,7 @@ mod tests {
             received_at: chrono::Utc::now(),
             follow_up_of: None,
             priority: Default::default(),
+            place: Default::default(),
         };
         let open = vec![
             mention(2, "jane", "Acme lids leak"),

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serenity::all::{CreateCommand, CreateInteractionResponse, CreateMessage, EditMessage};
 
 use crate::chat::ChatError;
+use crate::net::{classify, Class};
 
 /// Discord's JSON error code for a channel (or thread) that does not exist.
 pub const UNKNOWN_CHANNEL: i64 = 10003;
@@ -323,21 +324,22 @@ impl From<RestError> for ChatError {
                 } else {
                     format!("Discord answered {status}: {message}")
                 };
-                if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-                    ChatError::Retry {
+                match classify(status) {
+                    Class::RetryLater => ChatError::Retry {
                         reason,
                         after: retry_after,
-                    }
-                } else if status == StatusCode::UNAUTHORIZED {
-                    ChatError::Permanent(format!(
+                    },
+                    // A bot token cannot be renewed: a refusal needs a person.
+                    Class::TokenExpired => ChatError::Permanent(format!(
                         "{reason} (the bot token is wrong or was reset; update chat.discord.token)"
-                    ))
-                } else if status == StatusCode::FORBIDDEN {
-                    ChatError::Permanent(format!(
+                    )),
+                    _ if status == StatusCode::FORBIDDEN => ChatError::Permanent(format!(
                         "{reason} (the bot lacks a permission in the channel; see the README's invite URL)"
-                    ))
-                } else {
-                    ChatError::Permanent(reason)
+                    )),
+                    _ if status == StatusCode::NOT_FOUND => ChatError::Permanent(format!(
+                        "{reason} (check chat.discord.channel_id, and that the bot is in that server)"
+                    )),
+                    _ => ChatError::Permanent(reason),
                 }
             }
             RestError::Unreachable(reason) => ChatError::Retry {

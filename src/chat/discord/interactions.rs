@@ -7,16 +7,17 @@ use std::time::Duration;
 
 use chrono::Utc;
 use serenity::all::{
-    CreateActionRow, CreateAllowedMentions, CreateAutocompleteResponse, CreateInputText,
-    CreateInteractionResponse, CreateInteractionResponseMessage, CreateModal, InputTextStyle,
-    Interaction, User,
+    ComponentInteractionDataKind, CreateActionRow, CreateAllowedMentions,
+    CreateAutocompleteResponse, CreateInputText, CreateInteractionResponse,
+    CreateInteractionResponseMessage, CreateModal, CreateSelectMenu, CreateSelectMenuKind,
+    CreateSelectMenuOption, InputTextStyle, Interaction, User,
 };
 use tokio::task::JoinHandle;
 
 use super::commands::{self, Ask, Button, ANSWER_FIELD};
 use super::render::{truncate, CONTENT_LIMIT};
-use crate::desk::Desk;
-use crate::domain::{Command, ListFilter, Member, MemberRef, Refusal, ReplyPath};
+use crate::desk::{Desk, Here};
+use crate::domain::{Command, Member, MemberRef, Refusal, ReplyPath};
 use crate::store::StoreError;
 
 /// Discord drops an interaction not answered within 3 s. Past this, the person sees "earshot is
@@ -24,6 +25,9 @@ use crate::store::StoreError;
 pub const DEFER_AFTER: Duration = Duration::from_secs(2);
 /// Discord's text inputs take at most 4000 characters.
 const INPUT_LIMIT: usize = 4000;
+/// How many of the newest owed mentions autocomplete filters what was typed from: Discord
+/// shows 25 choices, and reading every owed mention on each keystroke would not scale.
+const SUGGEST_FROM: usize = 200;
 /// Modal titles and input labels take at most 45 characters.
 const LABEL_LIMIT: usize = 45;
 
@@ -33,6 +37,8 @@ pub struct Responder {
     pub desk: Desk,
     /// Role or user ids allowed to answer publicly; empty = everyone.
     pub answerers: Vec<u64>,
+    /// The configured channel: commands typed elsewhere are in a route's channel.
+    pub channel: u64,
 }
 
 /// What to send back.
@@ -43,6 +49,8 @@ pub enum Outcome {
     Text(String),
     Form(CreateModal),
     Choices(CreateAutocompleteResponse),
+    /// A message only the person sees, with a control to pick from (the saved replies).
+    Pick(String, CreateActionRow),
 }
 
 /// The outcome, or the running work when it missed [`DEFER_AFTER`].
@@ -62,6 +70,13 @@ impl Outcome {
                     .allowed_mentions(CreateAllowedMentions::new()),
             ),
             Outcome::Form(form) => CreateInteractionResponse::Modal(form),
+            Outcome::Pick(text, row) => CreateInteractionResponse::Message(
+                CreateInteractionResponseMessage::new()
+                    .content(truncate(&text, CONTENT_LIMIT))
+                    .components(vec![row])
+                    .ephemeral(true)
+                    .allowed_mentions(CreateAllowedMentions::new()),
+            ),
             Outcome::Choices(choices) => CreateInteractionResponse::Autocomplete(choices),
         }
     }
@@ -109,7 +124,8 @@ impl Responder {
                     &command.user,
                     command.member.as_ref().and_then(|m| m.nick.as_deref()),
                 );
-                self.act(ask, &who, may_answer, &resolve).await
+                let here = self.here(command.channel_id.get());
+                self.act(ask, &who, may_answer, &resolve, Some(&here)).await
             }
             Interaction::Autocomplete(command) => {
                 match commands::from_command(&command.data, &prefix) {
@@ -118,13 +134,20 @@ impl Responder {
                 }
             }
             Interaction::Component(click) => {
-                let ask = commands::from_button(&click.data.custom_id, &prefix);
+                let ask = match &click.data.kind {
+                    // The saved reply picked before the answer form: the form opens with it.
+                    ComponentInteractionDataKind::StringSelect { values } => {
+                        commands::from_reply_pick(&click.data.custom_id, values)
+                    }
+                    _ => commands::from_button(&click.data.custom_id, &prefix),
+                };
                 let may_answer = self.may_answer(&click.user, click.member.as_ref());
                 let who = member(
                     &click.user,
                     click.member.as_ref().and_then(|m| m.nick.as_deref()),
                 );
-                self.act(ask, &who, may_answer, &by_name).await
+                let here = self.here(click.channel_id.get());
+                self.act(ask, &who, may_answer, &by_name, Some(&here)).await
             }
             Interaction::Modal(form) => {
                 let ask = commands::from_modal(&form.data);
@@ -133,7 +156,7 @@ impl Responder {
                     &form.user,
                     form.member.as_ref().and_then(|m| m.nick.as_deref()),
                 );
-                self.act(ask, &who, may_answer, &by_name).await
+                self.act(ask, &who, may_answer, &by_name, None).await
             }
             _ => Outcome::Text("earshot does not handle this kind of interaction.".into()),
         }
@@ -145,8 +168,12 @@ impl Responder {
         who: &Member,
         may_answer: bool,
         resolve: &(dyn Fn(&MemberRef) -> Member + Sync),
+        here: Option<&Here>,
     ) -> Outcome {
-        let answering = matches!(ask, Ask::AnswerForm(_) | Ask::Run(Command::Answer(..)));
+        let answering = matches!(
+            ask,
+            Ask::AnswerForm(_) | Ask::AnswerWith(..) | Ask::Run(Command::Answer(..))
+        );
         if answering && !may_answer {
             return Outcome::Text(
                 "Answers go out in public under the brand's name, and this server lets only some roles send them. Claim the mention and ask one of them, or add a note with `done`."
@@ -155,18 +182,74 @@ impl Responder {
         }
         match ask {
             Ask::Run(command) => {
-                let reply = self.desk.execute(who, command, resolve, Utc::now()).await;
+                let reply = self
+                    .desk
+                    .execute_in(who, command, resolve, Utc::now(), here)
+                    .await;
                 Outcome::Text(reply.text)
             }
-            Ask::AnswerForm(number) => self.answer_form(number),
+            // Discord forms hold text inputs only, so the saved replies are offered first, as
+            // a select in a message only the person sees; picking one opens the form with it.
+            Ask::AnswerForm(number) if !self.desk.replies().is_empty() => {
+                match self.answer_form(number, None) {
+                    Outcome::Form(_) => self.reply_picker(number),
+                    refusal => refusal,
+                }
+            }
+            Ask::AnswerForm(number) => self.answer_form(number, None),
+            Ask::AnswerWith(number, None) => self.answer_form(number, None),
+            Ask::AnswerWith(number, Some(name)) => match self.desk.saved_reply(&name, number) {
+                Ok(text) => self.answer_form(number, Some(text)),
+                Err(reply) => Outcome::Text(reply.text),
+            },
             Ask::Suggest(typed) => self.suggest(&typed),
             Ask::Refuse(text) => Outcome::Text(text),
         }
     }
 
-    /// The answer form, prefilled where the network expects the author's handle, and limited
-    /// to what the network takes.
-    fn answer_form(&self, number: u64) -> Outcome {
+    /// Where a command typed in `channel` was typed, for the desk.
+    fn here(&self, channel: u64) -> Here {
+        Here {
+            chat: "discord".into(),
+            channel: (channel != self.channel && channel != 0).then(|| channel.to_string()),
+        }
+    }
+
+    /// "Answer with a saved reply?": a select of the saved replies (each shown filled in for
+    /// this mention) and "write my own"; the choice opens the answer form with its text.
+    fn reply_picker(&self, number: u64) -> Outcome {
+        let mut options =
+            vec![
+                CreateSelectMenuOption::new("Write my own answer", commands::WRITE_OWN)
+                    .description("an empty form"),
+            ];
+        // A reply that cannot be filled in for this mention is not offered.
+        let filled = self
+            .desk
+            .replies()
+            .replies
+            .keys()
+            .filter_map(|name| Some((name, self.desk.saved_reply(name, number).ok()?)));
+        for (name, text) in filled.take(commands::MOST_CHOICES - 1) {
+            options.push(
+                CreateSelectMenuOption::new(truncate(&format!(":{name}"), 100), name.clone())
+                    .description(truncate(&text, 100)),
+            );
+        }
+        let menu = CreateSelectMenu::new(
+            commands::reply_pick_id(number),
+            CreateSelectMenuKind::String { options },
+        )
+        .placeholder("Pick a saved reply; you can edit it in the form");
+        Outcome::Pick(
+            format!("Answer #{number}: start from a saved reply, or write your own."),
+            CreateActionRow::SelectMenu(menu),
+        )
+    }
+
+    /// The answer form, prefilled with `text` (a saved reply) or where the network expects the
+    /// author's handle, and limited to what the network takes.
+    fn answer_form(&self, number: u64, text: Option<String>) -> Outcome {
         let tracked = match self.desk.store().mention(number) {
             Ok(tracked) => tracked,
             Err(StoreError::NoSuchMention(_)) => {
@@ -197,7 +280,10 @@ impl Responder {
                 )
             }
         };
-        let limit = max_chars.min(INPUT_LIMIT);
+        let draft = text.unwrap_or_else(|| mention.answer_draft());
+        // A saved reply that came out longer than the network takes is shown whole, to be
+        // shortened here; the desk refuses it with the count if it is sent as it is.
+        let limit = max_chars.max(draft.chars().count()).min(INPUT_LIMIT);
         let mut input = CreateInputText::new(
             InputTextStyle::Paragraph,
             truncate(
@@ -216,9 +302,8 @@ impl Responder {
             100,
         ))
         .required(true);
-        let draft = mention.answer_draft();
         if !draft.is_empty() {
-            input = input.value(draft);
+            input = input.value(truncate(&draft, INPUT_LIMIT));
         }
         let title = truncate(
             &format!("Answer #{number} on {}", mention.network),
@@ -231,9 +316,21 @@ impl Responder {
     }
 
     fn suggest(&self, typed: &str) -> Outcome {
-        // Every open mention, whoever asks: "mine" needs no member.
-        let nobody = Member::new("", "");
-        match self.desk.store().list(ListFilter::Open, &nobody) {
+        // The newest owed mentions, whoever asks, and the one whose number was typed (however
+        // old): a bounded read on every keystroke.
+        let store = self.desk.store();
+        let candidates = store.newest_owed(SUGGEST_FROM).map(|mut owed| {
+            let typed_number = typed.trim().trim_start_matches('#').parse::<u64>().ok();
+            if let Some(number) = typed_number.filter(|n| !owed.iter().any(|t| t.number == *n)) {
+                if let Ok(tracked) = store.mention(number) {
+                    if tracked.state.status().is_owed() {
+                        owed.push(tracked);
+                    }
+                }
+            }
+            owed
+        });
+        match candidates {
             Ok(open) => Outcome::Choices(commands::suggestions(&open, typed)),
             Err(error) => {
                 tracing::error!(%error, "cannot list open mentions for autocomplete");

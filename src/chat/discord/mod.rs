@@ -94,9 +94,26 @@ impl Discord {
         }
     }
 
+    /// `channel` (a route's), or the configured one.
+    fn channel_or_own(&self, channel: Option<&str>) -> Result<u64, ChatError> {
+        match channel {
+            None => Ok(self.config.channel_id),
+            Some(id) => id.parse().map_err(|_| {
+                ChatError::Permanent(format!(
+                    "`{id}` is not a Discord channel id (check the routes)"
+                ))
+            }),
+        }
+    }
+
+    /// The channel `tracked` lives in: its route's, decided when it was found, or ours.
+    fn channel_of(&self, tracked: &Tracked) -> Result<u64, ChatError> {
+        self.channel_or_own(tracked.place.channel(self.name()))
+    }
+
     /// Adds `note` to the mention's thread, starting the thread on first use.
     async fn note(&self, message: u64, tracked: &Tracked, note: &str) -> Result<(), ChatError> {
-        let channel = self.config.channel_id;
+        let channel = self.channel_of(tracked)?;
         self.in_thread(message, tracked, |as_reply| {
             render::note(channel, message, tracked, note, as_reply)
         })
@@ -111,7 +128,7 @@ impl Discord {
         tracked: &Tracked,
         render: impl Fn(bool) -> CreateMessage + Send,
     ) -> Result<(), ChatError> {
-        let channel = self.config.channel_id;
+        let channel = self.channel_of(tracked)?;
         if !self.threads_refused.load(Ordering::Relaxed) {
             // A thread started on a message has the message's id.
             let in_thread = render(false);
@@ -166,7 +183,7 @@ impl Chat for Discord {
         let message = render::message(mention, now);
         let id = self
             .rest
-            .send_message(self.config.channel_id, &message)
+            .send_message(self.channel_of(mention)?, &message)
             .await?;
         Ok(id.to_string())
     }
@@ -180,26 +197,52 @@ impl Chat for Discord {
     ) -> Result<(), ChatError> {
         let message = message_id(message)?;
         self.rest
-            .edit_message(self.config.channel_id, message, &render::edit(mention, now))
+            .edit_message(
+                self.channel_of(mention)?,
+                message,
+                &render::edit(mention, now),
+            )
             .await?;
         self.note(message, mention, note).await
     }
 
-    async fn post_notice(&self, text: &str, _now: DateTime<Utc>) -> Result<(), ChatError> {
-        let channel = self.config.channel_id;
+    async fn post_notice(&self, text: &str, now: DateTime<Utc>) -> Result<(), ChatError> {
+        self.post_notice_in(None, text, now).await
+    }
+
+    async fn post_notice_in(
+        &self,
+        channel: Option<&str>,
+        text: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<(), ChatError> {
+        let channel = self.channel_or_own(channel)?;
         for part in render::notice(channel, text) {
             self.rest.send_message(channel, &part).await?;
         }
         Ok(())
     }
 
-    async fn post_summary(&self, text: &str, _now: DateTime<Utc>) -> Result<String, ChatError> {
-        let channel = self.config.channel_id;
+    async fn post_summary(&self, text: &str, now: DateTime<Utc>) -> Result<String, ChatError> {
+        self.post_summary_in(None, text, now).await
+    }
+
+    async fn post_summary_in(
+        &self,
+        channel: Option<&str>,
+        text: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<String, ChatError> {
+        let target = self.channel_or_own(channel)?;
         let id = self
             .rest
-            .send_message(channel, &render::summary(channel, text))
+            .send_message(target, &render::summary(target, text))
             .await?;
-        Ok(id.to_string())
+        // A summary in a route's channel is remembered with it, to be edited there.
+        Ok(match channel {
+            Some(channel) => format!("{channel}/{id}"),
+            None => id.to_string(),
+        })
     }
 
     async fn update_summary(
@@ -208,9 +251,13 @@ impl Chat for Discord {
         text: &str,
         _now: DateTime<Utc>,
     ) -> Result<(), ChatError> {
+        let (channel, message) = match message.split_once('/') {
+            Some((channel, message)) => (self.channel_or_own(Some(channel))?, message),
+            None => (self.config.channel_id, message),
+        };
         let message = message_id(message)?;
         self.rest
-            .edit_message(self.config.channel_id, message, &render::summary_edit(text))
+            .edit_message(channel, message, &render::summary_edit(text))
             .await?;
         Ok(())
     }
@@ -223,9 +270,9 @@ impl Chat for Discord {
         ping: &[String],
         _now: DateTime<Utc>,
     ) -> Result<(), ChatError> {
-        let channel = self.config.channel_id;
+        let channel = self.channel_of(mention)?;
         if message.is_empty() {
-            // The card is not shown (yet): the reminder goes to the channel itself.
+            // The card is not shown (yet): the reminder goes to its channel itself.
             let nudge = render::nudge(channel, 0, text, ping, false);
             self.rest.send_message(channel, &nudge).await?;
             return Ok(());
@@ -286,6 +333,10 @@ impl Chat for Discord {
         Ok(())
     }
 
+    fn listens(&self) -> bool {
+        true
+    }
+
     async fn listen(
         self: Arc<Self>,
         desk: Desk,
@@ -295,6 +346,7 @@ impl Chat for Discord {
         let responder = Responder {
             desk,
             answerers: self.config.answerers.clone(),
+            channel: self.config.channel_id,
         };
         match &self.config.endpoint {
             Some(settings) => {

@@ -15,8 +15,12 @@ use crate::domain::{Network, ReplyPath, Status, Tracked};
 /// Discord's embed description limit is 4096; a shorter cut keeps the whole embed (6000 in
 /// all) within bounds whatever the other fields hold.
 const TEXT_LIMIT: usize = 3000;
-/// Embed field values take at most 1024 characters.
-const FIELD_LIMIT: usize = 1024;
+/// Embed field values take at most 1,024 characters; a card's are cut shorter, because an embed may hold
+/// 6,000 characters in all: author and title and footer (256 each), the text (3,000) and four
+/// fields of this size stay below it.
+const CARD_FIELD_LIMIT: usize = 500;
+/// Discord refuses an embed whose URLs are longer than this; such a link is left out.
+const URL_LIMIT: usize = 2_048;
 /// Message content takes at most 2000 characters.
 pub const CONTENT_LIMIT: usize = 2000;
 /// Embed titles and author names take at most 256 characters.
@@ -278,7 +282,12 @@ fn split(text: &str, max: usize) -> Vec<String> {
 pub fn embed(tracked: &Tracked, now: DateTime<Utc>) -> CreateEmbed {
     let mention = &tracked.mention;
     let mut author = CreateEmbedAuthor::new(truncate(&mention.author.display(), TITLE_LIMIT));
-    if let Some(profile) = mention.author.profile.as_deref().filter(|url| web_url(url)) {
+    if let Some(profile) = mention
+        .author
+        .profile
+        .as_deref()
+        .filter(|url| linkable(url))
+    {
         author = author.url(profile);
     }
     let title = format!(
@@ -299,7 +308,7 @@ pub fn embed(tracked: &Tracked, now: DateTime<Utc>) -> CreateEmbed {
     if let Ok(posted) = Timestamp::from_unix_timestamp(mention.created_at.timestamp()) {
         embed = embed.timestamp(posted);
     }
-    if let Some(link) = mention.link.as_deref().filter(|url| web_url(url)) {
+    if let Some(link) = mention.link.as_deref().filter(|url| linkable(url)) {
         embed = embed.url(link);
     }
     embed = embed.field(
@@ -310,7 +319,7 @@ pub fn embed(tracked: &Tracked, now: DateTime<Utc>) -> CreateEmbed {
                 tracked.state.describe(),
                 crate::domain::lifecycle::ago(tracked.received_at, now)
             )),
-            FIELD_LIMIT,
+            CARD_FIELD_LIMIT,
         ),
         false,
     );
@@ -321,17 +330,33 @@ pub fn embed(tracked: &Tracked, now: DateTime<Utc>) -> CreateEmbed {
             true,
         );
     }
+    // Why it is flagged: the reasons quote the writer, so they are escaped like the text.
+    if let Some(flag) = tracked.priority.flag() {
+        embed = embed.field(
+            "⚠ Likely complaint",
+            truncate(
+                &escape(flag.trim_start_matches("likely complaint: ")),
+                CARD_FIELD_LIMIT,
+            ),
+            false,
+        );
+    }
     if !mention.matched.is_empty() {
         embed = embed.field(
             "Matched",
-            truncate(&escape(&mention.matched.join(", ")), FIELD_LIMIT),
+            truncate(&escape(&mention.matched.join(", ")), CARD_FIELD_LIMIT),
             true,
         );
     }
-    if let Some(link) = mention.link.as_deref().filter(|url| web_url(url)) {
-        embed = embed.field("Link", truncate(link, FIELD_LIMIT), true);
+    if let Some(link) = mention.link.as_deref().filter(|url| linkable(url)) {
+        embed = embed.field("Link", truncate(link, CARD_FIELD_LIMIT), true);
     }
     embed
+}
+
+/// A web URL short enough for Discord to take in an embed.
+fn linkable(url: &str) -> bool {
+    web_url(url) && url.chars().count() <= URL_LIMIT
 }
 
 /// The buttons that make sense now: open mentions can be claimed, claimed ones released,
@@ -484,6 +509,7 @@ mod tests {
             received_at: now,
             follow_up_of: None,
             priority: Default::default(),
+            place: Default::default(),
         }
     }
 
@@ -617,6 +643,30 @@ mod tests {
     }
 
     #[test]
+    fn a_likely_complaint_says_why_in_its_own_escaped_field() {
+        let now = Utc::now();
+        let mut flagged = tracked(Network::Mastodon, State::Open);
+        flagged.priority = crate::domain::Priority {
+            score: 3,
+            complaint: true,
+            reasons: vec!["no reply (\"nobody **ever** answers\")".into()],
+        };
+        let body = serde_json::to_value(message(&flagged, now)).unwrap();
+        let fields = body["embeds"][0]["fields"].as_array().unwrap();
+        let why = fields
+            .iter()
+            .find(|field| field["name"] == json!("⚠ Likely complaint"))
+            .expect("the complaint field");
+        assert_eq!(
+            why["value"],
+            json!(r#"no reply \("nobody \*\*ever\*\* answers"\)"#)
+        );
+        let plain =
+            serde_json::to_value(message(&tracked(Network::Mastodon, State::Open), now)).unwrap();
+        assert!(!plain.to_string().contains("Likely complaint"));
+    }
+
+    #[test]
     fn buttons_follow_the_state_and_the_network() {
         let jane = Member::new("discord:1", "jane");
         let at = Utc::now();
@@ -652,6 +702,41 @@ mod tests {
         assert!(body["embeds"][0].get("url").is_none());
         assert!(body["embeds"][0]["author"].get("url").is_none());
         assert_eq!(labels(&bad), ["Claim", "Done", "Ignore"]);
+    }
+
+    #[test]
+    fn every_field_of_a_card_stays_within_discord_embed_limits() {
+        let long = |c: char| std::iter::repeat_n(c, 5_000).collect::<String>();
+        let mut huge = tracked(Network::Reddit, State::Open);
+        let url = format!("https://example.com/{}", long('a'));
+        huge.mention.text = long('x');
+        huge.mention.author.name = Some(long('n'));
+        huge.mention.author.handle = long('h');
+        huge.mention.author.profile = Some(url.clone());
+        huge.mention.link = Some(url);
+        huge.mention.key.source = long('s');
+        huge.mention.matched = vec![long('m')];
+        huge.follow_up_of = Some(3);
+        let body = serde_json::to_value(message(&huge, Utc::now())).unwrap();
+        let embed = &body["embeds"][0];
+        let chars = |v: &Value| v.as_str().unwrap_or_default().chars().count();
+        assert!(chars(&embed["title"]) <= 256);
+        assert!(chars(&embed["description"]) <= 4096);
+        assert!(chars(&embed["author"]["name"]) <= 256);
+        assert!(chars(&embed["footer"]["text"]) <= 2048);
+        assert!(chars(&embed["url"]) <= 2048 && chars(&embed["author"]["url"]) <= 2048);
+        let fields = embed["fields"].as_array().unwrap();
+        assert!(fields.len() <= 25);
+        let mut total = chars(&embed["title"])
+            + chars(&embed["description"])
+            + chars(&embed["author"]["name"])
+            + chars(&embed["footer"]["text"]);
+        for field in fields {
+            assert!(chars(&field["name"]) <= 256 && chars(&field["value"]) <= 1024);
+            total += chars(&field["name"]) + chars(&field["value"]);
+        }
+        assert!(total <= 6000, "{total}");
+        assert!(chars(&body["content"]) <= CONTENT_LIMIT);
     }
 
     #[test]

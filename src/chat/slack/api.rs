@@ -6,6 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::Deserialize;
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 use tokio::sync::Mutex;
@@ -74,14 +75,35 @@ impl Api {
         bounded("views.open", session.views_open(request)).await
     }
 
-    pub async fn history(
+    pub async fn update_view(
         &self,
-        request: &SlackApiConversationsHistoryRequest,
-    ) -> Result<SlackApiConversationsHistoryResponse, ChatError> {
+        request: &SlackApiViewsUpdateRequest,
+    ) -> Result<SlackApiViewsUpdateResponse, ChatError> {
         let session = self.client.open_session(&self.token);
+        bounded("views.update", session.views_update(request)).await
+    }
+
+    /// One page of the channel's history, decoded leniently: Slack lets any app put any JSON
+    /// in its messages' metadata (numbers, booleans, objects), and slack-morphism's typed
+    /// answer takes only strings there, so one deploy bot in the channel would make every page
+    /// undecodable. Only the fields earshot reads are decoded, metadata as raw JSON.
+    pub async fn history(&self, query: &HistoryQuery) -> Result<HistoryPage, ChatError> {
+        let session = self.client.open_session(&self.token);
+        let limit = query.limit.to_string();
+        let params = vec![
+            ("channel", Some(query.channel.as_str())),
+            ("oldest", Some(query.oldest.as_str())),
+            ("limit", Some(limit.as_str())),
+            ("include_all_metadata", Some("true")),
+            ("cursor", query.cursor.as_deref()),
+        ];
         bounded(
             "conversations.history",
-            session.conversations_history(request),
+            session.http_session_api.http_get(
+                "conversations.history",
+                &params,
+                Some(&SLACK_TIER3_METHOD_CONFIG),
+            ),
         )
         .await
     }
@@ -164,6 +186,38 @@ impl Api {
     }
 }
 
+/// What [`Api::history`] asks for: messages in `channel` since `oldest`, with their metadata.
+pub struct HistoryQuery {
+    pub channel: String,
+    pub oldest: String,
+    pub limit: u16,
+    pub cursor: Option<String>,
+}
+
+/// A page of `conversations.history`, with only what earshot reads.
+#[derive(Debug, Deserialize)]
+pub struct HistoryPage {
+    #[serde(default)]
+    pub messages: Vec<HistoryMessage>,
+    #[serde(default)]
+    pub response_metadata: Option<HistoryCursor>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HistoryMessage {
+    pub ts: String,
+    /// Any app's metadata, as it came: earshot's own cards are picked out by
+    /// [`super::render::card_number`].
+    #[serde(default)]
+    pub metadata: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct HistoryCursor {
+    #[serde(default)]
+    pub next_cursor: Option<String>,
+}
+
 /// Spaces calls at least `every` apart, in the order they asked.
 pub struct Pacer {
     every: Duration,
@@ -207,16 +261,18 @@ async fn bounded<T>(
 pub fn classify(method: &str, error: SlackClientError) -> ChatError {
     let retry = |reason: String, after| ChatError::Retry { reason, after };
     match error {
-        SlackClientError::RateLimitError(limit) => {
-            retry(format!("Slack rate-limited {method}"), limit.retry_after)
-        }
+        // Whatever wait Slack names, the toolkit bounds it: a huge Retry-After delays one
+        // delivery, never the clock arithmetic of the outbox.
+        SlackClientError::RateLimitError(limit) => retry(
+            format!("Slack rate-limited {method}"),
+            limit.retry_after.map(crate::net::wait::clamp),
+        ),
         SlackClientError::HttpError(http) => {
             let status = http.status_code;
             let reason = format!("Slack answered {method} with HTTP {status}");
-            if status.is_server_error() || status == axum::http::StatusCode::REQUEST_TIMEOUT {
-                retry(reason, None)
-            } else {
-                ChatError::Permanent(reason)
+            match crate::net::classify(status) {
+                crate::net::Class::RetryLater => retry(reason, None),
+                _ => ChatError::Permanent(reason),
             }
         }
         SlackClientError::ApiError(api) if TRANSIENT_CODES.contains(&api.code.as_str()) => {

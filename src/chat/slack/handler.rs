@@ -33,8 +33,13 @@ impl Handler {
     pub async fn command(&self, event: SlackCommandEvent) -> SlackCommandEventResponse {
         let member = self.member(&event.user_id.0, None).await;
         let text = event.text.unwrap_or_default();
+        // Commands work from any channel the app is in; `list` there puts its mentions first.
+        let here = self.chat.here(&event.channel_id.0);
         let said = match command::parse(&text, self.desk.prefix()) {
-            Ok(command) => self.run(&member, command, Some(&event.trigger_id)).await,
+            Ok(command) => {
+                self.run(&member, command, Some(&event.trigger_id), Some(&here))
+                    .await
+            }
             Err(error) => Some(error.to_string()),
         };
         let content = match said {
@@ -60,8 +65,16 @@ impl Handler {
     }
 
     async fn click(&self, event: SlackInteractionBlockActionsEvent) {
-        let Some(user) = event.user else { return };
         let Some(action) = event.actions.as_ref().and_then(|actions| actions.first()) else {
+            return;
+        };
+        if action.action_id.0 == render::REPLY_SELECT {
+            if let Some(picked) = &action.selected_option {
+                self.pick_reply(&event, &picked.value).await;
+            }
+            return;
+        }
+        let Some(user) = event.user.clone() else {
             return;
         };
         let Some(button) = Button::from_action_id(&action.action_id.0) else {
@@ -90,7 +103,11 @@ impl Handler {
             .channel
             .map(|channel| channel.id)
             .unwrap_or_else(|| self.chat.channel());
-        if let Some(text) = self.run(&member, command, Some(&event.trigger_id)).await {
+        let here = self.chat.here(&channel.0);
+        if let Some(text) = self
+            .run(&member, command, Some(&event.trigger_id), Some(&here))
+            .await
+        {
             self.tell(channel, user.id, text);
         }
     }
@@ -108,18 +125,25 @@ impl Handler {
             .and_then(|raw| command::parse_number(raw).ok());
         let Some(number) = number else {
             return errors(
+                render::ANSWER_BLOCK,
                 "This form lost track of its mention; close it and click Answer... again.",
             );
         };
-        let text = event
-            .view
-            .state_params
-            .state
-            .as_ref()
-            .and_then(|state| state.values.get(&render::ANSWER_BLOCK.into()))
-            .and_then(|block| block.get(&render::ANSWER_INPUT.into()))
+        // The text box's block id changes with the saved reply chosen (see `answer_modal`).
+        let answer = event.view.state_params.state.as_ref().and_then(|state| {
+            state
+                .values
+                .iter()
+                .find(|(block, _)| block.0.starts_with(render::ANSWER_BLOCK))
+        });
+        let block = answer.map_or(render::ANSWER_BLOCK.to_string(), |(block, _)| {
+            block.0.clone()
+        });
+        let text = answer
+            .and_then(|(_, inputs)| inputs.get(&render::ANSWER_INPUT.into()))
             .and_then(|input| input.value.clone())
             .unwrap_or_default();
+        let errors = |text: &str| errors(&block, text);
         let member = self
             .member(&event.user.id.0, event.user.name.as_deref())
             .await;
@@ -131,29 +155,49 @@ impl Handler {
         {
             return errors(&not_an_answerer(number));
         }
-        let reply = self
-            .desk
-            .execute(
-                &member,
-                Command::Answer(number, Some(text)),
-                &unnamed,
-                Utc::now(),
-            )
-            .await;
+        let answer = self.desk.execute(
+            &member,
+            Command::Answer(number, Some(text)),
+            &unnamed,
+            Utc::now(),
+        );
+        let Some(reply) = crate::chat::caught("a Slack answer form", answer).await else {
+            return errors(crate::chat::SORRY);
+        };
         if !reply.ok {
             return errors(&reply.text);
         }
-        self.tell(self.chat.channel(), event.user.id, reply.text);
+        let channel = match self.desk.mention(number) {
+            Ok(tracked) => self.chat.channel_of(&tracked),
+            Err(_) => self.chat.channel(),
+        };
+        self.tell(channel, event.user.id, reply.text);
         SlackInteractionResponse::Empty
     }
 
     /// Runs one command for `member`; returns what to tell them, or `None` when a modal
-    /// opened instead.
+    /// opened instead. A panic (a bug) is caught, logged, and answered with an apology.
     async fn run(
         &self,
         member: &Member,
         command: Command,
         trigger: Option<&SlackTriggerId>,
+        here: Option<&crate::desk::Here>,
+    ) -> Option<String> {
+        crate::chat::caught(
+            "a Slack command",
+            self.run_uncaught(member, command, trigger, here),
+        )
+        .await
+        .unwrap_or_else(|| Some(crate::chat::SORRY.into()))
+    }
+
+    async fn run_uncaught(
+        &self,
+        member: &Member,
+        command: Command,
+        trigger: Option<&SlackTriggerId>,
+        here: Option<&crate::desk::Here>,
     ) -> Option<String> {
         let command = match command {
             Command::Answer(number, _)
@@ -188,7 +232,7 @@ impl Handler {
         };
         let reply = self
             .desk
-            .execute(member, command, &unnamed, Utc::now())
+            .execute_in(member, command, &unnamed, Utc::now(), here)
             .await;
         Some(reply.text)
     }
@@ -210,8 +254,11 @@ impl Handler {
         let Some(trigger) = trigger else {
             return Some(self.answer_hint(number));
         };
-        let request =
-            SlackApiViewsOpenRequest::new(trigger.clone(), render::answer_modal(&tracked));
+        let replies = self.filled_replies(number);
+        let request = SlackApiViewsOpenRequest::new(
+            trigger.clone(),
+            render::answer_modal(&tracked, &replies, None),
+        );
         match tokio::time::timeout(OPEN_MODAL_TIMEOUT, self.chat.api.open_view(&request)).await {
             Ok(Ok(_)) => None,
             Ok(Err(error)) => {
@@ -219,6 +266,51 @@ impl Handler {
                 Some(self.answer_hint(number))
             }
             Err(_) => Some(self.answer_hint(number)),
+        }
+    }
+
+    /// The saved replies, each filled in for #`number`, for the answer modal's select.
+    fn filled_replies(&self, number: u64) -> Vec<(String, String)> {
+        self.desk
+            .replies()
+            .replies
+            .keys()
+            .filter_map(|name| {
+                let text = self.desk.saved_reply(name, number).ok()?;
+                Some((name.clone(), text))
+            })
+            .collect()
+    }
+
+    /// A saved reply picked in the answer modal: the modal is redrawn (views.update) with the
+    /// reply in the text box, where it can still be edited before Send.
+    async fn pick_reply(&self, event: &SlackInteractionBlockActionsEvent, name: &str) {
+        let SlackInteractionActionContainer::View(container) = &event.container else {
+            return;
+        };
+        let number = match &event.view {
+            Some(SlackView::Modal(modal)) => modal
+                .private_metadata
+                .as_deref()
+                .and_then(|raw| command::parse_number(raw).ok()),
+            _ => None,
+        };
+        let Some(number) = number else {
+            tracing::warn!("a saved reply was picked in a form that names no mention");
+            return;
+        };
+        let tracked = match self.desk.mention(number) {
+            Ok(tracked) => tracked,
+            Err(reply) => {
+                tracing::warn!(number, reply = %reply.text, "cannot refill the answer form");
+                return;
+            }
+        };
+        let replies = self.filled_replies(number);
+        let view = render::answer_modal(&tracked, &replies, Some(name));
+        let request = SlackApiViewsUpdateRequest::new(view).with_view_id(container.view_id.clone());
+        if let Err(error) = self.chat.api.update_view(&request).await {
+            tracing::warn!(number, %error, "Slack did not refill the answer form with the saved reply");
         }
     }
 
@@ -257,10 +349,10 @@ fn not_an_answerer(number: u64) -> String {
     )
 }
 
-/// Keeps the modal open with `text` under the answer box.
-fn errors(text: &str) -> SlackInteractionResponse {
+/// Keeps the modal open with `text` under the answer box, whose block id is `block`.
+fn errors(block: &str, text: &str) -> SlackInteractionResponse {
     SlackViewSubmissionResponse::Errors(SlackViewSubmissionErrorsResponse::new(
-        [(render::ANSWER_BLOCK.to_string(), text.to_string())].into(),
+        [(block.to_string(), text.to_string())].into(),
     ))
     .into()
 }

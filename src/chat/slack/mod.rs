@@ -118,8 +118,27 @@ impl SlackChat {
         })
     }
 
-    fn channel(&self) -> SlackChannelId {
+    pub(crate) fn channel(&self) -> SlackChannelId {
         SlackChannelId::new(self.config.channel.clone())
+    }
+
+    /// `channel` (a route's), or the configured one.
+    fn channel_or_own(&self, channel: Option<&str>) -> SlackChannelId {
+        channel.map_or_else(|| self.channel(), |id| SlackChannelId::new(id.to_string()))
+    }
+
+    /// The channel `mention` lives in: its route's, decided when it was found, or ours.
+    pub(crate) fn channel_of(&self, mention: &Tracked) -> SlackChannelId {
+        self.channel_or_own(mention.place.channel(self.name()))
+    }
+
+    /// Where a command typed in `channel` was typed, for the desk.
+    pub(crate) fn here(&self, channel: &str) -> crate::desk::Here {
+        crate::desk::Here {
+            chat: self.name().to_string(),
+            channel: (channel != self.config.channel && !channel.is_empty())
+                .then(|| channel.to_string()),
+        }
     }
 
     /// Serves HTTP mode on `listener` until `shutdown`; [`Chat::listen`] binds the configured
@@ -143,10 +162,12 @@ impl Chat for SlackChat {
     }
 
     async fn post(&self, mention: &Tracked, now: DateTime<Utc>) -> Result<String, ChatError> {
-        let request =
-            SlackApiChatPostMessageRequest::new(self.channel(), render::card(mention, now))
-                .with_unfurl_links(false)
-                .with_unfurl_media(false);
+        let request = SlackApiChatPostMessageRequest::new(
+            self.channel_of(mention),
+            render::card(mention, now),
+        )
+        .with_unfurl_links(false)
+        .with_unfurl_media(false);
         let posted = self.api.post_message(&request).await?;
         Ok(message_id(&posted.channel, &posted.ts))
     }
@@ -175,16 +196,36 @@ impl Chat for SlackChat {
         Ok(())
     }
 
-    async fn post_notice(&self, text: &str, _now: DateTime<Utc>) -> Result<(), ChatError> {
-        let request = SlackApiChatPostMessageRequest::new(self.channel(), render::notice(text))
-            .with_unfurl_links(false)
-            .with_unfurl_media(false);
+    async fn post_notice(&self, text: &str, now: DateTime<Utc>) -> Result<(), ChatError> {
+        self.post_notice_in(None, text, now).await
+    }
+
+    async fn post_notice_in(
+        &self,
+        channel: Option<&str>,
+        text: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<(), ChatError> {
+        let request =
+            SlackApiChatPostMessageRequest::new(self.channel_or_own(channel), render::notice(text))
+                .with_unfurl_links(false)
+                .with_unfurl_media(false);
         self.api.post_message(&request).await?;
         Ok(())
     }
 
-    async fn post_summary(&self, text: &str, _now: DateTime<Utc>) -> Result<String, ChatError> {
-        let request = SlackApiChatPostMessageRequest::new(self.channel(), render::notice(text))
+    async fn post_summary(&self, text: &str, now: DateTime<Utc>) -> Result<String, ChatError> {
+        self.post_summary_in(None, text, now).await
+    }
+
+    async fn post_summary_in(
+        &self,
+        channel: Option<&str>,
+        text: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<String, ChatError> {
+        let channel = self.channel_or_own(channel);
+        let request = SlackApiChatPostMessageRequest::new(channel, render::notice(text))
             .with_unfurl_links(false)
             .with_unfurl_media(false);
         let posted = self.api.post_message(&request).await?;
@@ -211,15 +252,15 @@ impl Chat for SlackChat {
     async fn nudge(
         &self,
         message: &str,
-        _mention: &Tracked,
+        mention: &Tracked,
         text: &str,
         ping: &[String],
         _now: DateTime<Utc>,
     ) -> Result<(), ChatError> {
         let content = render::nudge(text, ping);
         let request = if message.is_empty() {
-            // The card is not shown (yet): the reminder goes to the channel itself.
-            SlackApiChatPostMessageRequest::new(self.channel(), content)
+            // The card is not shown (yet): the reminder goes to its channel itself.
+            SlackApiChatPostMessageRequest::new(self.channel_of(mention), content)
         } else {
             let (channel, ts) = parse_message_id(message)?;
             // An escalation is also shown in the channel, where the people it alerts look.
@@ -282,30 +323,34 @@ impl Chat for SlackChat {
 
     async fn find_posted(&self, mention: &Tracked) -> Result<Option<String>, ChatError> {
         let oldest = mention.received_at.timestamp() - CLOCK_SLACK;
-        let mut request = SlackApiConversationsHistoryRequest::new()
-            .with_channel(self.channel())
-            .with_oldest(SlackTs::new(format!("{oldest}.000000")))
-            .with_include_all_metadata(true)
-            .with_limit(200);
+        let channel = self.channel_of(mention);
+        let mut query = api::HistoryQuery {
+            channel: channel.0.clone(),
+            oldest: format!("{oldest}.000000"),
+            limit: 200,
+            cursor: None,
+        };
         for _ in 0..HISTORY_PAGES {
-            let page = self.api.history(&request).await?;
+            let page = self.api.history(&query).await?;
             let found = page.messages.iter().find(|message| {
-                message
-                    .content
-                    .metadata
-                    .as_ref()
-                    .and_then(render::card_number)
-                    == Some(mention.number)
+                message.metadata.as_ref().and_then(render::card_number) == Some(mention.number)
             });
             if let Some(message) = found {
-                return Ok(Some(message_id(&self.channel(), &message.origin.ts)));
+                return Ok(Some(message_id(
+                    &channel,
+                    &SlackTs::new(message.ts.clone()),
+                )));
             }
             match page.response_metadata.and_then(|meta| meta.next_cursor) {
-                Some(cursor) if !cursor.0.is_empty() => request = request.with_cursor(cursor),
+                Some(cursor) if !cursor.is_empty() => query.cursor = Some(cursor),
                 _ => break,
             }
         }
         Ok(None)
+    }
+
+    fn listens(&self) -> bool {
+        true
     }
 
     async fn listen(

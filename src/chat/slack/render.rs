@@ -15,9 +15,27 @@ pub const METADATA_EVENT: &str = "earshot_mention";
 pub const ANSWER_BLOCK: &str = "answer";
 pub const ANSWER_INPUT: &str = "text";
 pub const ANSWER_CALLBACK: &str = "earshot_answer";
+/// The saved-reply select in the answer modal; picking one refills the text box.
+pub const REPLY_BLOCK: &str = "reply";
+pub const REPLY_SELECT: &str = "earshot_reply";
+/// Slack's plain-text option labels and descriptions take at most 75 characters.
+const OPTION_TEXT_LIMIT: usize = 75;
+/// A select shows at most 100 options.
+const MOST_OPTIONS: usize = 100;
 
 /// Section text may hold 3,000 characters; the rest of a long post stays on the network.
 const SECTION_LIMIT: usize = 2_900;
+/// Caps for the other fields of a card, so every block stays within Block Kit's limits (a
+/// section's or context element's text 3,000 characters) whatever a network sends: the head
+/// line holds at most about 100 + NAME + SOURCE + LINKED_URL characters, the context line
+/// LINKED_URL + LABEL + MATCHED, the state line NAME + NOTE.
+const NAME_LIMIT: usize = 200;
+const SOURCE_LIMIT: usize = 100;
+/// Longer URLs are shown (cut) as text instead of linked: a link cannot be cut.
+const LINKED_URL_LIMIT: usize = 1_000;
+const LABEL_LIMIT: usize = 200;
+const MATCHED_LIMIT: usize = 500;
+const NOTE_LIMIT: usize = 1_500;
 /// Modal titles hold at most 24 characters.
 const TITLE_LIMIT: usize = 24;
 
@@ -70,9 +88,10 @@ impl Button {
 pub fn card(tracked: &Tracked, now: DateTime<Utc>) -> SlackMessageContent {
     let mention = &tracked.mention;
     let number = tracked.number;
-    let author = match mention.author.profile.as_deref().and_then(safe_url) {
-        Some(profile) => format!("<{profile}|{}>", escape(&mention.author.display())),
-        None => escape(&mention.author.display()),
+    let name = escape_within(&mention.author.display(), NAME_LIMIT);
+    let author = match mention.author.profile.as_deref().and_then(linkable) {
+        Some(profile) => format!("<{profile}|{name}>"),
+        None => name,
     };
     let when = format!(
         "<!date^{}^{{ago}}|{}>",
@@ -82,25 +101,40 @@ pub fn card(tracked: &Tracked, now: DateTime<Utc>) -> SlackMessageContent {
     let head = format!(
         "*#{number}* · {} · {} · {author} · {when}",
         mention.network,
-        escape(&mention.key.source),
+        escape_within(&mention.key.source, SOURCE_LIMIT),
     );
     let mut details = Vec::new();
     if let Some(link) = mention.link.as_deref() {
-        match safe_url(link) {
-            Some(url) => details.push(format!("<{url}|{}>", escape(link))),
-            None => details.push(escape(link)),
+        let label = escape_within(link, LABEL_LIMIT);
+        match linkable(link) {
+            Some(url) => details.push(format!("<{url}|{label}>")),
+            None => details.push(label),
         }
     }
     if !mention.matched.is_empty() {
-        details.push(format!("matched: {}", escape(&mention.matched.join(", "))));
+        details.push(format!(
+            "matched: {}",
+            escape_within(&mention.matched.join(", "), MATCHED_LIMIT)
+        ));
     }
 
-    let mut blocks: Vec<SlackBlock> = vec![
-        SlackSectionBlock::new().with_text(md(head)).into(),
+    let mut blocks: Vec<SlackBlock> = vec![SlackSectionBlock::new().with_text(md(head)).into()];
+    // Why it is flagged, above the text: the reasons quote the writer, so they are escaped too.
+    if let Some(flag) = tracked.priority.flag() {
+        blocks.push(
+            SlackContextBlock::new(vec![SlackBlockMarkDownText::new(format!(
+                "⚠ {}",
+                escape_within(&flag, SECTION_LIMIT)
+            ))
+            .into()])
+            .into(),
+        );
+    }
+    blocks.push(
         SlackSectionBlock::new()
             .with_text(verbatim(escape_within(&mention.text, SECTION_LIMIT)))
             .into(),
-    ];
+    );
     if !details.is_empty() {
         blocks.push(
             SlackContextBlock::new(vec![SlackBlockMarkDownText::new(details.join(" · ")).into()])
@@ -149,12 +183,16 @@ pub fn metadata(number: u64) -> SlackMessageMetadata {
         .with_event_payload([("number".to_string(), number.to_string())].into())
 }
 
-/// The number in a card's metadata, if the message is one of earshot's cards.
-pub fn card_number(metadata: &SlackMessageMetadata) -> Option<u64> {
-    if metadata.event_type != METADATA_EVENT {
+/// The number in a message's metadata (raw JSON, as any app may have written it), if the
+/// message is one of earshot's cards. Other apps' metadata of any shape is simply not a card.
+pub fn card_number(metadata: &serde_json::Value) -> Option<u64> {
+    if metadata.get("event_type")?.as_str()? != METADATA_EVENT {
         return None;
     }
-    metadata.event_payload.as_ref()?.get("number")?.parse().ok()
+    match metadata.get("event_payload")?.get("number")? {
+        serde_json::Value::String(number) => number.parse().ok(),
+        number => number.as_u64(),
+    }
 }
 
 /// The line in the card's thread that records a change.
@@ -219,21 +257,39 @@ pub fn reply(text: &str) -> SlackMessageContent {
     SlackMessageContent::new().with_text(escape(text))
 }
 
-/// The modal behind "Answer...": the post being answered and a text box, prefilled the way the
-/// network expects replies to start and limited to what the network takes.
-pub fn answer_modal(tracked: &Tracked) -> SlackView {
+/// The modal behind "Answer...": the post being answered, the saved replies (`replies`: name
+/// and text filled in for this mention) as a select, and a text box, prefilled with the chosen
+/// reply or the way the network expects replies to start, and limited to what it takes.
+pub fn answer_modal(
+    tracked: &Tracked,
+    replies: &[(String, String)],
+    chosen: Option<&str>,
+) -> SlackView {
     let mention = &tracked.mention;
     let mut input = SlackBlockPlainTextInputElement::new()
         .with_action_id(ANSWER_INPUT.into())
         .with_multiline(true)
         .with_focus_on_load(true);
-    let draft = mention.answer_draft();
+    let picked = chosen.and_then(|name| replies.iter().find(|(n, _)| n == name));
+    let draft = match picked {
+        Some((_, text)) => text.clone(),
+        None => mention.answer_draft(),
+    };
+    if let ReplyPath::Direct { max_chars } = mention.network.reply_path() {
+        // A saved reply that came out too long is shown whole, to be shortened here; sent as it
+        // is, it is refused with the count under the box.
+        let longest = max_chars.max(draft.chars().count()).min(INPUT_LIMIT);
+        input = input.with_max_length(longest as u64);
+    }
     if !draft.is_empty() {
         input = input.with_initial_value(draft);
     }
-    if let ReplyPath::Direct { max_chars } = mention.network.reply_path() {
-        input = input.with_max_length(max_chars as u64);
-    }
+    // Slack keeps what a box holds across views.update unless its block id changes: a new id
+    // per chosen reply makes the box show the reply.
+    let input_block = match picked {
+        Some((name, _)) => format!("{ANSWER_BLOCK}-{name}"),
+        None => ANSWER_BLOCK.to_string(),
+    };
     let quoted = format!(
         "*{}* on {}:\n{}",
         escape(&mention.author.display()),
@@ -244,26 +300,70 @@ pub fn answer_modal(tracked: &Tracked) -> SlackView {
         .chars()
         .take(TITLE_LIMIT)
         .collect();
-    SlackView::Modal(
-        SlackModalView::new(
-            title.as_str().into(),
-            vec![
-                SlackSectionBlock::new().with_text(verbatim(quoted)).into(),
-                SlackInputBlock::new(
-                    format!("Your answer on {}", mention.network)
-                        .as_str()
-                        .into(),
-                    SlackInputBlockElement::PlainTextInput(input),
-                )
-                .with_block_id(ANSWER_BLOCK.into())
+    let mut blocks: Vec<SlackBlock> =
+        vec![SlackSectionBlock::new().with_text(verbatim(quoted)).into()];
+    if !replies.is_empty() {
+        let option = |name: &str, text: &str| {
+            SlackBlockChoiceItem::new(
+                SlackBlockPlainTextOnly::from(cut(&format!(":{name}"), OPTION_TEXT_LIMIT).as_str()),
+                name.to_string(),
+            )
+            .with_description(cut(text, OPTION_TEXT_LIMIT).as_str().into())
+        };
+        let options: Vec<_> = replies
+            .iter()
+            .take(MOST_OPTIONS)
+            .map(|(name, text)| option(name, text))
+            .collect();
+        let mut select = SlackBlockStaticSelectElement::new()
+            .with_action_id(REPLY_SELECT.into())
+            .with_placeholder("Start from a saved reply".into())
+            .with_options(options);
+        if let Some((name, text)) = picked {
+            select = select.with_initial_option(option(name, text));
+        }
+        blocks.push(
+            SlackInputBlock::new(
+                "Saved reply".into(),
+                SlackInputBlockElement::StaticSelect(select),
+            )
+            .with_block_id(REPLY_BLOCK.into())
+            .with_optional(true)
+            // Picking one is sent at once, so the box below can be filled with it.
+            .with_dispatch_action(true)
+            .into(),
+        );
+    }
+    blocks.push(
+        SlackInputBlock::new(
+            format!("Your answer on {}", mention.network)
+                .as_str()
                 .into(),
-            ],
+            SlackInputBlockElement::PlainTextInput(input),
         )
-        .with_submit("Send".into())
-        .with_close("Cancel".into())
-        .with_callback_id(ANSWER_CALLBACK.into())
-        .with_private_metadata(tracked.number.to_string()),
+        .with_block_id(input_block.into())
+        .into(),
+    );
+    SlackView::Modal(
+        SlackModalView::new(title.as_str().into(), blocks)
+            .with_submit("Send".into())
+            .with_close("Cancel".into())
+            .with_callback_id(ANSWER_CALLBACK.into())
+            .with_private_metadata(tracked.number.to_string()),
     )
+}
+
+/// Slack's plain-text inputs take at most 3,000 characters.
+const INPUT_LIMIT: usize = 3000;
+
+/// `text` on one line, at most `limit` characters.
+fn cut(text: &str, limit: usize) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= limit {
+        return flat;
+    }
+    let kept: String = flat.chars().take(limit.saturating_sub(1)).collect();
+    format!("{kept}…")
 }
 
 /// Makes relayed text inert in Slack's markup: `&`, `<` and `>` escaped as Slack documents,
@@ -331,7 +431,7 @@ fn safe_url(raw: &str) -> Option<String> {
 
 /// Where the mention stands, for the card; names are escaped like any relayed text.
 fn state_line(state: &State) -> String {
-    let name = |member: &crate::domain::Member| escape(&format!("{member}"));
+    let name = |member: &crate::domain::Member| escape_within(&format!("{member}"), NAME_LIMIT);
     match state {
         State::Open => ":large_blue_circle: *Open*: nobody has claimed it yet".to_string(),
         State::Claimed {
@@ -345,9 +445,9 @@ fn state_line(state: &State) -> String {
         State::Claimed { by, .. } => format!(":raising_hand: *Claimed* by {}", name(by)),
         State::Answered { by, link, .. } => {
             let link = match link.as_deref() {
-                Some(link) => match safe_url(link) {
+                Some(link) => match linkable(link) {
                     Some(url) => format!(": <{url}|the reply>"),
-                    None => format!(": {}", escape(link)),
+                    None => format!(": {}", escape_within(link, LABEL_LIMIT)),
                 },
                 None => String::new(),
             };
@@ -367,7 +467,7 @@ fn state_line(state: &State) -> String {
 }
 
 fn detail(text: Option<&str>) -> String {
-    text.map(|text| format!(": {}", escape(text)))
+    text.map(|text| format!(": {}", escape_within(text, NOTE_LIMIT)))
         .unwrap_or_default()
 }
 
@@ -377,9 +477,19 @@ fn fallback(tracked: &Tracked) -> String {
         "#{} · {} · {}: {}",
         tracked.number,
         mention.network,
-        mention.author.display(),
+        mention
+            .author
+            .display()
+            .chars()
+            .take(NAME_LIMIT)
+            .collect::<String>(),
         mention.excerpt(150)
     ))
+}
+
+/// A URL safe to link and short enough to link whole.
+fn linkable(raw: &str) -> Option<String> {
+    safe_url(raw).filter(|url| url.chars().count() <= LINKED_URL_LIMIT)
 }
 
 fn md(text: String) -> SlackBlockText {
@@ -451,6 +561,44 @@ mod tests {
     }
 
     #[test]
+    fn a_likely_complaint_card_says_why_escaped() {
+        use crate::domain::{Author, Mention, MentionKey, Network, State, Tracked};
+        let mut tracked = Tracked {
+            number: 7,
+            mention: Mention {
+                key: MentionKey::new("m", "1"),
+                network: Network::Mastodon,
+                author: Author::default(),
+                text: "nobody answers".into(),
+                link: None,
+                created_at: chrono::DateTime::UNIX_EPOCH,
+                matched: vec![],
+                language: None,
+                in_reply_to: None,
+                direct: false,
+            },
+            state: State::Open,
+            received_at: chrono::DateTime::UNIX_EPOCH,
+            follow_up_of: None,
+            priority: Default::default(),
+            place: Default::default(),
+        };
+        let plain = serde_json::to_string(&card(&tracked, Utc::now())).unwrap();
+        assert!(!plain.contains("likely complaint"));
+        tracked.priority = crate::domain::Priority {
+            score: 3,
+            complaint: true,
+            reasons: vec!["no reply (\"<!channel> nobody answers\")".into()],
+        };
+        let flagged = serde_json::to_string(&card(&tracked, Utc::now())).unwrap();
+        assert!(
+            flagged.contains("⚠ likely complaint: no reply"),
+            "{flagged}"
+        );
+        assert!(!flagged.contains("<!channel>"), "{flagged}");
+    }
+
+    #[test]
     fn escape_within_cuts_on_whole_entities() {
         assert_eq!(escape_within("abcdef", 4), "abc…");
         assert_eq!(escape_within("abc", 4), "abc");
@@ -474,10 +622,90 @@ mod tests {
     }
 
     #[test]
+    fn every_block_of_a_card_stays_within_block_kit_limits() {
+        use crate::domain::{Author, Member, Mention, MentionKey, Network, Priority};
+        let long = |c: char| std::iter::repeat_n(c, 5_000).collect::<String>();
+        let url = format!("https://example.com/{}", long('a'));
+        let mention = Mention {
+            key: MentionKey::new(long('s'), "1"),
+            network: Network::Mastodon,
+            author: Author {
+                handle: long('h'),
+                name: Some(long('n')),
+                profile: Some(url.clone()),
+            },
+            text: long('<'),
+            link: Some(url.clone()),
+            created_at: DateTime::UNIX_EPOCH,
+            matched: vec![long('m'), long('k')],
+            language: None,
+            in_reply_to: None,
+            direct: false,
+        };
+        let states = [
+            State::Open,
+            State::Done {
+                by: Member::new("U1", long('j')),
+                at: DateTime::UNIX_EPOCH,
+                note: Some(long('&')),
+            },
+            State::Answered {
+                by: Member::new("U1", "jane"),
+                at: DateTime::UNIX_EPOCH,
+                link: Some(url.clone()),
+            },
+        ];
+        for state in states {
+            let tracked = Tracked {
+                number: 1,
+                mention: mention.clone(),
+                state,
+                received_at: DateTime::UNIX_EPOCH,
+                follow_up_of: None,
+                priority: Priority::default(),
+                place: Default::default(),
+            };
+            let card = serde_json::to_value(card(&tracked, Utc::now())).expect("serialises");
+            let blocks = card["blocks"].as_array().expect("blocks");
+            assert!(blocks.len() <= 50);
+            for block in blocks {
+                let chars = |v: &serde_json::Value| v.as_str().unwrap_or_default().chars().count();
+                match block["type"].as_str() {
+                    Some("section") => assert!(chars(&block["text"]["text"]) <= 3_000, "{block}"),
+                    Some("header") => assert!(chars(&block["text"]["text"]) <= 150, "{block}"),
+                    Some("context") => {
+                        let elements = block["elements"].as_array().expect("elements");
+                        assert!(elements.len() <= 10);
+                        for element in elements {
+                            assert!(
+                                chars(&element["text"]) <= 3_000,
+                                "{}",
+                                chars(&element["text"])
+                            );
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            assert!(card["text"].as_str().unwrap_or_default().chars().count() <= 4_000);
+        }
+    }
+
+    #[test]
     fn metadata_round_trips_the_number() {
-        assert_eq!(card_number(&metadata(42)), Some(42));
-        let other = SlackMessageMetadata::new("something_else".into())
-            .with_event_payload([("number".to_string(), "42".to_string())].into());
+        let ours = serde_json::to_value(metadata(42)).expect("metadata serialises");
+        assert_eq!(card_number(&ours), Some(42));
+        let other = serde_json::json!({
+            "event_type": "something_else",
+            "event_payload": { "number": "42" },
+        });
         assert_eq!(card_number(&other), None);
+        // Other apps put any JSON there; it is never a card and never an error.
+        let deploy = serde_json::json!({
+            "event_type": "deploy",
+            "event_payload": { "build": 1432, "green": true, "steps": [{ "ok": 1 }] },
+        });
+        assert_eq!(card_number(&deploy), None);
+        assert_eq!(card_number(&serde_json::json!("odd")), None);
     }
 }

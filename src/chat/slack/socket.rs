@@ -10,6 +10,9 @@ use tokio::sync::watch;
 use super::handler::Handler;
 use crate::chat::ChatError;
 
+/// How long the app token check before connecting may take.
+const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
 pub async fn serve(
     handler: Arc<Handler>,
     client: Arc<SlackHyperClient>,
@@ -20,17 +23,44 @@ pub async fn serve(
         .with_command_events(on_command)
         .with_interaction_events(on_interaction);
     let environment = Arc::new(
-        SlackClientEventsListenerEnvironment::new(client)
+        SlackClientEventsListenerEnvironment::new(client.clone())
             .with_error_handler(on_error)
             .with_user_state(handler),
     );
+    // slack-morphism's listener retries a refused connection in the background for ever, so a
+    // revoked or wrong app token would leave earshot deaf without a word: ask once ourselves.
+    let token = SlackApiToken::new(app_token.to_string().into());
+    let opened = tokio::time::timeout(
+        CHECK_TIMEOUT,
+        client
+            .open_session(&token)
+            .apps_connections_open(&SlackApiAppsConnectionOpenRequest::new()),
+    )
+    .await;
+    match opened {
+        Ok(Ok(_)) => {}
+        Ok(Err(error)) => match super::api::classify("apps.connections.open", error) {
+            ChatError::Permanent(reason) => {
+                return Err(ChatError::Permanent(format!(
+                    "{reason} (for Socket Mode: check app_token in [chat.slack], an App-Level Token with connections:write)"
+                )))
+            }
+            retry => return Err(retry),
+        },
+        Err(_) => {
+            return Err(ChatError::Retry {
+                reason: "Slack's apps.connections.open did not answer in time".into(),
+                after: None,
+            })
+        }
+    }
     let listener = SlackClientSocketModeListener::new(
         &SlackClientSocketModeConfig::new(),
         environment,
         callbacks,
     );
     listener
-        .listen_for(&SlackApiToken::new(app_token.to_string().into()))
+        .listen_for(&token)
         .await
         .map_err(|error| ChatError::Permanent(format!("cannot start Socket Mode: {error}")))?;
     listener.start().await;

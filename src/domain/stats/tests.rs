@@ -40,6 +40,7 @@ fn mention(
         state,
         received_at: received,
         priority: Default::default(),
+        place: Default::default(),
         follow_up_of: None,
     };
     let mut history = vec![HistoryEntry {

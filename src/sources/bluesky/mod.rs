@@ -2,6 +2,10 @@
 //! read through the account's PDS with a cached app-password session; answers posted as reply
 //! records whose record key is derived from the idempotency key, so a retry cannot post twice.
 
+pub mod config;
+
+pub use config::{Settings, DEFAULT_EVERY, NETWORK};
+
 pub mod jetstream;
 mod profiles;
 mod records;
@@ -12,18 +16,17 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use reqwest::{Method, StatusCode};
-use serde::de::DeserializeOwned;
+use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::{Fetched, Posted, Source, SourceError, StreamEvent};
 use crate::domain::{Cursor, Mention, Network};
-use crate::net::{self, Budget, Clock, CursorSet, Purpose, RateHeaders, Reset, Secret, Transport};
+use crate::net::{Budget, Clock, CursorSet, Pager, RateHeaders, Reset, Secret, Transport, Turn};
 use profiles::Profiles;
 use records::{
     NotificationPage, PostView, PostsView, ProfilesView, SearchPage, StrongRef, REASONS,
 };
-use session::Session;
+use session::{Failure, Session};
 
 pub use reply::record_key;
 
@@ -31,7 +34,7 @@ pub use reply::record_key;
 const PAGE: usize = 100;
 /// Pages per stream and poll. Notifications page backwards from the newest, so a backlog
 /// beyond this (2,500 notifications in one interval) is cut short, with a warning.
-const MAX_PAGES: usize = 25;
+const PAGER: Pager = Pager::new(25);
 /// searchPosts filters on `sortAt`, which a post's own clock can set slightly in the past:
 /// each search reaches back this far before the newest post already seen.
 const SEARCH_OVERLAP: chrono::Duration = chrono::Duration::minutes(5);
@@ -144,154 +147,6 @@ impl Bluesky {
         self
     }
 
-    /// The cached session, created on first use.
-    async fn session(&self) -> Result<Session, SourceError> {
-        let mut cached = self.session.lock().await;
-        if let Some(session) = cached.as_ref() {
-            return Ok(session.clone());
-        }
-        let body = json!({ "identifier": self.identifier, "password": self.password.expose() });
-        let session: Session = self
-            .call(
-                Method::POST,
-                "com.atproto.server.createSession",
-                &[],
-                Some(&body),
-                None,
-                false,
-            )
-            .await
-            .map_err(|failure| failure.into_error("logging in"))?;
-        tracing::info!(source = %self.name, did = %session.did, "logged in to Bluesky");
-        *cached = Some(session.clone());
-        Ok(session)
-    }
-
-    /// A fresh session after the PDS called `stale` expired: refreshSession, and only if the
-    /// refresh token is refused as well, a new login.
-    async fn renew(&self, stale: &Session) -> Result<Session, SourceError> {
-        let mut cached = self.session.lock().await;
-        if let Some(current) = cached.as_ref() {
-            if current.access_jwt != stale.access_jwt {
-                return Ok(current.clone()); // another task renewed it already
-            }
-        }
-        let refreshed: Result<Session, Failure> = self
-            .call(
-                Method::POST,
-                "com.atproto.server.refreshSession",
-                &[],
-                None,
-                Some(&stale.refresh_jwt),
-                false,
-            )
-            .await;
-        let session = match refreshed {
-            Ok(session) => session,
-            Err(Failure::Auth(_)) => {
-                *cached = None;
-                drop(cached);
-                return self.session().await;
-            }
-            Err(failure) => return Err(failure.into_error("refreshing the session")),
-        };
-        *cached = Some(session.clone());
-        Ok(session)
-    }
-
-    /// An authenticated XRPC call that renews the session once if the PDS says it expired.
-    async fn xrpc<T: DeserializeOwned>(
-        &self,
-        method: Method,
-        nsid: &str,
-        query: &[(&str, String)],
-        body: Option<&Value>,
-        poll: bool,
-    ) -> Result<T, SourceError> {
-        let session = self.session().await?;
-        match self
-            .call(
-                method.clone(),
-                nsid,
-                query,
-                body,
-                Some(&session.access_jwt),
-                poll,
-            )
-            .await
-        {
-            Err(Failure::Auth(_)) => {
-                let session = self.renew(&session).await?;
-                self.call(method, nsid, query, body, Some(&session.access_jwt), poll)
-                    .await
-                    .map_err(|failure| failure.into_error(nsid))
-            }
-            result => result.map_err(|failure| failure.into_error(nsid)),
-        }
-    }
-
-    async fn call<T: DeserializeOwned>(
-        &self,
-        method: Method,
-        nsid: &str,
-        query: &[(&str, String)],
-        body: Option<&Value>,
-        token: Option<&str>,
-        poll: bool,
-    ) -> Result<T, Failure> {
-        let host = self.transport.service().to_string();
-        let mut url = self.pds.clone();
-        url.set_path(&format!("/xrpc/{nsid}"));
-        let mut request = self.transport.http().request(method, url).query(query);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request
-                .header(reqwest::header::CONTENT_TYPE, "application/json")
-                .body(body.to_string());
-        }
-        let purpose = if poll { Purpose::Poll } else { Purpose::Answer };
-        let response = self
-            .transport
-            .send(nsid, purpose, request)
-            .await
-            .map_err(|failure| Failure::Other(failure.into()))?;
-        let status = response.status();
-        let wait = self.transport.wait(&response);
-        let bytes = response.bytes().await.map_err(|error| {
-            Failure::Other(SourceError::Retry {
-                reason: format!("{nsid}: reading the response failed: {error}"),
-                after: None,
-            })
-        })?;
-        if status.is_success() {
-            return net::transport::decode(nsid, &bytes)
-                .map_err(|failure| Failure::Other(failure.into()));
-        }
-        let error: XrpcError = serde_json::from_slice(&bytes).unwrap_or_default();
-        let detail = [error.error.as_deref(), error.message.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(": ");
-        // atproto says "expired" in the body, sometimes with a 400.
-        let expired = matches!(
-            error.error.as_deref(),
-            Some("ExpiredToken" | "InvalidToken")
-        );
-        if status == StatusCode::UNAUTHORIZED || expired {
-            return Err(Failure::Auth(detail));
-        }
-        if status == StatusCode::NOT_FOUND || error.error.as_deref() == Some("RecordNotFound") {
-            return Err(Failure::NotFound(detail));
-        }
-        let reason = format!("{nsid} at {host} answered {status} ({detail})");
-        Err(Failure::Other(
-            net::Failure::of(net::classify(status), reason, wait).into(),
-        ))
-    }
-
     /// New mentions, replies and quotes, newest first, back to `since` (inclusive: the store
     /// drops what it has). Returns them oldest first and the newest `indexedAt` seen.
     async fn notifications(
@@ -301,13 +156,13 @@ impl Bluesky {
     ) -> Result<(Vec<Mention>, Option<DateTime<Utc>>), SourceError> {
         let mut mentions = Vec::new();
         let mut newest = since;
-        let mut cursor: Option<String> = None;
-        for page in 0.. {
+        let mut pages = PAGER.pages();
+        while let Some(cursor) = pages.next_page() {
             let mut query: Vec<(&str, String)> =
                 REASONS.iter().map(|r| ("reasons", r.to_string())).collect();
             query.push(("limit", PAGE.to_string()));
-            if let Some(cursor) = &cursor {
-                query.push(("cursor", cursor.clone()));
+            if let Some(cursor) = cursor {
+                query.push(("cursor", cursor));
             }
             let result: Result<NotificationPage, SourceError> = self
                 .xrpc(
@@ -344,17 +199,13 @@ impl Bluesky {
                 }
             }
             // A new source starts from the latest page, not from the account's whole history.
-            if reached_since || since.is_none() {
-                break;
-            }
-            match found.cursor {
-                Some(next) if page + 1 < MAX_PAGES => cursor = Some(next),
-                Some(_) => {
-                    tracing::warn!(source = %self.name, "more notifications than one poll reads; the oldest of them are skipped");
-                    break;
-                }
-                None => break,
-            }
+            pages.turn(match found.cursor {
+                Some(next) if !reached_since && since.is_some() => Turn::Next(next),
+                _ => Turn::Stop,
+            });
+        }
+        if pages.cut_short() {
+            tracing::warn!(source = %self.name, "more notifications than one poll reads; the oldest of them are skipped");
         }
         mentions.reverse();
         Ok((mentions, newest))
@@ -370,8 +221,8 @@ impl Bluesky {
     ) -> Result<(Vec<Mention>, Option<DateTime<Utc>>), SourceError> {
         let mut mentions = Vec::new();
         let mut newest = since;
-        let mut cursor: Option<String> = None;
-        for _ in 0..MAX_PAGES {
+        let mut pages = PAGER.pages();
+        while let Some(cursor) = pages.next_page() {
             let mut params = vec![
                 ("q", query.to_string()),
                 ("sort", "latest".to_string()),
@@ -384,8 +235,8 @@ impl Bluesky {
                     from.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 ));
             }
-            if let Some(cursor) = &cursor {
-                params.push(("cursor", cursor.clone()));
+            if let Some(cursor) = cursor {
+                params.push(("cursor", cursor));
             }
             let found: SearchPage = self
                 .xrpc(
@@ -408,10 +259,10 @@ impl Bluesky {
                     mentions.push(post.to_mention(&self.name, false));
                 }
             }
-            match found.cursor {
-                Some(next) if since.is_some() => cursor = Some(next),
-                _ => break,
-            }
+            pages.turn(match found.cursor {
+                Some(next) if since.is_some() => Turn::Next(next),
+                _ => Turn::Stop,
+            });
         }
         mentions.reverse();
         Ok((mentions, newest))
@@ -733,30 +584,4 @@ struct ThreadNode {
 #[derive(serde::Deserialize)]
 struct ThreadReply {
     post: Option<PostView>,
-}
-
-/// Why a call failed, as far as the session logic cares.
-enum Failure {
-    /// The token is expired or refused: renew the session and try again.
-    Auth(String),
-    NotFound(String),
-    Other(SourceError),
-}
-
-impl Failure {
-    fn into_error(self, what: &str) -> SourceError {
-        match self {
-            Failure::Auth(detail) => SourceError::Permanent(format!(
-                "Bluesky refused the login while {what} ({detail}); check the source's `handle` and `app_password`"
-            )),
-            Failure::NotFound(detail) => SourceError::Permanent(format!("{what}: not found ({detail})")),
-            Failure::Other(error) => error,
-        }
-    }
-}
-
-#[derive(Debug, Default, serde::Deserialize)]
-struct XrpcError {
-    error: Option<String>,
-    message: Option<String>,
 }

@@ -3,7 +3,7 @@
 //! as the organization. Every call carries `LinkedIn-Version` and
 //! `X-Restli-Protocol-Version: 2.0.0`; a retired version is reported naming the `version` key.
 
-mod settings;
+pub mod config;
 mod wire;
 
 use std::time::Duration;
@@ -19,7 +19,7 @@ use crate::net::{
     base_url, read_json, Budget, Clock, CursorSet, Failure, PostOnce, Purpose, RateHeaders,
     Transport,
 };
-pub use settings::{parse, Settings, Watch, KEYS};
+pub use config::{Settings, Watch, NETWORK};
 use wire::{Comment, Elements, Notification, Post};
 
 pub const DEFAULT_API_URL: &str = "https://api.linkedin.com/rest";

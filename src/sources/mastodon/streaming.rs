@@ -12,7 +12,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::{to_mention, Account, RawStatus, Watch};
+use super::wire::{to_mention, Account, RawStatus};
+use super::Watch;
 use crate::domain::{Cursor, Mention};
 use crate::sources::{Fetched, SourceError, StreamEvent};
 

@@ -5,6 +5,10 @@
 //! `login.rs` keeps the token, `listing.rs` reads listings, `reply.rs` posts answers once,
 //! `answered.rs` finds the brand's replies, `wire.rs` holds the JSON shapes.
 
+pub mod config;
+
+pub use config::NETWORK;
+
 mod answered;
 mod listing;
 mod login;

@@ -3,6 +3,10 @@
 //! [`user_token`] keeps fresh when a refresh token is configured. A reply by the brand found in
 //! a mention's conversation (recent search) marks it answered.
 
+pub mod config;
+
+pub use config::NETWORK;
+
 mod user_token;
 
 mod wire;

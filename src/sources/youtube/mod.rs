@@ -1,17 +1,17 @@
 //! YouTube, through the Data API v3: comments on the channel's videos (every one is addressed
 //! to the brand) and new videos that name it, answered as the channel.
 //!
-//! `settings.rs` reads the config section and builds the source, `quota.rs` keeps the daily
+//! `config.rs` reads the config section and builds the source, `quota.rs` keeps the daily
 //! quota, `oauth.rs` the channel's token, `comments.rs` reads threads and replies, `search.rs`
 //! new videos, `reply.rs` posts answers once and finds the channel's own replies, `wire.rs`
 //! holds the JSON shapes.
 
 mod comments;
+pub mod config;
 mod oauth;
 pub mod quota;
 mod reply;
 mod search;
-mod settings;
 mod wire;
 
 use std::collections::HashMap;
@@ -29,9 +29,9 @@ use crate::net::{
     base_url, classify, read_json, Budget, Clock, CursorSet, Failure, PostOnce, Purpose,
     RateHeaders, Secret, Transport,
 };
+pub use config::{Settings, Watch, NETWORK};
 pub use oauth::OAuth;
 use quota::{Bucket, Quota, LIST_COST};
-pub use settings::{parse, FieldError, Fields, Settings, Watch, KEYS};
 
 pub const DEFAULT_API_URL: &str = "https://www.googleapis.com/youtube/v3";
 pub const DEFAULT_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";

@@ -4,6 +4,10 @@
 //! With the brand's HN `account` configured, a direct reply by it (made on HN, since earshot
 //! cannot post there) marks the mention answered.
 
+pub mod config;
+
+pub use config::NETWORK;
+
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -14,7 +18,7 @@ use serde_json::Value;
 use super::{Fetched, Source, SourceError};
 use crate::domain::text::plain_text;
 use crate::domain::{Author, Cursor, Mention, MentionKey, Network};
-use crate::net::{base_url, read_json, Budget, Purpose, RateHeaders, Transport};
+use crate::net::{base_url, read_json, Budget, Pager, Purpose, RateHeaders, Transport, Turn};
 
 /// Algolia's public endpoint; tests point `api_url` at a local server.
 pub const DEFAULT_API_URL: &str = "https://hn.algolia.com/api/v1";
@@ -28,7 +32,7 @@ pub const DEFAULT_EVERY: Duration = Duration::from_secs(2 * 60);
 const OVERLAP_SECS: i64 = 10 * 60;
 const HITS_PER_PAGE: u32 = 100;
 /// Algolia serves at most 1,000 hits per query; the time window keeps a poll far below that.
-const MAX_PAGES: u32 = 10;
+const PAGER: Pager = Pager::new(10);
 const SITE: &str = "https://news.ycombinator.com";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,13 +121,24 @@ impl Source for HackerNews {
     /// the cursor moves, so a failure half-way leaves it where it was. The first poll reads
     /// only the newest page: earshot starts from now, not from HN's beginning.
     async fn fetch(&self, cursor: &Cursor) -> Result<Fetched, SourceError> {
-        let since = cursor
-            .position
-            .as_deref()
-            .and_then(|position| position.parse::<i64>().ok());
+        let mut problems = Vec::new();
+        let since = match cursor.position.as_deref() {
+            None => None,
+            Some(position) => match position.parse::<i64>() {
+                Ok(since) => Some(since),
+                Err(_) => {
+                    problems.push(format!(
+                        "the stored Hacker News position `{position}` is unreadable; polling starts again from the newest page"
+                    ));
+                    None
+                }
+            },
+        };
         let mut mentions = Vec::new();
         let mut newest = since;
-        for number in 0..MAX_PAGES {
+        let mut pages = PAGER.pages();
+        while let Some(token) = pages.next_page() {
+            let number: u32 = token.and_then(|token| token.parse().ok()).unwrap_or(0);
             let page = self.page(since, number).await?;
             let count = page.hits.len();
             for hit in page.hits {
@@ -139,12 +154,14 @@ impl Source for HackerNews {
                 }
             }
             let last = page.nb_pages.is_none_or(|pages| number + 1 >= pages);
-            if since.is_none() || count == 0 || last {
-                break;
-            }
-            if number + 1 == MAX_PAGES {
-                tracing::warn!(source = %self.name, "more Hacker News hits than one poll reads; the oldest of this window are skipped");
-            }
+            pages.turn(if since.is_none() || count == 0 || last {
+                Turn::Stop
+            } else {
+                Turn::Next((number + 1).to_string())
+            });
+        }
+        if pages.cut_short() {
+            tracing::warn!(source = %self.name, "more Hacker News hits than one poll reads; the oldest of this window are skipped");
         }
         Ok(Fetched {
             mentions,
@@ -152,7 +169,7 @@ impl Source for HackerNews {
                 position: newest.map(|newest| newest.to_string()),
                 ..cursor.clone()
             },
-            problems: Vec::new(),
+            problems,
         })
     }
 

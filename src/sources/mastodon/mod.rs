@@ -2,22 +2,28 @@
 //! instance, polled forward with `min_id` cursors; answers posted as replies with an
 //! `Idempotency-Key`, so a retried answer is posted once.
 
+pub mod config;
+
+pub use config::{Settings, DEFAULT_EVERY, NETWORK};
+
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use reqwest::{RequestBuilder, Response, StatusCode};
-use serde::Deserialize;
 use tokio::sync::OnceCell;
 
 mod streaming;
+mod wire;
+
+use wire::{
+    stream_item, to_mention, Account, ApiError, Instance, RawStatus, SearchResults, Thread,
+};
 
 use super::{Fetched, Posted, Source, SourceError, StreamEvent};
-use crate::domain::text::plain_text;
-use crate::domain::{Author, Cursor, Mention, MentionKey, Network};
+use crate::domain::{Cursor, Mention, Network};
 use crate::net::{
-    classify, transport::decode, Budget, Clock, CursorSet, Failure, Purpose, RateHeaders, Reset,
-    Transport,
+    classify, transport::decode, Budget, Clock, CursorSet, Failure, Pager, Purpose, RateHeaders,
+    Reset, Transport, Turn,
 };
 
 /// Mastodon's own default; used when the instance does not say.
@@ -27,7 +33,7 @@ const NOTIFICATIONS_PAGE: usize = 80;
 const TAG_PAGE: usize = 40;
 /// Pages per stream and poll; the cursor keeps the rest for the next poll, so a backlog after
 /// a long outage is caught up without spending the whole rate-limit budget at once.
-const MAX_PAGES: usize = 20;
+const PAGER: Pager = Pager::new(20);
 /// Polls stop when the budget left in the window falls this low, so answers can still go out.
 const RESERVED_REQUESTS: u32 = 10;
 /// After a 429 or 5xx that names no wait, the instance is left alone this long.
@@ -185,21 +191,23 @@ impl Mastodon {
     ) -> Result<(Vec<Mention>, Option<String>, Option<SourceError>), SourceError> {
         let mut mentions = Vec::new();
         let mut newest = since.map(str::to_string);
-        for page in 0..MAX_PAGES {
-            let result = self.page(watch, newest.as_deref(), me).await;
-            let (found, top) = match result {
+        let mut pages = PAGER.pages();
+        while pages.next_page().is_some() {
+            let (found, top) = match self.page(watch, newest.as_deref(), me).await {
                 Ok(page) => page,
-                Err(error) if page == 0 => return Err(error),
+                Err(error) if pages.read() == 1 => return Err(error),
                 Err(error) => return Ok((mentions, newest, Some(error))),
             };
             let Some(top) = top else { break };
             mentions.extend(found);
             let first_run = newest.is_none();
-            newest = Some(top);
+            newest = Some(top.clone());
             // A new source starts from the latest page, not from the account's whole history.
-            if first_run {
-                break;
-            }
+            pages.turn(if first_run {
+                Turn::Stop
+            } else {
+                Turn::Next(top)
+            });
         }
         Ok((mentions, newest, None))
     }
@@ -485,142 +493,6 @@ impl Source for Mastodon {
             _ => Err(gone()),
         }
     }
-}
-
-/// The account a token belongs to (`verify_credentials`), or a post's author.
-#[derive(Debug, Clone, Deserialize)]
-struct Account {
-    id: String,
-    #[serde(default)]
-    acct: String,
-    #[serde(default)]
-    display_name: String,
-    url: Option<String>,
-}
-
-/// `/api/v1/statuses/:id/context`: only the replies below matter here.
-#[derive(Deserialize)]
-struct Thread {
-    #[serde(default)]
-    descendants: Vec<RawStatus>,
-}
-
-/// A status as the API gives it. Everything but `id` and `account` may be missing.
-#[derive(Debug, Deserialize)]
-struct RawStatus {
-    id: Option<String>,
-    account: Option<Account>,
-    #[serde(default)]
-    content: String,
-    #[serde(default)]
-    spoiler_text: String,
-    url: Option<String>,
-    uri: Option<String>,
-    created_at: Option<String>,
-    in_reply_to_id: Option<String>,
-    visibility: Option<String>,
-    language: Option<String>,
-    reblog: Option<serde_json::Value>,
-}
-
-#[derive(Deserialize)]
-struct Instance {
-    configuration: Option<InstanceConfiguration>,
-}
-
-#[derive(Deserialize)]
-struct InstanceConfiguration {
-    statuses: Option<StatusLimits>,
-    urls: Option<InstanceUrls>,
-}
-
-#[derive(Deserialize)]
-struct InstanceUrls {
-    streaming: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct StatusLimits {
-    max_characters: Option<usize>,
-}
-
-#[derive(Deserialize)]
-struct SearchResults {
-    #[serde(default)]
-    statuses: Vec<RawStatus>,
-}
-
-#[derive(Deserialize)]
-struct ApiError {
-    error: Option<String>,
-}
-
-/// An item's place in its stream (the notification's or status's id) and the status it
-/// carries: `Ok(None)` for a mention whose post was deleted since, `Err` for one that cannot be
-/// read (skipped, with the reason logged, while its place still counts).
-fn stream_item(
-    item: &serde_json::Value,
-    direct: bool,
-) -> Option<(String, Result<Option<RawStatus>, String>)> {
-    let id = item.get("id")?.as_str()?.to_string();
-    let status = if direct {
-        item.get("status")
-            .cloned()
-            .unwrap_or(serde_json::Value::Null)
-    } else {
-        item.clone()
-    };
-    if status.is_null() {
-        return Some((id, Ok(None)));
-    }
-    let status = serde_json::from_value::<RawStatus>(status)
-        .map(Some)
-        .map_err(|error| format!("item {id}: {error}"));
-    Some((id, status))
-}
-
-/// A status as a mention; `None` for what is never relayed: the brand's own posts, boosts,
-/// and posts that are not public (followers-only or direct).
-fn to_mention(source: &str, status: RawStatus, direct: bool, me: &Account) -> Option<Mention> {
-    let id = status.id?;
-    let account = status.account?;
-    if account.id == me.id || status.reblog.is_some_and(|r| !r.is_null()) {
-        return None;
-    }
-    if !matches!(
-        status.visibility.as_deref(),
-        None | Some("public") | Some("unlisted")
-    ) {
-        return None;
-    }
-    let content = plain_text(&status.content);
-    let text = if status.spoiler_text.trim().is_empty() {
-        content
-    } else {
-        format!("CW: {}\n{content}", plain_text(&status.spoiler_text))
-    };
-    let created_at = status
-        .created_at
-        .as_deref()
-        .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
-        .map_or_else(Utc::now, |at| at.with_timezone(&Utc));
-    let name = account.display_name.trim().to_string();
-    Some(Mention {
-        key: MentionKey::new(source, id),
-        network: Network::Mastodon,
-        author: Author {
-            handle: account.acct.clone(),
-            name: (!name.is_empty()).then_some(name),
-            profile: account.url.clone(),
-        },
-        text,
-        link: status.url.or(status.uri),
-        created_at,
-        matched: Vec::new(),
-        language: status.language,
-        in_reply_to: status.in_reply_to_id,
-        direct,
-    })
 }
 
 /// Mastodon only notifies the author of a reply that @-mentions them; clients add it, so do we.

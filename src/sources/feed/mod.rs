@@ -1,6 +1,10 @@
 //! RSS 2.0, Atom and JSON Feed, from a URL or a local file: Google Alerts, news searches, blogs.
 //! Feeds have no reply API; the desk tells people to answer on the site and mark the mention done.
 
+pub mod config;
+
+pub use config::{Settings, NETWORK};
+
 use std::path::PathBuf;
 use std::time::Duration;
 

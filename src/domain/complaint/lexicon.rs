@@ -1,0 +1,294 @@
+//! One lexicon file as a team writes it, and the compiled form the detector reads.
+//!
+//! A file holds any of: `negators` and `contrasts` (words), `[classes]` (named word lists for
+//! patterns), `[[complaint]]`, `[[praise]]` and `[[resolved]]` signals (a reason, a weight,
+//! patterns and symbols), and `[terms]` (a word or phrase = its weight; the term is its own reason). The main
+//! file adds the threshold and names the language files.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Deserialize;
+
+use super::pattern::{First, Pattern, WordClasses};
+use super::tokens::folded_words;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFile {
+    // Only in the main file.
+    pub complaint_at: Option<f32>,
+    pub question: Option<f32>,
+    pub negation_window: Option<usize>,
+    pub languages: Option<BTreeMap<String, String>>,
+    pub fallback: Option<Vec<String>>,
+    // In any file.
+    #[serde(default)]
+    pub negators: Vec<String>,
+    #[serde(default)]
+    pub contrasts: Vec<String>,
+    #[serde(default)]
+    pub classes: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub complaint: Vec<RawSignal>,
+    #[serde(default)]
+    pub praise: Vec<RawSignal>,
+    /// Praise that a problem was put right: it stands even beside that problem.
+    #[serde(default)]
+    pub resolved: Vec<RawSignal>,
+    #[serde(default)]
+    pub terms: BTreeMap<String, f32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSignal {
+    /// What the card says when this fires ("no reply"); praise needs none.
+    #[serde(default)]
+    pub reason: Option<String>,
+    pub weight: f32,
+    #[serde(default)]
+    pub patterns: Vec<String>,
+    /// Matched anywhere in the raw text: emoji, "!!!".
+    #[serde(default)]
+    pub symbols: Vec<String>,
+}
+
+impl RawFile {
+    pub fn parse(text: &str) -> Result<RawFile, String> {
+        toml::from_str(text).map_err(|error| error.to_string())
+    }
+
+    /// Where a language file holds a key only the main file may hold.
+    pub fn main_only_key(&self) -> Option<&'static str> {
+        [
+            ("complaint_at", self.complaint_at.is_some()),
+            ("question", self.question.is_some()),
+            ("negation_window", self.negation_window.is_some()),
+            ("languages", self.languages.is_some()),
+            ("fallback", self.fallback.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(key, set)| set.then_some(key))
+    }
+}
+
+/// A signal: what fired, and how much it says about a complaint (negative for praise).
+#[derive(Debug, Clone)]
+pub struct Signal {
+    pub reason: String,
+    pub weight: f32,
+    /// Not read as sarcasm beside a complaint ("had an issue, they fixed it").
+    pub stands: bool,
+}
+
+/// What the lexicon knows about one word, found with one lookup per word of a post.
+#[derive(Debug, Clone, Default)]
+pub struct Entry {
+    pub classes: WordClasses,
+    /// The patterns that start with this word.
+    pub first: Vec<usize>,
+    pub negator: bool,
+    pub contrast: bool,
+}
+
+/// Several files merged and compiled for one language (the shared file plus the language's).
+#[derive(Debug, Clone, Default)]
+pub struct Compiled {
+    pub signals: Vec<Signal>,
+    /// (pattern, its signal)
+    pub patterns: Vec<(Pattern, usize)>,
+    /// Folded word -> what the lexicon knows about it: most patterns are tried only where
+    /// their first word is.
+    pub vocabulary: HashMap<String, Entry>,
+    /// Patterns that start with a class, by the class's bit: tried where a word of it is.
+    pub by_class: Vec<Vec<usize>>,
+    /// Patterns that start with a prefix, by the prefix's first character: tried only at
+    /// words that start with it.
+    pub by_prefix: HashMap<char, Vec<usize>>,
+    /// (symbol, its signal)
+    pub symbols: Vec<(String, usize)>,
+    /// The first characters of the symbols, so a post is scanned for them once.
+    pub symbol_starts: Vec<char>,
+    /// The `num` class's bit: digits belong to it without being listed.
+    pub num_class: Option<WordClasses>,
+}
+
+impl Compiled {
+    /// Compiles `files` (named, for error messages) into one lexicon.
+    pub fn build(files: &[(&str, &RawFile)]) -> Result<Compiled, String> {
+        let mut class_names: Vec<String> = Vec::new();
+        let mut class_words: Vec<Vec<String>> = Vec::new();
+        for (_, file) in files {
+            for (name, words) in &file.classes {
+                let index = match class_names.iter().position(|n| n == name) {
+                    Some(index) => index,
+                    None => {
+                        class_names.push(name.clone());
+                        class_words.push(Vec::new());
+                        class_names.len() - 1
+                    }
+                };
+                class_words[index].extend(words.iter().cloned());
+            }
+        }
+        if class_names.len() > 64 {
+            return Err(format!(
+                "{} classes are defined; at most 64 are supported",
+                class_names.len()
+            ));
+        }
+        let mut compiled = Compiled {
+            by_class: vec![Vec::new(); class_names.len()],
+            ..Compiled::default()
+        };
+        for (index, words) in class_words.iter().enumerate() {
+            for word in words {
+                let folded = single_word(word).ok_or_else(|| {
+                    format!(
+                        "the class `{}` lists `{word}`: a class holds single words",
+                        class_names[index]
+                    )
+                })?;
+                compiled.vocabulary.entry(folded).or_default().classes |= 1 << index;
+            }
+        }
+        compiled.num_class = class_names
+            .iter()
+            .position(|n| n == "num")
+            .map(|index| 1 << index);
+        for (name, file) in files {
+            let context = |error: String| format!("{name}: {error}");
+            for (list, negator) in [(&file.negators, true), (&file.contrasts, false)] {
+                for word in list {
+                    let folded = single_word(word).ok_or_else(|| {
+                        context(format!(
+                            "`{word}` in negators or contrasts is not a single word"
+                        ))
+                    })?;
+                    let entry = compiled.vocabulary.entry(folded).or_default();
+                    if negator {
+                        entry.negator = true;
+                    } else {
+                        entry.contrast = true;
+                    }
+                }
+            }
+            for (signals, sign, stands) in [
+                (&file.complaint, 1.0, false),
+                (&file.praise, -1.0, false),
+                (&file.resolved, -1.0, true),
+            ] {
+                for raw in signals {
+                    if !(raw.weight.is_finite() && raw.weight > 0.0) {
+                        return Err(context(format!(
+                            "a weight must be a number above 0 (praise counts against a complaint by itself), not {}",
+                            raw.weight
+                        )));
+                    }
+                    if raw.patterns.is_empty() && raw.symbols.is_empty() {
+                        return Err(context(format!(
+                            "the signal `{}` has no patterns and no symbols",
+                            raw.reason.as_deref().unwrap_or("(praise)")
+                        )));
+                    }
+                    let reason = match (&raw.reason, sign > 0.0) {
+                        (Some(reason), _) if !reason.trim().is_empty() => reason.clone(),
+                        (_, false) => "praise".to_string(),
+                        (_, true) => {
+                            return Err(context(format!(
+                                "a complaint signal needs a `reason` (what the card says); the one with `{}` has none",
+                                raw.patterns.first().or(raw.symbols.first()).map_or("", String::as_str)
+                            )))
+                        }
+                    };
+                    compiled
+                        .add(
+                            Signal {
+                                reason,
+                                weight: sign * raw.weight,
+                                stands,
+                            },
+                            &raw.patterns,
+                            &raw.symbols,
+                            &class_names,
+                        )
+                        .map_err(context)?;
+                }
+            }
+            for (term, weight) in &file.terms {
+                if !weight.is_finite() {
+                    return Err(context(format!("the term `{term}` has no usable weight")));
+                }
+                compiled
+                    .add(
+                        Signal {
+                            reason: term.clone(),
+                            weight: *weight,
+                            stands: false,
+                        },
+                        std::slice::from_ref(term),
+                        &[],
+                        &class_names,
+                    )
+                    .map_err(context)?;
+            }
+        }
+        Ok(compiled)
+    }
+
+    fn add(
+        &mut self,
+        signal: Signal,
+        patterns: &[String],
+        symbols: &[String],
+        class_names: &[String],
+    ) -> Result<(), String> {
+        let index = self.signals.len();
+        self.signals.push(signal);
+        for text in patterns {
+            let pattern = Pattern::parse(text, class_names)?;
+            let at = self.patterns.len();
+            match pattern.first() {
+                First::Word(word) => self
+                    .vocabulary
+                    .entry(word.to_string())
+                    .or_default()
+                    .first
+                    .push(at),
+                First::Class(bit) => {
+                    if let Some(list) = self.by_class.get_mut(usize::from(bit)) {
+                        list.push(at);
+                    }
+                }
+                First::Prefix(initial) => self.by_prefix.entry(initial).or_default().push(at),
+            }
+            self.patterns.push((pattern, index));
+        }
+        for symbol in symbols {
+            if symbol.trim().is_empty() {
+                return Err("a symbol is empty".to_string());
+            }
+            self.symbols.push((symbol.clone(), index));
+            if let Some(initial) = symbol.chars().next() {
+                if !self.symbol_starts.contains(&initial) {
+                    self.symbol_starts.push(initial);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The classes of a word, given its vocabulary entry (digits are in `num`).
+    pub fn classes_of(&self, word: &str, entry: Option<&Entry>) -> WordClasses {
+        let listed = entry.map_or(0, |entry| entry.classes);
+        match self.num_class {
+            Some(bit) if word.bytes().all(|b| b.is_ascii_digit()) => listed | bit,
+            _ => listed,
+        }
+    }
+}
+
+fn single_word(text: &str) -> Option<String> {
+    let mut words = folded_words(text);
+    (words.len() == 1).then(|| words.remove(0))
+}

@@ -1,0 +1,383 @@
+//! Complaint detection a person can follow: patterns per language, read with negation
+//! ("not bad"), contrast ("nice box, but it arrived broken") and sarcasm ("thanks for nothing",
+//! praise beside a complaint), and a flag that quotes the phrases that fired.
+//!
+//! The lexicons are data (`bot-config/priority-*.toml`); this module only reads them. How a
+//! post is scored, sentence by sentence:
+//! 1. every pattern that matches is a hit: a complaint signal adds its weight, praise subtracts;
+//! 2. a single word with a negator at most `negation_window` words before it, in the same
+//!    clause, is turned around: a negated complaint word counts as mild praise ("not bad"),
+//!    negated praise as a complaint ("not happy");
+//! 3. before a contrast word ("but", "maar"), praise is conceded (0) and complaints count half:
+//!    what follows the "but" is the point;
+//! 4. praise in the same part of a sentence as a complaint is taken as sarcasm and ignored
+//!    ("love paying for express and getting it a week later").
+//!
+//! The post is a likely complaint when the sum reaches `complaint_at`.
+
+mod language;
+pub mod lexicon;
+mod pattern;
+pub mod tokens;
+
+use std::collections::BTreeMap;
+
+pub use language::Choice;
+use lexicon::{Compiled, RawFile};
+
+use crate::domain::priority::Priority;
+
+/// A quote on a card is cut here, so that a long match cannot crowd out the post.
+const QUOTE_CHARS: usize = 40;
+
+#[derive(Debug, Clone)]
+pub struct Lexicon {
+    complaint_at: f32,
+    question: f32,
+    negation_window: usize,
+    /// (ISO 639-1 code, the shared signals plus that language's)
+    languages: Vec<(String, Compiled)>,
+    /// For a post in a language without a lexicon: the shared signals and the fallback
+    /// languages' (English loan words travel).
+    fallback: Compiled,
+    /// For a post whose language is unclear (short, mixed): every lexicon at once.
+    mixed: Compiled,
+}
+
+/// One hit in a sentence: a signal, where it matched, and what it counts for.
+struct Hit {
+    signal: usize,
+    start: usize,
+    end: usize,
+    value: f32,
+    /// Negated praise is a complaint under its own name ("not happy").
+    negated: bool,
+    before_contrast: bool,
+}
+
+impl Lexicon {
+    /// Reads the main lexicon file; `read` fetches each language file it names, by name.
+    pub fn load(
+        main: &str,
+        read: impl Fn(&str) -> Result<String, String>,
+    ) -> Result<Lexicon, String> {
+        let shared = RawFile::parse(main)?;
+        let complaint_at = shared.complaint_at.ok_or(
+            "complaint_at is missing: the score at which a mention is flagged (3 in the shipped lexicon)",
+        )?;
+        if !(complaint_at.is_finite() && complaint_at > 0.0) {
+            return Err(format!(
+                "complaint_at must be above 0, or every mention is a complaint; it is {complaint_at}"
+            ));
+        }
+        let mut files: BTreeMap<String, RawFile> = BTreeMap::new();
+        for (code, name) in shared.languages.iter().flatten() {
+            if code.len() != 2 || !code.bytes().all(|b| b.is_ascii_lowercase()) {
+                return Err(format!(
+                    "languages: `{code}` is not a two-letter ISO 639-1 code such as en or nl"
+                ));
+            }
+            let text = read(name)?;
+            let file = RawFile::parse(&text).map_err(|error| format!("{name}: {error}"))?;
+            if let Some(key) = file.main_only_key() {
+                return Err(format!(
+                    "{name}: `{key}` belongs in the main lexicon, not in a language's file"
+                ));
+            }
+            files.insert(code.clone(), file);
+        }
+        let fallback_codes = shared.fallback.clone().unwrap_or_default();
+        for code in &fallback_codes {
+            if !files.contains_key(code) {
+                return Err(format!(
+                    "fallback names `{code}`, which is not one of the languages ({})",
+                    files.keys().cloned().collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+        let build = |codes: &[&String]| {
+            let mut chosen = vec![("the main lexicon", &shared)];
+            chosen.extend(
+                codes
+                    .iter()
+                    .filter_map(|code| files.get_key_value(*code))
+                    .map(|(_, file)| ("a language file", file)),
+            );
+            Compiled::build(&chosen)
+        };
+        let mut languages = Vec::new();
+        for code in files.keys() {
+            let name = shared
+                .languages
+                .as_ref()
+                .and_then(|names| names.get(code))
+                .map_or(code.as_str(), String::as_str);
+            let compiled =
+                build(&[code]).map_err(|error| error.replace("a language file", name))?;
+            languages.push((code.clone(), compiled));
+        }
+        let fallback = build(&fallback_codes.iter().collect::<Vec<_>>())?;
+        let mixed = build(&files.keys().collect::<Vec<_>>())?;
+        Ok(Lexicon {
+            complaint_at,
+            question: shared.question.unwrap_or(0.0),
+            negation_window: shared.negation_window.unwrap_or(3),
+            languages,
+            fallback,
+            mixed,
+        })
+    }
+
+    /// A lexicon that never flags: what is left if the shipped one could not be read.
+    pub fn flags_nothing() -> Lexicon {
+        Lexicon {
+            complaint_at: f32::INFINITY,
+            question: 0.0,
+            negation_window: 0,
+            languages: Vec::new(),
+            fallback: Compiled::default(),
+            mixed: Compiled::default(),
+        }
+    }
+
+    /// A self-contained lexicon: one file that names no language files.
+    pub fn parse(text: &str) -> Result<Lexicon, String> {
+        Lexicon::load(text, |name| {
+            Err(format!("{name}: this lexicon cannot name other files"))
+        })
+    }
+
+    /// Which lexicon a post is read with: the network's tag first, else the text's language.
+    pub fn choose(&self, text: &str, tag: Option<&str>) -> Choice {
+        language::choose(text, tag, |code| {
+            self.languages.iter().any(|(known, _)| known == code)
+        })
+    }
+
+    fn compiled(&self, choice: &Choice) -> &Compiled {
+        match choice {
+            Choice::Language(code) => self
+                .languages
+                .iter()
+                .find(|(known, _)| known == code)
+                .map_or(&self.mixed, |(_, compiled)| compiled),
+            Choice::Fallback => &self.fallback,
+            Choice::Mixed => &self.mixed,
+        }
+    }
+
+    /// Scores a post; `tag` is the language the network gives it, if any ("en", "nl-BE").
+    pub fn score(&self, text: &str, tag: Option<&str>) -> Priority {
+        let lexicon = self.compiled(&self.choose(text, tag));
+        let mut total = 0.0f32;
+        // reason -> quotes, in the order found
+        let mut reasons: Vec<(String, Vec<String>)> = Vec::new();
+        let mut note = |reason: &str, quote: String| match reasons
+            .iter_mut()
+            .find(|(known, _)| known == reason)
+        {
+            Some((_, quotes)) if !quotes.contains(&quote) => quotes.push(quote),
+            Some(_) => {}
+            None => reasons.push((reason.to_string(), vec![quote])),
+        };
+        let sentences = tokens::sentences(text);
+        let mut all_hits: Vec<Vec<Hit>> = sentences
+            .iter()
+            .map(|sentence| self.hits(lexicon, &sentence.words))
+            .collect();
+        // A sentence that opens with a contrast ("But the lids leak.") makes everything before
+        // it the concession.
+        if let Some(last_turn) = sentences.iter().rposition(|sentence| {
+            sentence.words.first().is_some_and(|word| {
+                lexicon
+                    .vocabulary
+                    .get(&word.text)
+                    .is_some_and(|e| e.contrast)
+            })
+        }) {
+            for hit in all_hits[..last_turn].iter_mut().flatten() {
+                hit.value = if hit.value > 0.0 {
+                    hit.value / 2.0
+                } else {
+                    0.0
+                };
+            }
+        }
+        let mut complained = false;
+        for (sentence, hits) in sentences.iter().zip(&all_hits) {
+            let words = &sentence.words;
+            for hit in hits {
+                total += hit.value;
+                if hit.value > 0.0 {
+                    complained = true;
+                    let quote = quote(&text[words[hit.start].start..words[hit.end - 1].end]);
+                    let signal = &lexicon.signals[hit.signal];
+                    if hit.negated {
+                        note(&format!("not {}", signal.reason), quote);
+                    } else {
+                        note(&signal.reason, quote);
+                    }
+                }
+            }
+        }
+        // Symbols (emoji, "!!!") are read from the raw text in one pass; repeated, a symbol
+        // counts twice at most ("😡😡😡" is one angry person).
+        let mut seen = vec![0u8; lexicon.symbols.len()];
+        for (at, c) in text.char_indices() {
+            if !lexicon.symbol_starts.contains(&c) {
+                continue;
+            }
+            for (index, (symbol, _)) in lexicon.symbols.iter().enumerate() {
+                if seen[index] < 2 && text[at..].starts_with(symbol.as_str()) {
+                    seen[index] += 1;
+                }
+            }
+        }
+        for ((symbol, index), count) in lexicon.symbols.iter().zip(seen) {
+            if count == 0 {
+                continue;
+            }
+            let signal = &lexicon.signals[*index];
+            // A friendly emoji does not soften a complaint ("still no package 🙏").
+            if signal.weight < 0.0 && complained {
+                continue;
+            }
+            total += signal.weight * f32::from(count);
+            if signal.weight > 0.0 {
+                note(&signal.reason, symbol.clone());
+            }
+        }
+        if self.question > 0.0 && text.contains('?') {
+            total += self.question;
+            note("question", "?".to_string());
+        }
+        let complaint = total >= self.complaint_at;
+        Priority {
+            score: total.max(0.0).round() as u32,
+            complaint,
+            reasons: reasons
+                .into_iter()
+                .map(|(reason, quotes)| {
+                    let quotes: Vec<String> =
+                        quotes.iter().map(|quote| format!("\"{quote}\"")).collect();
+                    format!("{reason} ({})", quotes.join(", "))
+                })
+                .collect(),
+        }
+    }
+
+    fn hits(&self, lexicon: &Compiled, words: &[tokens::Word]) -> Vec<Hit> {
+        let entries: Vec<Option<&lexicon::Entry>> = words
+            .iter()
+            .map(|word| lexicon.vocabulary.get(&word.text))
+            .collect();
+        let classes: Vec<u64> = words
+            .iter()
+            .zip(&entries)
+            .map(|(word, entry)| lexicon.classes_of(&word.text, *entry))
+            .collect();
+        // The last contrast word splits the sentence: what follows it is the point.
+        let contrast = entries
+            .iter()
+            .rposition(|entry| entry.is_some_and(|entry| entry.contrast));
+        let mut hits: Vec<Hit> = Vec::new();
+        for at in 0..words.len() {
+            let by_word = entries[at]
+                .map(|entry| entry.first.as_slice())
+                .unwrap_or(&[]);
+            let by_class = lexicon
+                .by_class
+                .iter()
+                .enumerate()
+                .filter(|(bit, _)| classes[at] & (1 << bit) != 0)
+                .flat_map(|(_, patterns)| patterns);
+            let by_prefix = words[at]
+                .text
+                .chars()
+                .next()
+                .and_then(|initial| lexicon.by_prefix.get(&initial))
+                .into_iter()
+                .flatten();
+            let candidates = by_word.iter().chain(by_class).chain(by_prefix);
+            for &index in candidates {
+                let (pattern, signal) = &lexicon.patterns[index];
+                let Some(end) = pattern.match_at(words, &classes, at) else {
+                    continue;
+                };
+                let negated = pattern.is_single_word() && self.negated(words, &entries, at);
+                hits.push(Hit {
+                    signal: *signal,
+                    start: at,
+                    end,
+                    value: lexicon.signals[*signal].weight,
+                    negated,
+                    before_contrast: contrast.is_some_and(|c| end <= c),
+                });
+            }
+        }
+        // A word inside a longer phrase that fired is part of that phrase ("great" in "great
+        // job", "working" in "not working").
+        let phrases: Vec<(usize, usize)> = hits
+            .iter()
+            .filter(|hit| hit.end - hit.start > 1)
+            .map(|hit| (hit.start, hit.end))
+            .collect();
+        hits.retain(|hit| {
+            hit.end - hit.start > 1
+                || !phrases
+                    .iter()
+                    .any(|(start, end)| *start <= hit.start && hit.end <= *end)
+        });
+        for hit in &mut hits {
+            if hit.negated {
+                hit.value = if hit.value > 0.0 { -1.0 } else { -hit.value };
+            }
+            if hit.before_contrast {
+                hit.value = if hit.value > 0.0 {
+                    hit.value / 2.0
+                } else {
+                    0.0
+                };
+            }
+        }
+        // Praise beside a complaint, on the same side of a contrast, is sarcasm or a
+        // pleasantry: the complaint stands.
+        let complaint_side: Vec<bool> = hits
+            .iter()
+            .filter(|hit| hit.value > 0.0)
+            .map(|hit| hit.before_contrast)
+            .collect();
+        for hit in &mut hits {
+            let stands = lexicon.signals[hit.signal].stands;
+            if hit.value < 0.0 && !stands && complaint_side.contains(&hit.before_contrast) {
+                hit.value = 0.0;
+            }
+        }
+        hits
+    }
+
+    fn negated(
+        &self,
+        words: &[tokens::Word],
+        entries: &[Option<&lexicon::Entry>],
+        at: usize,
+    ) -> bool {
+        let clause = words[at].clause;
+        let from = at.saturating_sub(self.negation_window);
+        (from..at).any(|before| {
+            words[before].clause == clause && entries[before].is_some_and(|entry| entry.negator)
+        })
+    }
+}
+
+fn quote(text: &str) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= QUOTE_CHARS {
+        return flat;
+    }
+    let cut: String = flat.chars().take(QUOTE_CHARS - 1).collect();
+    format!("{}…", cut.trim_end())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,193 @@
+//! A post cut into what the detector reads: folded words that remember where they stand in the
+//! original text (so a reason can quote the writer), grouped in sentences and clauses (so
+//! negation and contrast stay local), and the symbols (emoji, "!!!") found between them.
+
+use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
+
+use crate::domain::text::is_invisible;
+
+/// One word: folded as the rules fold it (case, accents, width, invisible characters), with its
+/// byte range in the original text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Word {
+    pub text: String,
+    pub start: usize,
+    pub end: usize,
+    /// Which clause of its sentence the word is in (commas, colons and dashes start a new one).
+    pub clause: u16,
+}
+
+/// The words of one sentence, in order.
+#[derive(Debug, Default)]
+pub struct Sentence {
+    pub words: Vec<Word>,
+}
+
+/// Sentences end at these; a clause ends at a sentence end or at one of `CLAUSE_ENDS`.
+const SENTENCE_ENDS: &[char] = &['.', '!', '?', ';', '\n', '…', '。'];
+const CLAUSE_ENDS: &[char] = &[',', ':', '(', ')', '"', '“', '”', '—', '–', '/'];
+
+/// Posts longer than this are read up to here: a complaint says so early, and the cost per
+/// mention stays bounded whatever a network sends.
+pub const MAX_BYTES: usize = 4_000;
+
+/// Apostrophes inside a word are dropped, so "doesn't", "doesn’t" and "doesnt" read alike, as
+/// do "DM's" and "DMs".
+fn is_apostrophe(c: char) -> bool {
+    matches!(c, '\'' | '’' | 'ʼ' | '`')
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || is_combining_mark(c) || is_invisible(c)
+}
+
+/// Folds one run of word characters.
+fn fold(raw: &str) -> String {
+    if raw.is_ascii() {
+        return raw
+            .chars()
+            .filter(|c| !is_apostrophe(*c))
+            .map(|c| c.to_ascii_lowercase())
+            .collect();
+    }
+    raw.nfkd()
+        .filter(|c| !is_combining_mark(*c) && !is_invisible(*c) && !is_apostrophe(*c))
+        .flat_map(char::to_lowercase)
+        .filter(|c| c.is_alphanumeric())
+        .collect()
+}
+
+/// The sentences of `text` (at most [`MAX_BYTES`] of it).
+pub fn sentences(text: &str) -> Vec<Sentence> {
+    let mut cut = text.len().min(MAX_BYTES);
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let text = &text[..cut];
+    let mut sentences = vec![Sentence::default()];
+    let mut clause = 0u16;
+    let mut chars = text.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
+        if is_word_char(c) {
+            let mut end = at + c.len_utf8();
+            while let Some(&(next_at, next)) = chars.peek() {
+                let joins = is_apostrophe(next)
+                    && text[next_at + next.len_utf8()..]
+                        .chars()
+                        .next()
+                        .is_some_and(char::is_alphanumeric);
+                if !(is_word_char(next) || joins) {
+                    break;
+                }
+                end = next_at + next.len_utf8();
+                chars.next();
+            }
+            let folded = fold(&text[at..end]);
+            if !folded.is_empty() {
+                if let Some(sentence) = sentences.last_mut() {
+                    sentence.words.push(Word {
+                        text: folded,
+                        start: at,
+                        end,
+                        clause,
+                    });
+                }
+            }
+        } else if SENTENCE_ENDS.contains(&c) {
+            // "7.99" and "6,95" are one number, not two sentences.
+            let digit_around = c == '.'
+                && text[..at].ends_with(|p: char| p.is_ascii_digit())
+                && chars.peek().is_some_and(|(_, n)| n.is_ascii_digit());
+            if !digit_around && sentences.last().is_some_and(|s| !s.words.is_empty()) {
+                sentences.push(Sentence::default());
+                clause = 0;
+            }
+        } else if CLAUSE_ENDS.contains(&c) {
+            let digit_around = c == ','
+                && text[..at].ends_with(|p: char| p.is_ascii_digit())
+                && chars.peek().is_some_and(|(_, n)| n.is_ascii_digit());
+            if !digit_around {
+                clause = clause.saturating_add(1);
+            }
+        }
+    }
+    if sentences.last().is_some_and(|s| s.words.is_empty()) {
+        sentences.pop();
+    }
+    sentences
+}
+
+/// The folded words of a pattern or a list entry, read exactly as post text is.
+pub fn folded_words(text: &str) -> Vec<String> {
+    sentences(text)
+        .into_iter()
+        .flat_map(|sentence| sentence.words.into_iter().map(|word| word.text))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(text: &str) -> Vec<Vec<(String, u16)>> {
+        sentences(text)
+            .into_iter()
+            .map(|s| s.words.into_iter().map(|w| (w.text, w.clause)).collect())
+            .collect()
+    }
+
+    #[test]
+    fn words_fold_and_keep_their_place() {
+        let text = "Ácmé doesn’t answer, ＡＣＭＥ ac\u{200B}me!";
+        let sentence = &sentences(text)[0];
+        let folded: Vec<&str> = sentence.words.iter().map(|w| w.text.as_str()).collect();
+        assert_eq!(folded, ["acme", "doesnt", "answer", "acme", "acme"]);
+        assert_eq!(
+            &text[sentence.words[1].start..sentence.words[2].end],
+            "doesn’t answer"
+        );
+    }
+
+    #[test]
+    fn sentences_and_clauses_split_on_punctuation_but_not_inside_numbers() {
+        type Shape<'a> = Vec<Vec<(&'a str, u16)>>;
+        let cases: &[(&str, Shape)] = &[
+            (
+                "Nice box, but broken. Again!",
+                vec![
+                    vec![("nice", 0), ("box", 0), ("but", 1), ("broken", 1)],
+                    vec![("again", 0)],
+                ],
+            ),
+            (
+                "charged $7.99 and €6,95",
+                vec![vec![
+                    ("charged", 0),
+                    ("7", 0),
+                    ("99", 0),
+                    ("and", 0),
+                    ("6", 0),
+                    ("95", 0),
+                ]],
+            ),
+            ("...", vec![]),
+            ("", vec![]),
+            ("it's DM's", vec![vec![("its", 0), ("dms", 0)]]),
+        ];
+        for (text, expected) in cases {
+            let expected: Vec<Vec<(String, u16)>> = expected
+                .iter()
+                .map(|s| s.iter().map(|(w, c)| (w.to_string(), *c)).collect())
+                .collect();
+            assert_eq!(shape(text), expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn very_long_posts_are_read_up_to_the_limit_on_a_char_boundary() {
+        let text = "é".repeat(MAX_BYTES);
+        let words: usize = sentences(&text).iter().map(|s| s.words.len()).sum();
+        assert_eq!(words, 1);
+        assert!(sentences(&text)[0].words[0].end <= MAX_BYTES);
+    }
+}

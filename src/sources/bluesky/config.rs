@@ -1,0 +1,80 @@
+//! A Bluesky source's `[[sources]]` keys.
+
+use std::any::Any;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{jetstream, Bluesky, Watch};
+use crate::config::keys::{socket_url, web_url, KeyError, Keys};
+use crate::net::Secret;
+use crate::sources::registry::{Context, Network, SourceSpec};
+use crate::sources::Source;
+
+/// Bluesky's maintainers ask for gentle searchPosts polling ("every 60 s"); notifications ride along.
+pub const DEFAULT_EVERY: Duration = Duration::from_secs(60);
+
+pub const NETWORK: Network = Network {
+    kind: "bluesky",
+    keys: &["watch", "pds", "handle", "app_password", "jetstream_url"],
+    every: DEFAULT_EVERY,
+    parse,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub pds: url::Url,
+    pub handle: String,
+    pub app_password: Secret,
+    pub watch: Vec<Watch>,
+    /// The Jetstream `/subscribe` URL the `jetstream` watch follows.
+    pub jetstream_url: url::Url,
+}
+
+fn parse(keys: &Keys<'_>) -> Result<Box<dyn SourceSpec>, KeyError> {
+    let pds = keys.required("pds", "the account's PDS URL, such as https://bsky.social")?;
+    let pds = web_url(&pds).map_err(|message| keys.error("pds", message))?;
+    let watch = keys.watch(&["mentions"], Watch::parse)?;
+    let jetstream = keys
+        .string("jetstream_url")?
+        .unwrap_or_else(|| jetstream::DEFAULT_URL.to_string());
+    Ok(Box::new(Settings {
+        pds,
+        handle: keys
+            .required("handle", "the account's handle or DID")?
+            .trim()
+            .trim_start_matches('@')
+            .to_string(),
+        app_password: keys.secret(
+            "app_password",
+            "an app password (Settings → Privacy and security → App passwords)",
+        )?,
+        watch,
+        jetstream_url: socket_url(&jetstream)
+            .map_err(|message| keys.error("jetstream_url", message))?,
+    }))
+}
+
+impl SourceSpec for Settings {
+    fn describe(&self) -> String {
+        format!("{} at {} watching {:?}", self.handle, self.pds, self.watch)
+    }
+
+    fn build(&self, context: Context) -> Arc<dyn Source> {
+        Arc::new(
+            Bluesky::new(
+                context.name,
+                self.pds.clone(),
+                self.handle.clone(),
+                self.app_password.clone(),
+                self.watch.clone(),
+                context.every,
+                context.http,
+            )
+            .with_jetstream(self.jetstream_url.clone()),
+        )
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

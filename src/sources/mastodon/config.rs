@@ -1,0 +1,70 @@
+//! A Mastodon source's `[[sources]]` keys.
+
+use std::any::Any;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Mastodon, Watch};
+use crate::config::keys::{web_url, KeyError, Keys};
+use crate::net::Secret;
+use crate::sources::registry::{Context, Network, SourceSpec};
+use crate::sources::Source;
+
+/// Mastodon allows 300 requests per 5 minutes per account; a poll costs one request per watched
+/// stream (two when something new came), so 30 s spends under a tenth of the budget.
+pub const DEFAULT_EVERY: Duration = Duration::from_secs(30);
+
+pub const NETWORK: Network = Network {
+    kind: "mastodon",
+    keys: &["watch", "instance", "token", "stream"],
+    every: DEFAULT_EVERY,
+    parse,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub instance: url::Url,
+    pub token: Secret,
+    pub watch: Vec<Watch>,
+    /// Follow the streaming API beside the polls.
+    pub stream: bool,
+}
+
+fn parse(keys: &Keys<'_>) -> Result<Box<dyn SourceSpec>, KeyError> {
+    let instance = keys.required("instance", "the instance's URL")?;
+    let instance = web_url(&instance).map_err(|message| keys.error("instance", message))?;
+    let watch = keys.watch(&["mentions"], Watch::parse)?;
+    Ok(Box::new(Settings {
+        instance,
+        token: keys.secret(
+            "token",
+            "an access token with read:notifications, read:statuses, read:search and write:statuses",
+        )?,
+        watch,
+        stream: keys.bool("stream")?.unwrap_or(false),
+    }))
+}
+
+impl SourceSpec for Settings {
+    fn describe(&self) -> String {
+        format!("{} watching {:?}", self.instance, self.watch)
+    }
+
+    fn build(&self, context: Context) -> Arc<dyn Source> {
+        Arc::new(
+            Mastodon::new(
+                context.name,
+                self.instance.clone(),
+                self.token.expose().to_string(),
+                self.watch.clone(),
+                context.every,
+                context.http,
+            )
+            .with_stream(self.stream),
+        )
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

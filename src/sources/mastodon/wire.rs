@@ -1,0 +1,149 @@
+//! Mastodon's wire types (accounts, statuses, the instance description) and how a status
+//! becomes a mention.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use crate::domain::text::plain_text;
+use crate::domain::{Author, Mention, MentionKey, Network};
+
+/// The account a token belongs to (`verify_credentials`), or a post's author.
+#[derive(Debug, Clone, Deserialize)]
+pub(super) struct Account {
+    pub id: String,
+    #[serde(default)]
+    pub acct: String,
+    #[serde(default)]
+    pub display_name: String,
+    pub url: Option<String>,
+}
+
+/// `/api/v1/statuses/:id/context`: only the replies below matter here.
+#[derive(Deserialize)]
+pub(super) struct Thread {
+    #[serde(default)]
+    pub descendants: Vec<RawStatus>,
+}
+
+/// A status as the API gives it. Everything but `id` and `account` may be missing.
+#[derive(Debug, Deserialize)]
+pub(super) struct RawStatus {
+    pub id: Option<String>,
+    pub account: Option<Account>,
+    #[serde(default)]
+    pub content: String,
+    #[serde(default)]
+    pub spoiler_text: String,
+    pub url: Option<String>,
+    pub uri: Option<String>,
+    pub created_at: Option<String>,
+    pub in_reply_to_id: Option<String>,
+    pub visibility: Option<String>,
+    pub language: Option<String>,
+    pub reblog: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct Instance {
+    pub configuration: Option<InstanceConfiguration>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct InstanceConfiguration {
+    pub statuses: Option<StatusLimits>,
+    pub urls: Option<InstanceUrls>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct InstanceUrls {
+    pub streaming: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct StatusLimits {
+    pub max_characters: Option<usize>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct SearchResults {
+    #[serde(default)]
+    pub statuses: Vec<RawStatus>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct ApiError {
+    pub error: Option<String>,
+}
+
+/// An item's place in its stream (the notification's or status's id) and the status it
+/// carries: `Ok(None)` for a mention whose post was deleted since, `Err` for one that cannot be
+/// read (skipped, with the reason logged, while its place still counts).
+pub(super) fn stream_item(
+    item: &serde_json::Value,
+    direct: bool,
+) -> Option<(String, Result<Option<RawStatus>, String>)> {
+    let id = item.get("id")?.as_str()?.to_string();
+    let status = if direct {
+        item.get("status")
+            .cloned()
+            .unwrap_or(serde_json::Value::Null)
+    } else {
+        item.clone()
+    };
+    if status.is_null() {
+        return Some((id, Ok(None)));
+    }
+    let status = serde_json::from_value::<RawStatus>(status)
+        .map(Some)
+        .map_err(|error| format!("item {id}: {error}"));
+    Some((id, status))
+}
+
+/// A status as a mention; `None` for what is never relayed: the brand's own posts, boosts,
+/// and posts that are not public (followers-only or direct).
+pub(super) fn to_mention(
+    source: &str,
+    status: RawStatus,
+    direct: bool,
+    me: &Account,
+) -> Option<Mention> {
+    let id = status.id?;
+    let account = status.account?;
+    if account.id == me.id || status.reblog.is_some_and(|r| !r.is_null()) {
+        return None;
+    }
+    if !matches!(
+        status.visibility.as_deref(),
+        None | Some("public") | Some("unlisted")
+    ) {
+        return None;
+    }
+    let content = plain_text(&status.content);
+    let text = if status.spoiler_text.trim().is_empty() {
+        content
+    } else {
+        format!("CW: {}\n{content}", plain_text(&status.spoiler_text))
+    };
+    let created_at = status
+        .created_at
+        .as_deref()
+        .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
+        .map_or_else(Utc::now, |at| at.with_timezone(&Utc));
+    let name = account.display_name.trim().to_string();
+    Some(Mention {
+        key: MentionKey::new(source, id),
+        network: Network::Mastodon,
+        author: Author {
+            handle: account.acct.clone(),
+            name: (!name.is_empty()).then_some(name),
+            profile: account.url.clone(),
+        },
+        text,
+        link: status.url.or(status.uri),
+        created_at,
+        matched: Vec::new(),
+        language: status.language,
+        in_reply_to: status.in_reply_to_id,
+        direct,
+    })
+}

@@ -1,0 +1,140 @@
+//! What the operator is told about delivery: how much waits in the outbox, which effects a chat
+//! refused for good (held until a person fixes the cause) and why, and which keep failing and
+//! hold up their lane. `earshot status` prints it, the digest carries its problems, and the
+//! running bot leaves a copy beside the store (sled locks the store while the bot runs).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+
+use crate::outbox::{HELD_RETRY, STUCK_ATTEMPTS};
+use crate::store::{OutboxEntry, Store, StoreError};
+
+/// How many entries, oldest first, the digest's look at the outbox reads: held and stuck
+/// entries are at the head of their lanes, and a long backlog must not page every entry in.
+pub const DIGEST_SCAN: usize = 2_000;
+/// How many effects a report names per reason; the rest it counts.
+const NAMED: usize = 5;
+
+/// The outbox as the operator sees it.
+#[derive(Debug, Clone, Default)]
+pub struct Backlog {
+    /// Every entry waiting, delivered or not yet due.
+    pub pending: usize,
+    /// Effects a chat refused for good, by reason.
+    pub held: BTreeMap<String, Vec<OutboxEntry>>,
+    /// Effects that have failed again and again and hold up their lane.
+    pub stuck: Vec<OutboxEntry>,
+}
+
+impl Backlog {
+    /// Reads the outbox, or its first `limit` entries.
+    pub fn read(store: &Store, limit: Option<usize>) -> Result<Backlog, StoreError> {
+        let entries = match limit {
+            Some(limit) => store.outbox_head(limit)?,
+            None => store.outbox()?,
+        };
+        let mut backlog = Backlog {
+            pending: store.outbox_len(),
+            ..Backlog::default()
+        };
+        for (_, entry) in entries {
+            if let Some(reason) = &entry.held {
+                backlog.held.entry(reason.clone()).or_default().push(entry);
+            } else if entry.attempts >= STUCK_ATTEMPTS {
+                backlog.stuck.push(entry);
+            }
+        }
+        Ok(backlog)
+    }
+
+    /// What needs a person, one line each (and the effects it concerns, indented); empty when
+    /// delivery is healthy.
+    pub fn problems(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for (reason, entries) in &self.held {
+            let since = entries
+                .iter()
+                .filter_map(|entry| entry.queued_at)
+                .min()
+                .map(|at| format!(" since {}", at.format("%Y-%m-%d %H:%M UTC")))
+                .unwrap_or_default();
+            lines.push(format!(
+                "{} held{since}, refused for good: {reason}. Kept and tried again every {} and at start-up; fix the cause and they go out.",
+                count(entries.len()),
+                humantime::format_duration(HELD_RETRY)
+            ));
+            lines.extend(named(entries));
+        }
+        for entry in &self.stuck {
+            lines.push(format!(
+                "{} has failed {} times in a row and holds up what follows it: {}",
+                entry.describe(),
+                entry.attempts,
+                entry.last_error.as_deref().unwrap_or("unknown error")
+            ));
+        }
+        lines
+    }
+}
+
+/// The whole report `earshot status` prints.
+pub fn report(store: &Store, now: DateTime<Utc>) -> Result<String, StoreError> {
+    let backlog = Backlog::read(store, None)?;
+    let mut lines = vec![format!(
+        "earshot status at {} (store {})",
+        now.format("%Y-%m-%d %H:%M:%S UTC"),
+        store.path().display()
+    )];
+    lines.push(format!(
+        "Outbox: {} waiting to be delivered.",
+        count(backlog.pending)
+    ));
+    let problems = backlog.problems();
+    if problems.is_empty() {
+        lines.push("Delivery: nothing held, nothing stuck.".into());
+    } else {
+        lines.push("Delivery that needs a look:".into());
+        lines.extend(problems.into_iter().map(|line| format!("  {line}")));
+    }
+    let sources: Vec<String> = store
+        .all_source_health()?
+        .iter()
+        .filter_map(|(name, health)| health.problem(name, now))
+        .collect();
+    if sources.is_empty() {
+        lines.push("Sources: all working.".into());
+    } else {
+        lines.push("Sources that need a look:".into());
+        lines.extend(sources.into_iter().map(|line| format!("  {line}")));
+    }
+    Ok(lines.join("\n"))
+}
+
+/// Where the running bot leaves its latest report: beside the store's folder.
+pub fn snapshot_path(store: &Path) -> PathBuf {
+    let mut name = store.file_name().unwrap_or_default().to_os_string();
+    name.push(".status.txt");
+    store.with_file_name(name)
+}
+
+fn count(n: usize) -> String {
+    if n == 1 {
+        "1 effect".into()
+    } else {
+        format!("{n} effects")
+    }
+}
+
+fn named(entries: &[OutboxEntry]) -> Vec<String> {
+    let mut lines: Vec<String> = entries
+        .iter()
+        .take(NAMED)
+        .map(|entry| format!("  - {}", entry.describe()))
+        .collect();
+    if entries.len() > NAMED {
+        lines.push(format!("  - … and {} more", entries.len() - NAMED));
+    }
+    lines
+}

@@ -1,0 +1,187 @@
+//! Storm mode counts per channel: a flood in one route's channel gets its summary card there,
+//! and mentions bound for other channels keep their own cards.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use earshot::chat::{Chat, ChatError};
+use earshot::domain::routing::{Route, Routes, When};
+use earshot::domain::storm::StormPolicy;
+use earshot::domain::{Author, Cursor, Mention, MentionKey, Network, Tracked};
+use earshot::outbox::Outbox;
+use earshot::store::{Store, StormMode};
+use tokio::sync::Notify;
+
+/// A chat that logs where each thing was posted.
+#[derive(Default)]
+struct Channels {
+    log: Mutex<Vec<String>>,
+}
+
+impl Channels {
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.log.lock().unwrap())
+    }
+    fn push(&self, line: String) {
+        self.log.lock().unwrap().push(line);
+    }
+}
+
+#[async_trait]
+impl Chat for Channels {
+    fn name(&self) -> &str {
+        "fake"
+    }
+    async fn post(&self, mention: &Tracked, _now: DateTime<Utc>) -> Result<String, ChatError> {
+        let channel = mention.place.channel("fake").unwrap_or("own");
+        self.push(format!("post #{} in {channel}", mention.number));
+        Ok(format!("{channel}/{}", mention.number))
+    }
+    async fn update(
+        &self,
+        _: &str,
+        _: &Tracked,
+        _: &str,
+        _: DateTime<Utc>,
+    ) -> Result<(), ChatError> {
+        Ok(())
+    }
+    async fn post_notice_in(
+        &self,
+        channel: Option<&str>,
+        text: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<(), ChatError> {
+        let first = text.lines().next().unwrap_or_default();
+        self.push(format!("notice in {}: {first}", channel.unwrap_or("own")));
+        Ok(())
+    }
+    async fn post_summary_in(
+        &self,
+        channel: Option<&str>,
+        text: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<String, ChatError> {
+        let channel = channel.unwrap_or("own");
+        let first = text.lines().next().unwrap_or_default();
+        self.push(format!("summary in {channel}: {first}"));
+        Ok(format!("{channel}/summary"))
+    }
+    async fn update_summary(
+        &self,
+        message: &str,
+        text: &str,
+        _: DateTime<Utc>,
+    ) -> Result<(), ChatError> {
+        let first = text.lines().next().unwrap_or_default();
+        self.push(format!("edit {message}: {first}"));
+        Ok(())
+    }
+}
+
+fn mention(source: &str, id: u32) -> Mention {
+    Mention {
+        key: MentionKey::new(source, id.to_string()),
+        network: Network::Mastodon,
+        author: Author {
+            handle: format!("user{id}"),
+            name: None,
+            profile: None,
+        },
+        text: format!("acme post {id}"),
+        link: None,
+        created_at: DateTime::UNIX_EPOCH,
+        matched: vec![],
+        language: None,
+        in_reply_to: None,
+        direct: false,
+    }
+}
+
+#[tokio::test]
+async fn a_flood_in_one_routes_channel_leaves_the_others_their_cards() {
+    let routes = Routes(vec![Route {
+        name: "flood".into(),
+        when: When {
+            source: Some(vec!["flood".into()]),
+            ..When::default()
+        },
+        channels: [("fake".to_string(), "C0FLOOD".to_string())].into(),
+    }]);
+    let store = Store::temporary(vec!["fake".into()])
+        .unwrap()
+        .with_routes(routes)
+        .with_storm(StormMode {
+            policy: StormPolicy {
+                threshold: 10,
+                window: Duration::minutes(5),
+                backlog: 1000,
+                calm: Duration::minutes(15),
+                alert: vec!["@oncall".into()],
+            },
+            command: "/mentions".into(),
+        });
+    let chat = Arc::new(Channels::default());
+    let outbox = Outbox::new(
+        store.clone(),
+        vec![chat.clone()],
+        vec![],
+        Arc::new(Notify::new()),
+    );
+    let t0 = Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap();
+
+    // 12 in the flood channel and, interleaved, 9 elsewhere: 21 within the window in all.
+    for i in 0..12 {
+        let at = t0 + Duration::seconds(i64::from(i));
+        store
+            .ingest("flood", &[mention("flood", i)], &Cursor::default(), at)
+            .unwrap();
+        if i < 9 {
+            store
+                .ingest("masto", &[mention("masto", i)], &Cursor::default(), at)
+                .unwrap();
+        }
+    }
+    outbox.drain(t0 + Duration::minutes(1)).await.unwrap();
+    let log = chat.take();
+    let count = |prefix: &str| log.iter().filter(|l| l.starts_with(prefix)).count();
+    assert_eq!(count("post #"), 9 + 9, "{log:?}");
+    assert_eq!(
+        log.iter()
+            .filter(|l| l.starts_with("post #") && l.ends_with("in own"))
+            .count(),
+        9
+    );
+    assert_eq!(
+        log.iter()
+            .filter(|l| l.starts_with("post #") && l.ends_with("in C0FLOOD"))
+            .count(),
+        9
+    );
+    assert_eq!(
+        count("notice in C0FLOOD:"),
+        1,
+        "one alert, in the flood's channel: {log:?}"
+    );
+    assert_eq!(count("notice in own:"), 0, "{log:?}");
+    assert_eq!(count("summary in C0FLOOD:"), 1, "{log:?}");
+    assert!(
+        count("edit C0FLOOD/summary:") >= 1,
+        "the card grows in place: {log:?}"
+    );
+    assert!(
+        !store.weather().unwrap().stormy(),
+        "the team's channel is calm"
+    );
+    assert!(store.weather_in("fake=C0FLOOD").unwrap().stormy());
+
+    // Calm again: the flood's storm ends in its channel, once.
+    assert!(store.storm_tick(t0 + Duration::minutes(25)).await.unwrap());
+    assert!(!store.storm_tick(t0 + Duration::minutes(26)).await.unwrap());
+    outbox.drain(t0 + Duration::minutes(26)).await.unwrap();
+    let log = chat.take();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert!(log[0].starts_with("edit C0FLOOD/summary:"), "{log:?}");
+    assert!(!store.weather_in("fake=C0FLOOD").unwrap().stormy());
+}

@@ -1,0 +1,72 @@
+//! The real binary's supervisor: a chat listener that fails for good stops earshot loudly and
+//! with a non-zero exit code (so a service manager set to restart on failure restarts it), and
+//! `earshot status` reads the store it left.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use axum::routing::any;
+use axum::{Json, Router};
+use common::Setup;
+use serde_json::json;
+
+/// A Slack whose every Web API call answers `invalid_auth`, as Slack does for a revoked token.
+fn start_refusing_slack() -> std::net::SocketAddr {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            sender.send(listener.local_addr().unwrap()).unwrap();
+            let app = Router::new().route(
+                "/api/{method}",
+                any(|| async { Json(json!({ "ok": false, "error": "invalid_auth" })) }),
+            );
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    receiver.recv().unwrap()
+}
+
+#[test]
+fn a_chat_listener_that_fails_for_good_stops_earshot_with_a_failure_code() {
+    let slack = start_refusing_slack();
+    let setup = Setup::new(&format!(
+        "[chat.slack]\nchannel = \"C0123456789\"\nbot_token = \"xoxb-test\"\napp_token = \"xapp-test\"\napi_url = \"http://{slack}/api\"\n"
+    ));
+    let started = Instant::now();
+    let mut child = setup.command(&["run"]).spawn().unwrap();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            child.kill().unwrap();
+            panic!("earshot kept running with a dead chat listener");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!status.success(), "exit status {status:?}: {stderr}");
+    assert!(
+        stderr.contains("invalid_auth") && stderr.contains("check app_token"),
+        "the reason and the fix are logged: {stderr}"
+    );
+    assert!(
+        stderr.contains("earshot: the chat slack task ended; earshot stopped"),
+        "{stderr}"
+    );
+
+    let report = common::run(setup.command(&["status"]), "");
+    assert!(report.success, "{}", report.stderr);
+    assert!(
+        report.stdout.contains("Outbox: 0 effects waiting"),
+        "{}",
+        report.stdout
+    );
+}
