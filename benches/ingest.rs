@@ -206,6 +206,7 @@ fn mention(n: u64) -> Mention {
         language: Some("en".into()),
         in_reply_to: None,
         direct: false,
+        review: None,
     }
 }
 

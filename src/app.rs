@@ -536,9 +536,14 @@ pub async fn poll(store: &Store, source: &dyn Source, rules: &Rules) -> usize {
         }
     };
     let seen = fetched.mentions.len();
-    let kept = relevant(store, name, fetched.mentions, rules);
-    match store.ingest(name, &kept, &fetched.cursor, Utc::now()) {
+    let kept = relevant(store, source, fetched.mentions, rules);
+    // Edits to reviews already stored are saved before the cursor moves past them.
+    let revised = revise(store, name, &kept);
+    let first_read = crate::domain::review::without_replies(&kept);
+    match store.ingest(name, &first_read, &fetched.cursor, Utc::now()) {
         Ok(numbers) => {
+            // Reviews that arrived with the business's reply are answered by it now.
+            let revised = revised + revise(store, name, &kept);
             if fetched.problems.is_empty() {
                 record_poll(store, name, Ok(numbers.len()));
             } else {
@@ -552,9 +557,10 @@ pub async fn poll(store: &Store, source: &dyn Source, rules: &Rules) -> usize {
                 seen,
                 matched = kept.len(),
                 new = numbers.len(),
+                revised,
                 "polled"
             );
-            numbers.len()
+            numbers.len() + revised
         }
         Err(error) => {
             tracing::error!(source = name, %error, "cannot store what the source found; trying again next poll");
@@ -563,11 +569,31 @@ pub async fn poll(store: &Store, source: &dyn Source, rules: &Rules) -> usize {
     }
 }
 
+/// Applies what changed in reviews the store already holds (see [`Store::revise`]); a failure
+/// is logged and the next poll's read tries again. Returns how many changed.
+fn revise(store: &Store, name: &str, kept: &[Mention]) -> usize {
+    match store.revise(name, kept, Utc::now()) {
+        Ok(revised) => revised,
+        Err(error) => {
+            tracing::error!(source = name, %error, "cannot store the changes to known reviews; trying again next poll");
+            0
+        }
+    }
+}
+
 /// The mentions the rules relay, each with the keywords it matched.
-fn relevant(store: &Store, name: &str, mentions: Vec<Mention>, rules: &Rules) -> Vec<Mention> {
+fn relevant(
+    store: &Store,
+    source: &dyn Source,
+    mentions: Vec<Mention>,
+    rules: &Rules,
+) -> Vec<Mention> {
+    let name = source.name();
+    let addressed = source.addressed_to_brand();
     mentions
         .into_iter()
         .map(|mut mention| {
+            mention.direct |= addressed;
             // A reply to one of the brand's answers is someone talking to the brand, keyword or not.
             if let Some(parent) = &mention.in_reply_to {
                 if let Ok(Some(_)) = store.answered_with(name, parent) {

@@ -13,13 +13,15 @@ use crate::domain::command::{self, help};
 use crate::domain::lifecycle::ago;
 use crate::domain::replies::{self, SavedReplies};
 use crate::domain::schedule::local_instant;
-use crate::domain::{stats, SnoozeUntil};
+use crate::domain::{review, stats, SnoozeUntil};
 use crate::domain::{Action, Command, ListFilter, Member, MemberRef, Tracked};
 use crate::store::{Store, StoreError};
 
 /// Lines on one page of `list`: a screenful in every chat, and within Discord's 2,000
 /// characters at the line length `list_line` keeps.
 const LIST_PAGE: usize = 15;
+/// How much of the reply an answer replaces a confirmation quotes.
+const REPLACED_QUOTE: usize = 300;
 
 /// What the desk says back to the person, only to them where the chat allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -264,6 +266,10 @@ impl Desk {
             Err(error) => return self.failure(error),
         };
         let mention = &tracked.mention;
+        let body = match &mention.review {
+            Some(found) => review::body(found, &mention.text),
+            None => mention.text.clone(),
+        };
         let mut text = format!(
             "#{} · {} · {} · {}\n{}\n{}",
             tracked.number,
@@ -271,8 +277,17 @@ impl Desk {
             mention.author.display(),
             tracked.state.describe(),
             ago(mention.created_at, now),
-            mention.text
+            body
         );
+        if let Some(found) = &mention.review {
+            text.push_str(&format!("\n{}", found.headline()));
+            if let Some(reply) = &found.reply {
+                text.push_str(&format!(
+                    "\nReply on {} now: {}",
+                    mention.network, reply.text
+                ));
+            }
+        }
         if let Some(link) = &mention.link {
             text.push_str(&format!("\n{link}"));
         }
@@ -361,11 +376,26 @@ pub fn list_line(tracked: &Tracked, now: DateTime<Utc>) -> String {
         mention.network,
         mention.author.display(),
         ago(mention.created_at, now),
-        mention.excerpt(60)
+        review::excerpt(mention, 60)
     )
 }
 
 fn confirmation(prefix: &str, tracked: &Tracked, action: &Action) -> String {
+    let said = said(prefix, tracked, action);
+    // On review networks an answer replaces the reply there: whoever is about to answer sees it.
+    let about_to_answer = matches!(
+        action,
+        Action::Claim | Action::Assign { .. } | Action::Reopen
+    );
+    match review::replaced(&tracked.mention, REPLACED_QUOTE) {
+        Some(replaced) if about_to_answer && tracked.state.status().is_owed() => {
+            format!("{said}\n{replaced}")
+        }
+        _ => said,
+    }
+}
+
+fn said(prefix: &str, tracked: &Tracked, action: &Action) -> String {
     let number = tracked.number;
     match action {
         Action::Claim => format!(
@@ -373,10 +403,16 @@ fn confirmation(prefix: &str, tracked: &Tracked, action: &Action) -> String {
         ),
         Action::Release => format!("#{number} is open again for the team."),
         Action::Assign { to } => format!("#{number} is now with {to}."),
-        Action::Answer { .. } => format!(
-            "Your answer to #{number} is queued for {}; the card shows the link once it is posted.",
-            tracked.mention.network
-        ),
+        Action::Answer { .. } => match review::replaced(&tracked.mention, REPLACED_QUOTE) {
+            Some(replaced) => format!(
+                "Your answer to #{number} is queued for {}. {replaced}",
+                tracked.mention.network
+            ),
+            None => format!(
+                "Your answer to #{number} is queued for {}; the card shows the link once it is posted.",
+                tracked.mention.network
+            ),
+        },
         Action::Done { .. } => format!("#{number} is done."),
         Action::Ignore { .. } => format!("#{number} is ignored."),
         Action::Reopen => format!("#{number} is open again."),

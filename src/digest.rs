@@ -129,7 +129,7 @@ fn line(tracked: &Tracked, now: DateTime<Utc>) -> String {
         tracked.number,
         mention.network,
         mention.author.display(),
-        mention.excerpt(50)
+        crate::domain::review::excerpt(mention, 50)
     );
     if let Some(flag) = tracked.priority.flag() {
         text.push_str(&format!(" ({flag})"));

@@ -9,6 +9,8 @@ use crate::domain::Mention;
 
 /// What a card shows as "matched" for a post addressed to the brand that names no keyword.
 pub const DIRECT: &str = "@mention";
+/// The same for a review of the business, which is always addressed to it.
+pub const REVIEW: &str = "review";
 
 #[derive(Debug, Clone, Default)]
 pub struct Rules {
@@ -104,7 +106,12 @@ impl Rules {
             .map(|p| p.written.clone())
             .collect();
         if matched.is_empty() && mention.direct {
-            Verdict::Relay(vec![DIRECT.to_string()])
+            let label = if mention.review.is_some() {
+                REVIEW
+            } else {
+                DIRECT
+            };
+            Verdict::Relay(vec![label.to_string()])
         } else if matched.is_empty() {
             Verdict::Drop(DropReason::NoKeyword)
         } else {
@@ -137,6 +144,7 @@ mod tests {
             language: None,
             in_reply_to: None,
             direct: false,
+            review: None,
         }
     }
 

@@ -607,6 +607,7 @@ async fn a_reply_by_the_brand_below_the_post_is_detected_as_an_answer() {
         language: None,
         in_reply_to: None,
         direct: true,
+        review: None,
     };
     let reply = |did: &str, rkey: &str| {
         json!({"$type": "app.bsky.feed.defs#threadViewPost", "post": {

@@ -75,6 +75,7 @@ fn post(id: &str, text: &str, in_reply_to: Option<&str>) -> Mention {
         language: None,
         in_reply_to: in_reply_to.map(str::to_string),
         direct: false,
+        review: None,
     }
 }
 

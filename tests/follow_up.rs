@@ -176,6 +176,7 @@ fn mention(id: &str, text: &str) -> Mention {
         language: None,
         in_reply_to: None,
         direct: false,
+        review: None,
     }
 }
 

@@ -851,6 +851,7 @@ async fn a_reply_from_the_brand_in_the_thread_is_detected_as_an_answer() {
         language: None,
         in_reply_to: None,
         direct: true,
+        review: None,
     };
     let context = |descendants: Value| Fault {
         path: "/api/v1/statuses/555/context",

@@ -134,6 +134,7 @@ fn mention(id: &str) -> Mention {
         language: None,
         in_reply_to: None,
         direct: false,
+        review: None,
     }
 }
 

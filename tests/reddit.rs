@@ -493,6 +493,7 @@ fn comment(id: &str, link: Option<&str>, parent: Option<&str>) -> Mention {
         language: None,
         in_reply_to: parent.map(str::to_string),
         direct: false,
+        review: None,
     }
 }
 

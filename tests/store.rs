@@ -24,6 +24,7 @@ fn mention(source: &str, id: &str, network: Network) -> Mention {
         language: None,
         in_reply_to: None,
         direct: false,
+        review: None,
     }
 }
 

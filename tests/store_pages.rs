@@ -23,6 +23,7 @@ fn mention(id: u64, text: &str) -> Mention {
         language: None,
         in_reply_to: None,
         direct: false,
+        review: None,
     }
 }
 

@@ -91,6 +91,7 @@ fn mention(id: u32) -> Mention {
         language: None,
         in_reply_to: None,
         direct: false,
+        review: None,
     }
 }
 

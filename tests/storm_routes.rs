@@ -82,6 +82,7 @@ impl Chat for Channels {
 
 fn mention(source: &str, id: u32) -> Mention {
     Mention {
+        review: None,
         key: MentionKey::new(source, id.to_string()),
         network: Network::Mastodon,
         author: Author {

@@ -888,6 +888,7 @@ fn post(id: &str, in_reply_to: Option<&str>, age: chrono::Duration) -> Mention {
         language: None,
         in_reply_to: in_reply_to.map(str::to_string),
         direct: false,
+        review: None,
     }
 }
 

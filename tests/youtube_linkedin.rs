@@ -404,6 +404,7 @@ mod youtube {
             language: None,
             in_reply_to: thread.map(str::to_string),
             direct: true,
+            review: None,
         }
     }
 
@@ -826,6 +827,7 @@ mod linkedin {
             language: None,
             in_reply_to: Some("urn:li:share:1".into()),
             direct: true,
+            review: None,
         };
         let created = comment(
             "urn:li:comment:(urn:li:activity:1,20)",

@@ -114,7 +114,7 @@ async fn ingest(
     rules: &Rules,
 ) -> Result<usize, String> {
     let name = source.name();
-    let mut kept = super::relevant(store, name, fetched.mentions, rules);
+    let mut kept = super::relevant(store, source, fetched.mentions, rules);
     // Only the kept few are filled in: the stream carries the whole network.
     if !kept.is_empty() {
         source.enrich(&mut kept).await;

@@ -174,11 +174,29 @@ pub fn card(tracked: &Tracked, now: DateTime<Utc>) -> String {
     if let Some(earlier) = tracked.follow_up_of {
         lines.push(format!("│ ↪ replies to our answer on #{earlier}"));
     }
+    if let Some(found) = &mention.review {
+        lines.push(format!("│ {}", clean(&found.headline())));
+    }
     if let Some(flag) = tracked.priority.flag() {
         lines.push(format!("│ ⚠ {}", clean(&flag)));
     }
-    for line in mention.text.lines() {
+    let body = match &mention.review {
+        Some(found) => crate::domain::review::body(found, &mention.text),
+        None => mention.text.clone(),
+    };
+    for line in body.lines() {
         lines.push(format!("│ {}", clean(line)));
+    }
+    if let Some(reply) = mention
+        .review
+        .as_ref()
+        .and_then(|found| found.reply.as_ref())
+    {
+        lines.push(format!(
+            "│ ↳ reply on {}: {}",
+            mention.network,
+            clean(&crate::domain::review::quote(&reply.text, 200))
+        ));
     }
     if let Some(link) = &mention.link {
         lines.push(format!("│ {}", clean(link)));
@@ -238,6 +256,7 @@ mod tests {
                 language: None,
                 in_reply_to: None,
                 direct: false,
+                review: None,
             },
             state: State::Open,
             received_at: now,

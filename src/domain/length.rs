@@ -7,8 +7,30 @@
 
 use unicode_normalization::UnicodeNormalization;
 
+use super::mention::{Network, ReplyPath};
+
 /// What a link counts on X, once shortened to t.co.
 const X_LINK_WEIGHT: usize = 23;
+
+/// The longest reply each review network takes, counted as [`Network::answer_length`] counts:
+/// - Google Business Profile: 4,096 bytes (`ReviewReply.comment`, "the body of the reply as
+///   plain text with markups; the maximum length is 4096 bytes");
+/// - Google Play: about 350 characters (`reviews.reply`: "replies longer than ~350 characters
+///   will be rejected"); 350 exactly, so what earshot lets through Play takes;
+/// - App Store: 5,970 characters, the limit App Store Connect's help gives for a response (the
+///   API reference names none);
+/// - Trustpilot: its API reference names no limit; 2,048 characters is earshot's own guard
+///   against pasting a whole letter, and a refusal by the network still reaches the person.
+pub fn review_reply_limit(network: Network) -> ReplyPath {
+    let max_chars = match network {
+        Network::GoogleReviews => 4_096,
+        Network::GooglePlay => 350,
+        Network::AppStore => 5_970,
+        Network::Trustpilot => 2_048,
+        _ => return ReplyPath::Manual,
+    };
+    ReplyPath::Direct { max_chars }
+}
 
 /// The weighted length of `text` on X; X refuses more than 280.
 pub fn x_weighted_length(text: &str) -> usize {
@@ -148,6 +170,25 @@ fn is_pictographic(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::x_weighted_length;
+    use crate::domain::{Network, ReplyPath};
+
+    #[test]
+    fn review_networks_take_their_documented_lengths() {
+        let max = |network: Network| match network.reply_path() {
+            ReplyPath::Direct { max_chars } => max_chars,
+            ReplyPath::Manual => 0,
+        };
+        assert_eq!(max(Network::GooglePlay), 350);
+        assert_eq!(max(Network::GoogleReviews), 4_096);
+        assert_eq!(max(Network::AppStore), 5_970);
+        assert_eq!(max(Network::Trustpilot), 2_048);
+        // Google counts bytes: 2,048 "é" are 4,096 bytes, one more is over.
+        let accents = "é".repeat(2_049);
+        assert_eq!(Network::GoogleReviews.answer_length(&accents), 4_098);
+        assert_eq!(Network::GooglePlay.answer_length(&accents), 2_049);
+        assert_eq!(Network::GoogleReviews.length_unit(), "bytes");
+        assert_eq!(Network::AppStore.length_unit(), "characters");
+    }
 
     #[test]
     fn x_weighs_text_links_cjk_and_emoji() {

@@ -262,11 +262,13 @@ pub enum Refusal {
     },
     #[error("An answer needs text: `answer {number} <your reply>`.")]
     EmptyAnswer { number: u64 },
-    #[error("Your answer is {len} characters; {network} takes at most {max}. Shorten it by {over}.", over = .len - .max)]
+    #[error("Your answer is {len} {unit}; {network} takes at most {max}. Shorten it by {over}.", over = .len - .max)]
     TooLong {
         network: Network,
         len: usize,
         max: usize,
+        /// What `len` counts: "characters", or "bytes" where the network counts those.
+        unit: &'static str,
     },
     #[error("Only the outbox can {verb} #{number}.")]
     SystemOnly { number: u64, verb: &'static str },
@@ -515,6 +517,7 @@ fn check_answer(subject: Subject<'_>, text: &str) -> Result<(), Refusal> {
                     network: subject.network,
                     len,
                     max: max_chars,
+                    unit: subject.network.length_unit(),
                 });
             }
             Ok(())

@@ -18,6 +18,17 @@ pub enum Network {
     X,
     YouTube,
     LinkedIn,
+    /// Google Business Profile reviews of the brand's locations.
+    #[serde(rename = "google-reviews")]
+    GoogleReviews,
+    /// App Store customer reviews (App Store Connect).
+    #[serde(rename = "app-store")]
+    AppStore,
+    /// Google Play reviews.
+    #[serde(rename = "google-play")]
+    GooglePlay,
+    /// Trustpilot service reviews.
+    Trustpilot,
 }
 
 /// How an answer reaches the person who posted.
@@ -40,6 +51,10 @@ impl Network {
             Network::X => "X",
             Network::YouTube => "YouTube",
             Network::LinkedIn => "LinkedIn",
+            Network::GoogleReviews => "Google Business Profile",
+            Network::AppStore => "App Store",
+            Network::GooglePlay => "Google Play",
+            Network::Trustpilot => "Trustpilot",
         }
     }
 
@@ -54,6 +69,10 @@ impl Network {
             Network::YouTube => ReplyPath::Direct { max_chars: 10_000 },
             // LinkedIn's comment text limit.
             Network::LinkedIn => ReplyPath::Direct { max_chars: 1_250 },
+            Network::GoogleReviews
+            | Network::AppStore
+            | Network::GooglePlay
+            | Network::Trustpilot => super::length::review_reply_limit(self),
             Network::Feed | Network::HackerNews => ReplyPath::Manual,
         }
     }
@@ -64,8 +83,27 @@ impl Network {
             Network::X => super::length::x_weighted_length(text),
             // Bluesky counts graphemes: a flag or a family emoji is one, however many chars.
             Network::Bluesky => text.graphemes(true).count(),
+            // Google documents the reply's limit in bytes of UTF-8.
+            Network::GoogleReviews => text.len(),
             _ => text.chars().count(),
         }
+    }
+
+    /// What [`Network::answer_length`] counts, for the person told their answer is too long.
+    pub fn length_unit(self) -> &'static str {
+        match self {
+            Network::GoogleReviews => "bytes",
+            _ => "characters",
+        }
+    }
+
+    /// Whether a post here holds at most one reply by the brand, so that answering again
+    /// replaces the earlier reply (the review networks' replies are upserts).
+    pub fn answer_replaces(self) -> bool {
+        matches!(
+            self,
+            Network::GoogleReviews | Network::AppStore | Network::GooglePlay | Network::Trustpilot
+        )
     }
 }
 
@@ -150,6 +188,10 @@ pub struct Mention {
     /// keyword, since someone is talking to the brand.
     #[serde(default)]
     pub direct: bool,
+    /// The rating and details of a review (review networks only); mentions stored before
+    /// reviews existed read as `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<crate::domain::review::Review>,
 }
 
 impl Mention {
@@ -239,6 +281,7 @@ mod tests {
             language: None,
             in_reply_to: None,
             direct: false,
+            review: None,
         };
         assert_eq!(mention.answer_draft(), "@jane@example.social ");
         mention.network = Network::Bluesky;
@@ -261,6 +304,7 @@ mod tests {
             language: None,
             in_reply_to: None,
             direct: false,
+            review: None,
         };
         assert_eq!(mention.excerpt(100), "Ünïcode text across lines");
         assert_eq!(mention.excerpt(8), "Ünïcode…");

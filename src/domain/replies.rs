@@ -171,6 +171,7 @@ mod tests {
         Tracked {
             number: 12,
             mention: Mention {
+                review: None,
                 key: MentionKey::new("s", "1"),
                 network,
                 author: Author {

@@ -159,6 +159,7 @@ mod tests {
                 language: None,
                 in_reply_to: None,
                 direct: false,
+                review: None,
             },
             state,
             received_at: utc(received),

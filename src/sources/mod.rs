@@ -29,6 +29,14 @@ pub trait Source: Send + Sync {
     /// How long to wait between polls.
     fn every(&self) -> Duration;
 
+    /// Whether everything this source finds is addressed to the brand (a review of the
+    /// business, a comment on the brand's own page or video): then every post is relayed
+    /// without a keyword, as a direct mention is; `exclude`, own accounts and the source's
+    /// `[sources.rules]` still apply.
+    fn addressed_to_brand(&self) -> bool {
+        false
+    }
+
     /// Posts newer than `cursor`, and the cursor to store once they are stored. Posts may
     /// repeat across polls; the store drops the ones it has.
     async fn fetch(&self, cursor: &Cursor) -> Result<Fetched, SourceError>;

@@ -61,10 +61,7 @@ impl Store {
         // Scored before the transaction, whose closure sled may run again on a conflict.
         let priorities: Vec<_> = batch
             .iter()
-            .map(|mention| {
-                self.lexicon
-                    .score(&mention.text, mention.language.as_deref())
-            })
+            .map(|mention| self.priority_of(mention))
             .collect();
         let backlog = self.card_backlog()?;
         let numbers = settle(
@@ -451,6 +448,16 @@ impl Store {
                             &transition.state,
                         )?;
                         tracked.state = transition.state;
+                        if let (Some(settling), Action::AnswerDelivered { .. }) =
+                            (&settling, action)
+                        {
+                            super::edits::record_own_reply(
+                                &mut tracked,
+                                outbox,
+                                settling.outbox_key,
+                                now,
+                            )?;
+                        }
                         mentions.insert(&key, encode(&tracked))?;
                         let entry = transition.entry;
                         if entry.settles() {

@@ -9,6 +9,7 @@
 
 mod check;
 mod credentials;
+mod edits;
 mod followup;
 mod keys;
 mod mentions;

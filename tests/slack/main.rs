@@ -54,6 +54,7 @@ fn mention(source: &str, id: &str, network: Network, text: &str) -> Mention {
         language: None,
         in_reply_to: None,
         direct: false,
+        review: None,
     }
 }
 

@@ -521,6 +521,7 @@ mod tests {
                 language: None,
                 in_reply_to: None,
                 direct: false,
+                review: None,
             },
             state: State::Open,
             received_at: chrono::Utc::now(),

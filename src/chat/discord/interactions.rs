@@ -305,6 +305,19 @@ impl Responder {
         if !draft.is_empty() {
             input = input.value(truncate(&draft, INPUT_LIMIT));
         }
+        // An answer here replaces the reply under the review: the form starts from it.
+        if let Some(reply) = mention
+            .review
+            .as_ref()
+            .and_then(|found| found.reply.as_ref())
+        {
+            input = input
+                .placeholder(truncate(
+                    &format!("Replaces the reply on {} now", mention.network),
+                    100,
+                ))
+                .value(truncate(&reply.text, limit));
+        }
         let title = truncate(
             &format!("Answer #{number} on {}", mention.network),
             LABEL_LIMIT,

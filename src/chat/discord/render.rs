@@ -296,10 +296,14 @@ pub fn embed(tracked: &Tracked, now: DateTime<Utc>) -> CreateEmbed {
         mention.network,
         tracked.state.describe()
     );
+    let body = match &mention.review {
+        Some(found) => crate::domain::review::body(found, &mention.text),
+        None => mention.text.clone(),
+    };
     let mut embed = CreateEmbed::new()
         .author(author)
         .title(truncate(&title, TITLE_LIMIT))
-        .description(truncate(&escape(&mention.text), TEXT_LIMIT))
+        .description(truncate(&escape(&body), TEXT_LIMIT))
         .colour(colour(mention.network, tracked.state.status()))
         .footer(CreateEmbedFooter::new(truncate(
             &format!("{} · {}", mention.key.source, mention.network),
@@ -323,6 +327,20 @@ pub fn embed(tracked: &Tracked, now: DateTime<Utc>) -> CreateEmbed {
         ),
         false,
     );
+    if let Some(found) = &mention.review {
+        embed = embed.field(
+            "Rating",
+            truncate(&escape(&found.headline()), CARD_FIELD_LIMIT),
+            false,
+        );
+        if let Some(reply) = &found.reply {
+            embed = embed.field(
+                "Reply there now",
+                truncate(&escape(&reply.text), CARD_FIELD_LIMIT),
+                false,
+            );
+        }
+    }
     if let Some(earlier) = tracked.follow_up_of {
         embed = embed.field(
             "Follow-up",
@@ -438,6 +456,10 @@ pub fn colour(network: Network, status: Status) -> u32 {
         Network::X => 0x14171A,
         Network::YouTube => 0xFF0000,
         Network::LinkedIn => 0x0A66C2,
+        Network::GoogleReviews => 0x4285F4,
+        Network::AppStore => 0x0D96F6,
+        Network::GooglePlay => 0x01875F,
+        Network::Trustpilot => 0x00B67A,
     }
 }
 
@@ -504,6 +526,7 @@ mod tests {
                 language: None,
                 in_reply_to: None,
                 direct: false,
+                review: None,
             },
             state,
             received_at: now,
@@ -521,6 +544,34 @@ mod tests {
             .iter()
             .map(|b| b["label"].as_str().unwrap().to_string())
             .collect()
+    }
+
+    #[test]
+    fn a_review_shows_its_stars_its_reply_and_no_text() {
+        let mut review = tracked(Network::GooglePlay, State::Open);
+        let mut found = crate::domain::Review::new(crate::domain::Rating::new(2).unwrap());
+        found.version = Some("2.3".into());
+        found.reply = Some(crate::domain::BusinessReply {
+            text: "Sorry @everyone".into(),
+            at: None,
+        });
+        review.mention.review = Some(found);
+        review.mention.text = String::new();
+        let body = serde_json::to_value(embed(&review, review.received_at)).unwrap();
+        assert_eq!(body["description"], r"\(no text\)");
+        let fields = body["fields"].as_array().unwrap();
+        let field = |name: &str| {
+            fields
+                .iter()
+                .find(|field| field["name"] == name)
+                .map(|field| field["value"].as_str().unwrap().to_string())
+        };
+        assert_eq!(field("Rating").as_deref(), Some("★★☆☆☆ 2/5 · v2.3"));
+        assert_eq!(
+            field("Reply there now").as_deref(),
+            Some(r"Sorry \@everyone")
+        );
+        assert_eq!(body["color"], 0x01875F);
     }
 
     #[test]

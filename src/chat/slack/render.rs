@@ -103,7 +103,26 @@ pub fn card(tracked: &Tracked, now: DateTime<Utc>) -> SlackMessageContent {
         mention.network,
         escape_within(&mention.key.source, SOURCE_LIMIT),
     );
+    let head = match &mention.review {
+        Some(found) => format!("{head}\n{}", escape(&found.headline())),
+        None => head,
+    };
+    let body = match &mention.review {
+        Some(found) => crate::domain::review::body(found, &mention.text),
+        None => mention.text.clone(),
+    };
     let mut details = Vec::new();
+    if let Some(reply) = mention
+        .review
+        .as_ref()
+        .and_then(|found| found.reply.as_ref())
+    {
+        details.push(format!(
+            "reply on {}: {}",
+            mention.network,
+            escape(&crate::domain::review::quote(&reply.text, 300))
+        ));
+    }
     if let Some(link) = mention.link.as_deref() {
         let label = escape_within(link, LABEL_LIMIT);
         match linkable(link) {
@@ -132,7 +151,7 @@ pub fn card(tracked: &Tracked, now: DateTime<Utc>) -> SlackMessageContent {
     }
     blocks.push(
         SlackSectionBlock::new()
-            .with_text(verbatim(escape_within(&mention.text, SECTION_LIMIT)))
+            .with_text(verbatim(escape_within(&body, SECTION_LIMIT)))
             .into(),
     );
     if !details.is_empty() {
@@ -296,12 +315,18 @@ pub fn answer_modal(
         mention.network,
         escape_within(&mention.text, SECTION_LIMIT)
     );
+    let mut blocks: Vec<SlackBlock> =
+        vec![SlackSectionBlock::new().with_text(verbatim(quoted)).into()];
+    if let Some(replaced) = crate::domain::review::replaced(mention, 1_000) {
+        blocks.push(
+            SlackContextBlock::new(vec![SlackBlockMarkDownText::new(escape(&replaced)).into()])
+                .into(),
+        );
+    }
     let title: String = format!("Answer #{}", tracked.number)
         .chars()
         .take(TITLE_LIMIT)
         .collect();
-    let mut blocks: Vec<SlackBlock> =
-        vec![SlackSectionBlock::new().with_text(verbatim(quoted)).into()];
     if !replies.is_empty() {
         let option = |name: &str, text: &str| {
             SlackBlockChoiceItem::new(
@@ -505,6 +530,60 @@ fn verbatim(text: String) -> SlackBlockText {
 mod tests {
     use super::*;
 
+    fn review() -> Tracked {
+        use crate::domain::{Author, BusinessReply, Mention, MentionKey, Network, Rating, Review};
+        let mut found = Review::new(Rating::new(1).unwrap());
+        found.place = Some("Acme Utrecht".into());
+        found.reply = Some(BusinessReply {
+            text: "We are <!channel> sorry".into(),
+            at: None,
+        });
+        Tracked {
+            place: Default::default(),
+            number: 4,
+            mention: Mention {
+                key: MentionKey::new("gbp", "accounts/1/locations/2/reviews/3"),
+                network: Network::GoogleReviews,
+                author: Author {
+                    handle: String::new(),
+                    name: Some("Jan".into()),
+                    profile: None,
+                },
+                text: "Cold coffee".into(),
+                link: None,
+                created_at: chrono::DateTime::UNIX_EPOCH,
+                matched: vec!["review".into()],
+                language: None,
+                in_reply_to: None,
+                direct: true,
+                review: Some(found),
+            },
+            state: State::Open,
+            received_at: chrono::DateTime::UNIX_EPOCH,
+            follow_up_of: None,
+            priority: Default::default(),
+        }
+    }
+
+    #[test]
+    fn a_review_card_and_its_answer_form_show_the_stars_and_the_reply_it_replaces() {
+        let tracked = review();
+        let card = serde_json::to_string(&card(&tracked, chrono::DateTime::UNIX_EPOCH)).unwrap();
+        assert!(card.contains("★☆☆☆☆ 1/5 · Acme Utrecht"), "{card}");
+        assert!(
+            card.contains("reply on Google Business Profile: “We are &lt;!channel&gt; sorry”"),
+            "{card}"
+        );
+        let modal = serde_json::to_string(&answer_modal(&tracked, &[], None)).unwrap();
+        assert!(
+            modal.contains(
+                "It replaces the reply on Google Business Profile now: “We are &lt;!channel&gt; sorry”"
+            ),
+            "{modal}"
+        );
+        assert!(modal.contains("\"max_length\":4096"), "{modal}");
+    }
+
     #[test]
     fn escape_neutralises_slack_markup() {
         let cases = [
@@ -564,8 +643,10 @@ mod tests {
     fn a_likely_complaint_card_says_why_escaped() {
         use crate::domain::{Author, Mention, MentionKey, Network, State, Tracked};
         let mut tracked = Tracked {
+            place: Default::default(),
             number: 7,
             mention: Mention {
+                review: None,
                 key: MentionKey::new("m", "1"),
                 network: Network::Mastodon,
                 author: Author::default(),
@@ -581,7 +662,6 @@ mod tests {
             received_at: chrono::DateTime::UNIX_EPOCH,
             follow_up_of: None,
             priority: Default::default(),
-            place: Default::default(),
         };
         let plain = serde_json::to_string(&card(&tracked, Utc::now())).unwrap();
         assert!(!plain.contains("likely complaint"));
@@ -627,6 +707,7 @@ mod tests {
         let long = |c: char| std::iter::repeat_n(c, 5_000).collect::<String>();
         let url = format!("https://example.com/{}", long('a'));
         let mention = Mention {
+            review: None,
             key: MentionKey::new(long('s'), "1"),
             network: Network::Mastodon,
             author: Author {

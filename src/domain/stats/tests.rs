@@ -36,6 +36,7 @@ fn mention(
             language: None,
             in_reply_to: None,
             direct: false,
+            review: None,
         },
         state,
         received_at: received,

@@ -211,6 +211,7 @@ impl Post<'_> {
                 .and_then(|reply| reply.parent.as_ref())
                 .map(|parent| parent.uri.to_string()),
             direct: replies_to_me || names_me,
+            review: None,
         }
     }
 }

@@ -130,6 +130,7 @@ impl PostView {
                 .and_then(|reply| reply.parent.as_ref())
                 .map(|parent| parent.uri.clone()),
             direct,
+            review: None,
         }
     }
 }

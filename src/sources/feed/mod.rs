@@ -195,6 +195,7 @@ pub fn parse(source: &str, body: &[u8]) -> Result<Vec<Mention>, feed_rs::parser:
                 language: language.clone(),
                 in_reply_to: None,
                 direct: false,
+                review: None,
             }
         })
         .collect())

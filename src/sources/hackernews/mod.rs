@@ -310,6 +310,7 @@ fn mention(source: &str, hit: Value) -> Result<Option<Mention>, String> {
         language: None,
         in_reply_to,
         direct: false,
+        review: None,
     }))
 }
 

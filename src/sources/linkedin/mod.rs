@@ -167,6 +167,7 @@ impl LinkedIn {
                 language: None,
                 in_reply_to: (target != post).then_some(post),
                 direct: true,
+                review: None,
             });
         }
         Ok((found, newest))
@@ -276,6 +277,7 @@ impl LinkedIn {
                 .clone()
                 .or_else(|| Some(post.to_string())),
             direct: true,
+            review: None,
         })
     }
 

@@ -131,6 +131,7 @@ pub(super) fn to_mention(
         .map_or_else(Utc::now, |at| at.with_timezone(&Utc));
     let name = account.display_name.trim().to_string();
     Some(Mention {
+        review: None,
         key: MentionKey::new(source, id),
         network: Network::Mastodon,
         author: Author {

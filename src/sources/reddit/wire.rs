@@ -113,6 +113,7 @@ impl Item {
             return None;
         }
         Some(Mention {
+            review: None,
             key: MentionKey::new(source, self.mark.name.clone()),
             network: Network::Reddit,
             author: Author {

@@ -373,6 +373,7 @@ impl X {
                 .find(|reference| reference.kind == "replied_to")
                 .map(|reference| reference.id),
             direct: false,
+            review: None,
         }))
     }
 

@@ -245,6 +245,7 @@ impl YouTube {
             language: None,
             in_reply_to: (id != thread).then(|| thread.to_string()),
             direct: true,
+            review: None,
         })
     }
 }

@@ -88,6 +88,7 @@ impl YouTube {
                 language: None,
                 in_reply_to: None,
                 direct: false,
+                review: None,
             });
         }
         mark.searched_at = Some(now);
