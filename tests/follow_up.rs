@@ -297,7 +297,7 @@ async fn the_digest_goes_out_once_per_scheduled_day_across_restarts_and_dst() {
     assert!(complaint < older, "complaints first: {text}");
     assert!(text.contains("Unclaimed (2):"), "{text}");
     assert!(
-        text.contains("(likely complaint: broken, refund)"),
+        text.contains("(likely complaint: damaged (\"broken\"), money (\"refund\"))"),
         "{text}"
     );
     assert!(

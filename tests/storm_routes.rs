@@ -132,15 +132,24 @@ async fn a_flood_in_one_routes_channel_leaves_the_others_their_cards() {
     );
     let t0 = Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap();
 
-    // 12 in the flood channel and, interleaved, 9 elsewhere: 21 within the window in all.
+    // Both sources have polled before, so what they find now is news, not an import.
+    for source in ["flood", "masto"] {
+        store.save_cursor(source, &Cursor::default()).unwrap();
+    }
+    // 12 in the flood channel and, interleaved, 9 elsewhere: 21 within the window in all,
+    // each posted when it is found.
     for i in 0..12 {
         let at = t0 + Duration::seconds(i64::from(i));
+        let posted = |source: &str| Mention {
+            created_at: at,
+            ..mention(source, i)
+        };
         store
-            .ingest("flood", &[mention("flood", i)], &Cursor::default(), at)
+            .ingest("flood", &[posted("flood")], &Cursor::default(), at)
             .unwrap();
         if i < 9 {
             store
-                .ingest("masto", &[mention("masto", i)], &Cursor::default(), at)
+                .ingest("masto", &[posted("masto")], &Cursor::default(), at)
                 .unwrap();
         }
     }

@@ -85,7 +85,12 @@ async fn routed_mentions_and_everything_about_them_stay_in_their_channel() {
     let bot = routed_bot(&fake, complaints(), SavedReplies::default()).await;
     fake.wait_identified().await;
     bot.relay(mention("1", "Acme coffee is lovely")).await;
-    let complaint = bot.relay(mention("2", "Acme, I want a refund")).await;
+    let complaint = bot
+        .relay(mention(
+            "2",
+            "Acme charged me twice and nobody answers, I want a refund",
+        ))
+        .await;
     assert_eq!(complaint["channel_id"], SUPPORT);
     assert_eq!(posted_numbers(&fake, CHANNEL), ["#1"]);
     assert_eq!(posted_numbers(&fake, SUPPORT), ["#2"]);

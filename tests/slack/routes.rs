@@ -66,7 +66,12 @@ async fn routed_mentions_live_in_their_channel_and_their_digest_is_their_own() {
     // #1 is praise (no route), #2 a complaint (the complaints route).
     bot.ingest(&[
         mention("masto", "1", Network::Mastodon, "Acme coffee is lovely"),
-        mention("masto", "2", Network::Mastodon, "Acme, I want a refund"),
+        mention(
+            "masto",
+            "2",
+            Network::Mastodon,
+            "Acme charged me twice and nobody answers, I want a refund",
+        ),
     ]);
     assert_eq!(bot.store.mention(1).unwrap().place.route, None);
     assert_eq!(

@@ -581,7 +581,8 @@ mod tests {
             ),
             "{modal}"
         );
-        assert!(modal.contains("\"max_length\":4096"), "{modal}");
+        // Google allows 4,096 bytes, but a Slack text box holds at most 3,000 characters.
+        assert!(modal.contains("\"max_length\":3000"), "{modal}");
     }
 
     #[test]
