@@ -1,7 +1,9 @@
 use super::*;
 use crate::net::Secret;
 use crate::sources::feed::Location;
-use crate::sources::{bluesky, facebook, feed, hackernews, instagram, mastodon, reddit, x};
+use crate::sources::{
+    bluesky, facebook, feed, hackernews, instagram, linkedin, mastodon, reddit, x, youtube,
+};
 
 const BASE: &str = "[store]\npath = \"../data/earshot\"\n\n[chat.shell]\nuser = \"you\"\n\n[rules]\nkeywords = [\"acme\", \"\\\"acme coffee\\\"\"]\nexclude = [\"vacature\"]\nown_accounts = []\n";
 
@@ -826,5 +828,96 @@ fn a_source_is_named_after_its_kind_when_it_is_the_only_one() {
     assert!(
         error.contains("sources[1].name: another source is already called `hackernews`"),
         "{error}"
+    );
+}
+
+#[test]
+fn youtube_and_linkedin_sections_are_read_by_their_own_folders() {
+    let dir = folder();
+    let youtube = "\n[[sources]]\nkind = \"youtube\"\nname = \"yt\"\nchannel_id = \"UCabcdefghijklmnopqrstuv\"\napi_key = \"k\"\nwatch = [\"comments\", \"search:acme coffee\"]\n";
+    let linkedin = "\n[[sources]]\nkind = \"linkedin\"\nname = \"li\"\norganization = \"urn:li:organization:42\"\ntoken = \"t\"\nversion = \"202611\"\n";
+    let config = parse_in(dir.path(), &format!("{BASE}{youtube}{linkedin}")).expect("valid");
+    let Some(yt) = config.sources[0].spec.settings::<youtube::Settings>() else {
+        panic!("not a youtube source: {:?}", config.sources[0].spec);
+    };
+    assert_eq!(
+        yt.watch,
+        vec![
+            youtube::Watch::Comments,
+            youtube::Watch::Search("acme coffee".into())
+        ]
+    );
+    assert!(yt.oauth.is_none());
+    assert_eq!(yt.api_url, youtube::DEFAULT_API_URL);
+    assert_eq!(config.sources[0].kind, "youtube");
+    assert_eq!(config.sources[0].every, Duration::from_secs(300));
+    let Some(li) = config.sources[1].spec.settings::<linkedin::Settings>() else {
+        panic!("not a linkedin source: {:?}", config.sources[1].spec);
+    };
+    assert_eq!(li.version, "202611");
+    assert_eq!(
+        li.watch,
+        vec![linkedin::Watch::Mentions, linkedin::Watch::Comments]
+    );
+    assert!(config.sources[1]
+        .spec
+        .settings::<youtube::Settings>()
+        .is_none());
+
+    let error = |section: &str| parse_in(dir.path(), &format!("{BASE}{section}")).unwrap_err();
+    let bad = error(&youtube.replace("UCabcdefghijklmnopqrstuv", "@acme"));
+    assert!(
+        bad.contains("line 15: sources[0].channel_id: `@acme` is not a YouTube channel id"),
+        "{bad}"
+    );
+    let foreign = error(&format!("{youtube}version = \"1\"\n"));
+    assert!(
+        foreign.contains("a youtube source takes no `version`"),
+        "{foreign}"
+    );
+    let missing = error(&youtube.replace("api_key = \"k\"\n", ""));
+    assert!(
+        missing.contains("sources[0].api_key: a youtube source needs `api_key`"),
+        "{missing}"
+    );
+    let half_grant = error(&format!(
+        "{youtube}client_id = \"c\"\nrefresh_token = \"r\"\n"
+    ));
+    assert!(
+        half_grant.contains("sources[0].client_secret: answering as the channel needs"),
+        "{half_grant}"
+    );
+    let watch = error(&youtube.replace("\"comments\", ", "\"videos\", "));
+    assert!(
+        watch.contains("sources[0].watch: `videos` is not a YouTube watch"),
+        "{watch}"
+    );
+    let twice = error(&youtube.replace("\"search:acme coffee\"", "\"comments\""));
+    assert!(twice.contains("`comments` is listed twice"), "{twice}");
+    let api = error(&format!("{youtube}api_url = \"ftp://x\"\n"));
+    assert!(
+        api.contains("sources[0].api_url: `ftp://x` is not an http(s) URL"),
+        "{api}"
+    );
+
+    let urn = error(&linkedin.replace("urn:li:organization:42", "acme"));
+    assert!(
+        urn.contains("line 15: sources[0].organization: `acme` is not an organization URN"),
+        "{urn}"
+    );
+    let version = error(&linkedin.replace("202611", "2026-11"));
+    assert!(
+        version.contains("sources[0].version: `2026-11` is not a LinkedIn API version"),
+        "{version}"
+    );
+    let expires = error(&format!("{linkedin}token_expires = \"soon\"\n"));
+    assert!(
+        expires.contains("sources[0].token_expires: `soon` is not a date"),
+        "{expires}"
+    );
+    let no_token = error(&linkedin.replace("token = \"t\"\n", ""));
+    assert!(
+        no_token.contains("sources[0].token: a linkedin source needs `token`"),
+        "{no_token}"
     );
 }

@@ -18,6 +18,8 @@ pub enum Network {
     X,
     Facebook,
     Instagram,
+    YouTube,
+    LinkedIn,
     /// Google Business Profile reviews of the brand's locations.
     #[serde(rename = "google-reviews")]
     GoogleReviews,
@@ -51,6 +53,8 @@ impl Network {
             Network::X => "X",
             Network::Facebook => "Facebook",
             Network::Instagram => "Instagram",
+            Network::YouTube => "YouTube",
+            Network::LinkedIn => "LinkedIn",
             Network::GoogleReviews => "Google Business Profile",
             Network::AppStore => "App Store",
             Network::GooglePlay => "Google Play",
@@ -69,6 +73,10 @@ impl Network {
             // Instagram over 2,200 (the same as a caption).
             Network::Facebook => ReplyPath::Direct { max_chars: 8_000 },
             Network::Instagram => ReplyPath::Direct { max_chars: 2_200 },
+            // comments.insert takes up to 10,000 characters.
+            Network::YouTube => ReplyPath::Direct { max_chars: 10_000 },
+            // LinkedIn's comment text limit.
+            Network::LinkedIn => ReplyPath::Direct { max_chars: 1_250 },
             Network::GoogleReviews
             | Network::AppStore
             | Network::GooglePlay

@@ -8,10 +8,12 @@ pub mod feed;
 pub mod graph;
 pub mod hackernews;
 pub mod instagram;
+pub mod linkedin;
 pub mod mastodon;
 pub mod reddit;
 pub mod registry;
 pub mod x;
+pub mod youtube;
 
 use std::time::Duration;
 

@@ -7,7 +7,9 @@ use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{bluesky, facebook, feed, hackernews, instagram, mastodon, reddit, x, Source};
+use super::{
+    bluesky, facebook, feed, hackernews, instagram, linkedin, mastodon, reddit, x, youtube, Source,
+};
 use crate::config::keys::{KeyError, Keys};
 use crate::store::Credentials;
 
@@ -21,6 +23,8 @@ pub const NETWORKS: &[Network] = &[
     bluesky::NETWORK,
     facebook::NETWORK,
     instagram::NETWORK,
+    youtube::NETWORK,
+    linkedin::NETWORK,
 ];
 
 /// One network, as its folder describes it.

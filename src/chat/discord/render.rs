@@ -456,6 +456,8 @@ pub fn colour(network: Network, status: Status) -> u32 {
         Network::X => 0x14171A,
         Network::Facebook => 0x0866FF,
         Network::Instagram => 0xE1306C,
+        Network::YouTube => 0xFF0000,
+        Network::LinkedIn => 0x0A66C2,
         Network::GoogleReviews => 0x4285F4,
         Network::AppStore => 0x0D96F6,
         Network::GooglePlay => 0x01875F,
