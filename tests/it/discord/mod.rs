@@ -4,9 +4,7 @@
 
 mod fake;
 mod routes;
-#[path = "../slack/fake.rs"]
-#[allow(dead_code, reason = "the Slack tests use the rest of the fake Slack")]
-mod slack_fake;
+use crate::slack::fake as slack_fake;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
