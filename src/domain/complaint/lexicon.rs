@@ -5,8 +5,9 @@
 //! patterns and symbols), and `[terms]` (a word or phrase = its weight; the term is its own reason). The main
 //! file adds the threshold and names the language files.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
+use rustc_hash::FxHashMap;
 use serde::Deserialize;
 
 use super::pattern::{First, Pattern, WordClasses};
@@ -99,15 +100,17 @@ pub struct Compiled {
     pub patterns: Vec<(Pattern, usize)>,
     /// Folded word -> what the lexicon knows about it: most patterns are tried only where
     /// their first word is.
-    pub vocabulary: HashMap<String, Entry>,
+    pub vocabulary: FxHashMap<String, Entry>,
     /// Patterns that start with a class, by the class's bit: tried where a word of it is.
     pub by_class: Vec<Vec<usize>>,
     /// Patterns that start with a prefix, by the prefix's first character: tried only at
     /// words that start with it.
-    pub by_prefix: HashMap<char, Vec<usize>>,
+    pub by_prefix: FxHashMap<char, Vec<usize>>,
     /// (symbol, its signal)
     pub symbols: Vec<(String, usize)>,
-    /// The first characters of the symbols, so a post is scanned for them once.
+    /// The first characters of the symbols, so a post is scanned for them once: ASCII ones as
+    /// bits (most of a post is ASCII, and most of it starts no symbol), the rest listed.
+    pub symbol_ascii: u128,
     pub symbol_starts: Vec<char>,
     /// The `num` class's bit: digits belong to it without being listed.
     pub num_class: Option<WordClasses>,
@@ -269,13 +272,24 @@ impl Compiled {
                 return Err("a symbol is empty".to_string());
             }
             self.symbols.push((symbol.clone(), index));
-            if let Some(initial) = symbol.chars().next() {
-                if !self.symbol_starts.contains(&initial) {
-                    self.symbol_starts.push(initial);
+            match symbol.chars().next() {
+                Some(initial) if initial.is_ascii() => self.symbol_ascii |= 1 << (initial as u32),
+                Some(initial) if !self.symbol_starts.contains(&initial) => {
+                    self.symbol_starts.push(initial)
                 }
+                _ => {}
             }
         }
         Ok(())
+    }
+
+    /// Whether a symbol may start at `c`.
+    pub fn starts_symbol(&self, c: char) -> bool {
+        if c.is_ascii() {
+            self.symbol_ascii & (1 << (c as u32)) != 0
+        } else {
+            self.symbol_starts.contains(&c)
+        }
     }
 
     /// The classes of a word, given its vocabulary entry (digits are in `num`).

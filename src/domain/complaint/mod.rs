@@ -191,7 +191,7 @@ impl Lexicon {
             sentence.words.first().is_some_and(|word| {
                 lexicon
                     .vocabulary
-                    .get(&word.text)
+                    .get(&*word.text)
                     .is_some_and(|e| e.contrast)
             })
         }) {
@@ -223,8 +223,8 @@ impl Lexicon {
         // Symbols (emoji, "!!!") are read from the raw text in one pass; repeated, a symbol
         // counts twice at most ("😡😡😡" is one angry person).
         let mut seen = vec![0u8; lexicon.symbols.len()];
-        for (at, c) in text.char_indices() {
-            if !lexicon.symbol_starts.contains(&c) {
+        for (at, c) in text[..tokens::read_up_to(text)].char_indices() {
+            if !lexicon.starts_symbol(c) {
                 continue;
             }
             for (index, (symbol, _)) in lexicon.symbols.iter().enumerate() {
@@ -269,7 +269,7 @@ impl Lexicon {
     fn hits(&self, lexicon: &Compiled, words: &[tokens::Word]) -> Vec<Hit> {
         let entries: Vec<Option<&lexicon::Entry>> = words
             .iter()
-            .map(|word| lexicon.vocabulary.get(&word.text))
+            .map(|word| lexicon.vocabulary.get(&*word.text))
             .collect();
         let classes: Vec<u64> = words
             .iter()
@@ -285,12 +285,10 @@ impl Lexicon {
             let by_word = entries[at]
                 .map(|entry| entry.first.as_slice())
                 .unwrap_or(&[]);
-            let by_class = lexicon
-                .by_class
-                .iter()
-                .enumerate()
-                .filter(|(bit, _)| classes[at] & (1 << bit) != 0)
-                .flat_map(|(_, patterns)| patterns);
+            // Only the classes the word is in: most words are in none.
+            let by_class = ClassBits(classes[at])
+                .filter_map(|bit| lexicon.by_class.get(bit))
+                .flatten();
             let by_prefix = words[at]
                 .text
                 .chars()
@@ -367,6 +365,22 @@ impl Lexicon {
         (from..at).any(|before| {
             words[before].clause == clause && entries[before].is_some_and(|entry| entry.negator)
         })
+    }
+}
+
+/// The set bits of a word's classes, lowest first.
+struct ClassBits(u64);
+
+impl Iterator for ClassBits {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        if self.0 == 0 {
+            return None;
+        }
+        let bit = self.0.trailing_zeros() as usize;
+        self.0 &= self.0 - 1;
+        Some(bit)
     }
 }
 

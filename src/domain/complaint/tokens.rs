@@ -2,15 +2,18 @@
 //! original text (so a reason can quote the writer), grouped in sentences and clauses (so
 //! negation and contrast stay local), and the symbols (emoji, "!!!") found between them.
 
+use std::borrow::Cow;
+
 use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
 
 use crate::domain::text::is_invisible;
 
 /// One word: folded as the rules fold it (case, accents, width, invisible characters), with its
 /// byte range in the original text.
+/// Most words of a post are already folded (lower-case ASCII): those borrow the post's text.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Word {
-    pub text: String,
+pub struct Word<'a> {
+    pub text: Cow<'a, str>,
     pub start: usize,
     pub end: usize,
     /// Which clause of its sentence the word is in (commas, colons and dashes start a new one).
@@ -19,8 +22,8 @@ pub struct Word {
 
 /// The words of one sentence, in order.
 #[derive(Debug, Default)]
-pub struct Sentence {
-    pub words: Vec<Word>,
+pub struct Sentence<'a> {
+    pub words: Vec<Word<'a>>,
 }
 
 /// Sentences end at these; a clause ends at a sentence end or at one of `CLAUSE_ENDS`.
@@ -42,28 +45,42 @@ fn is_word_char(c: char) -> bool {
 }
 
 /// Folds one run of word characters.
-fn fold(raw: &str) -> String {
+fn fold(raw: &str) -> Cow<'_, str> {
     if raw.is_ascii() {
-        return raw
-            .chars()
-            .filter(|c| !is_apostrophe(*c))
-            .map(|c| c.to_ascii_lowercase())
-            .collect();
+        if raw
+            .bytes()
+            .all(|b| !b.is_ascii_uppercase() && !is_apostrophe(char::from(b)))
+        {
+            return Cow::Borrowed(raw);
+        }
+        return Cow::Owned(
+            raw.chars()
+                .filter(|c| !is_apostrophe(*c))
+                .map(|c| c.to_ascii_lowercase())
+                .collect(),
+        );
     }
-    raw.nfkd()
-        .filter(|c| !is_combining_mark(*c) && !is_invisible(*c) && !is_apostrophe(*c))
-        .flat_map(char::to_lowercase)
-        .filter(|c| c.is_alphanumeric())
-        .collect()
+    Cow::Owned(
+        raw.nfkd()
+            .filter(|c| !is_combining_mark(*c) && !is_invisible(*c) && !is_apostrophe(*c))
+            .flat_map(char::to_lowercase)
+            .filter(|c| c.is_alphanumeric())
+            .collect(),
+    )
 }
 
-/// The sentences of `text` (at most [`MAX_BYTES`] of it).
-pub fn sentences(text: &str) -> Vec<Sentence> {
+/// Where reading `text` stops: [`MAX_BYTES`], on a character boundary.
+pub fn read_up_to(text: &str) -> usize {
     let mut cut = text.len().min(MAX_BYTES);
     while !text.is_char_boundary(cut) {
         cut -= 1;
     }
-    let text = &text[..cut];
+    cut
+}
+
+/// The sentences of `text` (at most [`MAX_BYTES`] of it).
+pub fn sentences(text: &str) -> Vec<Sentence<'_>> {
+    let text = &text[..read_up_to(text)];
     let mut sentences = vec![Sentence::default()];
     let mut clause = 0u16;
     let mut chars = text.char_indices().peekable();
@@ -121,7 +138,12 @@ pub fn sentences(text: &str) -> Vec<Sentence> {
 pub fn folded_words(text: &str) -> Vec<String> {
     sentences(text)
         .into_iter()
-        .flat_map(|sentence| sentence.words.into_iter().map(|word| word.text))
+        .flat_map(|sentence| {
+            sentence
+                .words
+                .into_iter()
+                .map(|word| word.text.into_owned())
+        })
         .collect()
 }
 
@@ -132,7 +154,12 @@ mod tests {
     fn shape(text: &str) -> Vec<Vec<(String, u16)>> {
         sentences(text)
             .into_iter()
-            .map(|s| s.words.into_iter().map(|w| (w.text, w.clause)).collect())
+            .map(|s| {
+                s.words
+                    .into_iter()
+                    .map(|w| (w.text.into_owned(), w.clause))
+                    .collect()
+            })
             .collect()
     }
 
@@ -140,7 +167,7 @@ mod tests {
     fn words_fold_and_keep_their_place() {
         let text = "Ácmé doesn’t answer, ＡＣＭＥ ac\u{200B}me!";
         let sentence = &sentences(text)[0];
-        let folded: Vec<&str> = sentence.words.iter().map(|w| w.text.as_str()).collect();
+        let folded: Vec<&str> = sentence.words.iter().map(|w| w.text.as_ref()).collect();
         assert_eq!(folded, ["acme", "doesnt", "answer", "acme", "acme"]);
         assert_eq!(
             &text[sentence.words[1].start..sentence.words[2].end],
