@@ -31,6 +31,8 @@ pub struct Google {
     /// Access tokens given out, and when each expires (by the test's clock).
     pub tokens: HashMap<String, DateTime<Utc>>,
     pub token_requests: Vec<HashMap<String, String>>,
+    /// Where each token request went.
+    pub token_paths: Vec<String>,
     /// Refuses the refresh token (`invalid_grant`).
     pub refresh_revoked: bool,
     /// Refuses every assertion (a deleted key).
@@ -163,7 +165,9 @@ async fn answer(
             .into_owned()
             .collect();
     let body = String::from_utf8_lossy(&body).into_owned();
-    if path == "/token" && method == Method::POST {
+    // `/proxy/token` stands for a proxy in front of Google's endpoint.
+    if (path == "/token" || path == "/proxy/token") && method == Method::POST {
+        fake.state.lock().unwrap().token_paths.push(path.clone());
         return token(&fake, &body);
     }
     let now = fake.now();

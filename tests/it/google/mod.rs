@@ -30,6 +30,8 @@ use fake::{gbp_review, play_review, stamp, Fake};
 
 const PRIVATE_KEY: &str = include_str!("../../fixtures/google/test-service-account.key.pem");
 const PUBLIC_KEY: &str = include_str!("../../fixtures/google/test-service-account.pub.pem");
+/// A key the fake does not know.
+const OTHER_KEY: &str = include_str!("../../fixtures/google/other-key.pem");
 
 /// The test's clock, starting now (the fake checks assertions' expiry against real time too).
 fn clock() -> (earshot::net::Clock, fake::Clock) {
@@ -71,11 +73,15 @@ fn gbp_source(fake: &Fake, clock: &earshot::net::Clock) -> Arc<GoogleReviews> {
 
 /// A service-account key file of the documented shape, for the test key.
 fn key_file(token_uri: &str) -> String {
+    key_file_with(token_uri, PRIVATE_KEY)
+}
+
+fn key_file_with(token_uri: &str, private_key: &str) -> String {
     json!({
         "type": "service_account",
         "project_id": "acme-play",
         "private_key_id": fake::KEY_ID,
-        "private_key": PRIVATE_KEY,
+        "private_key": private_key,
         "client_email": fake::SERVICE_EMAIL,
         "client_id": "109876543210987654321",
         "auth_uri": "https://accounts.google.com/o/oauth2/auth",
@@ -816,6 +822,44 @@ mod play {
             (3, 1)
         );
         assert_eq!(desk.problem(), None);
+
+        // An assertion signed with another key fails the fake's signature check.
+        let mut settings = google_play::Settings {
+            package: fake::PACKAGE.into(),
+            account: ServiceAccount::from_json(&key_file_with(&fake.token_url(), OTHER_KEY))
+                .unwrap(),
+            key_file: "other.json".into(),
+            api_url: fake.url.clone(),
+            token_url: None,
+        };
+        let forged = GooglePlay::new(
+            "forged".into(),
+            settings.clone(),
+            StdDuration::from_secs(1800),
+            reqwest::Client::new(),
+        )
+        .with_clock(clock.clone());
+        let error = forged.fetch(&Default::default()).await.unwrap_err();
+        assert!(
+            error.to_string().contains("Invalid JWT Signature ("),
+            "{error}"
+        );
+        // `token_url` overrides the file's `token_uri`; the audience stays the file's.
+        settings.account = ServiceAccount::from_json(&key_file(&fake.token_url())).unwrap();
+        settings.token_url = Some(format!("{}/proxy/token", fake.url));
+        let proxied = GooglePlay::new(
+            "proxied".into(),
+            settings,
+            StdDuration::from_secs(1800),
+            reqwest::Client::new(),
+        )
+        .with_clock(clock.clone());
+        proxied.fetch(&Default::default()).await.unwrap();
+        assert_eq!(
+            fake.with(|google| google.token_paths.last().cloned())
+                .as_deref(),
+            Some("/proxy/token")
+        );
 
         fake.with(|google| {
             google.tokens.clear();
