@@ -181,10 +181,10 @@ async fn answer(
         .and_then(|value| value.strip_prefix("Bearer "))
         .unwrap_or_default()
         .to_string();
-    if !google
+    if google
         .tokens
         .get(&bearer)
-        .is_some_and(|expires| *expires > now)
+        .is_none_or(|expires| *expires <= now)
     {
         google.refused_tokens += 1;
         return google_error(
