@@ -190,7 +190,7 @@ impl Source for GooglePlay {
     }
 
     async fn fetch(&self, cursor: &Cursor) -> Result<Fetched, SourceError> {
-        let mut marks = CursorSet::<Mark>::read(cursor, "Google Play");
+        let mut marks = CursorSet::<Mark, SourceError>::read(cursor, "Google Play", &self.name);
         let now = self.transport.budget().now();
         let mut window = Window::new(marks.get(WATCH), now, Some(KEPT));
         let mut mentions = Vec::new();
@@ -202,7 +202,7 @@ impl Source for GooglePlay {
             problems.push(problem);
         }
         marks.advance(WATCH, window.mark(now));
-        let (cursor, mut stored) = marks.finish::<SourceError>(cursor, None)?;
+        let (cursor, mut stored) = marks.finish(cursor)?;
         stored.extend(problems);
         Ok(Fetched {
             mentions,

@@ -187,14 +187,15 @@ impl Source for GoogleReviews {
     }
 
     async fn fetch(&self, cursor: &Cursor) -> Result<Fetched, SourceError> {
-        let mut marks = CursorSet::<Mark>::read(cursor, "Google Business Profile");
+        let mut marks =
+            CursorSet::<Mark, SourceError>::read(cursor, "Google Business Profile", &self.name);
         let now = self.transport.budget().now();
         let mut window = Window::new(marks.get(WATCH), now, None);
         let mut mentions = Vec::new();
         let mut problems = Vec::new();
         self.walk(&mut window, &mut mentions, &mut problems).await?;
         marks.advance(WATCH, window.mark(now));
-        let (cursor, mut stored) = marks.finish::<SourceError>(cursor, None)?;
+        let (cursor, mut stored) = marks.finish(cursor)?;
         stored.extend(problems);
         Ok(Fetched {
             mentions,
