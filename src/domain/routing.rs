@@ -59,8 +59,8 @@ pub struct When {
     pub complaint: Option<bool>,
     /// At least this priority score.
     pub min_score: Option<u32>,
-    /// Any of these star ratings. Only review mentions carry a rating; no source earshot has
-    /// yet produces reviews, so a route with `rating` matches nothing until one does.
+    /// Any of these star ratings. Only review mentions carry a rating, so a route with
+    /// `rating` never takes any other mention.
     pub rating: Option<Vec<u8>>,
 }
 
@@ -94,7 +94,7 @@ impl<'a> Subject<'a> {
             text: &mention.text,
             complaint: tracked.priority.complaint,
             score: tracked.priority.score,
-            rating: None,
+            rating: mention.review.as_ref().map(|review| review.rating.stars()),
         }
     }
 }
@@ -239,6 +239,35 @@ mod tests {
                 "C0STARS",
             ),
         ])
+    }
+
+    #[test]
+    fn a_reviews_stars_reach_the_routes() {
+        use crate::domain::{Author, Mention, MentionKey, Rating, Review, State, Tracked};
+        let mut tracked = Tracked {
+            number: 1,
+            mention: Mention {
+                key: MentionKey::new("google-play", "r1"),
+                network: Network::GooglePlay,
+                author: Author::default(),
+                text: "meh".into(),
+                link: None,
+                created_at: chrono::DateTime::UNIX_EPOCH,
+                matched: vec![],
+                language: None,
+                in_reply_to: None,
+                direct: true,
+                review: Some(Review::new(Rating::new(2).unwrap())),
+            },
+            state: State::Open,
+            received_at: chrono::DateTime::UNIX_EPOCH,
+            follow_up_of: None,
+            priority: Default::default(),
+            place: Default::default(),
+        };
+        assert_eq!(Subject::of(&tracked).rating, Some(2));
+        tracked.mention.review = None;
+        assert_eq!(Subject::of(&tracked).rating, None);
     }
 
     #[test]

@@ -5,6 +5,9 @@
 pub mod bluesky;
 pub mod facebook;
 pub mod feed;
+pub mod google;
+pub mod google_play;
+pub mod google_reviews;
 pub mod graph;
 pub mod hackernews;
 pub mod instagram;

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{
-    bluesky, facebook, feed, hackernews, instagram, linkedin, mastodon, reddit, x, youtube, Source,
+    bluesky, facebook, feed, google_play, google_reviews, hackernews, instagram, linkedin,
+    mastodon, reddit, x, youtube, Source,
 };
 use crate::config::keys::{KeyError, Keys};
 use crate::store::Credentials;
@@ -25,6 +26,8 @@ pub const NETWORKS: &[Network] = &[
     instagram::NETWORK,
     youtube::NETWORK,
     linkedin::NETWORK,
+    google_reviews::NETWORK,
+    google_play::NETWORK,
 ];
 
 /// One network, as its folder describes it.

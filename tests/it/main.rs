@@ -14,6 +14,7 @@ mod crash;
 mod discord;
 mod feed_relay;
 mod follow_up;
+mod google;
 mod hackernews;
 mod jetstream;
 mod mastodon;

@@ -2,13 +2,12 @@
 //! to the brand) and new videos that name it, answered as the channel.
 //!
 //! `config.rs` reads the config section and builds the source, `quota.rs` keeps the daily
-//! quota, `oauth.rs` the channel's token, `comments.rs` reads threads and replies, `search.rs`
-//! new videos, `reply.rs` posts answers once and finds the channel's own replies, `wire.rs`
-//! holds the JSON shapes.
+//! quota, `comments.rs` reads threads and replies, `search.rs` new videos, `reply.rs` posts
+//! answers once and finds the channel's own replies, `wire.rs` holds the JSON shapes. The
+//! channel's token is `google::oauth`'s, shared with Business Profile.
 
 mod comments;
 pub mod config;
-mod oauth;
 pub mod quota;
 mod reply;
 mod search;
@@ -27,19 +26,26 @@ use crate::domain::text::plain_text;
 use crate::domain::{Author, Cursor, Mention, MentionKey, Network};
 use crate::net::{
     base_url, classify, read_json, Budget, Clock, CursorSet, Failure, PostOnce, Purpose,
-    RateHeaders, Secret, Transport,
+    RateHeaders, Transport,
 };
+pub use crate::sources::google::OAuth;
+use crate::sources::google::{RefreshGrant, Renewal, TokenCache};
 pub use config::{Settings, Watch, NETWORK};
-pub use oauth::OAuth;
 use quota::{Bucket, Quota, LIST_COST};
 
 pub const DEFAULT_API_URL: &str = "https://www.googleapis.com/youtube/v3";
-pub const DEFAULT_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
+pub use crate::sources::google::DEFAULT_TOKEN_URL;
 /// Every 5 minutes: a `comments` poll costs about 2 units (the newest page of threads and one
 /// page of the sweep through older ones), so 288 polls spend ~600 of the 5,000 units polls may
 /// use; replies read for busy threads and answered-detection come out of the rest of that share.
 pub const DEFAULT_EVERY: Duration = Duration::from_secs(5 * 60);
 const SITE: &str = "https://www.youtube.com";
+/// Who renews the channel's grant when Google refuses it.
+const RENEWAL: Renewal = Renewal {
+    network: "YouTube",
+    scope: "youtube.force-ssl",
+    who: "the channel's owner",
+};
 /// A mention id for a video found by search (answered with a top-level comment).
 const VIDEO_PREFIX: &str = "video:";
 /// Where the cursor keeps today's quota spending across restarts.
@@ -51,7 +57,7 @@ pub struct YouTube {
     every: Duration,
     transport: Transport,
     quota: Quota,
-    token: tokio::sync::Mutex<Option<(Secret, DateTime<Utc>)>>,
+    token: TokenCache,
     answers: PostOnce<Posted>,
     /// Threads' answered-detection results, so one `id=` read serves up to 50 threads.
     checked: Mutex<HashMap<String, reply::Checked>>,
@@ -90,7 +96,7 @@ impl YouTube {
             every,
             transport: Transport::new("YouTube", http, Budget::new(0), RateHeaders::NONE),
             quota,
-            token: tokio::sync::Mutex::new(None),
+            token: TokenCache::default(),
             answers: PostOnce::default(),
             checked: Mutex::new(HashMap::new()),
         }
@@ -118,18 +124,19 @@ impl YouTube {
         self.transport.budget().now()
     }
 
-    fn grant(&self) -> Result<oauth::Grant<'_>, Failure> {
+    fn grant(&self) -> Result<RefreshGrant<'_>, Failure> {
         let oauth = self.settings.oauth.as_ref().ok_or_else(|| {
             Failure::Permanent(format!(
                 "source `{}` cannot answer on YouTube: set `client_id`, `client_secret` and `refresh_token` (an OAuth grant of the channel with scope youtube.force-ssl)",
                 self.name
             ))
         })?;
-        Ok(oauth::Grant {
+        Ok(RefreshGrant {
             source: &self.name,
             oauth,
+            renewal: RENEWAL,
             transport: &self.transport,
-            cached: &self.token,
+            cache: &self.token,
         })
     }
 

@@ -1,0 +1,83 @@
+//! Google's OAuth refresh-token grant (Business Profile, YouTube): the access token is cached
+//! until shortly before it expires and renewed once when the API refuses it. An
+//! `invalid_grant` tells the operator exactly what to renew, including the consent screen's
+//! "Testing" trap (Google expires those refresh tokens after 7 days).
+
+use async_trait::async_trait;
+
+use super::token::{exchange, TokenCache};
+use crate::net::{Auth, Failure, Secret, Transport};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuth {
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub refresh_token: Secret,
+    pub token_url: String,
+}
+
+/// What the operator is told to renew: whose grant, for which network and scope.
+#[derive(Debug, Clone, Copy)]
+pub struct Renewal {
+    /// "YouTube", "Google Business Profile".
+    pub network: &'static str,
+    /// The scope the new token needs, as the consent screen names it: "business.manage".
+    pub scope: &'static str,
+    /// Who signs in again: "the channel's owner".
+    pub who: &'static str,
+}
+
+pub struct RefreshGrant<'a> {
+    pub source: &'a str,
+    pub oauth: &'a OAuth,
+    pub renewal: Renewal,
+    pub transport: &'a Transport,
+    pub cache: &'a TokenCache,
+}
+
+#[async_trait]
+impl Auth for RefreshGrant<'_> {
+    async fn token(&self) -> Result<Secret, Failure> {
+        let now = self.transport.budget().now();
+        self.cache.get(now, || self.refresh()).await
+    }
+
+    async fn renew(&self, stale: &Secret) -> Result<Secret, Failure> {
+        self.cache.renew(stale, || self.refresh()).await
+    }
+}
+
+impl RefreshGrant<'_> {
+    async fn refresh(&self) -> Result<(Secret, chrono::DateTime<chrono::Utc>), Failure> {
+        exchange(
+            self.transport,
+            &self.oauth.token_url,
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", self.oauth.client_id.as_str()),
+                ("client_secret", self.oauth.client_secret.expose()),
+                ("refresh_token", self.oauth.refresh_token.expose()),
+            ],
+            |error, description| refused(self.source, self.renewal, error, description),
+        )
+        .await
+    }
+}
+
+/// What the operator must do when Google refuses the grant.
+pub fn refused(source: &str, renewal: Renewal, error: &str, description: &str) -> String {
+    let Renewal {
+        network,
+        scope,
+        who,
+    } = renewal;
+    match error {
+        "invalid_grant" => format!(
+            "Google refused the {network} refresh token of source `{source}` (invalid_grant{description}): renew `refresh_token` by signing in again as {who} with scope {scope}. If the OAuth consent screen is still in \"Testing\", Google expires its refresh tokens after 7 days: publish the app (Google Auth Platform → Audience → Publish app) before getting the new token"
+        ),
+        "invalid_client" | "unauthorized_client" => format!(
+            "Google refused the OAuth client of source `{source}` ({error}{description}): check `client_id` and `client_secret` (the refresh token must come from the same client)"
+        ),
+        _ => format!("Google's token endpoint refused source `{source}` ({error}{description})"),
+    }
+}
