@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{
-    bluesky, facebook, feed, hackernews, instagram, linkedin, mastodon, reddit, x, youtube, Source,
+    app_store, bluesky, facebook, feed, hackernews, instagram, linkedin, mastodon, reddit, x,
+    youtube, Source,
 };
 use crate::config::keys::{KeyError, Keys};
 use crate::store::Credentials;
@@ -25,6 +26,7 @@ pub const NETWORKS: &[Network] = &[
     instagram::NETWORK,
     youtube::NETWORK,
     linkedin::NETWORK,
+    app_store::NETWORK,
 ];
 
 /// One network, as its folder describes it.
