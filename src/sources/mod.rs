@@ -13,6 +13,7 @@ pub mod linkedin;
 pub mod mastodon;
 pub mod reddit;
 pub mod registry;
+pub mod trustpilot;
 pub mod x;
 pub mod youtube;
 

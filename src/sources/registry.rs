@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{
-    app_store, bluesky, facebook, feed, hackernews, instagram, linkedin, mastodon, reddit, x,
-    youtube, Source,
+    app_store, bluesky, facebook, feed, hackernews, instagram, linkedin, mastodon, reddit,
+    trustpilot, x, youtube, Source,
 };
 use crate::config::keys::{KeyError, Keys};
 use crate::store::Credentials;
@@ -27,6 +27,7 @@ pub const NETWORKS: &[Network] = &[
     youtube::NETWORK,
     linkedin::NETWORK,
     app_store::NETWORK,
+    trustpilot::NETWORK,
 ];
 
 /// One network, as its folder describes it.
