@@ -149,9 +149,10 @@ impl AppStore {
             .await?;
         let status = response.status();
         let now = self.transport.budget().now();
-        let limits = rate::limits(response.headers(), now);
-        if let Some(limits) = limits {
-            self.transport.budget().note(status, limits);
+        // The window only: the transport already paused everything on a 429 or 5xx, for as
+        // long as Apple asked or a minute, not for the window's made-up reset.
+        if let Some(limits) = rate::limits(response.headers(), now) {
+            self.transport.budget().note(StatusCode::OK, limits);
         }
         let wait = self.transport.wait(&response);
         let body = response
