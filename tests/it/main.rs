@@ -30,5 +30,6 @@ mod store_pages;
 mod storm;
 mod storm_routes;
 mod supervisor;
+mod trustpilot;
 mod x;
 mod youtube_linkedin;
