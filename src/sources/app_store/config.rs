@@ -160,6 +160,62 @@ impl SourceSpec for Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
+
+    const BASE: &str = "[store]\npath = \"data\"\n\n[chat.shell]\nuser = \"you\"\n\n[rules]\nkeywords = [\"acme\"]\n";
+    /// The section as the issue and the README write it.
+    const SECTION: &str = "\n[[sources]]\nkind = \"app-store\"\nname = \"app-store\"\napp_id = \"1234567890\"\nissuer_id = \"57246542-96fe-1a63-e053-0824d011072a\"\nkey_id = \"TEST000001\"\nprivate_key = \"keys/AuthKey_TEST000001.p8\"\n";
+
+    fn parse(dir: &Path, section: &str) -> Result<Config, String> {
+        Config::parse(&dir.join("earshot.toml"), &format!("{BASE}{section}"))
+            .map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn the_documented_section_reads_the_key_beside_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("keys")).unwrap();
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/app_store/AuthKey_TEST000001.p8");
+        std::fs::copy(&fixture, dir.path().join("keys/AuthKey_TEST000001.p8")).unwrap();
+        let config = parse(dir.path(), SECTION).expect("valid");
+        let source = &config.sources[0];
+        assert_eq!(source.every, DEFAULT_EVERY);
+        let settings = source
+            .spec
+            .settings::<Settings>()
+            .expect("app-store settings");
+        assert_eq!(settings.app_id, "1234567890");
+        assert_eq!(
+            settings.key_file,
+            dir.path().join("keys/AuthKey_TEST000001.p8")
+        );
+        assert_eq!(settings.api_url, DEFAULT_API_URL);
+        assert!(
+            !format!("{settings:?}").contains("PRIVATE KEY"),
+            "the key never prints"
+        );
+
+        let missing = parse(dir.path(), &SECTION.replace("keys/", "")).unwrap_err();
+        assert!(
+            missing.contains("line 16: sources[0].private_key: cannot read the key file"),
+            "{missing}"
+        );
+        let bundle = parse(dir.path(), &SECTION.replace("1234567890", "com.acme.app")).unwrap_err();
+        assert!(
+            bundle.contains("sources[0].app_id: `com.acme.app` is not an Apple ID"),
+            "{bundle}"
+        );
+        let issuer = parse(
+            dir.path(),
+            &SECTION.replace("57246542-96fe-1a63-e053-0824d011072a", "acme"),
+        )
+        .unwrap_err();
+        assert!(
+            issuer.contains("sources[0].issuer_id: `acme` is not an issuer id"),
+            "{issuer}"
+        );
+    }
 
     #[test]
     fn issuer_ids_are_uuids() {

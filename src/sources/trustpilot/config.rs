@@ -89,3 +89,49 @@ impl SourceSpec for Settings {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    const BASE: &str = "[store]\npath = \"data\"\n\n[chat.shell]\nuser = \"you\"\n\n[rules]\nkeywords = [\"acme\"]\n";
+    /// The section as the issue and the README write it.
+    const SECTION: &str = "\n[[sources]]\nkind = \"trustpilot\"\nname = \"trustpilot\"\nbusiness_unit_id = \"5f0000000000000000000000\"\napi_key = \"k\"\napi_secret = \"s\"\nbusiness_user_id = \"5f1111111111111111111111\"\n";
+
+    fn parse(section: &str) -> Result<Config, String> {
+        Config::parse(
+            std::path::Path::new("/etc/earshot/earshot.toml"),
+            &format!("{BASE}{section}"),
+        )
+        .map_err(|error| error.to_string())
+    }
+
+    #[test]
+    fn the_documented_section_reads_and_ids_are_checked() {
+        let config = parse(SECTION).expect("valid");
+        assert_eq!(config.sources[0].every, DEFAULT_EVERY);
+        let settings = config.sources[0]
+            .spec
+            .settings::<Settings>()
+            .expect("trustpilot settings");
+        assert_eq!(settings.business_user_id, "5f1111111111111111111111");
+        assert_eq!(settings.api_url, DEFAULT_API_URL);
+        assert!(
+            !format!("{settings:?}").contains("\"s\""),
+            "secrets never print"
+        );
+        let short = parse(&SECTION.replace("5f0000000000000000000000", "acme.nl")).unwrap_err();
+        assert!(
+            short.contains("sources[0].business_unit_id: `acme.nl` is not a Trustpilot id"),
+            "{short}"
+        );
+        let missing =
+            parse(&SECTION.replace("business_user_id = \"5f1111111111111111111111\"\n", ""))
+                .unwrap_err();
+        assert!(
+            missing.contains("a trustpilot source needs `business_user_id`"),
+            "{missing}"
+        );
+    }
+}
