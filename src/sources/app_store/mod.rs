@@ -117,6 +117,10 @@ impl AppStore {
 
     /// Sends a request with a token (renewed once if refused), notes the key's remaining
     /// requests, and returns the body of a success or the failure, worded for the operator.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a request's parts, each named where it is sent"
+    )]
     async fn call(
         &self,
         what: &str,

@@ -98,6 +98,10 @@ impl Trustpilot {
     /// Sends a request with the token (renewed once if refused) and returns the status and
     /// body of a success, or the failure worded for the operator; `not_found` says what a 404
     /// means here.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "a request's parts, each named where it is sent"
+    )]
     async fn call(
         &self,
         what: &str,

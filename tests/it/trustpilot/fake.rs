@@ -82,7 +82,9 @@ impl FakeTrustpilot {
         let mut inner = self.inner.lock().unwrap();
         inner.reviews.retain(|known| known.id != row.id);
         inner.reviews.push(row);
-        inner.reviews.sort_by(|a, b| b.created.cmp(&a.created));
+        inner
+            .reviews
+            .sort_by_key(|row| std::cmp::Reverse(row.created));
     }
 
     pub fn reply_outside(&self, review: &str, text: &str) {
