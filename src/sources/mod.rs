@@ -2,6 +2,7 @@
 //! into [`Mention`]s (plain text, stable ids) and, where the network allows, posts answers back.
 //! It never decides what is relevant (that is [`crate::rules`]) nor stores anything.
 
+pub mod app_store;
 pub mod bluesky;
 pub mod facebook;
 pub mod feed;
@@ -15,6 +16,7 @@ pub mod linkedin;
 pub mod mastodon;
 pub mod reddit;
 pub mod registry;
+pub mod trustpilot;
 pub mod x;
 pub mod youtube;
 

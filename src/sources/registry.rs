@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{
-    bluesky, facebook, feed, google_play, google_reviews, hackernews, instagram, linkedin,
-    mastodon, reddit, x, youtube, Source,
+    app_store, bluesky, facebook, feed, google_play, google_reviews, hackernews, instagram,
+    linkedin, mastodon, reddit, trustpilot, x, youtube, Source,
 };
 use crate::config::keys::{KeyError, Keys};
 use crate::store::Credentials;
@@ -28,6 +28,8 @@ pub const NETWORKS: &[Network] = &[
     linkedin::NETWORK,
     google_reviews::NETWORK,
     google_play::NETWORK,
+    app_store::NETWORK,
+    trustpilot::NETWORK,
 ];
 
 /// One network, as its folder describes it.

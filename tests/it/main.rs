@@ -4,7 +4,9 @@
 mod common;
 mod fake_net;
 mod fake_stream;
+mod review_rig;
 
+mod app_store;
 mod architecture;
 mod bluesky;
 mod bluesky_e2e;
@@ -30,5 +32,6 @@ mod store_pages;
 mod storm;
 mod storm_routes;
 mod supervisor;
+mod trustpilot;
 mod x;
 mod youtube_linkedin;

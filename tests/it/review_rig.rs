@@ -1,0 +1,119 @@
+//! What the review-network tests share: a chat that records its cards and updates, and the
+//! store, outbox and desk around one real source.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use earshot::app::poll;
+use earshot::chat::{Chat, ChatError};
+use earshot::desk::Desk;
+use earshot::domain::{Member, MemberRef, Tracked};
+use earshot::outbox::Outbox;
+use earshot::rules::Rules;
+use earshot::sources::Source;
+use earshot::store::Store;
+use tokio::sync::Notify;
+
+/// Records every card posted and updated, as the terminal renders them.
+#[derive(Default)]
+pub struct Cards {
+    log: Mutex<Vec<String>>,
+}
+
+#[async_trait]
+impl Chat for Cards {
+    fn name(&self) -> &str {
+        "fake"
+    }
+
+    async fn post(&self, mention: &Tracked, now: DateTime<Utc>) -> Result<String, ChatError> {
+        self.log
+            .lock()
+            .unwrap()
+            .push(earshot::chat::shell::card(mention, now));
+        Ok(format!("msg-{}", mention.number))
+    }
+
+    async fn update(
+        &self,
+        _message: &str,
+        mention: &Tracked,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ChatError> {
+        self.log.lock().unwrap().push(format!(
+            "update #{}: {note}\n{}",
+            mention.number,
+            earshot::chat::shell::card(mention, now)
+        ));
+        Ok(())
+    }
+}
+
+/// The rules of a brand whose reviews never name it: no keyword of "acme" in any of them.
+pub fn rules() -> Rules {
+    Rules::new(&["acme".into()], &["vacature".into()], &[])
+}
+
+pub struct Rig<S: Source + 'static> {
+    pub store: Store,
+    pub source: Arc<S>,
+    pub cards: Arc<Cards>,
+    outbox: Outbox,
+    desk: Desk,
+}
+
+impl<S: Source + 'static> Rig<S> {
+    pub fn new(store: Store, source: S) -> Rig<S> {
+        let source = Arc::new(source);
+        let cards = Arc::new(Cards::default());
+        let outbox = Outbox::new(
+            store.clone(),
+            vec![cards.clone()],
+            vec![source.clone()],
+            Arc::new(Notify::new()),
+        );
+        let desk = Desk::new(store.clone(), "/mentions".into(), Arc::new(Notify::new()));
+        Rig {
+            store,
+            source,
+            cards,
+            outbox,
+            desk,
+        }
+    }
+
+    pub async fn poll(&self) -> usize {
+        poll(&self.store, self.source.as_ref(), &rules()).await
+    }
+
+    /// Delivers what is due at `now` until nothing more goes out.
+    pub async fn drain_at(&self, now: DateTime<Utc>) {
+        while self.outbox.drain(now).await.unwrap().delivered > 0 {}
+    }
+
+    pub async fn drain(&self) {
+        self.drain_at(Utc::now()).await
+    }
+
+    pub async fn say(&self, who: &str, text: &str) -> String {
+        let member = Member::new(who, who);
+        let resolve = |who: &MemberRef| Member::new(who.0.clone(), who.0.clone());
+        self.desk
+            .handle(&member, text, &resolve, Utc::now())
+            .await
+            .text
+    }
+
+    pub fn cards(&self) -> Vec<String> {
+        self.cards.log.lock().unwrap().clone()
+    }
+
+    /// Why the source's polls are failing, as `earshot status` and the digest report it;
+    /// `None` once a poll worked again.
+    pub fn last_error(&self) -> Option<String> {
+        let health = self.store.source_health(self.source.name()).unwrap();
+        health.last_error.filter(|_| health.failures > 0)
+    }
+}
