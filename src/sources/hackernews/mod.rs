@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{Fetched, Source, SourceError};
-use crate::domain::text::plain_text;
+use crate::domain::text::{as_written, plain_text};
 use crate::domain::{Author, Cursor, Mention, MentionKey, Network};
 use crate::net::{base_url, read_json, Budget, Pager, Purpose, RateHeaders, Transport, Turn};
 
@@ -278,7 +278,7 @@ fn mention(source: &str, hit: Value) -> Result<Option<Mention>, String> {
         None => {
             let title = hit
                 .title
-                .map(|title| plain_text(&title))
+                .map(|title| as_written(&title))
                 .unwrap_or_default();
             let body = hit
                 .story_text

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::domain::text::plain_text;
+use crate::domain::text::{as_written, plain_text};
 use crate::domain::{Author, Mention, MentionKey, Network};
 
 /// The account a token belongs to (`verify_credentials`), or a post's author.
@@ -122,7 +122,8 @@ pub(super) fn to_mention(
     let text = if status.spoiler_text.trim().is_empty() {
         content
     } else {
-        format!("CW: {}\n{content}", plain_text(&status.spoiler_text))
+        // The content warning is plain text; only `content` is HTML.
+        format!("CW: {}\n{content}", as_written(&status.spoiler_text))
     };
     let created_at = status
         .created_at

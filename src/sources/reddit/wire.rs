@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::SITE;
-use crate::domain::text::plain_text;
+use crate::domain::text::as_written;
 use crate::domain::{Author, Mention, MentionKey, Network};
 
 /// The newest item handled in one listing.
@@ -81,10 +81,11 @@ impl Item {
         let gone = |text: &str| matches!(text.trim(), "" | "[deleted]" | "[removed]");
         let (text, link, in_reply_to) = match self.kind.as_str() {
             "t3" => {
-                let title = plain_text(text_of(data, "title").unwrap_or_default());
+                // Read with `raw_json=1`: titles, selftext and bodies are the Markdown as typed.
+                let title = as_written(text_of(data, "title").unwrap_or_default());
                 let body = text_of(data, "selftext")
                     .filter(|body| !gone(body))
-                    .map(plain_text)
+                    .map(as_written)
                     .unwrap_or_default();
                 let text = if body.is_empty() {
                     title
@@ -102,7 +103,7 @@ impl Item {
                 let body = text_of(data, "body").filter(|body| !gone(body))?;
                 let path = text_of(data, "permalink").or_else(|| text_of(data, "context"));
                 (
-                    plain_text(body),
+                    as_written(body),
                     path.map(|path| format!("{SITE}{path}")),
                     text_of(data, "parent_id").map(str::to_string),
                 )

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{Fetched, Posted, Source, SourceError};
-use crate::domain::text::plain_text;
+use crate::domain::text::unescape_x;
 use crate::domain::{Author, Cursor, Mention, MentionKey, Network};
 use crate::net::{
     base_url, read_json, Budget, Clock, CursorSet, Failure, Pager, PostOnce, Purpose, RateHeaders,
@@ -361,8 +361,8 @@ impl X {
                 name: user.and_then(|user| user.name.clone()),
                 handle,
             },
-            // X escapes &, < and > in post text.
-            text: plain_text(&text),
+            // X escapes &, < and > in post text, and nothing else: it is not HTML.
+            text: unescape_x(&text),
             link: Some(link),
             created_at,
             matched: Vec::new(),
@@ -464,7 +464,7 @@ impl X {
             let same_text = post
                 .get("text")
                 .and_then(Value::as_str)
-                .is_some_and(|posted| without_links(&plain_text(posted)) == without_links(text));
+                .is_some_and(|posted| without_links(&unescape_x(posted)) == without_links(text));
             let id = post.get("id").and_then(Value::as_str)?;
             (replies_to_parent && same_text).then(|| Posted {
                 link: Some(format!("{SITE}/i/web/status/{id}")),
