@@ -3,7 +3,7 @@
 //! posts one by one, and the time until each card's text is printed is measured. Prints p50
 //! and p99; asserts nothing. `cargo bench --bench stream_latency`.
 
-#[path = "../tests/fake_stream/mod.rs"]
+#[path = "../tests/it/fake_stream.rs"]
 mod fake_stream;
 
 use std::collections::HashMap;

@@ -16,7 +16,10 @@ use serde_json::Value;
 
 use crate::domain::Cursor;
 
-pub struct CursorSet<P> {
+pub struct CursorSet<P, E> {
+    /// Names the network and the source in what is logged and reported.
+    network: String,
+    source: String,
     marks: BTreeMap<String, P>,
     /// Entries of other watches (no longer configured, or unreadable), kept as they were.
     others: BTreeMap<String, Value>,
@@ -24,17 +27,22 @@ pub struct CursorSet<P> {
     /// Some watch was read to its end, or moved before it failed.
     progress: bool,
     failed: usize,
+    /// What the poll fails with when no watch got anywhere.
+    first_error: Option<E>,
 }
 
-impl<P: Serialize + DeserializeOwned + Clone> CursorSet<P> {
-    /// The positions stored in `cursor`. `network` names the source in the problems reported.
-    pub fn read(cursor: &Cursor, network: &str) -> CursorSet<P> {
+impl<P: Serialize + DeserializeOwned + Clone, E: std::fmt::Display> CursorSet<P, E> {
+    /// The positions stored in `cursor` for the source `source` of `network`.
+    pub fn read(cursor: &Cursor, network: &str, source: &str) -> CursorSet<P, E> {
         let mut set = CursorSet {
+            network: network.to_string(),
+            source: source.to_string(),
             marks: BTreeMap::new(),
             others: BTreeMap::new(),
             problems: Vec::new(),
             progress: false,
             failed: 0,
+            first_error: None,
         };
         let Some(position) = cursor.position.as_deref() else {
             return set;
@@ -67,6 +75,31 @@ impl<P: Serialize + DeserializeOwned + Clone> CursorSet<P> {
         self.marks.get(watch)
     }
 
+    /// One watch's outcome, the way every source treats it: its finds join `found` and it
+    /// moves to its mark (`None`: nothing newer than where it was), or it keeps its position
+    /// and its error is logged and reported with the poll.
+    pub fn record<T>(
+        &mut self,
+        watch: &str,
+        outcome: Result<(Vec<T>, Option<P>), E>,
+        found: &mut Vec<T>,
+    ) {
+        match outcome {
+            Ok((items, mark)) => {
+                found.extend(items);
+                if let Some(mark) = mark {
+                    self.advance(watch, mark);
+                }
+                self.done();
+            }
+            Err(error) => {
+                tracing::warn!(source = %self.source, network = %self.network, watch, %error, "a watch failed; the others are kept");
+                self.failed(watch, &error);
+                self.first_error.get_or_insert(error);
+            }
+        }
+    }
+
     /// `watch` was read up to `mark` (all of it, or the pages before a failure).
     pub fn advance(&mut self, watch: &str, mark: P) {
         self.progress = true;
@@ -87,13 +120,9 @@ impl<P: Serialize + DeserializeOwned + Clone> CursorSet<P> {
 
     /// The cursor to store, and the problems to report; `Err(first)` when every watch failed
     /// before it moved (the stored cursor stays as it was).
-    pub fn finish<E>(
-        self,
-        cursor: &Cursor,
-        first_error: Option<E>,
-    ) -> Result<(Cursor, Vec<String>), E> {
+    pub fn finish(self, cursor: &Cursor) -> Result<(Cursor, Vec<String>), E> {
         if !self.progress && self.failed > 0 {
-            if let Some(error) = first_error {
+            if let Some(error) = self.first_error {
                 return Err(error);
             }
         }
@@ -128,32 +157,38 @@ mod tests {
     #[test]
     fn a_failing_watch_keeps_its_place_and_holds_back_nothing() {
         let stored = cursor(r#"{"a":"1","b":"2"}"#);
-        let mut set = CursorSet::<String>::read(&stored, "Test");
-        set.advance("a", "5".into());
-        set.done();
-        set.failed("b", "503");
-        let (next, problems) = set.finish::<String>(&stored, Some("503".into())).unwrap();
+        let mut found = Vec::new();
+        let mut set = CursorSet::<String, &str>::read(&stored, "Test", "test");
+        set.record("a", Ok((vec![7], Some("5".into()))), &mut found);
+        set.record("b", Err("503"), &mut found);
+        let (next, problems) = set.finish(&stored).unwrap();
+        assert_eq!(found, vec![7]);
         assert_eq!(next.position.as_deref(), Some(r#"{"a":"5","b":"2"}"#));
         assert_eq!(problems, vec!["b: 503".to_string()]);
 
-        let mut set = CursorSet::<String>::read(&stored, "Test");
-        set.failed("a", "down");
-        set.failed("b", "down");
+        let mut set = CursorSet::<String, &str>::read(&stored, "Test", "test");
+        set.record("a", Ok((vec![8], None)), &mut found);
+        set.record("b", Err("503"), &mut found);
+        let (next, _) = set.finish(&stored).unwrap();
         assert_eq!(
-            set.finish(&stored, Some("down")),
-            Err("down"),
-            "nothing moved"
+            next.position, stored.position,
+            "a read to its end without moving"
         );
+
+        let mut set = CursorSet::<String, &str>::read(&stored, "Test", "test");
+        set.record::<u8>("a", Err("down"), &mut Vec::new());
+        set.record::<u8>("b", Err("gone"), &mut Vec::new());
+        assert_eq!(set.finish(&stored), Err("down"), "nothing moved");
     }
 
     #[test]
     fn an_unreadable_position_is_reported_never_silently_reset() {
         let stored = cursor(r#"{"a":{"wrong":"shape"},"b":"2"}"#);
-        let mut set = CursorSet::<String>::read(&stored, "Test");
+        let mut set = CursorSet::<String, String>::read(&stored, "Test", "test");
         assert_eq!(set.get("a"), None);
         assert_eq!(set.get("b").map(String::as_str), Some("2"));
         set.done();
-        let (next, problems) = set.finish::<String>(&stored, None).unwrap();
+        let (next, problems) = set.finish(&stored).unwrap();
         assert_eq!(problems.len(), 1);
         assert!(
             problems[0].contains("position of `a` is unreadable"),
@@ -162,8 +197,8 @@ mod tests {
         assert_eq!(next.position, stored.position, "kept until the watch moves");
 
         let garbage = cursor("not json");
-        let set = CursorSet::<String>::read(&garbage, "Test");
-        let (_, problems) = set.finish::<String>(&garbage, None).unwrap();
+        let set = CursorSet::<String, String>::read(&garbage, "Test", "test");
+        let (_, problems) = set.finish(&garbage).unwrap();
         assert!(problems[0].contains("cursor is unreadable"), "{problems:?}");
     }
 }

@@ -406,9 +406,8 @@ impl Source for Bluesky {
     /// failing watch or an unreadable position does.
     async fn fetch(&self, cursor: &Cursor) -> Result<Fetched, SourceError> {
         let me = self.session().await?.did;
-        let mut positions = CursorSet::<String>::read(cursor, "Bluesky");
+        let mut positions = CursorSet::<String, SourceError>::read(cursor, "Bluesky", &self.name);
         let mut mentions = Vec::new();
-        let mut first_error = None;
         for watch in &self.watch {
             let key = watch.key();
             let since = positions.get(&key).and_then(|at| records::parse_time(at));
@@ -417,25 +416,13 @@ impl Source for Bluesky {
                 Watch::Search(query) => self.search(query, since, &me).await,
                 Watch::Jetstream => continue, // followed live by `stream`
             };
-            match result {
-                Ok((found, newest)) => {
-                    mentions.extend(found);
-                    if let Some(newest) = newest {
-                        positions.advance(
-                            &key,
-                            newest.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                        );
-                    }
-                    positions.done();
-                }
-                Err(error) => {
-                    tracing::warn!(source = %self.name, watch = %key, %error, "Bluesky watch failed; the others are kept");
-                    positions.failed(&key, &error);
-                    first_error.get_or_insert(error);
-                }
-            }
+            let outcome = result.map(|(found, newest)| {
+                let mark = newest.map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+                (found, mark)
+            });
+            positions.record(&key, outcome, &mut mentions);
         }
-        let (cursor, problems) = positions.finish(cursor, first_error)?;
+        let (cursor, problems) = positions.finish(cursor)?;
         Ok(Fetched {
             mentions,
             cursor,

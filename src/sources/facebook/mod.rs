@@ -98,28 +98,20 @@ impl Source for Facebook {
     /// The cursor holds each watch's [`Mark`]; see [`CursorSet`] for what a failing watch or
     /// an unreadable position does.
     async fn fetch(&self, cursor: &Cursor) -> Result<Fetched, SourceError> {
-        let mut marks = CursorSet::<Mark>::read(cursor, "Facebook");
+        let mut marks = CursorSet::<Mark, SourceError>::read(cursor, "Facebook", &self.name);
         let mut mentions = Vec::new();
-        let mut first_error = None;
         let mut notes = Vec::new();
         for watch in &self.settings.watch {
             let key = watch.key();
-            match self.read_watch(*watch, marks.get(key)).await {
-                Ok(read) => {
-                    mentions.extend(read.found);
-                    marks.advance(key, read.mark);
-                    if let Some(note) = read.cut_short {
-                        notes.push(format!("{key}: {note}"));
-                    }
+            let outcome = self.read_watch(*watch, marks.get(key)).await.map(|read| {
+                if let Some(note) = read.cut_short {
+                    notes.push(format!("{key}: {note}"));
                 }
-                Err(error) => {
-                    tracing::warn!(source = %self.name, watch = key, %error, "Facebook watch failed; the others are kept");
-                    marks.failed(key, &error);
-                    first_error.get_or_insert(error);
-                }
-            }
+                (read.found, Some(read.mark))
+            });
+            marks.record(key, outcome.map_err(SourceError::from), &mut mentions);
         }
-        let (cursor, mut problems) = marks.finish(cursor, first_error.map(SourceError::from))?;
+        let (cursor, mut problems) = marks.finish(cursor)?;
         problems.extend(notes);
         Ok(Fetched {
             mentions,

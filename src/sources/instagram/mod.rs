@@ -395,9 +395,8 @@ impl Source for Instagram {
     }
 
     async fn fetch(&self, cursor: &Cursor) -> Result<Fetched, SourceError> {
-        let mut marks = CursorSet::<Mark>::read(cursor, "Instagram");
+        let mut marks = CursorSet::<Mark, SourceError>::read(cursor, "Instagram", &self.name);
         let mut mentions = Vec::new();
-        let mut first_error = None;
         let now = self.graph.budget().now();
         for watch in &self.settings.watch {
             let key = watch.key();
@@ -406,19 +405,12 @@ impl Source for Instagram {
                 Watch::Comments => self.read_comments(&mut window).await,
                 Watch::Tags => self.read_tags(&mut window).await,
             };
-            match read {
-                Ok(found) => {
-                    mentions.extend(found);
-                    marks.advance(key, window.mark());
-                }
-                Err(error) => {
-                    tracing::warn!(source = %self.name, watch = key, %error, "Instagram watch failed; the others are kept");
-                    marks.failed(key, &error);
-                    first_error.get_or_insert(error);
-                }
-            }
+            let outcome = read
+                .map(|found| (found, Some(window.mark())))
+                .map_err(SourceError::from);
+            marks.record(key, outcome, &mut mentions);
         }
-        let (cursor, problems) = marks.finish(cursor, first_error.map(SourceError::from))?;
+        let (cursor, problems) = marks.finish(cursor)?;
         Ok(Fetched {
             mentions,
             cursor,

@@ -350,9 +350,8 @@ impl Source for LinkedIn {
     }
 
     async fn fetch(&self, cursor: &Cursor) -> Result<Fetched, SourceError> {
-        let mut marks = CursorSet::<i64>::read(cursor, "LinkedIn");
+        let mut marks = CursorSet::<i64, SourceError>::read(cursor, "LinkedIn", &self.name);
         let mut mentions = Vec::new();
-        let mut first_error: Option<SourceError> = None;
         for watch in &self.settings.watch {
             let key = watch.key();
             let since = marks.get(key).copied();
@@ -360,22 +359,9 @@ impl Source for LinkedIn {
                 Watch::Mentions => self.read_mentions(since).await,
                 Watch::Comments => self.read_comments(since).await,
             };
-            match outcome {
-                Ok((found, newest)) => {
-                    mentions.extend(found);
-                    if let Some(newest) = newest {
-                        marks.advance(key, newest);
-                    }
-                    marks.done();
-                }
-                Err(error) => {
-                    tracing::warn!(source = %self.name, watch = key, %error, "LinkedIn watch failed; the others are kept");
-                    marks.failed(key, &error);
-                    first_error.get_or_insert(error.into());
-                }
-            }
+            marks.record(key, outcome.map_err(SourceError::from), &mut mentions);
         }
-        let (cursor, mut problems) = marks.finish(cursor, first_error)?;
+        let (cursor, mut problems) = marks.finish(cursor)?;
         problems.extend(self.token_warning());
         Ok(Fetched {
             mentions,

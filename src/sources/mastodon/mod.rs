@@ -383,34 +383,26 @@ impl Source for Mastodon {
     /// position does. A stream that fails after its first page keeps the pages it read.
     async fn fetch(&self, cursor: &Cursor) -> Result<Fetched, SourceError> {
         let me = self.me().await?.clone();
-        let mut positions = CursorSet::<String>::read(cursor, "Mastodon");
+        let mut positions = CursorSet::<String, SourceError>::read(cursor, "Mastodon", &self.name);
         let mut mentions = Vec::new();
-        let mut first_error = None;
         for watch in &self.watch {
             let key = watch.key();
-            match self
+            let mut stopped = None;
+            let outcome = self
                 .walk(watch, positions.get(&key).map(String::as_str), &me)
                 .await
-            {
-                Ok((found, newest, stopped)) => {
-                    mentions.extend(found);
-                    if let Some(newest) = newest {
-                        positions.advance(&key, newest);
-                    }
-                    match stopped {
-                        // Keep what arrived; the stream resumes from its own position next poll.
-                        Some(error) => positions.failed(&key, error),
-                        None => positions.done(),
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(source = %self.name, watch = %key, %error, "Mastodon stream failed; the others are kept");
-                    positions.failed(&key, &error);
-                    first_error.get_or_insert(error);
-                }
+                .map(|(found, newest, error)| {
+                    stopped = error;
+                    (found, newest)
+                });
+            positions.record(&key, outcome, &mut mentions);
+            // A stream that failed after its first page keeps what arrived and resumes from
+            // its own position next poll; the failure is reported with this one.
+            if let Some(error) = stopped {
+                positions.failed(&key, error);
             }
         }
-        let (cursor, problems) = positions.finish(cursor, first_error)?;
+        let (cursor, problems) = positions.finish(cursor)?;
         Ok(Fetched {
             mentions,
             cursor,

@@ -181,26 +181,13 @@ impl Source for Reddit {
     /// The cursor holds the newest item handled per listing; see [`CursorSet`] for what a
     /// failing listing or an unreadable position does.
     async fn fetch(&self, cursor: &Cursor) -> Result<Fetched, SourceError> {
-        let mut marks = CursorSet::<Mark>::read(cursor, "Reddit");
+        let mut marks = CursorSet::<Mark, Failure>::read(cursor, "Reddit", &self.name);
         let mut mentions = Vec::new();
-        let mut first_error = None;
         for listing in self.settings.watch.iter().flat_map(Watch::listings) {
-            match self.read_listing(&listing, marks.get(&listing.key)).await {
-                Ok((found, mark)) => {
-                    mentions.extend(found);
-                    if let Some(mark) = mark {
-                        marks.advance(&listing.key, mark);
-                    }
-                    marks.done();
-                }
-                Err(error) => {
-                    tracing::warn!(source = %self.name, listing = %listing.key, %error, "Reddit listing failed; the others are kept");
-                    marks.failed(&listing.key, &error);
-                    first_error.get_or_insert(error);
-                }
-            }
+            let outcome = self.read_listing(&listing, marks.get(&listing.key)).await;
+            marks.record(&listing.key, outcome, &mut mentions);
         }
-        let (cursor, problems) = marks.finish(cursor, first_error)?;
+        let (cursor, problems) = marks.finish(cursor)?;
         Ok(Fetched {
             mentions,
             cursor,

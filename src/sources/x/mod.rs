@@ -491,30 +491,16 @@ impl Source for X {
     /// The cursor holds, per watch, the newest post id of the last complete pass; see
     /// [`CursorSet`] for what a failing watch or an unreadable position does.
     async fn fetch(&self, cursor: &Cursor) -> Result<Fetched, SourceError> {
-        let mut marks = CursorSet::<String>::read(cursor, "X");
+        let mut marks = CursorSet::<String, Failure>::read(cursor, "X", &self.name);
         let mut mentions = Vec::new();
-        let mut first_error = None;
         for watch in &self.settings.watch {
             let key = watch.key();
-            match self
+            let outcome = self
                 .read_watch(watch, marks.get(&key).map(String::as_str))
-                .await
-            {
-                Ok((found, newest)) => {
-                    mentions.extend(found);
-                    if let Some(newest) = newest {
-                        marks.advance(&key, newest);
-                    }
-                    marks.done();
-                }
-                Err(error) => {
-                    tracing::warn!(source = %self.name, watch = %key, %error, "X watch failed; the others are kept");
-                    marks.failed(&key, &error);
-                    first_error.get_or_insert(error);
-                }
-            }
+                .await;
+            marks.record(&key, outcome, &mut mentions);
         }
-        let (cursor, problems) = marks.finish(cursor, first_error)?;
+        let (cursor, problems) = marks.finish(cursor)?;
         Ok(Fetched {
             mentions,
             cursor,

@@ -267,9 +267,8 @@ impl Source for YouTube {
     /// One entry per watch in the cursor; a watch whose quota is spent fails alone (and says
     /// until when), the others are kept.
     async fn fetch(&self, cursor: &Cursor) -> Result<Fetched, SourceError> {
-        let mut marks = CursorSet::<wire::Mark>::read(cursor, "YouTube");
+        let mut marks = CursorSet::<wire::Mark, SourceError>::read(cursor, "YouTube", &self.name);
         let mut mentions = Vec::new();
-        let mut first_error: Option<SourceError> = None;
         let searches = self
             .settings
             .watch
@@ -299,22 +298,9 @@ impl Source for YouTube {
                         .map(|(found, mark)| (found, mark.map(wire::Mark::Search)))
                 }
             };
-            match outcome {
-                Ok((found, mark)) => {
-                    mentions.extend(found);
-                    if let Some(mark) = mark {
-                        marks.advance(&key, mark);
-                    }
-                    marks.done();
-                }
-                Err(error) => {
-                    tracing::warn!(source = %self.name, watch = %key, %error, "YouTube watch failed; the others are kept");
-                    marks.failed(&key, &error);
-                    first_error.get_or_insert(error);
-                }
-            }
+            marks.record(&key, outcome, &mut mentions);
         }
-        let (cursor, problems) = marks.finish(cursor, first_error)?;
+        let (cursor, problems) = marks.finish(cursor)?;
         Ok(Fetched {
             mentions,
             cursor,

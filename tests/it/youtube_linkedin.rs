@@ -1,8 +1,6 @@
 //! YouTube (and LinkedIn) against local look-alikes of their APIs on 127.0.0.1: the shapes and
 //! error bodies are those the official references document.
 
-mod fake_net;
-
 mod youtube {
     use std::sync::{Arc, Mutex};
     use std::time::Duration;

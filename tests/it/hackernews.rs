@@ -1,7 +1,7 @@
 //! Hacker News against a local Algolia look-alike: windows, overlap, pagination, failures,
 //! restarts, the manual answer path, and answers made on HN by the brand's account.
 
-mod fake_net;
+use crate::fake_net;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -362,7 +362,7 @@ async fn held_and_stuck_effects_are_reported_in_status_and_the_digest() {
     assert!(digest.contains(reason), "{digest}");
 
     // An outage that never ends is reported too, once the entry has failed again and again.
-    let outage = crate::rig(Store::temporary(vec!["fake".into()]).unwrap());
+    let outage = self::rig(Store::temporary(vec!["fake".into()]).unwrap());
     outage
         .store
         .ingest("masto", &[mention("b")], &Cursor::default(), now)

@@ -3,7 +3,7 @@
 //! tagged posts, Graph errors and usage headers; answers and answered-detection through the
 //! outbox and the answer watch.
 
-mod fake_net;
+use crate::fake_net;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -4,9 +4,7 @@
 
 mod fake;
 mod routes;
-#[path = "../slack/fake.rs"]
-#[allow(dead_code, reason = "the Slack tests use the rest of the fake Slack")]
-mod slack_fake;
+use crate::slack::fake as slack_fake;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -530,6 +528,67 @@ async fn a_rate_limited_post_is_retried_after_retry_after_and_auth_failures_are_
             .unwrap()
             .is_some());
     }
+    bot.stop().await;
+}
+
+/// Every failure class Discord, or a proxy in front of it, answers with keeps the card and
+/// retries it within the cap (an hour at most, whatever the server asks); none stops the bot,
+/// none drops the card, and the card is posted once in the end.
+#[tokio::test]
+async fn every_failure_class_is_retried_within_the_cap_and_the_card_arrives_once() {
+    let fake = FakeDiscord::start().await;
+    let bot = bot(settings(&fake), fake.clone(), false).await;
+    let post_path = format!("/channels/{CHANNEL}/messages");
+    let limited = |wait: Value| json!({ "message": "You are being rate limited.", "retry_after": wait, "global": true });
+    let hostile = [
+        (
+            500,
+            json!({ "message": "500: Internal Server Error", "code": 0 }),
+        ),
+        (502, json!("<html><body>502 Bad Gateway</body></html>")),
+        (503, json!({})),
+        (504, Value::Null),
+        (429, limited(json!(99_999_999_999_999.0_f64))),
+        (429, limited(json!(1e300))),
+        (429, limited(json!(-5))),
+        (429, limited(json!("soon"))),
+        (408, json!({ "message": "timeout" })),
+    ];
+    for (status, body) in &hostile {
+        fake.fail_next("POST", &post_path, *status, body.clone());
+    }
+    let start: DateTime<Utc> = Utc::now();
+    bot.store
+        .ingest(
+            "masto",
+            &[mention("1", "Acme lids leak")],
+            &Cursor::default(),
+            start,
+        )
+        .unwrap();
+    let mut at = start;
+    for (status, _) in &hostile {
+        let pass = bot.outbox.drain(at).await.unwrap();
+        assert_eq!(pass.delivered, 0, "{status}");
+        let waiting = bot.store.outbox().unwrap();
+        assert_eq!(waiting.len(), 1, "{status}: kept, not dropped");
+        let due = waiting[0].1.not_before;
+        assert!(due >= at, "{status}: {due} before {at}");
+        assert!(
+            due <= at + Duration::hours(1),
+            "{status}: retried within the cap, not at {due}"
+        );
+        at = due;
+    }
+    let pass = bot.outbox.drain(at).await.unwrap();
+    assert_eq!(pass.delivered, 1);
+    assert_eq!(
+        fake.requests_to("POST", &post_path).len(),
+        hostile.len() + 1,
+        "one try per failure, then the card"
+    );
+    assert!(bot.store.message_ref("discord", 1).unwrap().is_some());
+    assert_eq!(bot.store.outbox_len(), 0);
     bot.stop().await;
 }
 

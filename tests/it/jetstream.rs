@@ -3,7 +3,7 @@
 //! some broken ones) from the cursor a client asks for, and drops the first connection; and a
 //! fake PDS whose getProfiles turns the authors' DIDs into handles, or fails to.
 
-mod fake_stream;
+use crate::fake_stream;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //! Socket Mode, the slash command, the answer modal, rate limits, hostile posts, HTTP mode's
 //! signatures, and a restart in the middle of an outage.
 
-mod fake;
+pub mod fake;
 mod routes;
 
 use std::sync::{Arc, Mutex};

@@ -2,7 +2,7 @@
 //! host is a server of its own: the token, the subscriptions, payloads parsed twice, frames
 //! that are not mentions, broken frames, and a dropped connection.
 
-mod fake_stream;
+use crate::fake_stream;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -196,7 +196,7 @@ async fn a_store_of_the_previous_schema_is_brought_forward_at_open() {
     }
     // What version 1 wrote: no settled index, and empty values in the status index.
     {
-        let db = sled::open(dir.path()).unwrap();
+        let db = crate::common::raw_sled(dir.path());
         db.open_tree("meta")
             .unwrap()
             .insert("schema_version", &1u64.to_be_bytes())
@@ -220,7 +220,7 @@ async fn a_store_of_the_previous_schema_is_brought_forward_at_open() {
     assert_eq!(numbers(&open), vec![8, 4], "ranks rebuilt");
     drop(store);
     // And it stays at the new version.
-    let db = sled::open(dir.path()).unwrap();
+    let db = crate::common::raw_sled(dir.path());
     let version = db.open_tree("meta").unwrap().get("schema_version").unwrap();
     assert_eq!(version.as_deref(), Some(&2u64.to_be_bytes()[..]));
 }

@@ -2,7 +2,7 @@
 //! fullname, rate-limit headers, failures, restarts, answers checked at the HTTP level, and
 //! answers made on Reddit by the brand's account.
 
-mod fake_net;
+use crate::fake_net;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! kill -9 at random points while earshot ingests and executes commands, many times. After each
 //! restart: no acknowledged command is lost, no mention is lost, no card is shown twice.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};

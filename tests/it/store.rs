@@ -311,7 +311,7 @@ fn two_people_claiming_at_once_have_one_winner() {
 fn a_store_from_another_schema_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let db = sled::open(dir.path()).unwrap();
+        let db = crate::common::raw_sled(dir.path());
         db.open_tree("meta")
             .unwrap()
             .insert("schema_version", &99u64.to_be_bytes())
@@ -327,7 +327,7 @@ fn a_store_from_another_schema_version_is_refused() {
 
     let foreign = tempfile::tempdir().unwrap();
     {
-        let db = sled::open(foreign.path()).unwrap();
+        let db = crate::common::raw_sled(foreign.path());
         db.open_tree("mentions").unwrap().insert("x", "y").unwrap();
         db.flush().unwrap();
     }
@@ -384,7 +384,7 @@ async fn at_open_the_indexes_are_checked_against_the_mentions_and_repaired() {
         store.flush().await.unwrap();
     }
     {
-        let db = sled::open(dir.path()).unwrap();
+        let db = crate::common::raw_sled(dir.path());
         db.open_tree("meta")
             .unwrap()
             .insert("next_number", &3u64.to_be_bytes())
@@ -449,7 +449,7 @@ async fn a_post_stored_twice_is_refused_with_a_clear_message() {
         store.flush().await.unwrap();
     }
     {
-        let db = sled::open(dir.path()).unwrap();
+        let db = crate::common::raw_sled(dir.path());
         let mentions = db.open_tree("mentions").unwrap();
         let first = mentions.get(1u64.to_be_bytes()).unwrap().unwrap();
         mentions.insert(2u64.to_be_bytes(), first).unwrap();

@@ -198,3 +198,20 @@ pub fn atom(entries: &[(&str, &str, &str)]) -> String {
     xml.push_str("</feed>");
     xml
 }
+
+/// Opens a store's sled folder directly, to damage or inspect it. A store just dropped may hold
+/// its file lock for a moment while sled's flusher thread ends (longer on a busy machine), so
+/// this waits for it as `Store::open` does.
+pub fn raw_sled(path: &Path) -> sled::Db {
+    let mut tries = 0;
+    loop {
+        match sled::open(path) {
+            Ok(db) => return db,
+            Err(error) if tries < 100 && error.to_string().contains("could not acquire lock") => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Err(error) => panic!("cannot open {}: {error}", path.display()),
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! The real binary against a feed served on 127.0.0.1: relayed once, numbered, filtered by the
 //! rules, never relayed again (next run, restart, 304), and robust to bad and vanished feeds.
 
-mod common;
+use crate::common;
 
 use common::{atom, start_feed_server, FeedState, Setup};
 

@@ -2,12 +2,12 @@
 //! beside them (so the lexicon built into the binary applies), through the real binary. The
 //! sample's complaints must be flagged on their cards and in `show`, each with its reason.
 
-mod common;
+use crate::common;
 
 use common::run;
 
-const CONFIG: &str = include_str!("../bot-config/earshot.toml");
-const SAMPLE_FEED: &str = include_str!("../bot-config/sample-feed.xml");
+const CONFIG: &str = include_str!("../../bot-config/earshot.toml");
+const SAMPLE_FEED: &str = include_str!("../../bot-config/sample-feed.xml");
 
 /// The card (from its first line to its last) that holds `needle`.
 fn card_with<'a>(stdout: &'a str, needle: &str) -> Option<&'a str> {

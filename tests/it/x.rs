@@ -3,7 +3,7 @@
 //! token renewed through the OAuth 2.0 token endpoint with rotating refresh tokens, and answers
 //! made on X by the brand's account.
 
-mod fake_net;
+use crate::fake_net;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

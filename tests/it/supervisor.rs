@@ -2,7 +2,7 @@
 //! with a non-zero exit code (so a service manager set to restart on failure restarts it), and
 //! `earshot status` reads the store it left.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

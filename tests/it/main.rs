@@ -1,0 +1,32 @@
+//! The integration suite, one binary: every module links the app, serenity, slack-morphism,
+//! axum and sled once instead of once per file (a fresh build links this one binary).
+
+mod common;
+mod fake_net;
+mod fake_stream;
+
+mod architecture;
+mod bluesky;
+mod bluesky_e2e;
+mod complaints;
+mod conversation;
+mod crash;
+mod discord;
+mod feed_relay;
+mod follow_up;
+mod hackernews;
+mod jetstream;
+mod mastodon;
+mod mastodon_streaming;
+mod meta;
+mod outbox;
+mod reddit;
+mod reviews;
+mod slack;
+mod store;
+mod store_pages;
+mod storm;
+mod storm_routes;
+mod supervisor;
+mod x;
+mod youtube_linkedin;
