@@ -243,10 +243,12 @@ mod tests {
     fn markdown_arrives_as_typed() {
         let thing = Thing {
             kind: Some("t3".into()),
-            data: Some(json!({"name": "t3_b", "author": "u1", "created_utc": 1763770000.0,
+            data: Some(
+                json!({"name": "t3_b", "author": "u1", "created_utc": 1763770000.0,
                 "title": "Acme's <Vec<String>> & friends",
                 "selftext": "Printing it gives `<acme.Config object at 0x7f3a>`.\n\n\n\n    from <module>\n    import acme\n\nping /u/<USERNAME> &amp; co",
-                "permalink": "/r/x/comments/b/t/"})),
+                "permalink": "/r/x/comments/b/t/"}),
+            ),
         };
         let mention = Item::read(thing).unwrap().mention("r", "acmehq").unwrap();
         assert_eq!(
@@ -259,9 +261,11 @@ mod tests {
     fn a_comment_without_permalink_finds_its_post_from_link_id() {
         let thing = Thing {
             kind: Some("t1".into()),
-            data: Some(json!({"name": "t1_d0iaye9", "id": "d0iaye9", "author": "u1",
+            data: Some(
+                json!({"name": "t1_d0iaye9", "id": "d0iaye9", "author": "u1",
                 "body": "acme soon", "created_utc": 1456000000.0, "link_id": "t3_484169",
-                "parent_id": "t1_d0hkqti", "permalink": null, "context": null})),
+                "parent_id": "t1_d0hkqti", "permalink": null, "context": null}),
+            ),
         };
         let mention = Item::read(thing).unwrap().mention("r", "acmehq").unwrap();
         assert_eq!(
