@@ -353,6 +353,19 @@ mod tests {
         assert_eq!(found.in_reply_to, None);
     }
 
+    /// Algolia's titles are the plain text as submitted; only comment and story texts are HTML.
+    #[test]
+    fn titles_are_plain_and_texts_are_html() {
+        let story = json!({"objectID": "43", "created_at_i": 1763726400, "author": "a",
+            "title": "Ask HN: Is Vec<Acme> & <T> worth it?",
+            "story_text": "I tried &lt;Acme&gt;<p>It&#x27;s &amp;amp; fine<p>Really"});
+        let found = mention("hn", story).unwrap().unwrap();
+        assert_eq!(
+            found.text,
+            "Ask HN: Is Vec<Acme> & <T> worth it?\nI tried <Acme>\n\nIt's &amp; fine\n\nReally"
+        );
+    }
+
     #[test]
     fn deleted_and_malformed_hits_never_panic() {
         let deleted =

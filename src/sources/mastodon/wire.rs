@@ -202,3 +202,33 @@ pub(super) fn to_mention(
         direct,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `content` is HTML; `spoiler_text` is the plain text its author typed.
+    #[test]
+    fn only_the_content_is_html() {
+        let status: RawStatus = serde_json::from_value(serde_json::json!({
+            "id": "110", "visibility": "public", "created_at": "2026-11-21T10:00:00.000Z",
+            "account": {"id": "7", "acct": "jane@example.social", "display_name": "Jane",
+                "url": "https://example.social/@jane"},
+            "spoiler_text": "Vec<Lid> & <acme> rant",
+            "content": "<p><span class=\"h-card\"><a href=\"https://mastodon.social/@acme\" class=\"u-url mention\">@<span>acme</span></a></span> lids &lt;leak&gt; &amp;amp; drip</p><p>second<br>line</p>",
+            "url": "https://example.social/@jane/110"
+        }))
+        .unwrap();
+        let me = Account {
+            id: "1".into(),
+            acct: "acme".into(),
+            display_name: String::new(),
+            url: None,
+        };
+        let mention = to_mention("masto", status, false, &me).unwrap();
+        assert_eq!(
+            mention.text,
+            "CW: Vec<Lid> & <acme> rant\n@acme lids <leak> &amp; drip\n\nsecond\nline"
+        );
+    }
+}

@@ -57,6 +57,7 @@ const RESERVE: u32 = 2;
 const OWN_POSTS_CHECKED: u32 = 5;
 const TWEET_FIELDS: &str =
     "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,lang";
+const EXPANSIONS: &str = "author_id,referenced_tweets.id,referenced_tweets.id.author_id";
 const SITE: &str = "https://x.com";
 /// Recent search reaches 7 days back.
 const SEARCH_DAYS: i64 = 7;
@@ -246,7 +247,9 @@ impl X {
             let mut query: Vec<(&str, String)> = vec![
                 ("max_results", PAGE_SIZE.to_string()),
                 ("tweet.fields", TWEET_FIELDS.into()),
-                ("expansions", "author_id".into()),
+                // The referenced posts and their authors: a retweet or quote of the brand's
+                // own post is known by who wrote what it refers to.
+                ("expansions", EXPANSIONS.into()),
                 ("user.fields", "username,name".into()),
             ];
             if let Watch::Search(words) = watch {
@@ -269,10 +272,9 @@ impl X {
             for problem in &page.errors {
                 tracing::debug!(source = %self.name, ?problem, "X reported a partial error");
             }
-            let users = page
-                .includes
-                .map(|includes| includes.users)
-                .unwrap_or_default();
+            let includes = page.includes.unwrap_or_default();
+            let own_posts = includes.posts_by(&self.settings.user_id);
+            let users = includes.users;
             for post in page.data {
                 let id = post
                     .get("id")
@@ -286,7 +288,7 @@ impl X {
                 if newer(&id, newest.as_deref()) {
                     newest = Some(id.clone());
                 }
-                match self.mention(post, &users) {
+                match self.mention(post, &users, &own_posts) {
                     Ok(Some(mention)) => found.push(mention),
                     Ok(None) => {}
                     Err(reason) => {
@@ -319,8 +321,15 @@ impl X {
         Ok((found, newest))
     }
 
-    /// One post as a mention; `None` for the brand's own posts.
-    fn mention(&self, post: Value, users: &[User]) -> Result<Option<Mention>, String> {
+    /// One post as a mention; `None` for the brand's own posts, and for retweets and quotes of
+    /// them (`own_posts`: the brand's posts among those referred to), which name the brand
+    /// without saying anything new to it.
+    fn mention(
+        &self,
+        post: Value,
+        users: &[User],
+        own_posts: &[String],
+    ) -> Result<Option<Mention>, String> {
         #[derive(Deserialize)]
         struct Post {
             id: String,
@@ -337,6 +346,13 @@ impl X {
         let text = post.text.ok_or_else(|| format!("post {id} has no text"))?;
         let author_id = post.author_id.unwrap_or_default();
         if author_id == self.settings.user_id {
+            return Ok(None);
+        }
+        let shares_own = post.referenced_tweets.iter().any(|reference| {
+            matches!(reference.kind.as_str(), "retweeted" | "quoted")
+                && own_posts.contains(&reference.id)
+        });
+        if shares_own {
             return Ok(None);
         }
         let user = users.iter().find(|user| user.id == author_id);
