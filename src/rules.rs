@@ -215,6 +215,7 @@ mod tests {
             ("a\u{0301}cme combining accent", relay(&["acme"])),
             ("Acme Coffee is bitter", relay(&["acme", "\"acme coffee\""])),
             ("acme's coffee", relay(&["acme"])),
+            ("my <Acme> config & Vec<acme>", relay(&["acme"])),
             ("beans we roast daily", relay(&["roast beans"])),
             ("acmecorp is not us", Verdict::Drop(DropReason::NoKeyword)),
             ("coffee only", Verdict::Drop(DropReason::NoKeyword)),
