@@ -82,10 +82,10 @@ impl Item {
         let (text, link, in_reply_to) = match self.kind.as_str() {
             "t3" => {
                 // Read with `raw_json=1`: titles, selftext and bodies are the Markdown as typed.
-                let title = as_written(text_of(data, "title").unwrap_or_default());
+                let title = markdown(text_of(data, "title").unwrap_or_default());
                 let body = text_of(data, "selftext")
                     .filter(|body| !gone(body))
-                    .map(as_written)
+                    .map(markdown)
                     .unwrap_or_default();
                 let text = if body.is_empty() {
                     title
@@ -102,7 +102,7 @@ impl Item {
             "t1" => {
                 let body = text_of(data, "body").filter(|body| !gone(body))?;
                 (
-                    as_written(body),
+                    markdown(body),
                     comment_link(data),
                     text_of(data, "parent_id").map(str::to_string),
                 )
@@ -131,6 +131,22 @@ impl Item {
             direct: false,
         })
     }
+}
+
+/// Reddit Markdown as its author typed it, except the spacer lines its editors write to keep an
+/// empty paragraph (`&nbsp;`, `&#x200B;`), which are the blank lines they stand for.
+fn markdown(text: &str) -> String {
+    let spacer = |line: &str| {
+        matches!(
+            line.trim().to_ascii_lowercase().as_str(),
+            "&nbsp;" | "&#x200b;" | "&#8203;" | "\u{200b}"
+        )
+    };
+    let lines: Vec<&str> = text
+        .lines()
+        .map(|line| if spacer(line) { "" } else { line })
+        .collect();
+    as_written(&lines.join("\n"))
 }
 
 /// Where a comment is read: its `permalink`, or the inbox's `context`, or (older and removed
@@ -246,7 +262,7 @@ mod tests {
             data: Some(
                 json!({"name": "t3_b", "author": "u1", "created_utc": 1763770000.0,
                 "title": "Acme's <Vec<String>> & friends",
-                "selftext": "Printing it gives `<acme.Config object at 0x7f3a>`.\n\n\n\n    from <module>\n    import acme\n\nping /u/<USERNAME> &amp; co",
+                "selftext": "Printing it gives `<acme.Config object at 0x7f3a>`.\n\n&nbsp;\n\n    from <module>\n    import acme\n\n&#x200B;\n\nping /u/<USERNAME> &amp; co",
                 "permalink": "/r/x/comments/b/t/"}),
             ),
         };
