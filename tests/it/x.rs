@@ -988,7 +988,8 @@ const SHARES: &str = r#"{"data":[
  {"id":"1000000000000000120","text":"RT @acme: Our new lids are here &amp; they don't leak","author_id":"201","referenced_tweets":[{"type":"retweeted","id":"1000000000000000110"}],"lang":"en"},
  {"id":"1000000000000000119","text":"finally @acme https://t.co/q1","author_id":"202","referenced_tweets":[{"type":"quoted","id":"1000000000000000110"}],"lang":"en"},
  {"id":"1000000000000000118","text":"@acme look what bob says https://t.co/q2","author_id":"203","referenced_tweets":[{"type":"quoted","id":"1000000000000000050"}],"lang":"en"},
- {"id":"1000000000000000117","text":"@acme my Vec&lt;Lid&gt; leaks &amp;amp; drips\nsecond line","author_id":"204","lang":"en"}
+ {"id":"1000000000000000117","text":"@acme my Vec&lt;Lid&gt; leaks &amp;amp; drips\nsecond line","author_id":"204","lang":"en"},
+ {"id":"1000000000000000116","text":"RT @Acme: an older post X did not include","author_id":"205","referenced_tweets":[{"type":"retweeted","id":"1000000000000000020"}],"lang":"en"}
 ],"includes":{"users":[{"id":"201","username":"bob","name":"Bob"},{"id":"202","username":"carol","name":"Carol"},{"id":"203","username":"dan","name":"Dan"},{"id":"204","username":"erin","name":"Erin"},{"id":"9","username":"acme","name":"Acme"}],
  "tweets":[{"id":"1000000000000000110","text":"Our new lids are here &amp; they don't leak","author_id":"9"},{"id":"1000000000000000050","text":"acme lids leak","author_id":"201"}]},
 "meta":{"newest_id":"1000000000000000120","result_count":4}}"#;

@@ -348,10 +348,26 @@ impl X {
         if author_id == self.settings.user_id {
             return Ok(None);
         }
-        let shares_own = post.referenced_tweets.iter().any(|reference| {
-            matches!(reference.kind.as_str(), "retweeted" | "quoted")
-                && own_posts.contains(&reference.id)
-        });
+        // A retweet whose original X left out of `includes` (withheld, or deleted since) still
+        // says whose it is: "RT @<author>: ...".
+        let brand = users
+            .iter()
+            .find(|user| user.id == self.settings.user_id)
+            .map(|user| format!("RT @{}:", user.username.to_lowercase()));
+        let shares_own =
+            post.referenced_tweets
+                .iter()
+                .any(|reference| match reference.kind.as_str() {
+                    "quoted" => own_posts.contains(&reference.id),
+                    "retweeted" => {
+                        own_posts.contains(&reference.id)
+                            || brand.as_deref().is_some_and(|brand| {
+                                text.get(..brand.len())
+                                    .is_some_and(|start| start.eq_ignore_ascii_case(brand))
+                            })
+                    }
+                    _ => false,
+                });
         if shares_own {
             return Ok(None);
         }
