@@ -70,8 +70,21 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("earshot: {error:#}");
-            ExitCode::FAILURE
+            exit_code(&error)
         }
+    }
+}
+
+/// 2 when the config was refused, so that a service manager does not restart earshot into the
+/// same error (bot-config/earshot.service says `RestartPreventExitStatus=2`); 1 otherwise.
+fn exit_code(error: &anyhow::Error) -> ExitCode {
+    if error
+        .downcast_ref::<earshot::config::ConfigError>()
+        .is_some()
+    {
+        ExitCode::from(2)
+    } else {
+        ExitCode::FAILURE
     }
 }
 

@@ -138,6 +138,31 @@ impl<'a> Keys<'a> {
         }
     }
 
+    /// A whole number within `range`, when the key is present.
+    pub fn number(
+        &self,
+        key: &str,
+        range: std::ops::RangeInclusive<u32>,
+    ) -> Result<Option<u32>, KeyError> {
+        let expected = || {
+            format!(
+                "expected a whole number from {} to {}",
+                range.start(),
+                range.end()
+            )
+        };
+        match self.table.get(key).map(Spanned::get_ref) {
+            None => Ok(None),
+            Some(toml::Value::Integer(value)) => match u32::try_from(*value) {
+                Ok(value) if range.contains(&value) => Ok(Some(value)),
+                _ => Err(self.error(key, format!("{}, found {value}", expected()))),
+            },
+            Some(other) => {
+                Err(self.error(key, format!("{}, found {}", expected(), other.type_str())))
+            }
+        }
+    }
+
     /// The `watch` list, each entry read by `parse`; `default` when the key is absent.
     pub fn watch<W>(
         &self,

@@ -849,6 +849,7 @@ fn youtube_and_linkedin_sections_are_read_by_their_own_folders() {
     );
     assert!(yt.oauth.is_none());
     assert_eq!(yt.api_url, youtube::DEFAULT_API_URL);
+    assert_eq!((yt.daily_units, yt.daily_searches), (10_000, 100));
     assert_eq!(config.sources[0].kind, "youtube");
     assert_eq!(config.sources[0].every, Duration::from_secs(300));
     let Some(li) = config.sources[1].spec.settings::<linkedin::Settings>() else {
@@ -892,6 +893,28 @@ fn youtube_and_linkedin_sections_are_read_by_their_own_folders() {
         watch.contains("sources[0].watch: `videos` is not a YouTube watch"),
         "{watch}"
     );
+    let raised = parse_in(
+        dir.path(),
+        &format!("{BASE}{youtube}daily_units = 50000\ndaily_searches = 300\n"),
+    )
+    .expect("valid");
+    let yt = raised.sources[0]
+        .spec
+        .settings::<youtube::Settings>()
+        .unwrap();
+    assert_eq!((yt.daily_units, yt.daily_searches), (50_000, 300));
+    for (line, found) in [
+        ("daily_units = 10", "found 10"),
+        ("daily_units = -1", "found -1"),
+        ("daily_units = \"lots\"", "found string"),
+    ] {
+        let bad = error(&format!("{youtube}{line}\n"));
+        assert!(
+            bad.contains("sources[0].daily_units: expected a whole number from 100 to 100000000")
+                && bad.contains(found),
+            "{bad}"
+        );
+    }
     let twice = error(&youtube.replace("\"search:acme coffee\"", "\"comments\""));
     assert!(twice.contains("`comments` is listed twice"), "{twice}");
     let api = error(&format!("{youtube}api_url = \"ftp://x\"\n"));

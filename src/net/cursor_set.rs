@@ -7,6 +7,10 @@
 //! - only when every watch failed does the poll fail, with the cursor where it was;
 //! - a position that cannot be read is reported, never silently dropped: that watch starts
 //!   again from the network's newest page (as a new watch does), and the poll says so.
+//!
+//! Keys that start with `@` are not watches: they hold a source's own bookkeeping that must
+//! survive a restart and move with the cursor (YouTube's quota spent today), see
+//! [`CursorSet::note`].
 
 use std::collections::BTreeMap;
 
@@ -23,6 +27,8 @@ pub struct CursorSet<P, E> {
     marks: BTreeMap<String, P>,
     /// Entries of other watches (no longer configured, or unreadable), kept as they were.
     others: BTreeMap<String, Value>,
+    /// The `@` entries.
+    notes: BTreeMap<String, Value>,
     problems: Vec<String>,
     /// Some watch was read to its end, or moved before it failed.
     progress: bool,
@@ -39,6 +45,7 @@ impl<P: Serialize + DeserializeOwned + Clone, E: std::fmt::Display> CursorSet<P,
             source: source.to_string(),
             marks: BTreeMap::new(),
             others: BTreeMap::new(),
+            notes: BTreeMap::new(),
             problems: Vec::new(),
             progress: false,
             failed: 0,
@@ -50,6 +57,10 @@ impl<P: Serialize + DeserializeOwned + Clone, E: std::fmt::Display> CursorSet<P,
         match serde_json::from_str::<BTreeMap<String, Value>>(position) {
             Ok(entries) => {
                 for (key, value) in entries {
+                    if key.starts_with('@') {
+                        set.notes.insert(key, value);
+                        continue;
+                    }
                     match serde_json::from_value::<P>(value.clone()) {
                         Ok(mark) => {
                             set.marks.insert(key, mark);
@@ -68,6 +79,17 @@ impl<P: Serialize + DeserializeOwned + Clone, E: std::fmt::Display> CursorSet<P,
             )),
         }
         set
+    }
+
+    /// The bookkeeping stored under `key` (which starts with `@`).
+    pub fn note(&self, key: &str) -> Option<&Value> {
+        self.notes.get(key)
+    }
+
+    /// Keeps `value` under `key` (which starts with `@`) with the cursor stored by this poll.
+    pub fn set_note(&mut self, key: &str, value: Value) {
+        debug_assert!(key.starts_with('@'), "a note's key starts with @");
+        self.notes.insert(key.to_string(), value);
     }
 
     /// Where `watch` left off; `None` for a new watch (or one whose position was unreadable).
@@ -127,6 +149,7 @@ impl<P: Serialize + DeserializeOwned + Clone, E: std::fmt::Display> CursorSet<P,
             }
         }
         let mut entries: BTreeMap<String, Value> = self.others;
+        entries.extend(self.notes);
         for (key, mark) in self.marks {
             if let Ok(value) = serde_json::to_value(mark) {
                 entries.insert(key, value);
@@ -195,6 +218,21 @@ mod tests {
             "{problems:?}"
         );
         assert_eq!(next.position, stored.position, "kept until the watch moves");
+
+        let with_note = cursor(r#"{"@quota":{"spent":3},"a":"1"}"#);
+        let mut set = CursorSet::<String, String>::read(&with_note, "Test", "test");
+        assert_eq!(set.note("@quota"), Some(&serde_json::json!({"spent": 3})));
+        set.set_note("@quota", serde_json::json!({"spent": 4}));
+        set.done();
+        let (next, problems) = set.finish(&with_note).unwrap();
+        assert!(
+            problems.is_empty(),
+            "a note is not an unreadable position: {problems:?}"
+        );
+        assert_eq!(
+            next.position.as_deref(),
+            Some(r#"{"@quota":{"spent":4},"a":"1"}"#)
+        );
 
         let garbage = cursor("not json");
         let set = CursorSet::<String, String>::read(&garbage, "Test", "test");

@@ -22,6 +22,7 @@ mod meta;
 mod outbox;
 mod reddit;
 mod reviews;
+mod service;
 mod slack;
 mod store;
 mod store_pages;

@@ -47,6 +47,8 @@ mod youtube {
             }),
             watch,
             api_url: fake.url.clone(),
+            daily_units: 10_000,
+            daily_searches: 100,
         }
     }
 
@@ -336,6 +338,59 @@ mod youtube {
             .fetch(&store.cursor("youtube").unwrap())
             .await
             .is_ok());
+    }
+
+    /// The day's spending is kept with the cursor: a restart does not hand the same units out
+    /// twice, and the next Pacific day starts afresh.
+    #[tokio::test]
+    async fn a_restart_remembers_what_the_day_has_spent() {
+        let fake = Fake::start().await;
+        let (clock, now) = clock("2026-12-02T20:00:00Z");
+        let store = Store::temporary(vec![]).unwrap();
+        let mut settings = settings(&fake, vec![Watch::Comments]);
+        // 40 units a day: polls may spend 20, one a poll here.
+        settings.daily_units = 40;
+        let build = || {
+            YouTube::new(
+                "youtube".into(),
+                settings.clone(),
+                Duration::from_secs(300),
+                reqwest::Client::new(),
+            )
+            .with_clock(clock.clone())
+        };
+        let first = build();
+        for _ in 0..15 {
+            fake.on("GET", THREADS, page(first_page(2), None));
+            poll(&store, &first, &rules()).await;
+        }
+        assert_eq!(first.quota_used().0, 15);
+        drop(first);
+
+        let restarted = build();
+        for _ in 0..5 {
+            fake.on("GET", THREADS, page(first_page(2), None));
+            poll(&store, &restarted, &rules()).await;
+        }
+        assert_eq!(fake.requests_to(THREADS).len(), 20);
+        let error = restarted
+            .fetch(&store.cursor("youtube").unwrap())
+            .await
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("polling has used its share"),
+            "the restart spent only what was left of the day: {error}"
+        );
+        assert_eq!(fake.requests_to(THREADS).len(), 20);
+
+        *now.lock().unwrap() = at("2026-12-03T08:00:01Z");
+        let next_day = build();
+        fake.on("GET", THREADS, page(first_page(2), None));
+        assert!(next_day
+            .fetch(&store.cursor("youtube").unwrap())
+            .await
+            .is_ok());
+        assert_eq!(next_day.quota_used().0, 1, "a new day starts afresh");
     }
 
     #[tokio::test]

@@ -4,7 +4,7 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use super::{OAuth, YouTube, DEFAULT_API_URL, DEFAULT_EVERY, DEFAULT_TOKEN_URL};
+use super::{quota, OAuth, YouTube, DEFAULT_API_URL, DEFAULT_EVERY, DEFAULT_TOKEN_URL};
 use crate::config::keys::{KeyError, Keys};
 use crate::net::Secret;
 use crate::sources::registry::{Context, Network, SourceSpec};
@@ -21,6 +21,8 @@ pub const NETWORK: Network = Network {
         "watch",
         "api_url",
         "token_url",
+        "daily_units",
+        "daily_searches",
     ],
     every: DEFAULT_EVERY,
     parse,
@@ -34,6 +36,10 @@ pub struct Settings {
     pub oauth: Option<OAuth>,
     pub watch: Vec<Watch>,
     pub api_url: String,
+    /// The project's daily allocation (Google Cloud console → APIs → YouTube Data API v3 →
+    /// Quotas): units for every endpoint but search, and `search.list` calls.
+    pub daily_units: u32,
+    pub daily_searches: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +158,13 @@ fn parse(keys: &Keys<'_>) -> Result<Box<dyn SourceSpec>, KeyError> {
         oauth,
         watch,
         api_url: keys.base_url("api_url", DEFAULT_API_URL)?,
+        // A poll needs a few units and an answer 50: fewer than 100 a day cannot do both.
+        daily_units: keys
+            .number("daily_units", 100..=100_000_000)?
+            .unwrap_or(quota::DAILY_UNITS),
+        daily_searches: keys
+            .number("daily_searches", 1..=1_000_000)?
+            .unwrap_or(quota::DAILY_SEARCHES),
     }))
 }
 

@@ -42,6 +42,8 @@ pub const DEFAULT_EVERY: Duration = Duration::from_secs(5 * 60);
 const SITE: &str = "https://www.youtube.com";
 /// A mention id for a video found by search (answered with a top-level comment).
 const VIDEO_PREFIX: &str = "video:";
+/// Where the cursor keeps today's quota spending across restarts.
+const QUOTA_NOTE: &str = "@quota";
 
 pub struct YouTube {
     name: String,
@@ -81,12 +83,13 @@ impl YouTube {
         every: Duration,
         http: reqwest::Client,
     ) -> YouTube {
+        let quota = Quota::new(settings.daily_units, settings.daily_searches);
         YouTube {
             name,
             settings,
             every,
             transport: Transport::new("YouTube", http, Budget::new(0), RateHeaders::NONE),
-            quota: Quota::default(),
+            quota,
             token: tokio::sync::Mutex::new(None),
             answers: PostOnce::default(),
             checked: Mutex::new(HashMap::new()),
@@ -268,6 +271,9 @@ impl Source for YouTube {
     /// until when), the others are kept.
     async fn fetch(&self, cursor: &Cursor) -> Result<Fetched, SourceError> {
         let mut marks = CursorSet::<wire::Mark, SourceError>::read(cursor, "YouTube", &self.name);
+        if let Some(kept) = marks.note(QUOTA_NOTE) {
+            self.quota.restore(kept, self.now());
+        }
         let mut mentions = Vec::new();
         let searches = self
             .settings
@@ -300,6 +306,7 @@ impl Source for YouTube {
             };
             marks.record(&key, outcome, &mut mentions);
         }
+        marks.set_note(QUOTA_NOTE, self.quota.snapshot(self.now()));
         let (cursor, problems) = marks.finish(cursor)?;
         Ok(Fetched {
             mentions,

@@ -10,6 +10,8 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::America::Los_Angeles;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::net::{wait, Failure, Purpose};
 
@@ -20,8 +22,8 @@ pub const DAILY_SEARCHES: u32 = 100;
 /// Polls (and answered-detection reads) may spend this share of the units; the rest is for
 /// answers, 50 units each.
 pub const POLL_SHARE_PERCENT: u32 = 50;
-/// Searches earshot plans to use of the bucket: a few spare for a restart or a retry.
-pub const PLANNED_SEARCHES: u32 = 90;
+/// The share of the search bucket earshot plans to use: a few spare for a retry.
+pub const PLANNED_SEARCH_PERCENT: u32 = 90;
 /// What a list call costs.
 pub const LIST_COST: u32 = 1;
 /// What comments.insert and commentThreads.insert cost.
@@ -33,7 +35,10 @@ pub enum Bucket {
     Search,
 }
 
-#[derive(Debug, Default)]
+/// One Pacific day's spending. Kept in the source's cursor (`@quota`) after every poll, so a
+/// restart does not hand the day's quota out a second time.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 struct Day {
     /// The Pacific date these counts are for.
     date: Option<NaiveDate>,
@@ -164,6 +169,34 @@ impl Quota {
         )
     }
 
+    /// Today's spending, to keep with the cursor.
+    pub fn snapshot(&self, now: DateTime<Utc>) -> Value {
+        serde_json::to_value(&*self.today(now)).unwrap_or(Value::Null)
+    }
+
+    /// Takes over what was kept before a restart when it is for today: the larger of each
+    /// count (answers may have spent since), and a refusal stays a refusal. Anything else (an
+    /// earlier day, an unreadable note) is yesterday's news and ignored.
+    pub fn restore(&self, kept: &Value, now: DateTime<Utc>) {
+        let Ok(kept) = serde_json::from_value::<Day>(kept.clone()) else {
+            return;
+        };
+        let mut day = self.today(now);
+        if kept.date != day.date {
+            return;
+        }
+        day.poll_units = day.poll_units.max(kept.poll_units);
+        day.answer_units = day.answer_units.max(kept.answer_units);
+        day.searches = day.searches.max(kept.searches);
+        day.units_refused |= kept.units_refused;
+        day.searches_refused |= kept.searches_refused;
+    }
+
+    /// The project's allocation: units a day, and searches a day.
+    pub fn allocation(&self) -> (u32, u32) {
+        (self.units, self.searches)
+    }
+
     /// Units spent today by polls and by answers, and searches.
     pub fn used(&self, now: DateTime<Utc>) -> (u32, u32, u32) {
         let day = self.today(now);
@@ -184,10 +217,11 @@ fn spent(now: DateTime<Utc>, why: &str) -> Failure {
     }
 }
 
-/// How far apart one search watch's searches must be so that `watches` of them fit the bucket.
-pub fn search_spacing(watches: usize) -> std::time::Duration {
+/// How far apart one search watch's searches must be so that `watches` of them fit a bucket of
+/// `daily` searches.
+pub fn search_spacing(watches: usize, daily: u32) -> std::time::Duration {
     let watches = u64::try_from(watches.max(1)).unwrap_or(u64::MAX);
-    let per_day = u64::from(PLANNED_SEARCHES);
+    let per_day = u64::from((daily * PLANNED_SEARCH_PERCENT / 100).max(1));
     std::time::Duration::from_secs((86_400u64.saturating_mul(watches)).div_ceil(per_day))
 }
 
@@ -246,6 +280,39 @@ mod tests {
     }
 
     #[test]
+    fn what_was_spent_before_a_restart_counts_today_and_only_today() {
+        let now = at("2026-12-02T10:00:00Z");
+        let before = Quota::new(100, 10);
+        for _ in 0..40 {
+            before.spend(Bucket::Units, Purpose::Poll, 1, now).unwrap();
+        }
+        before.spend(Bucket::Search, Purpose::Poll, 1, now).unwrap();
+        let kept = before.snapshot(now);
+
+        let after = Quota::new(100, 10);
+        after
+            .spend(Bucket::Units, Purpose::Answer, 50, now)
+            .unwrap();
+        after.restore(&kept, now);
+        assert_eq!(after.used(now), (40, 50, 1));
+        for _ in 0..10 {
+            after.spend(Bucket::Units, Purpose::Poll, 1, now).unwrap();
+        }
+        assert!(after.spend(Bucket::Units, Purpose::Poll, 1, now).is_err());
+
+        let tomorrow = at("2026-12-03T09:00:00Z");
+        let next_day = Quota::new(100, 10);
+        next_day.restore(&kept, tomorrow);
+        assert_eq!(
+            next_day.used(tomorrow),
+            (0, 0, 0),
+            "yesterday's spending is gone"
+        );
+        next_day.restore(&serde_json::json!("garbage"), tomorrow);
+        assert_eq!(next_day.used(tomorrow), (0, 0, 0));
+    }
+
+    #[test]
     fn a_refusal_holds_until_the_reset() {
         let quota = Quota::default();
         let now = at("2026-12-02T10:00:00Z");
@@ -262,8 +329,14 @@ mod tests {
 
     #[test]
     fn searches_are_spaced_to_fit_the_bucket() {
-        assert_eq!(search_spacing(1).as_secs(), 960);
-        assert_eq!(search_spacing(2).as_secs(), 1920);
-        assert_eq!(search_spacing(0).as_secs(), 960);
+        assert_eq!(search_spacing(1, 100).as_secs(), 960);
+        assert_eq!(search_spacing(2, 100).as_secs(), 1920);
+        assert_eq!(search_spacing(0, 100).as_secs(), 960);
+        assert_eq!(search_spacing(1, 300).as_secs(), 320, "a raised bucket");
+        assert_eq!(
+            search_spacing(1, 1).as_secs(),
+            86_400,
+            "never more than the bucket"
+        );
     }
 }

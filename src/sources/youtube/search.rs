@@ -25,8 +25,9 @@ impl YouTube {
         watches: usize,
     ) -> Result<(Vec<Mention>, Option<SearchMark>), SourceError> {
         let now = self.now();
-        let spacing = chrono::Duration::from_std(search_spacing(watches))
-            .unwrap_or(chrono::Duration::hours(1));
+        let spacing =
+            chrono::Duration::from_std(search_spacing(watches, self.quota.allocation().1))
+                .unwrap_or(chrono::Duration::hours(1));
         if mark.searched_at.is_some_and(|at| now < at + spacing) {
             return Ok((Vec::new(), None));
         }
