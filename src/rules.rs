@@ -5,7 +5,7 @@
 //! full-width letters cannot hide a match (nor fake one across a word boundary).
 
 use crate::domain::text::words;
-use crate::domain::Mention;
+use crate::domain::{Mention, Network};
 
 /// What a card shows as "matched" for a post addressed to the brand that names no keyword.
 pub const DIRECT: &str = "@mention";
@@ -91,8 +91,10 @@ impl Rules {
     }
 
     pub fn judge(&self, mention: &Mention) -> Verdict {
-        let handle = normalise_handle(&mention.author.handle);
-        if !handle.is_empty() && self.own_accounts.contains(&handle) {
+        if identities(mention)
+            .iter()
+            .any(|identity| self.own_accounts.contains(identity))
+        {
             return Verdict::Drop(DropReason::OwnAccount);
         }
         let text = words(&mention.text);
@@ -122,6 +124,46 @@ impl Rules {
 
 fn normalise_handle(handle: &str) -> String {
     handle.trim().trim_start_matches('@').to_lowercase()
+}
+
+/// Every name the post's author goes by that `own_accounts` may use, normalised. An account's
+/// own instance shows it without its domain (`acme_support`) and others with it
+/// (`acme_support@mastodon.social`): the short form is completed with the host of the account's
+/// profile, which is on its own instance. A Bluesky author is also known by the DID that owns
+/// the post (`at://<did>/...`), whether the handle is known yet or not.
+fn identities(mention: &Mention) -> Vec<String> {
+    let mut names = Vec::new();
+    let handle = normalise_handle(&mention.author.handle);
+    if handle.is_empty() {
+        return names;
+    }
+    match mention.network {
+        Network::Mastodon if !handle.contains('@') => {
+            let host = mention
+                .author
+                .profile
+                .as_deref()
+                .and_then(|profile| url::Url::parse(profile).ok())
+                .and_then(|url| url.host_str().map(str::to_lowercase));
+            if let Some(host) = host {
+                names.push(format!("{handle}@{host}"));
+            }
+        }
+        Network::Bluesky => {
+            let did = mention
+                .key
+                .id
+                .strip_prefix("at://")
+                .and_then(|rest| rest.split('/').next())
+                .filter(|did| did.starts_with("did:"));
+            if let Some(did) = did {
+                names.push(did.to_lowercase());
+            }
+        }
+        _ => {}
+    }
+    names.push(handle);
+    names
 }
 
 #[cfg(test)]
@@ -173,6 +215,7 @@ mod tests {
             ("a\u{0301}cme combining accent", relay(&["acme"])),
             ("Acme Coffee is bitter", relay(&["acme", "\"acme coffee\""])),
             ("acme's coffee", relay(&["acme"])),
+            ("my <Acme> config & Vec<acme>", relay(&["acme"])),
             ("beans we roast daily", relay(&["roast beans"])),
             ("acmecorp is not us", Verdict::Drop(DropReason::NoKeyword)),
             ("coffee only", Verdict::Drop(DropReason::NoKeyword)),
@@ -242,6 +285,90 @@ mod tests {
             rules.judge(&post("@acmehq your lids leak", "jane")),
             Verdict::Drop(DropReason::NoKeyword)
         );
+    }
+
+    #[test]
+    fn own_accounts_match_in_every_form_a_network_shows_them() {
+        let rules = Rules::new(
+            &["acme".to_string()],
+            &[],
+            &[
+                "@acme_support@mastodon.social".to_string(),
+                "@acme.bsky.social".to_string(),
+                "did:plc:acmeoffice".to_string(),
+            ],
+        );
+        let on = |network: Network, handle: &str, profile: Option<&str>, id: &str| Mention {
+            network,
+            key: MentionKey::new("test", id),
+            author: Author {
+                handle: handle.into(),
+                name: None,
+                profile: profile.map(str::to_string),
+            },
+            ..post("acme news", handle)
+        };
+        let own = Verdict::Drop(DropReason::OwnAccount);
+        let mastodon =
+            |handle: &str, profile: &str| on(Network::Mastodon, handle, Some(profile), "1");
+        // As its own instance shows it, and as another instance does.
+        assert_eq!(
+            rules.judge(&mastodon(
+                "acme_support",
+                "https://mastodon.social/@acme_support"
+            )),
+            own
+        );
+        assert_eq!(
+            rules.judge(&mastodon(
+                "Acme_Support@Mastodon.social",
+                "https://mastodon.social/@acme_support"
+            )),
+            own
+        );
+        // The same name on another instance is someone else.
+        assert_ne!(
+            rules.judge(&mastodon(
+                "acme_support",
+                "https://other.example/@acme_support"
+            )),
+            own
+        );
+        assert_ne!(
+            rules.judge(&mastodon(
+                "acme_support@other.example",
+                "https://other.example/@acme_support"
+            )),
+            own
+        );
+
+        let bluesky = |handle: &str, did: &str| {
+            on(
+                Network::Bluesky,
+                handle,
+                None,
+                &format!("at://{did}/app.bsky.feed.post/3k"),
+            )
+        };
+        assert_eq!(
+            rules.judge(&bluesky("acme.bsky.social", "did:plc:acme")),
+            own
+        );
+        assert_eq!(
+            rules.judge(&bluesky("@ACME.bsky.social", "did:plc:acme")),
+            own
+        );
+        // Known by its DID only (a Jetstream post before its handle is looked up), or by a
+        // handle the config does not name.
+        assert_eq!(
+            rules.judge(&bluesky("did:plc:acmeoffice", "did:plc:acmeoffice")),
+            own
+        );
+        assert_eq!(
+            rules.judge(&bluesky("office.acme.example", "did:plc:acmeoffice")),
+            own
+        );
+        assert_ne!(rules.judge(&bluesky("fan.bsky.social", "did:plc:fan")), own);
     }
 
     #[test]

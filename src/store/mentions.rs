@@ -92,10 +92,12 @@ impl Store {
                             }
                             let number = next;
                             next += 1;
+                            // Answers are kept under the mention's source; `source` here is
+                            // the cursor's name, which for a live stream is `<source>#stream`.
                             let follow_up_of = match &mention.in_reply_to {
                                 Some(parent) => answers
                                     .get(keys::mention_key(&MentionKey::new(
-                                        source,
+                                        &mention.key.source,
                                         parent.as_str(),
                                     )))?
                                     .map(|number| keys::read_u64(&number)),

@@ -651,4 +651,29 @@ async fn a_reply_by_the_brand_below_the_post_is_detected_as_an_answer() {
     );
     let asked = server.requests("app.bsky.feed.getPostThread");
     assert_eq!(asked.len(), 2);
+
+    // A post deleted since: the AppView answers 400 with `NotFound`. Nothing left to detect,
+    // not an error to warn about every check for ever.
+    server.with(|fake| {
+        fake.faults.push_back((
+            "app.bsky.feed.getPostThread",
+            400,
+            json!({"error": "NotFound", "message": format!("Post not found: {uri}")}),
+            false,
+        ))
+    });
+    assert_eq!(source.answered_by_brand(&mention).await.unwrap(), None);
+    // Another 400 is still an error a person must see.
+    server.with(|fake| {
+        fake.faults.push_back((
+            "app.bsky.feed.getPostThread",
+            400,
+            json!({"error": "InvalidRequest", "message": "uri must be an at-uri"}),
+            false,
+        ))
+    });
+    assert!(matches!(
+        source.answered_by_brand(&mention).await,
+        Err(SourceError::Permanent(_))
+    ));
 }

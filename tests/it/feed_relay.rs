@@ -256,3 +256,47 @@ fn check_validates_and_reports_errors_with_file_and_line() {
     assert!(run.success, "{}", run.stderr);
     assert!(run.stdout.contains("is valid."), "{}", run.stdout);
 }
+
+/// A feed as small sites write it: `<rss>` with no version, items with neither guid nor link,
+/// and a server that sends no ETag, so every poll reads the whole feed again.
+#[tokio::test]
+async fn entries_without_id_or_link_are_relayed_once_from_a_feed_without_etag() {
+    use crate::fake_net::{Fake, Reply};
+    use earshot::app::poll;
+    use earshot::rules::Rules;
+    use earshot::sources::feed::{Feed, Location};
+    use earshot::store::Store;
+    use std::time::Duration;
+
+    const FEED: &str = r#"<?xml version="1.0"?>
+<rss><channel><title>Acme fans</title><link>https://fans.example/</link><description>d</description>
+<item><title>Acme opens a store</title></item>
+<item><description>Acme &amp;lt;3 &lt;b&gt;forever&lt;/b&gt;</description><pubDate>Sat, 21 Nov 2026 09:00:00 GMT</pubDate></item>
+</channel></rss>"#;
+    let fake = Fake::start().await;
+    for _ in 0..2 {
+        fake.on(
+            "GET",
+            "/feed",
+            Reply::status(200, FEED).header("content-type", "application/rss+xml"),
+        );
+    }
+    let feed = Feed::new(
+        "fans".into(),
+        Location::Url(format!("{}/feed", fake.url)),
+        Duration::from_secs(60),
+        reqwest::Client::new(),
+    );
+    let store = Store::temporary(vec![]).unwrap();
+    let rules = Rules::new(&["acme".to_string()], &[], &[]);
+    assert_eq!(poll(&store, &feed, &rules).await, 2, "read as RSS 2.0");
+    assert_eq!(
+        poll(&store, &feed, &rules).await,
+        0,
+        "the same entries keep their keys"
+    );
+    assert_eq!(store.mention(1).unwrap().mention.text, "Acme opens a store");
+    // The XML's `&amp;lt;3` is the HTML `&lt;3`, which is the `<3` its author typed.
+    assert_eq!(store.mention(2).unwrap().mention.text, "Acme <3 forever");
+    assert!(fake.unused().is_empty());
+}

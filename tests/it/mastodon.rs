@@ -82,6 +82,10 @@ struct Fake {
     posted: HashMap<String, Value>,
     search: HashMap<String, Value>,
     max_chars: usize,
+    /// Servers before Mastodon 4.0 (and several others) have no `/api/v2/instance`.
+    no_v2_instance: bool,
+    /// What `/api/v1/instance` answers (404 when `None`).
+    v1_instance: Option<Value>,
 }
 
 #[derive(Clone)]
@@ -102,6 +106,8 @@ impl Server {
             posted: HashMap::new(),
             search: HashMap::new(),
             max_chars: 500,
+            no_v2_instance: false,
+            v1_instance: None,
         }));
         let state = fake.clone();
         let app = axum::Router::new().fallback(
@@ -227,9 +233,12 @@ fn serve(
         ("GET", "/api/v1/accounts/verify_credentials") => {
             ok(json!({"id": "1", "username": "acme", "acct": "acme", "display_name": "Acme"}))
         }
-        ("GET", "/api/v2/instance") => ok(
+        ("GET", "/api/v2/instance") if !fake.no_v2_instance => ok(
             json!({"domain": "mastodon.test", "configuration": {"statuses": {"max_characters": fake.max_chars}}}),
         ),
+        ("GET", "/api/v1/instance") if fake.v1_instance.is_some() => {
+            ok(fake.v1_instance.clone().unwrap())
+        }
         ("GET", "/api/v1/notifications") => {
             assert_eq!(query.get("types[]").map(String::as_str), Some("mention"));
             let page = page(&fake.notifications, query.get("min_id"), limit(40).min(80));
@@ -777,6 +786,71 @@ async fn the_instance_limit_is_checked_with_the_mention_included() {
         .reply(&fetched.mentions[0], "ten chars!", "k")
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn an_instance_without_v2_gives_its_limit_through_v1() {
+    // (v1 description, the limit it names): Pleroma's and glitch-soc's `max_toot_chars`, as a
+    // number or a string; Mastodon 3.x's `configuration.statuses.max_characters`; and nothing.
+    let cases = [
+        (json!({"uri": "old.test", "max_toot_chars": 40}), 40),
+        (json!({"uri": "old.test", "max_toot_chars": "40"}), 40),
+        (
+            json!({"uri": "old.test", "urls": {"streaming_api": "wss://old.test"},
+                "configuration": {"statuses": {"max_characters": 40, "max_media_attachments": 4}}}),
+            40,
+        ),
+        (json!({"uri": "old.test", "version": "3.0.0"}), 500),
+    ];
+    for (v1, limit) in cases {
+        let server = Server::start().await;
+        server.with(|fake| {
+            fake.notifications.push(mention(1, "hi"));
+            fake.known.push("110000000000000001".into());
+            fake.no_v2_instance = true;
+            fake.v1_instance = Some(v1.clone());
+        });
+        let source = server.source(vec![Watch::Mentions], clock());
+        let fetched = source.fetch(&Cursor::default()).await.unwrap();
+        // "@zsc@social.example " is 20 characters.
+        let long = "x".repeat(limit - 19);
+        let error = source
+            .reply(&fetched.mentions[0], &long, "k1")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, SourceError::Permanent(reason) if reason.contains(&format!("allows {limit}"))),
+            "{v1}: {error:?}"
+        );
+        source
+            .reply(&fetched.mentions[0], &"x".repeat(limit - 20), "k2")
+            .await
+            .unwrap_or_else(|error| panic!("{v1}: {error:?}"));
+        assert_eq!(server.requests("/api/v2/instance").len(), 1, "{v1}");
+        assert_eq!(
+            server.requests("/api/v1/instance").len(),
+            1,
+            "read once: {v1}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_answer_is_sent_when_the_limit_cannot_be_read() {
+    let server = Server::start().await;
+    server.with(|fake| {
+        fake.notifications.push(mention(1, "hi"));
+        fake.known.push("110000000000000001".into());
+        fake.no_v2_instance = true;
+    });
+    let source = server.source(vec![Watch::Mentions], clock());
+    let fetched = source.fetch(&Cursor::default()).await.unwrap();
+    // Neither description exists: the instance judges the answer itself.
+    source
+        .reply(&fetched.mentions[0], &"x".repeat(600), "k")
+        .await
+        .unwrap();
+    assert_eq!(server.requests("/api/v1/statuses").len(), 1);
 }
 
 #[tokio::test]

@@ -732,3 +732,40 @@ async fn an_unreadable_cursor_is_reported_and_not_silently_reset() {
 async fn poll_now(store: &Store, source: &Reddit) -> usize {
     poll(store, source, &rules()).await
 }
+
+/// Reddit's answer for a quarantined subreddit: the comment exists, the answer names none.
+const CREATED_UNSEEN: &str = r#"{"json": {"errors": [], "data": {"things": []}}}"#;
+
+#[tokio::test]
+async fn an_answer_reddit_creates_without_returning_it_is_read_back() {
+    let fake = Fake::start().await;
+    let (store, outbox) = answered(&fake).await;
+    // Before posting: not there yet. After Reddit's empty "ok": the brand's comment, which
+    // (like every comment from before 2017 and removed ones) has no permalink, only link_id.
+    fake.on("GET", OWN, Reply::fixture("reddit/empty.json"))
+        .on("POST", "/api/comment", Reply::json(CREATED_UNSEEN))
+        .on(
+            "GET",
+            OWN,
+            Reply::json(
+                r#"{"kind":"Listing","data":{"after":null,"children":[
+ {"kind":"t1","data":{"id":"r7","name":"t1_r7","parent_id":"t1_m1","link_id":"t3_s3","body":"Yes, 9 to 5!","permalink":null,"created_utc":1763770600.0}}]}}"#,
+            ),
+        );
+    assert_eq!(outbox.drain(Utc::now()).await.unwrap().delivered, 1);
+    assert_eq!(fake.requests_to("/api/comment").len(), 1, "posted once");
+    assert_eq!(
+        fake.requests_to(OWN).len(),
+        2,
+        "looked before, read back after"
+    );
+    assert!(
+        matches!(
+            store.mention(2).unwrap().state,
+            State::Answered { link: Some(link), .. } if link == "https://www.reddit.com/comments/s3/_/r7/"
+        ),
+        "{:?}",
+        store.mention(2).unwrap().state
+    );
+    assert!(fake.unused().is_empty());
+}

@@ -78,7 +78,10 @@ async fn since_id_stays_fixed_across_the_pages_of_a_pass_and_moves_after_the_las
     let first = &fake.requests_to(MENTIONS)[0];
     assert_eq!(first.param("since_id"), None);
     assert_eq!(first.param("max_results"), Some("100"));
-    assert_eq!(first.param("expansions"), Some("author_id"));
+    assert_eq!(
+        first.param("expansions"),
+        Some("author_id,referenced_tweets.id,referenced_tweets.id.author_id")
+    );
     assert_eq!(first.header("authorization"), Some("Bearer app-token"));
     assert_eq!(
         fake.requests_to(SEARCH)[0].param("query"),
@@ -976,4 +979,35 @@ async fn answered_detection_survives_gone_posts_bad_bodies_and_spent_windows() {
     }
     assert_eq!(fake.requests().len(), before);
     assert!(fake.unused().is_empty(), "{:?}", fake.unused());
+}
+
+/// A mentions page as X sends it with `expansions=referenced_tweets.id,...`: the brand's own
+/// post (by user 9) retweeted and quoted, someone else's post quoted, a plain mention. The
+/// texts keep X's escaping of `&`, `<`, `>` and their line breaks.
+const SHARES: &str = r#"{"data":[
+ {"id":"1000000000000000120","text":"RT @acme: Our new lids are here &amp; they don't leak","author_id":"201","referenced_tweets":[{"type":"retweeted","id":"1000000000000000110"}],"lang":"en"},
+ {"id":"1000000000000000119","text":"finally @acme https://t.co/q1","author_id":"202","referenced_tweets":[{"type":"quoted","id":"1000000000000000110"}],"lang":"en"},
+ {"id":"1000000000000000118","text":"@acme look what bob says https://t.co/q2","author_id":"203","referenced_tweets":[{"type":"quoted","id":"1000000000000000050"}],"lang":"en"},
+ {"id":"1000000000000000117","text":"@acme my Vec&lt;Lid&gt; leaks &amp;amp; drips\nsecond line","author_id":"204","lang":"en"},
+ {"id":"1000000000000000116","text":"RT @Acme: an older post X did not include","author_id":"205","referenced_tweets":[{"type":"retweeted","id":"1000000000000000020"}],"lang":"en"}
+],"includes":{"users":[{"id":"201","username":"bob","name":"Bob"},{"id":"202","username":"carol","name":"Carol"},{"id":"203","username":"dan","name":"Dan"},{"id":"204","username":"erin","name":"Erin"},{"id":"9","username":"acme","name":"Acme"}],
+ "tweets":[{"id":"1000000000000000110","text":"Our new lids are here &amp; they don't leak","author_id":"9"},{"id":"1000000000000000050","text":"acme lids leak","author_id":"201"}]},
+"meta":{"newest_id":"1000000000000000120","result_count":4}}"#;
+
+#[tokio::test]
+async fn retweets_and_quotes_of_the_brands_own_posts_are_not_mentions() {
+    let fake = Fake::start().await;
+    let source = x(&fake, &["mentions"], None);
+    fake.on("GET", MENTIONS, Reply::json(SHARES));
+    let found = source.fetch(&Cursor::default()).await.unwrap().mentions;
+    let ids: Vec<&str> = found.iter().map(|m| m.key.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        vec!["1000000000000000118", "1000000000000000117"],
+        "a quote of someone else's post and a plain mention are kept"
+    );
+    assert_eq!(
+        found[1].text,
+        "@acme my Vec<Lid> leaks &amp; drips\nsecond line"
+    );
 }

@@ -362,10 +362,11 @@ impl Source for Bluesky {
     /// account means someone answered outside earshot.
     async fn answered_by_brand(&self, mention: &Mention) -> Result<Option<String>, SourceError> {
         let me = self.session().await?;
-        let found: ThreadResponse = self
-            .xrpc(
+        let nsid = "app.bsky.feed.getPostThread";
+        let found: ThreadResponse = match self
+            .xrpc_or_missing(
                 Method::GET,
-                "app.bsky.feed.getPostThread",
+                nsid,
                 &[
                     ("uri", mention.key.id.clone()),
                     ("depth", "1".to_string()),
@@ -374,7 +375,13 @@ impl Source for Bluesky {
                 None,
                 true,
             )
-            .await?;
+            .await
+        {
+            Ok(found) => found,
+            // Deleted since (400 `NotFound`): nothing left to detect, and no error to repeat.
+            Err(Failure::NotFound(_)) => return Ok(None),
+            Err(failure) => return Err(failure.into_error(nsid)),
+        };
         Ok(found
             .thread
             .replies

@@ -85,7 +85,21 @@ impl Bluesky {
         body: Option<&Value>,
         poll: bool,
     ) -> Result<T, SourceError> {
-        let session = self.session().await?;
+        self.xrpc_or_missing(method, nsid, query, body, poll)
+            .await
+            .map_err(|failure| failure.into_error(nsid))
+    }
+
+    /// [`Self::xrpc`], telling "not found" apart for callers to whom it is an answer.
+    pub(super) async fn xrpc_or_missing<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        nsid: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        poll: bool,
+    ) -> Result<T, Failure> {
+        let session = self.session().await.map_err(Failure::Other)?;
         match self
             .call(
                 method.clone(),
@@ -98,12 +112,11 @@ impl Bluesky {
             .await
         {
             Err(Failure::Auth(_)) => {
-                let session = self.renew(&session).await?;
+                let session = self.renew(&session).await.map_err(Failure::Other)?;
                 self.call(method, nsid, query, body, Some(&session.access_jwt), poll)
                     .await
-                    .map_err(|failure| failure.into_error(nsid))
             }
-            result => result.map_err(|failure| failure.into_error(nsid)),
+            result => result,
         }
     }
 
@@ -160,7 +173,10 @@ impl Bluesky {
         if status == StatusCode::UNAUTHORIZED || expired {
             return Err(Failure::Auth(detail));
         }
-        if status == StatusCode::NOT_FOUND || error.error.as_deref() == Some("RecordNotFound") {
+        // A deleted post: `getRecord` says RecordNotFound, `getPostThread` 400 NotFound.
+        if status == StatusCode::NOT_FOUND
+            || matches!(error.error.as_deref(), Some("RecordNotFound" | "NotFound"))
+        {
             return Err(Failure::NotFound(detail));
         }
         let reason = format!("{nsid} at {host} answered {status} ({detail})");

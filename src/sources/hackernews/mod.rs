@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{Fetched, Source, SourceError};
-use crate::domain::text::plain_text;
+use crate::domain::text::{as_written, plain_text};
 use crate::domain::{Author, Cursor, Mention, MentionKey, Network};
 use crate::net::{base_url, read_json, Budget, Pager, Purpose, RateHeaders, Transport, Turn};
 
@@ -278,7 +278,7 @@ fn mention(source: &str, hit: Value) -> Result<Option<Mention>, String> {
         None => {
             let title = hit
                 .title
-                .map(|title| plain_text(&title))
+                .map(|title| as_written(&title))
                 .unwrap_or_default();
             let body = hit
                 .story_text
@@ -351,6 +351,19 @@ mod tests {
             Some("https://news.ycombinator.com/item?id=41")
         );
         assert_eq!(found.in_reply_to, None);
+    }
+
+    /// Algolia's titles are the plain text as submitted; only comment and story texts are HTML.
+    #[test]
+    fn titles_are_plain_and_texts_are_html() {
+        let story = json!({"objectID": "43", "created_at_i": 1763726400, "author": "a",
+            "title": "Ask HN: Is Vec<Acme> & <T> worth it?",
+            "story_text": "I tried &lt;Acme&gt;<p>It&#x27;s &amp;amp; fine<p>Really"});
+        let found = mention("hn", story).unwrap().unwrap();
+        assert_eq!(
+            found.text,
+            "Ask HN: Is Vec<Acme> & <T> worth it?\nI tried <Acme>\n\nIt's &amp; fine\n\nReally"
+        );
     }
 
     #[test]

@@ -130,17 +130,34 @@ impl Mastodon {
     /// Where the instance serves its streaming API: often the instance itself, sometimes a
     /// host of its own (`configuration.urls.streaming`).
     async fn streaming_host(&self) -> Result<url::Url, SourceError> {
-        let response = self.send(self.get("/api/v2/instance"), false).await?;
-        let body = self
-            .checked(response, "reading the instance's streaming URL")
-            .await?;
-        let instance: Instance = parse(&body, "the instance description")?;
+        let instance = self.instance().await?;
         Ok(instance
-            .configuration
-            .and_then(|c| c.urls)
-            .and_then(|urls| urls.streaming)
-            .and_then(|url| url::Url::parse(&url).ok())
+            .streaming()
+            .and_then(|url| url::Url::parse(url).ok())
             .unwrap_or_else(|| self.instance.clone()))
+    }
+
+    /// The instance's description from `/api/v2/instance`, or from `/api/v1/instance` where
+    /// the newer one does not exist (or fails).
+    async fn instance(&self) -> Result<Instance, SourceError> {
+        let newer = self.describe("/api/v2/instance").await;
+        match newer {
+            Ok(instance) => Ok(instance),
+            Err(newer) => {
+                self.describe("/api/v1/instance")
+                    .await
+                    .map_err(|older| SourceError::Retry {
+                        reason: format!("the instance's description: {newer}; {older}"),
+                        after: None,
+                    })
+            }
+        }
+    }
+
+    async fn describe(&self, path: &str) -> Result<Instance, SourceError> {
+        let response = self.send(self.get(path), false).await?;
+        let body = self.checked(response, &format!("reading {path}")).await?;
+        parse(&body, path)
     }
 
     pub fn with_clock(mut self, clock: Clock) -> Mastodon {
@@ -161,23 +178,25 @@ impl Mastodon {
             .await
     }
 
-    /// The instance's limit on post length (`configuration.statuses.max_characters`).
-    async fn max_chars(&self) -> Result<usize, SourceError> {
-        self.max_chars
+    /// The instance's limit on post length (`configuration.statuses.max_characters`, or v1's
+    /// `max_toot_chars`), Mastodon's 500 when it describes itself without one. `None` when the
+    /// description cannot be read: the answer is sent and the instance itself judges its length,
+    /// so a limit that cannot be read never fails an answer.
+    async fn max_chars(&self) -> Option<usize> {
+        let read = self
+            .max_chars
             .get_or_try_init(|| async {
-                let response = self.send(self.get("/api/v2/instance"), false).await?;
-                let body = self
-                    .checked(response, "reading the instance's limits")
-                    .await?;
-                let instance: Instance = parse(&body, "the instance description")?;
-                Ok(instance
-                    .configuration
-                    .and_then(|c| c.statuses)
-                    .and_then(|s| s.max_characters)
-                    .unwrap_or(DEFAULT_MAX_CHARS))
+                let instance = self.instance().await?;
+                Ok::<_, SourceError>(instance.max_characters().unwrap_or(DEFAULT_MAX_CHARS))
             })
-            .await
-            .copied()
+            .await;
+        match read {
+            Ok(max) => Some(*max),
+            Err(error) => {
+                tracing::warn!(source = %self.name, %error, "cannot read the instance's post length limit; the instance will judge the answer");
+                None
+            }
+        }
     }
 
     /// Walks one stream forward from its stored id, oldest page first, until an empty page.
@@ -454,9 +473,8 @@ impl Source for Mastodon {
         idempotency_key: &str,
     ) -> Result<Posted, SourceError> {
         let status = addressed(&mention.author.handle, text);
-        let max = self.max_chars().await?;
         let len = status.chars().count();
-        if len > max {
+        if let Some(max) = self.max_chars().await.filter(|max| len > *max) {
             return Err(SourceError::Permanent(format!(
                 "the answer is {len} characters with the @-mention of the author; {} allows {max}",
                 self.instance_host()

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::domain::text::plain_text;
+use crate::domain::text::{as_written, plain_text};
 use crate::domain::{Author, Mention, MentionKey, Network};
 
 /// The account a token belongs to (`verify_credentials`), or a post's author.
@@ -43,25 +43,78 @@ pub(super) struct RawStatus {
     pub reblog: Option<serde_json::Value>,
 }
 
-#[derive(Deserialize)]
+/// The instance's description: `/api/v2/instance`, or `/api/v1/instance` on servers that
+/// predate it (Mastodon before 4.0, and several other fediverse servers). Only the post length
+/// limit and the streaming host matter; every field may be missing or oddly typed.
+#[derive(Deserialize, Default)]
 pub(super) struct Instance {
-    pub configuration: Option<InstanceConfiguration>,
+    #[serde(default)]
+    configuration: Option<InstanceConfiguration>,
+    /// v1: the streaming host is `urls.streaming_api`.
+    #[serde(default)]
+    urls: Option<InstanceUrls>,
+    /// v1 on Pleroma, Akkoma and glitch-soc.
+    #[serde(default, deserialize_with = "count")]
+    max_toot_chars: Option<usize>,
 }
 
-#[derive(Deserialize)]
-pub(super) struct InstanceConfiguration {
-    pub statuses: Option<StatusLimits>,
-    pub urls: Option<InstanceUrls>,
+#[derive(Deserialize, Default)]
+struct InstanceConfiguration {
+    #[serde(default)]
+    statuses: Option<StatusLimits>,
+    #[serde(default)]
+    urls: Option<InstanceUrls>,
 }
 
-#[derive(Deserialize)]
-pub(super) struct InstanceUrls {
-    pub streaming: Option<String>,
+#[derive(Deserialize, Default)]
+struct InstanceUrls {
+    #[serde(default, deserialize_with = "text")]
+    streaming: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    streaming_api: Option<String>,
 }
 
-#[derive(Deserialize)]
-pub(super) struct StatusLimits {
-    pub max_characters: Option<usize>,
+#[derive(Deserialize, Default)]
+struct StatusLimits {
+    #[serde(default, deserialize_with = "count")]
+    max_characters: Option<usize>,
+}
+
+impl Instance {
+    /// The longest post the instance takes, if it says.
+    pub fn max_characters(&self) -> Option<usize> {
+        self.configuration
+            .as_ref()
+            .and_then(|c| c.statuses.as_ref())
+            .and_then(|s| s.max_characters)
+            .or(self.max_toot_chars)
+    }
+
+    /// Where it serves its streaming API, if it says.
+    pub fn streaming(&self) -> Option<&str> {
+        let v2 = self.configuration.as_ref().and_then(|c| c.urls.as_ref());
+        v2.and_then(|urls| urls.streaming.as_deref()).or_else(|| {
+            self.urls
+                .as_ref()
+                .and_then(|urls| urls.streaming_api.as_deref())
+        })
+    }
+}
+
+/// A positive count, given as a number or as a string of digits; anything else is unknown.
+fn count<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<usize>, D::Error> {
+    let value = serde_json::Value::deserialize(deserializer)?;
+    Ok(match value {
+        serde_json::Value::Number(n) => n.as_u64().and_then(|n| usize::try_from(n).ok()),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+    .filter(|n| *n > 0))
+}
+
+fn text<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    let value = serde_json::Value::deserialize(deserializer)?;
+    Ok(value.as_str().map(str::to_string))
 }
 
 #[derive(Deserialize)]
@@ -122,7 +175,8 @@ pub(super) fn to_mention(
     let text = if status.spoiler_text.trim().is_empty() {
         content
     } else {
-        format!("CW: {}\n{content}", plain_text(&status.spoiler_text))
+        // The content warning is plain text; only `content` is HTML.
+        format!("CW: {}\n{content}", as_written(&status.spoiler_text))
     };
     let created_at = status
         .created_at
@@ -147,4 +201,34 @@ pub(super) fn to_mention(
         in_reply_to: status.in_reply_to_id,
         direct,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `content` is HTML; `spoiler_text` is the plain text its author typed.
+    #[test]
+    fn only_the_content_is_html() {
+        let status: RawStatus = serde_json::from_value(serde_json::json!({
+            "id": "110", "visibility": "public", "created_at": "2026-11-21T10:00:00.000Z",
+            "account": {"id": "7", "acct": "jane@example.social", "display_name": "Jane",
+                "url": "https://example.social/@jane"},
+            "spoiler_text": "Vec<Lid> & <acme> rant",
+            "content": "<p><span class=\"h-card\"><a href=\"https://mastodon.social/@acme\" class=\"u-url mention\">@<span>acme</span></a></span> lids &lt;leak&gt; &amp;amp; drip</p><p>second<br>line</p>",
+            "url": "https://example.social/@jane/110"
+        }))
+        .unwrap();
+        let me = Account {
+            id: "1".into(),
+            acct: "acme".into(),
+            display_name: String::new(),
+            url: None,
+        };
+        let mention = to_mention("masto", status, false, &me).unwrap();
+        assert_eq!(
+            mention.text,
+            "CW: Vec<Lid> & <acme> rant\n@acme lids <leak> &amp; drip\n\nsecond\nline"
+        );
+    }
 }

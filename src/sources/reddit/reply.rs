@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::wire::{fullname, text_of, Thing};
+use super::wire::{comment_link, fullname, text_of, Thing};
 use super::{Reddit, SITE};
 use crate::net::{read_json, wait, Failure, Purpose};
 use crate::sources::Posted;
@@ -45,7 +45,7 @@ impl Reddit {
                     && text_of(comment, "body").map(str::trim) == Some(text.trim())
             })
             .map(|comment| Posted {
-                link: text_of(&comment, "permalink").map(|path| format!("{SITE}{path}")),
+                link: comment_link(&comment),
                 id: fullname(&comment),
             }))
     }
@@ -103,6 +103,22 @@ impl Reddit {
             .data
             .and_then(|data| data.things.into_iter().next())
             .and_then(|thing| thing.data);
+        // In a quarantined subreddit Reddit creates the comment and returns none of it
+        // (`"things": []`): the brand's latest comments say where it is. The answer is posted
+        // either way; a failed read-back must not make the outbox post it again.
+        if comment.is_none() {
+            match self.existing_answer(parent, text).await {
+                Ok(Some(posted)) => return Ok(posted),
+                Ok(None) => tracing::warn!(
+                    parent,
+                    "Reddit took the answer without returning it, and the brand's latest comments do not show it; it is recorded as posted, without a link"
+                ),
+                Err(error) => tracing::warn!(
+                    parent, %error,
+                    "Reddit took the answer without returning it, and the brand's latest comments could not be read; it is recorded as posted, without a link"
+                ),
+            }
+        }
         Ok(Posted {
             link: comment.as_ref().and_then(|comment| {
                 text_of(comment, "permalink")

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::SITE;
-use crate::domain::text::plain_text;
+use crate::domain::text::as_written;
 use crate::domain::{Author, Mention, MentionKey, Network};
 
 /// The newest item handled in one listing.
@@ -81,10 +81,11 @@ impl Item {
         let gone = |text: &str| matches!(text.trim(), "" | "[deleted]" | "[removed]");
         let (text, link, in_reply_to) = match self.kind.as_str() {
             "t3" => {
-                let title = plain_text(text_of(data, "title").unwrap_or_default());
+                // Read with `raw_json=1`: titles, selftext and bodies are the Markdown as typed.
+                let title = markdown(text_of(data, "title").unwrap_or_default());
                 let body = text_of(data, "selftext")
                     .filter(|body| !gone(body))
-                    .map(plain_text)
+                    .map(markdown)
                     .unwrap_or_default();
                 let text = if body.is_empty() {
                     title
@@ -100,10 +101,9 @@ impl Item {
             // The inbox holds t1 for mentions and replies, t4 for private messages (not public).
             "t1" => {
                 let body = text_of(data, "body").filter(|body| !gone(body))?;
-                let path = text_of(data, "permalink").or_else(|| text_of(data, "context"));
                 (
-                    plain_text(body),
-                    path.map(|path| format!("{SITE}{path}")),
+                    markdown(body),
+                    comment_link(data),
                     text_of(data, "parent_id").map(str::to_string),
                 )
             }
@@ -131,6 +131,35 @@ impl Item {
             direct: false,
         })
     }
+}
+
+/// Reddit Markdown as its author typed it, except the spacer lines its editors write to keep an
+/// empty paragraph (`&nbsp;`, `&#x200B;`), which are the blank lines they stand for.
+fn markdown(text: &str) -> String {
+    let spacer = |line: &str| {
+        matches!(
+            line.trim().to_ascii_lowercase().as_str(),
+            "&nbsp;" | "&#x200b;" | "&#8203;" | "\u{200b}"
+        )
+    };
+    let lines: Vec<&str> = text
+        .lines()
+        .map(|line| if spacer(line) { "" } else { line })
+        .collect();
+    as_written(&lines.join("\n"))
+}
+
+/// Where a comment is read: its `permalink`, or the inbox's `context`, or (older and removed
+/// comments carry neither) the post it is in, from `link_id`.
+pub(super) fn comment_link(comment: &Value) -> Option<String> {
+    let path = text_of(comment, "permalink").or_else(|| text_of(comment, "context"));
+    if let Some(path) = path.filter(|path| path.starts_with('/')) {
+        return Some(format!("{SITE}{path}"));
+    }
+    let post = text_of(comment, "link_id")?.strip_prefix("t3_")?;
+    let id = text_of(comment, "id")
+        .or_else(|| text_of(comment, "name").and_then(|name| name.strip_prefix("t1_")))?;
+    (base36(post) && base36(id)).then(|| format!("{SITE}/comments/{post}/_/{id}/"))
 }
 
 /// The replies below a comment: `data.replies` is a listing, or `""` when there are none.
@@ -189,7 +218,7 @@ mod tests {
             kind: Some(kind.into()),
             data: Some(data),
         };
-        let post = Item::read(thing("t3", json!({"name": "t3_a", "author": "u1", "title": "Acme &amp; me",
+        let post = Item::read(thing("t3", json!({"name": "t3_a", "author": "u1", "title": "Acme & me",
             "selftext": "**love** it", "permalink": "/r/x/comments/a/t/", "created_utc": 1763770000.0}))).unwrap();
         let mention = post.mention("r", "acmehq").unwrap();
         assert_eq!(mention.text, "Acme & me\n**love** it");
@@ -223,5 +252,42 @@ mod tests {
             json!({"name": "t1_e", "created_utc": "yesterday"})
         ))
         .is_err());
+    }
+
+    /// With `raw_json=1` Reddit sends the Markdown as typed: nothing in it is HTML.
+    #[test]
+    fn markdown_arrives_as_typed() {
+        let thing = Thing {
+            kind: Some("t3".into()),
+            data: Some(
+                json!({"name": "t3_b", "author": "u1", "created_utc": 1763770000.0,
+                "title": "Acme's <Vec<String>> & friends",
+                "selftext": "Printing it gives `<acme.Config object at 0x7f3a>`.\n\n&nbsp;\n\n    from <module>\n    import acme\n\n&#x200B;\n\nping /u/<USERNAME> &amp; co",
+                "permalink": "/r/x/comments/b/t/"}),
+            ),
+        };
+        let mention = Item::read(thing).unwrap().mention("r", "acmehq").unwrap();
+        assert_eq!(
+            mention.text,
+            "Acme's <Vec<String>> & friends\nPrinting it gives `<acme.Config object at 0x7f3a>`.\n\n    from <module>\n    import acme\n\nping /u/<USERNAME> &amp; co"
+        );
+    }
+
+    #[test]
+    fn a_comment_without_permalink_finds_its_post_from_link_id() {
+        let thing = Thing {
+            kind: Some("t1".into()),
+            data: Some(
+                json!({"name": "t1_d0iaye9", "id": "d0iaye9", "author": "u1",
+                "body": "acme soon", "created_utc": 1456000000.0, "link_id": "t3_484169",
+                "parent_id": "t1_d0hkqti", "permalink": null, "context": null}),
+            ),
+        };
+        let mention = Item::read(thing).unwrap().mention("r", "acmehq").unwrap();
+        assert_eq!(
+            mention.link.as_deref(),
+            Some("https://www.reddit.com/comments/484169/_/d0iaye9/")
+        );
+        assert_eq!(post_of(&mention).as_deref(), Some("484169"));
     }
 }

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{Fetched, Posted, Source, SourceError};
-use crate::domain::text::plain_text;
+use crate::domain::text::unescape_x;
 use crate::domain::{Author, Cursor, Mention, MentionKey, Network};
 use crate::net::{
     base_url, read_json, Budget, Clock, CursorSet, Failure, Pager, PostOnce, Purpose, RateHeaders,
@@ -57,6 +57,7 @@ const RESERVE: u32 = 2;
 const OWN_POSTS_CHECKED: u32 = 5;
 const TWEET_FIELDS: &str =
     "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,lang";
+const EXPANSIONS: &str = "author_id,referenced_tweets.id,referenced_tweets.id.author_id";
 const SITE: &str = "https://x.com";
 /// Recent search reaches 7 days back.
 const SEARCH_DAYS: i64 = 7;
@@ -246,7 +247,9 @@ impl X {
             let mut query: Vec<(&str, String)> = vec![
                 ("max_results", PAGE_SIZE.to_string()),
                 ("tweet.fields", TWEET_FIELDS.into()),
-                ("expansions", "author_id".into()),
+                // The referenced posts and their authors: a retweet or quote of the brand's
+                // own post is known by who wrote what it refers to.
+                ("expansions", EXPANSIONS.into()),
                 ("user.fields", "username,name".into()),
             ];
             if let Watch::Search(words) = watch {
@@ -269,10 +272,9 @@ impl X {
             for problem in &page.errors {
                 tracing::debug!(source = %self.name, ?problem, "X reported a partial error");
             }
-            let users = page
-                .includes
-                .map(|includes| includes.users)
-                .unwrap_or_default();
+            let includes = page.includes.unwrap_or_default();
+            let own_posts = includes.posts_by(&self.settings.user_id);
+            let users = includes.users;
             for post in page.data {
                 let id = post
                     .get("id")
@@ -286,7 +288,7 @@ impl X {
                 if newer(&id, newest.as_deref()) {
                     newest = Some(id.clone());
                 }
-                match self.mention(post, &users) {
+                match self.mention(post, &users, &own_posts) {
                     Ok(Some(mention)) => found.push(mention),
                     Ok(None) => {}
                     Err(reason) => {
@@ -319,8 +321,15 @@ impl X {
         Ok((found, newest))
     }
 
-    /// One post as a mention; `None` for the brand's own posts.
-    fn mention(&self, post: Value, users: &[User]) -> Result<Option<Mention>, String> {
+    /// One post as a mention; `None` for the brand's own posts, and for retweets and quotes of
+    /// them (`own_posts`: the brand's posts among those referred to), which name the brand
+    /// without saying anything new to it.
+    fn mention(
+        &self,
+        post: Value,
+        users: &[User],
+        own_posts: &[String],
+    ) -> Result<Option<Mention>, String> {
         #[derive(Deserialize)]
         struct Post {
             id: String,
@@ -337,6 +346,29 @@ impl X {
         let text = post.text.ok_or_else(|| format!("post {id} has no text"))?;
         let author_id = post.author_id.unwrap_or_default();
         if author_id == self.settings.user_id {
+            return Ok(None);
+        }
+        // A retweet whose original X left out of `includes` (withheld, or deleted since) still
+        // says whose it is: "RT @<author>: ...".
+        let brand = users
+            .iter()
+            .find(|user| user.id == self.settings.user_id)
+            .map(|user| format!("RT @{}:", user.username.to_lowercase()));
+        let shares_own =
+            post.referenced_tweets
+                .iter()
+                .any(|reference| match reference.kind.as_str() {
+                    "quoted" => own_posts.contains(&reference.id),
+                    "retweeted" => {
+                        own_posts.contains(&reference.id)
+                            || brand.as_deref().is_some_and(|brand| {
+                                text.get(..brand.len())
+                                    .is_some_and(|start| start.eq_ignore_ascii_case(brand))
+                            })
+                    }
+                    _ => false,
+                });
+        if shares_own {
             return Ok(None);
         }
         let user = users.iter().find(|user| user.id == author_id);
@@ -361,8 +393,8 @@ impl X {
                 name: user.and_then(|user| user.name.clone()),
                 handle,
             },
-            // X escapes &, < and > in post text.
-            text: plain_text(&text),
+            // X escapes &, < and > in post text, and nothing else: it is not HTML.
+            text: unescape_x(&text),
             link: Some(link),
             created_at,
             matched: Vec::new(),
@@ -464,7 +496,7 @@ impl X {
             let same_text = post
                 .get("text")
                 .and_then(Value::as_str)
-                .is_some_and(|posted| without_links(&plain_text(posted)) == without_links(text));
+                .is_some_and(|posted| without_links(&unescape_x(posted)) == without_links(text));
             let id = post.get("id").and_then(Value::as_str)?;
             (replies_to_parent && same_text).then(|| Posted {
                 link: Some(format!("{SITE}/i/web/status/{id}")),

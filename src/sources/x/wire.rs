@@ -18,6 +18,22 @@ pub(super) struct Page {
 pub(super) struct Includes {
     #[serde(default)]
     pub users: Vec<User>,
+    /// The posts the page's posts refer to (`expansions=referenced_tweets.id`): retweeted,
+    /// quoted, replied to. Only their ids and authors matter, and one odd item must not lose
+    /// the page.
+    #[serde(default)]
+    pub tweets: Vec<Value>,
+}
+
+impl Includes {
+    /// Ids of the referenced posts written by the account `author`.
+    pub fn posts_by(&self, author: &str) -> Vec<String> {
+        self.tweets
+            .iter()
+            .filter(|post| post.get("author_id").and_then(Value::as_str) == Some(author))
+            .filter_map(|post| post.get("id").and_then(Value::as_str).map(str::to_string))
+            .collect()
+    }
 }
 
 #[derive(Deserialize)]
