@@ -106,7 +106,7 @@ impl App {
                     http: http.clone(),
                     credentials: store.credentials(&source.name),
                 });
-                (built, source.rules.rules())
+                (built, source.rules.rules().at_home(source.spec.home()))
             })
             .collect();
         let reports = config.store.parent().map_or_else(

@@ -17,6 +17,9 @@ pub struct Rules {
     keywords: Vec<Pattern>,
     exclude: Vec<Pattern>,
     own_accounts: Vec<String>,
+    /// Where the source's posts come from (a Mastodon instance's account domain): a short name
+    /// there is `name@home` to everyone else. See [`Rules::at_home`].
+    home: Option<String>,
 }
 
 /// What the rules decided about a post.
@@ -78,7 +81,30 @@ impl Rules {
             keywords: keywords.iter().filter_map(|k| Pattern::new(k)).collect(),
             exclude: exclude.iter().filter_map(|k| Pattern::new(k)).collect(),
             own_accounts: own_accounts.iter().map(|a| normalise_handle(a)).collect(),
+            home: None,
         }
+    }
+
+    /// The rules for a source whose posts come from `home` (its network's account domain, as
+    /// `SourceSpec::home` says). A short name in `own_accounts` (`acme_support`) then means
+    /// that account on `home`, so it is also known in the full form other instances show
+    /// (`acme_support@home`); and a post the instance shows by a short name is by
+    /// `name@home`, which matches an own account written in full. Without a home, a short
+    /// name matches only where it is shown short: the bare name on any instance would drop
+    /// real customers who happen to share it.
+    pub fn at_home(mut self, home: Option<String>) -> Rules {
+        let Some(home) = home.map(|home| home.trim().to_lowercase()) else {
+            return self;
+        };
+        let completed: Vec<String> = self
+            .own_accounts
+            .iter()
+            .filter(|account| !account.contains('@') && !account.starts_with("did:"))
+            .map(|account| format!("{account}@{home}"))
+            .collect();
+        self.own_accounts.extend(completed);
+        self.home = Some(home);
+        self
     }
 
     /// Keywords that would never match anything, such as `""` or `"!!"`.
@@ -91,7 +117,7 @@ impl Rules {
     }
 
     pub fn judge(&self, mention: &Mention) -> Verdict {
-        if identities(mention)
+        if identities(mention, self.home.as_deref())
             .iter()
             .any(|identity| self.own_accounts.contains(identity))
         {
@@ -129,9 +155,10 @@ fn normalise_handle(handle: &str) -> String {
 /// Every name the post's author goes by that `own_accounts` may use, normalised. An account's
 /// own instance shows it without its domain (`acme_support`) and others with it
 /// (`acme_support@mastodon.social`): the short form is completed with the host of the account's
-/// profile, which is on its own instance. A Bluesky author is also known by the DID that owns
+/// profile, which is on its own instance, and with the source's `home` (the account domain,
+/// which may differ from the web host that profile links use). A Bluesky author is also known by the DID that owns
 /// the post (`at://<did>/...`), whether the handle is known yet or not.
-fn identities(mention: &Mention) -> Vec<String> {
+fn identities(mention: &Mention, home: Option<&str>) -> Vec<String> {
     let mut names = Vec::new();
     let handle = normalise_handle(&mention.author.handle);
     if handle.is_empty() {
@@ -147,6 +174,9 @@ fn identities(mention: &Mention) -> Vec<String> {
                 .and_then(|url| url.host_str().map(str::to_lowercase));
             if let Some(host) = host {
                 names.push(format!("{handle}@{host}"));
+            }
+            if let Some(home) = home {
+                names.push(format!("{handle}@{home}"));
             }
         }
         Network::Bluesky => {
@@ -369,6 +399,73 @@ mod tests {
             own
         );
         assert_ne!(rules.judge(&bluesky("fan.bsky.social", "did:plc:fan")), own);
+    }
+
+    #[test]
+    fn a_short_own_account_is_known_in_full_form_from_its_home() {
+        let mastodon = |handle: &str, profile: &str| Mention {
+            author: Author {
+                handle: handle.into(),
+                name: None,
+                profile: Some(profile.into()),
+            },
+            ..post("acme news", handle)
+        };
+        let own = Verdict::Drop(DropReason::OwnAccount);
+        let short = || Rules::new(&["acme".to_string()], &[], &["acme_support".to_string()]);
+        let from_elsewhere = mastodon(
+            "acme_support@mastodon.social",
+            "https://mastodon.social/@acme_support",
+        );
+        // The source reads mastodon.social: its short name is that account everywhere.
+        let home = short().at_home(Some("Mastodon.social".into()));
+        assert_eq!(home.judge(&from_elsewhere), own);
+        assert_eq!(
+            home.judge(&mastodon(
+                "acme_support",
+                "https://mastodon.social/@acme_support"
+            )),
+            own
+        );
+        // The same name on another instance is a customer, with or without a home.
+        let stranger = mastodon(
+            "acme_support@other.example",
+            "https://other.example/@acme_support",
+        );
+        assert_ne!(home.judge(&stranger), own);
+        assert_ne!(short().judge(&stranger), own);
+        // Without a home the full form cannot be told from a stranger's, so it is relayed.
+        assert_ne!(short().judge(&from_elsewhere), own);
+    }
+
+    #[test]
+    fn an_account_domain_beside_the_web_host_is_the_accounts_home() {
+        // Accounts are @name@acme.example; the server answers at social.acme.example, which
+        // is also where its profile links point.
+        let rules = Rules::new(
+            &["acme".to_string()],
+            &[],
+            &["@support@acme.example".to_string()],
+        )
+        .at_home(Some("acme.example".into()));
+        let local = Mention {
+            author: Author {
+                handle: "support".into(),
+                name: None,
+                profile: Some("https://social.acme.example/@support".into()),
+            },
+            ..post("acme news", "support")
+        };
+        assert_eq!(rules.judge(&local), Verdict::Drop(DropReason::OwnAccount));
+        let customer = Mention {
+            author: Author {
+                handle: "jane".into(),
+                name: None,
+                profile: Some("https://social.acme.example/@jane".into()),
+            },
+            ..post("acme news", "jane")
+        };
+        assert_eq!(rules.judge(&customer), Verdict::Relay(vec!["acme".into()]));
     }
 
     #[test]

@@ -368,6 +368,25 @@ fn an_x_source_may_renew_its_user_token() {
 }
 
 #[test]
+fn a_mastodon_account_domain_beside_the_web_host() {
+    let dir = folder();
+    let source = |domain: &str| {
+        format!("{BASE}\n[[sources]]\nkind = \"mastodon\"\ninstance = \"https://social.acme.example\"\ntoken = \"t\"\naccount_domain = \"{domain}\"\n")
+    };
+    let config = parse_in(dir.path(), &source("@Acme.example")).expect("valid");
+    assert_eq!(
+        config.sources[0].spec.home().as_deref(),
+        Some("acme.example")
+    );
+    let error = parse_in(dir.path(), &source("https://acme.example/")).unwrap_err();
+    assert!(
+        error.to_string().contains("sources[0].account_domain")
+            && error.to_string().contains("is not a domain"),
+        "{error}"
+    );
+}
+
+#[test]
 fn mastodon_and_bluesky_sources() {
     let dir = folder();
     std::env::set_var("EARSHOT_TEST_MASTODON_TOKEN", "tok-123");
@@ -380,11 +399,18 @@ fn mastodon_and_bluesky_sources() {
         token,
         watch,
         stream,
+        account_domain,
     }) = config.sources[0].spec.settings::<mastodon::Settings>()
     else {
         panic!("{:?}", config.sources[0].spec)
     };
     assert_eq!(instance.as_str(), "https://mastodon.example/");
+    assert_eq!(account_domain, &None);
+    // Short names in `own_accounts` are accounts on the instance's host.
+    assert_eq!(
+        config.sources[0].spec.home().as_deref(),
+        Some("mastodon.example")
+    );
     assert_eq!(token.expose(), "tok-123");
     assert!(stream);
     assert_eq!(

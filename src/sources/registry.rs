@@ -50,6 +50,12 @@ pub trait SourceSpec: std::fmt::Debug + Send + Sync + Any {
     fn describe(&self) -> String;
     fn build(&self, context: Context) -> Arc<dyn Source>;
     fn as_any(&self) -> &dyn Any;
+    /// The domain whose accounts this source's network shows by a short name (a Mastodon
+    /// instance's account domain), so that a short name in `own_accounts` means the brand's
+    /// account there; `None` where names are global.
+    fn home(&self) -> Option<String> {
+        None
+    }
 }
 
 impl dyn SourceSpec {

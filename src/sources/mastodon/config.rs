@@ -16,7 +16,7 @@ pub const DEFAULT_EVERY: Duration = Duration::from_secs(30);
 
 pub const NETWORK: Network = Network {
     kind: "mastodon",
-    keys: &["watch", "instance", "token", "stream"],
+    keys: &["watch", "instance", "token", "stream", "account_domain"],
     every: DEFAULT_EVERY,
     parse,
 };
@@ -28,6 +28,9 @@ pub struct Settings {
     pub watch: Vec<Watch>,
     /// Follow the streaming API beside the polls.
     pub stream: bool,
+    /// The domain in the instance's account names (`@name@acme.example`) when it differs from
+    /// the host earshot talks to (`social.acme.example`); the instance's host otherwise.
+    pub account_domain: Option<String>,
 }
 
 fn parse(keys: &Keys<'_>) -> Result<Box<dyn SourceSpec>, KeyError> {
@@ -42,7 +45,28 @@ fn parse(keys: &Keys<'_>) -> Result<Box<dyn SourceSpec>, KeyError> {
         )?,
         watch,
         stream: keys.bool("stream")?.unwrap_or(false),
+        account_domain: account_domain(keys)?,
     }))
+}
+
+fn account_domain(keys: &Keys<'_>) -> Result<Option<String>, KeyError> {
+    let Some(domain) = keys.string("account_domain")? else {
+        return Ok(None);
+    };
+    let domain = domain.trim().trim_start_matches('@').to_lowercase();
+    let valid = !domain.is_empty()
+        && domain.contains('.')
+        && domain
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
+    if valid {
+        Ok(Some(domain))
+    } else {
+        Err(keys.error(
+            "account_domain",
+            format!("`{domain}` is not a domain; expected the part after the second @ in your accounts' names, such as \"acme.example\""),
+        ))
+    }
 }
 
 impl SourceSpec for Settings {
@@ -66,5 +90,11 @@ impl SourceSpec for Settings {
 
     fn as_any(&self) -> &dyn Any {
         self
+    }
+
+    fn home(&self) -> Option<String> {
+        self.account_domain
+            .clone()
+            .or_else(|| self.instance.host_str().map(str::to_lowercase))
     }
 }
