@@ -51,6 +51,11 @@ struct Rig {
 
 impl Rig {
     async fn start() -> Rig {
+        Rig::with_client(reqwest::Client::new()).await
+    }
+
+    /// The Instagram source answers through `http`.
+    async fn with_client(http: reqwest::Client) -> Rig {
         let graph = Fake::start().await;
         let store = Store::temporary(vec!["shell".into()]).unwrap();
         let facebook = Arc::new(facebook::Facebook::new(
@@ -75,7 +80,7 @@ impl Rig {
                 graph_url: graph.url.clone(),
             },
             Duration::from_secs(120),
-            reqwest::Client::new(),
+            http,
         ));
         let sources: Vec<(Arc<dyn Source>, Rules)> =
             vec![(facebook.clone(), rules()), (instagram.clone(), rules())];
@@ -444,6 +449,78 @@ async fn an_instagram_mention_is_relayed_and_answered_at_mentions_once() {
 }
 
 #[tokio::test]
+async fn an_answer_to_a_mention_whose_response_was_lost_is_read_back_not_posted_again() {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(400))
+        .build()
+        .unwrap();
+    let rig = Rig::with_client(http).await;
+    rig.graph.on(
+        "GET",
+        "/1784",
+        Reply::json(json!({"mentioned_media": {"id": "970", "caption": "Breakfast at @acmecoffee", "timestamp": ago(1), "username": "dana"}}).to_string()),
+    );
+    assert_eq!(rig.push(&mentions(json!({"media_id": "970"}))).await.0, 200);
+    let jane = Member::new("jane", "jane");
+    rig.store
+        .apply(1, &jane, &Action::Claim, Utc::now())
+        .await
+        .unwrap();
+    let text = "Thank you Dana, see you tomorrow!";
+    let answer = Action::Answer { text: text.into() };
+    rig.store
+        .apply(1, &jane, &answer, Utc::now())
+        .await
+        .unwrap();
+    let outbox = Outbox::new(
+        rig.store.clone(),
+        vec![],
+        vec![rig.instagram.clone()],
+        Arc::new(Notify::new()),
+    );
+    // The first try goes through, but its response never arrives.
+    let nothing_yet =
+        json!({"username": "acmecoffee", "mentioned_media": {"comments": {"data": []}}});
+    rig.graph
+        .on("GET", "/1784", Reply::json(nothing_yet.to_string()))
+        .on(
+            "POST",
+            "/1784/mentions",
+            Reply::json(r#"{"id":"1801"}"#).after(Duration::from_secs(2)),
+        );
+    let now = Utc::now();
+    assert_eq!(outbox.drain(now).await.unwrap().delivered, 0);
+    let read_back = &rig.graph.requests_to("/1784")[1];
+    assert_eq!(
+        read_back.param("fields"),
+        Some("username,mentioned_media.media_id(970){comments.limit(50){id,text,username}}")
+    );
+    // The retry reads the comments under the caption back and finds the account's answer.
+    let there = json!({"username": "acmecoffee", "mentioned_media": {"comments": {"data": [
+        {"id": "1800", "text": text, "username": "dana"},
+        {"id": "1801", "text": text, "username": "acmecoffee"},
+    ]}}});
+    rig.graph.on("GET", "/1784", Reply::json(there.to_string()));
+    let later = now + chrono::Duration::minutes(30);
+    assert_eq!(outbox.drain(later).await.unwrap().delivered, 1);
+    let posts = rig
+        .graph
+        .requests()
+        .into_iter()
+        .filter(|request| request.method == "POST")
+        .count();
+    assert_eq!(posts, 1, "posted once");
+    assert_eq!(
+        rig.store.answered_with("instagram", "1801").unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        rig.store.mention(1).unwrap().state.status(),
+        Status::Answered
+    );
+}
+
+#[tokio::test]
 async fn a_pushed_instagram_comment_and_its_poll_are_one_card() {
     let rig = Rig::start().await;
     rig.graph.on(
@@ -473,4 +550,77 @@ async fn a_pushed_instagram_comment_and_its_poll_are_one_card() {
         .on("GET", "/1784/tags", Reply::json(r#"{"data":[]}"#));
     assert_eq!(poll(&rig.store, rig.instagram.as_ref(), &rules()).await, 0);
     assert_eq!(rig.cards(), 1);
+}
+
+/// The real binary: `[webhooks.meta]` in the config serves the endpoint beside the polls, and a
+/// pushed comment reaches the chat as a card.
+#[tokio::test(flavor = "multi_thread")]
+async fn earshot_run_serves_the_webhooks_it_is_configured_with() {
+    use std::io::BufRead;
+    let graph = Fake::start().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let setup = crate::common::Setup::new(&format!(
+        "[[sources]]\nkind = \"facebook\"\npage_id = \"{PAGE}\"\ntoken = \"EAAPage\"\nwatch = [\"comments\"]\nevery = \"1h\"\ngraph_url = \"{}\"\n\n[webhooks.meta]\nlisten = \"127.0.0.1:{port}\"\nverify_token = \"{VERIFY_TOKEN}\"\napp_secret = \"{APP_SECRET}\"\n",
+        graph.url
+    ));
+    // The first poll finds nothing.
+    graph.on("GET", "/1000/posts", Reply::json(r#"{"data":[]}"#));
+    let mut child = setup.command(&["run"]).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines, seen) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines.send(line);
+        }
+    });
+    let url = format!("http://127.0.0.1:{port}{}", meta::PATH);
+    let http = reqwest::Client::new();
+    let mut verified = false;
+    for _ in 0..200 {
+        let handshake = http
+            .get(&url)
+            .query(&[
+                ("hub.mode", "subscribe"),
+                ("hub.verify_token", VERIFY_TOKEN),
+                ("hub.challenge", "42"),
+            ])
+            .send()
+            .await;
+        if let Ok(response) = handshake {
+            verified = response.status() == 200 && response.text().await.unwrap() == "42";
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let body = feed(jane_comment("add")).to_string();
+    let signed = signature::sign(&Secret::new(APP_SECRET), body.as_bytes());
+    let pushed = http
+        .post(&url)
+        .header("x-hub-signature-256", signed)
+        .body(body)
+        .send()
+        .await
+        .map(|response| response.status().as_u16());
+    let mut card = None;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while card.is_none() && std::time::Instant::now() < deadline {
+        match seen.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) if line.starts_with("┌─ #1") => card = Some(line),
+            _ => {}
+        }
+    }
+    child.kill().unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(verified, "the handshake: {stderr}");
+    assert_eq!(pushed.ok(), Some(200), "{stderr}");
+    assert!(card.is_some(), "the pushed comment is card #1: {stderr}");
+    assert!(stderr.contains("serving Meta's webhooks"), "{stderr}");
 }
