@@ -9,8 +9,10 @@ use chrono::Utc;
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinSet;
 
+mod pushes;
 mod streaming;
 
+pub use pushes::{push_cursor_name, Pushes};
 pub use streaming::{follow, stream_cursor_name};
 
 use crate::answered::AnswerWatch;
@@ -58,6 +60,12 @@ pub enum AppError {
     Chat(#[from] ChatError),
     #[error("cannot listen for shutdown signals: {0}")]
     Signals(#[source] std::io::Error),
+    #[error("cannot serve Meta's webhooks on {address} (webhooks.meta.listen): {source}")]
+    Webhooks {
+        address: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
     /// A task that must run as long as the app (a poller, the outbox, a chat listener) stopped:
     /// the process exits non-zero so that a service manager restarts it.
     #[error("the {task} task {outcome}; earshot stopped (see the error logged above)")]
@@ -75,6 +83,7 @@ pub struct App {
     chats: Vec<Arc<dyn Chat>>,
     wake: Arc<Notify>,
     follow_up: crate::config::FollowUp,
+    meta_webhooks: Option<crate::config::MetaWebhooks>,
 }
 
 impl App {
@@ -140,6 +149,7 @@ impl App {
             chats,
             wake,
             follow_up: config.follow_up.clone(),
+            meta_webhooks: config.meta_webhooks.clone(),
         })
     }
 
@@ -243,6 +253,30 @@ impl App {
         }
         let id = tasks.spawn(self.outbox.clone().run(stopped.clone())).id();
         names.insert(id, "outbox".to_string());
+
+        if let Some(settings) = self.meta_webhooks.clone() {
+            let pushes = Pushes::new(self.store.clone(), &self.sources, self.wake.clone());
+            if pushes.is_empty() {
+                tracing::warn!("[webhooks.meta] is set but no facebook or instagram source takes its notifications");
+            }
+            let address = settings.listen;
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .map_err(|source| AppError::Webhooks { address, source })?;
+            tracing::info!(%address, path = crate::webhooks::meta::PATH, "serving Meta's webhooks");
+            let stopped = stopped.clone();
+            let id = tasks
+                .spawn(async move {
+                    let receiver = Arc::new(pushes);
+                    if let Err(error) =
+                        crate::webhooks::meta::serve(listener, settings, receiver, stopped).await
+                    {
+                        tracing::error!(%error, "Meta's webhook endpoint failed");
+                    }
+                })
+                .id();
+            names.insert(id, "Meta webhooks".to_string());
+        }
 
         // The first storage failure (a full disk) stops the app, whichever task met it.
         let store = self.store.clone();

@@ -16,7 +16,9 @@ use crate::sources::registry::SourceSpec;
 
 mod discord;
 pub mod keys;
+mod webhooks;
 pub use discord::{DiscordConfig, DiscordEndpoint, DISCORD_API};
+pub use webhooks::MetaWebhooks;
 
 /// The command name people type when none is configured.
 pub const DEFAULT_COMMAND: &str = "/mentions";
@@ -42,6 +44,8 @@ pub struct Config {
     pub routes: crate::domain::routing::Routes,
     /// The saved replies (`replies.toml` beside the config, or `[replies] file`).
     pub replies: crate::domain::replies::SavedReplies,
+    /// `[webhooks.meta]`: Meta's webhooks served beside the polls.
+    pub meta_webhooks: Option<MetaWebhooks>,
 }
 
 #[derive(Debug, Clone)]
@@ -199,6 +203,8 @@ impl Config {
             replies::Failure::File(error) => error,
         })?;
 
+        let meta_webhooks = webhooks::check(raw.webhooks, &invalid)?;
+
         let mut follow_up =
             follow_up::follow_up(base, raw.priority, raw.digest, raw.sla, raw.report)
                 .map_err(|(span, key, message)| invalid(span, &key, message))?;
@@ -217,6 +223,7 @@ impl Config {
             sources,
             routes,
             replies,
+            meta_webhooks,
         })
     }
 
@@ -296,6 +303,8 @@ struct RawConfig {
     #[serde(default)]
     routes: Vec<Spanned<routes::RawRoute>>,
     replies: Option<replies::RawRepliesSection>,
+    #[serde(default)]
+    webhooks: webhooks::RawWebhooks,
 }
 
 #[derive(Deserialize)]

@@ -14,6 +14,9 @@
 //! earshot) and [`report`] (stats and the weekly chart). Storm mode (many mentions at once: one
 //! summary card instead of a flood) is decided in `domain::storm` and applied at ingest.
 //!
+//! [`webhooks`] take what networks push (Meta's, for Facebook and Instagram) through the same
+//! path as a poll.
+//!
 //! [`status`] tells the operator what waits in the outbox and why (`earshot status`, the digest).
 //!
 //! [`domain`] holds the pure model all of them share; [`net`] the network toolkit sources and
@@ -35,3 +38,4 @@ pub mod rules;
 pub mod sources;
 pub mod status;
 pub mod store;
+pub mod webhooks;

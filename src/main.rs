@@ -163,6 +163,12 @@ fn summary(config: &Config) -> String {
             humantime::format_duration(source.every)
         ));
     }
+    if let Some(meta) = &config.meta_webhooks {
+        lines.push(format!(
+            "webhooks: Meta's at http://{}/meta/webhooks",
+            meta.listen
+        ));
+    }
     lines.push(format!("keywords: {}", config.rules.keywords.join(", ")));
     for route in &config.routes.0 {
         let channels: Vec<String> = route

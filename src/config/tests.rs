@@ -970,3 +970,46 @@ fn youtube_and_linkedin_sections_are_read_by_their_own_folders() {
         "{no_token}"
     );
 }
+
+#[test]
+fn meta_webhooks_are_read_checked_and_keep_their_secrets() {
+    let dir = folder();
+    std::env::set_var("EARSHOT_TEST_META_VERIFY", "verify-me");
+    std::env::set_var("EARSHOT_TEST_META_SECRET", "s3cret-app");
+    let section = "\n[webhooks.meta]\nlisten = \"127.0.0.1:3002\"\nverify_token = \"${EARSHOT_TEST_META_VERIFY}\"\napp_secret = \"${EARSHOT_TEST_META_SECRET}\"\n";
+    let config = parse_in(dir.path(), &format!("{BASE}{FEED}{section}")).expect("valid");
+    let meta = config.meta_webhooks.as_ref().expect("on when present");
+    assert_eq!(meta.listen.to_string(), "127.0.0.1:3002");
+    assert_eq!(meta.verify_token.expose(), "verify-me");
+    assert_eq!(meta.app_secret.expose(), "s3cret-app");
+    let shown = format!("{config:?}");
+    assert!(
+        !shown.contains("verify-me") && !shown.contains("s3cret-app"),
+        "secrets never reach Debug: {shown}"
+    );
+    assert!(parse_in(dir.path(), &format!("{BASE}{FEED}"))
+        .unwrap()
+        .meta_webhooks
+        .is_none());
+
+    let error = |text: &str| parse_in(dir.path(), &format!("{BASE}{FEED}{text}")).unwrap_err();
+    let unknown = error(&format!("{section}path = \"/hooks\"\n"));
+    assert!(unknown.contains("unknown field `path`"), "{unknown}");
+    let other = error("\n[webhooks.slack]\nlisten = \"x\"\n");
+    assert!(other.contains("unknown field `slack`"), "{other}");
+    let listen = error(&section.replace("127.0.0.1:3002", "port 3002"));
+    assert!(
+        listen.contains("webhooks.meta.listen: `port 3002` is not an address to listen on"),
+        "{listen}"
+    );
+    let empty = error(&section.replace("${EARSHOT_TEST_META_SECRET}", " "));
+    assert!(
+        empty.contains("webhooks.meta.app_secret: `app_secret` is empty"),
+        "{empty}"
+    );
+    let missing = error(&section.replace("verify_token = \"${EARSHOT_TEST_META_VERIFY}\"\n", ""));
+    assert!(
+        missing.contains("missing field `verify_token`"),
+        "{missing}"
+    );
+}

@@ -80,6 +80,21 @@ pub trait Source: Send + Sync {
         let _ = mentions;
     }
 
+    /// Where a network's webhook addresses this source, when it takes pushes (Meta's webhooks
+    /// name a Page or an Instagram account by id): see [`crate::webhooks`].
+    fn hooked(&self) -> Option<Hook> {
+        None
+    }
+
+    /// The mentions in one change the network pushed, in the same form (and under the same
+    /// ids) a poll gives them, so the store's dedup index keeps a push and a poll of the same
+    /// comment to one card. What the push lacks is fetched from the network. A change that is
+    /// no mention (a like, a removal, the brand's own comment) gives none.
+    async fn pushed(&self, push: &Push) -> Result<Vec<Mention>, SourceError> {
+        let _ = push;
+        Ok(Vec::new())
+    }
+
     /// Whether [`Source::stream`] follows a live stream beside the polls.
     fn streams(&self) -> bool {
         false
@@ -99,6 +114,23 @@ pub trait Source: Send + Sync {
             self.network()
         )))
     }
+}
+
+/// The address a webhook names a source by: Meta's `object` ("page", "instagram") and the
+/// entry's id (the Page's or the Instagram account's).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Hook {
+    pub object: &'static str,
+    pub id: String,
+}
+
+/// One change a webhook pushed: its `field` ("feed", "comments", "mentions"), its `value` as
+/// the network wrote it (the source reads it), and when the network sent it.
+#[derive(Debug, Clone)]
+pub struct Push {
+    pub field: String,
+    pub value: serde_json::Value,
+    pub sent_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// What a live stream hands the app.

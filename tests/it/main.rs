@@ -22,6 +22,7 @@ mod jetstream;
 mod mastodon;
 mod mastodon_streaming;
 mod meta;
+mod meta_webhooks;
 mod outbox;
 mod reddit;
 mod reviews;

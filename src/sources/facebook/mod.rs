@@ -5,12 +5,14 @@
 //! Page (`POST /{id}/comments`), posted once.
 //!
 //! `config.rs` holds the config keys, `wire.rs` the JSON shapes, `poll.rs` the watches and
-//! the position kept between polls, `reply.rs` answers and answered-detection. The Graph
+//! the position kept between polls, `push.rs` the `feed` changes Meta's webhooks push,
+//! `reply.rs` answers and answered-detection. The Graph
 //! client (token, `appsecret_proof`, usage headers, errors) is shared with Instagram:
 //! [`crate::sources::graph`].
 
 pub mod config;
 pub(crate) mod poll;
+mod push;
 mod reply;
 pub(crate) mod wire;
 
@@ -23,7 +25,7 @@ use async_trait::async_trait;
 pub use config::{Settings, Watch, DEFAULT_EVERY, NETWORK};
 
 use super::graph::Graph;
-use super::{Fetched, Posted, Source, SourceError};
+use super::{Fetched, Hook, Posted, Push, Source, SourceError};
 use crate::domain::{Cursor, Mention, Network};
 use crate::net::{Clock, CursorSet, PostOnce};
 use wire::Mark;
@@ -154,5 +156,16 @@ impl Source for Facebook {
 
     async fn answered_by_brand(&self, mention: &Mention) -> Result<Option<String>, SourceError> {
         Ok(self.page_reply(&mention.key.id).await?)
+    }
+
+    fn hooked(&self) -> Option<Hook> {
+        Some(Hook {
+            object: "page",
+            id: self.settings.page_id.clone(),
+        })
+    }
+
+    async fn pushed(&self, push: &Push) -> Result<Vec<Mention>, SourceError> {
+        Ok(self.pushed_change(push).await?)
     }
 }

@@ -6,11 +6,13 @@
 //! own comments are never relayed.
 //!
 //! Answers: `POST /{comment}/replies`, which only works on top-level comments, so an answer to
-//! a reply goes under its top-level comment and names the person it answers; media the
-//! account is @mentioned in is answered with `POST /{user}/mentions`. Posted once, as on
-//! Facebook.
+//! a reply goes under its top-level comment and names the person it answers; media and
+//! comments the account is @mentioned in are answered with `POST /{user}/mentions`
+//! (`mentions.rs`). Posted once, as on Facebook. `push.rs` reads what Meta's webhooks push.
 
 pub mod config;
+mod mentions;
+mod push;
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -24,9 +26,10 @@ pub use config::{Settings, Watch, DEFAULT_EVERY, NETWORK};
 use super::facebook::poll::Window;
 use super::facebook::wire::Mark;
 use super::graph::{parse_time, Created, Graph, Page};
-use super::{Fetched, Posted, Source, SourceError};
+use super::{Fetched, Hook, Posted, Push, Source, SourceError};
 use crate::domain::{Author, Cursor, Mention, MentionKey, Network};
 use crate::net::{CursorSet, Failure, Pager, PostOnce, Purpose, Turn};
+use mentions::Target;
 
 /// Recent media read for comments each poll, and comments per media item.
 const MEDIA_PAGE: usize = 25;
@@ -359,25 +362,6 @@ impl Instagram {
             id: Some(id),
         })
     }
-
-    async fn post_on_mention(&self, media: &str, text: &str) -> Result<Posted, Failure> {
-        let user = &self.settings.user_id;
-        let created: Created = self
-            .graph
-            .post(
-                "Instagram (answering a mention)",
-                &format!("{user}/mentions"),
-                &[("media_id", media), ("message", text)],
-            )
-            .await?;
-        let id = created
-            .id
-            .ok_or_else(|| Failure::retry("Instagram took the answer but sent no id back"))?;
-        Ok(Posted {
-            link: None,
-            id: Some(id),
-        })
-    }
 }
 
 #[async_trait]
@@ -424,37 +408,39 @@ impl Source for Instagram {
         text: &str,
         idempotency_key: &str,
     ) -> Result<Posted, SourceError> {
-        let id = mention.key.id.as_str();
-        if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
+        let Some(target) = Target::of(mention) else {
             return Err(SourceError::Permanent(format!(
-                "`{id}` is not an Instagram id"
+                "`{}` is not an Instagram id",
+                mention.key.id
             )));
-        }
-        // Tagged media (no parent) is answered as a mention of the account.
-        let posted = if mention.in_reply_to.is_none() {
-            self.answers
-                .post(
-                    idempotency_key,
-                    || async { Ok::<_, Failure>(None) },
-                    || self.post_on_mention(id, text),
-                )
-                .await?
-        } else {
-            let (top, text) = self.target(mention, text).await?;
-            if let Some(max) = Network::Instagram.max_mentions() {
-                if crate::domain::length::at_mentions(&text) > max {
-                    return Err(SourceError::Permanent(format!(
-                        "the answer names more than {max} accounts once the person answered is named"
-                    )));
-                }
+        };
+        let posted = match target {
+            // Tagged media, and captions and comments elsewhere that @mention the account.
+            Target::Media { media } => {
+                self.answer_mention(idempotency_key, &media, None, text)
+                    .await?
             }
-            self.answers
-                .post(
-                    idempotency_key,
-                    || self.existing_reply(&top, &text),
-                    || self.post_reply(&top, &text),
-                )
-                .await?
+            Target::MentionedComment { media, comment } => {
+                self.answer_mention(idempotency_key, &media, Some(&comment), text)
+                    .await?
+            }
+            Target::Comment => {
+                let (top, text) = self.target(mention, text).await?;
+                if let Some(max) = Network::Instagram.max_mentions() {
+                    if crate::domain::length::at_mentions(&text) > max {
+                        return Err(SourceError::Permanent(format!(
+                            "the answer names more than {max} accounts once the person answered is named"
+                        )));
+                    }
+                }
+                self.answers
+                    .post(
+                        idempotency_key,
+                        || self.existing_reply(&top, &text),
+                        || self.post_reply(&top, &text),
+                    )
+                    .await?
+            }
         };
         if let (Some(id), Ok(mut own)) = (&posted.id, self.own.lock()) {
             own.insert(id.clone());
@@ -465,9 +451,21 @@ impl Source for Instagram {
         })
     }
 
-    /// A reply by the account below the comment.
+    fn hooked(&self) -> Option<Hook> {
+        Some(Hook {
+            object: "instagram",
+            id: self.settings.user_id.clone(),
+        })
+    }
+
+    async fn pushed(&self, push: &Push) -> Result<Vec<Mention>, SourceError> {
+        Ok(self.pushed_change(push).await?)
+    }
+
+    /// A reply by the account below a comment on its own media (the replies to a comment
+    /// elsewhere cannot be read by id).
     async fn answered_by_brand(&self, mention: &Mention) -> Result<Option<String>, SourceError> {
-        if mention.in_reply_to.is_none() {
+        if Target::of(mention) != Some(Target::Comment) {
             return Ok(None);
         }
         let page: Option<Page<Comment>> = self
