@@ -10,6 +10,7 @@ use std::path::Path;
 use toml::Spanned;
 
 use super::expand_env;
+use crate::net::oauth::OAuth;
 use crate::net::Secret;
 
 /// A mistake in one source's keys; the config adds the file and turns the span into a line.
@@ -194,6 +195,50 @@ impl<'a> Keys<'a> {
             .iter()
             .map(|item| parse(item).map_err(|message| self.error("watch", message)))
             .collect()
+    }
+
+    /// An OAuth refresh grant: `client_id`, `client_secret` and `refresh_token` together (or
+    /// none of them), and `token_url` or `default_token_url`. `purpose` says what the grant is
+    /// for, in the errors: "to answer as the channel".
+    pub fn refresh_grant(
+        &self,
+        default_token_url: &str,
+        purpose: &str,
+    ) -> Result<Option<OAuth>, KeyError> {
+        const GRANT: [&str; 3] = ["client_id", "client_secret", "refresh_token"];
+        let mut set = [None, None, None];
+        for (slot, key) in set.iter_mut().zip(GRANT) {
+            *slot = self
+                .string(key)?
+                .map(|value| value.trim().to_string())
+                .filter(|value| !value.is_empty());
+        }
+        match set {
+            [Some(client_id), Some(client_secret), Some(refresh_token)] => Ok(Some(OAuth {
+                client_id,
+                client_secret: Secret::new(client_secret),
+                refresh_token: Secret::new(refresh_token),
+                token_url: self.base_url("token_url", default_token_url)?,
+            })),
+            [None, None, None] => match self.string("token_url")? {
+                Some(_) => Err(self.error(
+                    "token_url",
+                    format!("`token_url` is only used {purpose}; set `client_id`, `client_secret` and `refresh_token` too"),
+                )),
+                None => Ok(None),
+            },
+            set => {
+                let missing = GRANT
+                    .iter()
+                    .zip(set.iter())
+                    .find(|(_, value)| value.is_none())
+                    .map_or("client_id", |(key, _)| *key);
+                Err(self.error(
+                    missing,
+                    format!("`client_id`, `client_secret` and `refresh_token` go together ({purpose}); `{missing}` is missing"),
+                ))
+            }
+        }
     }
 
     /// The first key set that this network does not read, so that a typo or a key meant for

@@ -911,7 +911,7 @@ fn youtube_and_linkedin_sections_are_read_by_their_own_folders() {
         "{youtube}client_id = \"c\"\nrefresh_token = \"r\"\n"
     ));
     assert!(
-        half_grant.contains("sources[0].client_secret: answering as the channel needs"),
+        half_grant.contains("sources[0].client_secret: `client_id`, `client_secret` and `refresh_token` go together (to answer as the channel); `client_secret` is missing"),
         "{half_grant}"
     );
     let watch = error(&youtube.replace("\"comments\", ", "\"videos\", "));
@@ -966,8 +966,40 @@ fn youtube_and_linkedin_sections_are_read_by_their_own_folders() {
     );
     let no_token = error(&linkedin.replace("token = \"t\"\n", ""));
     assert!(
-        no_token.contains("sources[0].token: a linkedin source needs `token`"),
+        no_token.contains("sources[0].token: a linkedin source needs `token`")
+            && no_token.contains("or `refresh_token`, `client_id` and `client_secret`"),
         "{no_token}"
+    );
+    // With a refresh token, `token` may go: earshot gets one from LinkedIn's endpoint.
+    let grant = "refresh_token = \"r\"\nclient_id = \"c\"\nclient_secret = \"s\"\n";
+    let renewing = parse_in(
+        dir.path(),
+        &format!("{BASE}{}{grant}", linkedin.replace("token = \"t\"\n", "")),
+    )
+    .expect("valid");
+    let li = renewing.sources[0]
+        .spec
+        .settings::<linkedin::Settings>()
+        .unwrap();
+    assert!(li.token.is_none());
+    let refresh = li.refresh.as_ref().expect("a refresh grant");
+    assert_eq!(refresh.token_url, linkedin::DEFAULT_TOKEN_URL);
+    assert_eq!(refresh.client_id, "c");
+    assert!(!format!("{li:?}").contains("\"s\""), "secrets never print");
+    let half = error(&format!(
+        "{linkedin}refresh_token = \"r\"\nclient_id = \"c\"\n"
+    ));
+    assert!(
+        half.contains("sources[0].client_secret: `client_id`, `client_secret` and `refresh_token` go together (to renew the access token); `client_secret` is missing"),
+        "{half}"
+    );
+    let lone_url = error(&format!(
+        "{linkedin}token_url = \"https://example.test/token\"\n"
+    ));
+    assert!(
+        lone_url
+            .contains("sources[0].token_url: `token_url` is only used to renew the access token"),
+        "{lone_url}"
     );
 }
 

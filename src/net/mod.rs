@@ -11,6 +11,8 @@
 //! - [`Transport`]: one client per network: budget, auth with one renewal on refusal, status,
 //!   body snippets in errors, JSON decoding that names what it could not read;
 //! - [`CursorSet`]: per-watch positions in one cursor, with one failure policy;
+//! - [`oauth`]: a token endpoint's exchange (refresh tokens and other grants) and the
+//!   [`oauth::TokenCache`] that holds an access token until shortly before it expires;
 //! - [`Pager`]: one paging loop (cursor tokens, Graph-API `paging.next`, page numbers);
 //! - [`PostOnce`]: "post only once" for networks without an idempotency key.
 //!
@@ -20,6 +22,7 @@
 pub mod budget;
 pub mod cursor_set;
 pub mod failure;
+pub mod oauth;
 pub mod pager;
 pub mod post_once;
 pub mod secret;

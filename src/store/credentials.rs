@@ -1,6 +1,7 @@
 //! Credentials a network rotates. X hands out a new refresh token with every refresh and
 //! voids the old one, so the newest must survive a restart, or the source is locked out until
-//! a person creates a new one. A source gets a [`Credentials`] for its own name and nothing
+//! a person creates a new one; Trustpilot and LinkedIn keep their access tokens here so that a
+//! restart does not ask for a new one. A source gets a [`Credentials`] for its own name and nothing
 //! else of the store.
 
 use std::fmt;
@@ -19,6 +20,9 @@ pub struct Grant {
     pub refresh_token: String,
     pub access_token: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// When the refresh token itself expires, where the network says (LinkedIn's year).
+    #[serde(default)]
+    pub refresh_expires_at: Option<DateTime<Utc>>,
 }
 
 impl fmt::Debug for Grant {
@@ -29,6 +33,7 @@ impl fmt::Debug for Grant {
             .field("refresh_token", &"…")
             .field("access_token", &self.access_token.as_ref().map(|_| "…"))
             .field("expires_at", &self.expires_at)
+            .field("refresh_expires_at", &self.refresh_expires_at)
             .finish()
     }
 }

@@ -346,6 +346,7 @@ async fn a_sources_rotated_credentials_survive_reopening_the_store() {
         refresh_token: "refresh-2".into(),
         access_token: Some("access-2".into()),
         expires_at: DateTime::from_timestamp(1_800_000_000, 0),
+        refresh_expires_at: DateTime::from_timestamp(1_830_000_000, 0),
     };
     {
         let store = Store::open(dir.path(), chats()).unwrap();

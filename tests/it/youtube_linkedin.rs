@@ -726,6 +726,7 @@ mod linkedin {
     use chrono::{DateTime, Utc};
     use earshot::app::poll;
     use earshot::domain::{Author, ListFilter, Member, Mention, MentionKey, Network};
+    use earshot::net::oauth::OAuth;
     use earshot::net::{Clock, Secret};
     use earshot::rules::Rules;
     use earshot::sources::linkedin::{LinkedIn, Settings, Watch};
@@ -742,6 +743,10 @@ mod linkedin {
     const C1: &str = "urn:li:comment:(urn:li:activity:1,11)";
     const C1_REPLIES: &str =
         "/socialActions/urn%3Ali%3Acomment%3A%28urn%3Ali%3Aactivity%3A1%2C11%29/comments";
+    const TOKEN: &str = "/oauth/v2/accessToken";
+    /// LinkedIn's documented lifetimes: 60 days for an access token, a year for a refresh token.
+    const SIXTY_DAYS: i64 = 60 * 24 * 3600;
+    const A_YEAR: i64 = 365 * 24 * 3600;
 
     fn at(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text)
@@ -756,8 +761,9 @@ mod linkedin {
             "linkedin".into(),
             Settings {
                 organization: ORG.into(),
-                token: Secret::new("li-token"),
+                token: Some(Secret::new("li-token")),
                 token_expires: expires.map(at),
+                refresh: None,
                 watch,
                 api_url: fake.url.clone(),
                 version: "202611".into(),
@@ -860,8 +866,9 @@ mod linkedin {
             "linkedin".into(),
             Settings {
                 organization: ORG.into(),
-                token: Secret::new("li-token"),
+                token: Some(Secret::new("li-token")),
                 token_expires: None,
+                refresh: None,
                 watch: vec![Watch::Comments],
                 api_url: fake.url.clone(),
                 version: "202611".into(),
@@ -949,5 +956,226 @@ mod linkedin {
             .problem("linkedin", Utc::now())
             .unwrap();
         assert!(problem.contains("expires on 2026-12-06"), "{problem}");
+    }
+
+    fn clock() -> (Clock, Arc<Mutex<DateTime<Utc>>>) {
+        let now = Arc::new(Mutex::new(at("2026-12-02T12:00:00Z")));
+        let reading = now.clone();
+        (Arc::new(move || *reading.lock().unwrap()), now)
+    }
+
+    /// A source that renews its token with `refresh_token` (and starts from `token`, if any).
+    fn renewing(fake: &Fake, token: Option<&str>, refresh_token: &str, clock: &Clock) -> LinkedIn {
+        LinkedIn::new(
+            "linkedin".into(),
+            Settings {
+                organization: ORG.into(),
+                token: token.map(Secret::new),
+                token_expires: None,
+                refresh: Some(OAuth {
+                    client_id: "li-client".into(),
+                    client_secret: Secret::new("li-secret"),
+                    refresh_token: Secret::new(refresh_token),
+                    token_url: format!("{}{TOKEN}", fake.url),
+                }),
+                watch: vec![Watch::Mentions],
+                api_url: fake.url.clone(),
+                version: "202611".into(),
+            },
+            Duration::from_secs(300),
+            reqwest::Client::new(),
+        )
+        .with_clock(clock.clone())
+    }
+
+    /// LinkedIn's answer to a refresh: the same refresh token, with what is left of its year.
+    fn issued(access: &str, refresh_left: i64) -> Reply {
+        Reply::json(
+            json!({"access_token": access, "expires_in": SIXTY_DAYS,
+                "refresh_token": "li-refresh", "refresh_token_expires_in": refresh_left,
+                "scope": "r_organization_social,w_organization_social,rw_organization_admin"})
+            .to_string(),
+        )
+    }
+
+    fn no_notes() -> Reply {
+        Reply::json(r#"{"elements": [], "paging": {"start": 0, "count": 0}}"#)
+    }
+
+    fn bearers(fake: &Fake) -> Vec<String> {
+        fake.requests_to(NOTES)
+            .iter()
+            .map(|r| r.header("authorization").unwrap_or_default().to_string())
+            .collect()
+    }
+
+    fn health(store: &Store) -> Option<String> {
+        store
+            .source_health("linkedin")
+            .unwrap()
+            .problem("linkedin", Utc::now())
+    }
+
+    #[tokio::test]
+    async fn the_token_is_renewed_a_day_before_it_expires_and_not_sooner() {
+        let fake = Fake::start().await;
+        let store = Store::temporary(vec![]).unwrap();
+        let (clock, now) = clock();
+        let source = renewing(&fake, None, "li-refresh", &clock);
+        fake.on("POST", TOKEN, issued("li-access-1", A_YEAR)).on(
+            "POST",
+            TOKEN,
+            issued("li-access-2", A_YEAR - 59 * 24 * 3600),
+        );
+        for _ in 0..3 {
+            fake.on("GET", NOTES, no_notes());
+        }
+        poll(&store, &source, &rules()).await;
+        *now.lock().unwrap() += chrono::Duration::days(30);
+        poll(&store, &source, &rules()).await;
+        assert_eq!(
+            fake.requests_to(TOKEN).len(),
+            1,
+            "a fresh token is not renewed"
+        );
+        // 59 days and an hour on: less than a day left of the first token.
+        *now.lock().unwrap() += chrono::Duration::days(29) + chrono::Duration::hours(1);
+        poll(&store, &source, &rules()).await;
+        assert_eq!(
+            bearers(&fake),
+            vec![
+                "Bearer li-access-1",
+                "Bearer li-access-1",
+                "Bearer li-access-2"
+            ]
+        );
+        let renewals = fake.requests_to(TOKEN);
+        assert_eq!(renewals.len(), 2);
+        let form = renewals[1].form();
+        assert_eq!(form["grant_type"], "refresh_token");
+        assert_eq!(form["refresh_token"], "li-refresh");
+        assert_eq!(form["client_id"], "li-client");
+        assert_eq!(form["client_secret"], "li-secret");
+        assert_eq!(health(&store), None);
+    }
+
+    #[tokio::test]
+    async fn a_refused_token_is_renewed_once_and_the_call_goes_through() {
+        let fake = Fake::start().await;
+        let store = Store::temporary(vec![]).unwrap();
+        let (clock, _) = clock();
+        let ms = at("2026-12-02T10:00:00Z").timestamp_millis();
+        fake.on(
+            "GET",
+            NOTES,
+            Reply::status(401, r#"{"status":401,"serviceErrorCode":65601,"code":"REVOKED_ACCESS_TOKEN","message":"The token used in the request has been revoked by the user"}"#),
+        )
+        .on(
+            "GET",
+            NOTES,
+            Reply::json(
+                json!({"elements": [{"action": "SHARE_MENTION", "sourcePost": "urn:li:share:99", "lastModifiedAt": ms}]})
+                    .to_string(),
+            ),
+        )
+        .on("POST", TOKEN, issued("li-access-new", A_YEAR));
+        let source = renewing(&fake, Some("li-access-old"), "li-refresh", &clock);
+        assert_eq!(poll(&store, &source, &rules()).await, 1);
+        assert_eq!(
+            bearers(&fake),
+            vec!["Bearer li-access-old", "Bearer li-access-new"]
+        );
+        assert_eq!(fake.requests_to(TOKEN).len(), 1);
+        assert_eq!(health(&store), None);
+    }
+
+    #[tokio::test]
+    async fn a_refused_refresh_token_names_the_key_to_renew() {
+        let fake = Fake::start().await;
+        let store = Store::temporary(vec![]).unwrap();
+        let (clock, _) = clock();
+        fake.on(
+            "POST",
+            TOKEN,
+            Reply::status(
+                400,
+                r#"{"error":"invalid_grant","error_description":"The provided authorization grant or refresh token is invalid, expired or revoked"}"#,
+            ),
+        );
+        let source = renewing(&fake, None, "li-refresh", &clock);
+        assert_eq!(poll(&store, &source, &rules()).await, 0);
+        let problem = health(&store).expect("reported");
+        assert!(
+            problem.contains(
+                "linkedin source `linkedin`: the refresh token was refused (invalid_grant"
+            ),
+            "{problem}"
+        );
+        assert!(
+            problem.contains("renew `refresh_token` in the config"),
+            "{problem}"
+        );
+        assert!(
+            fake.requests_to(NOTES).is_empty(),
+            "no call without a token"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_renewed_grant_survives_a_restart_without_a_new_exchange() {
+        let fake = Fake::start().await;
+        let store = Store::temporary(vec![]).unwrap();
+        let (clock, now) = clock();
+        fake.on("POST", TOKEN, issued("li-access-1", A_YEAR));
+        for _ in 0..3 {
+            fake.on("GET", NOTES, no_notes());
+        }
+        let source = renewing(&fake, None, "li-refresh", &clock)
+            .with_credentials(store.credentials("linkedin"));
+        poll(&store, &source, &rules()).await;
+        drop(source);
+        *now.lock().unwrap() += chrono::Duration::days(10);
+        let restarted = renewing(&fake, None, "li-refresh", &clock)
+            .with_credentials(store.credentials("linkedin"));
+        poll(&store, &restarted, &rules()).await;
+        assert_eq!(fake.requests_to(TOKEN).len(), 1, "the stored grant serves");
+        assert_eq!(
+            bearers(&fake),
+            vec!["Bearer li-access-1", "Bearer li-access-1"]
+        );
+        // A new refresh token in the config was made on purpose: it wins over the stored grant.
+        fake.on("POST", TOKEN, issued("li-access-2", A_YEAR));
+        let reconfigured = renewing(&fake, None, "li-refresh-new", &clock)
+            .with_credentials(store.credentials("linkedin"));
+        poll(&store, &reconfigured, &rules()).await;
+        let renewals = fake.requests_to(TOKEN);
+        assert_eq!(renewals.len(), 2);
+        assert_eq!(renewals[1].form()["refresh_token"], "li-refresh-new");
+        assert_eq!(bearers(&fake)[2], "Bearer li-access-2");
+        assert!(fake.unused().is_empty(), "{:?}", fake.unused());
+    }
+
+    #[tokio::test]
+    async fn the_digest_warns_a_week_before_the_refresh_token_expires() {
+        let fake = Fake::start().await;
+        let store = Store::temporary(vec![]).unwrap();
+        let (clock, now) = clock();
+        // Ten days left of the refresh token's year: no warning yet.
+        fake.on("POST", TOKEN, issued("li-access-1", 10 * 24 * 3600));
+        fake.on("GET", NOTES, no_notes())
+            .on("GET", NOTES, no_notes());
+        let source = renewing(&fake, None, "li-refresh", &clock);
+        poll(&store, &source, &rules()).await;
+        assert_eq!(health(&store), None);
+        *now.lock().unwrap() += chrono::Duration::days(4);
+        poll(&store, &source, &rules()).await;
+        let digest =
+            earshot::digest::Digester::text(&store, chrono_tz::UTC, *now.lock().unwrap()).unwrap();
+        assert!(digest.contains("Sources that need a look:"), "{digest}");
+        assert!(
+            digest.contains("the LinkedIn refresh token of source `linkedin` expires on 2026-12-12: renew `refresh_token`"),
+            "{digest}"
+        );
+        assert_eq!(fake.requests_to(TOKEN).len(), 1);
     }
 }

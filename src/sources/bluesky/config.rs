@@ -1,10 +1,10 @@
-//! A Bluesky source's `[[sources]]` keys.
+//! A Bluesky source's `[[sources]]` keys and what it can watch.
 
 use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{jetstream, Bluesky, Watch};
+use super::{jetstream, Bluesky};
 use crate::config::keys::{socket_url, web_url, KeyError, Keys};
 use crate::net::Secret;
 use crate::sources::registry::{Context, Network, SourceSpec};
@@ -19,6 +19,45 @@ pub const NETWORK: Network = Network {
     every: DEFAULT_EVERY,
     parse,
 };
+
+/// One thing to watch on Bluesky.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Watch {
+    /// Mentions of, replies to and quotes of the account's posts.
+    Mentions,
+    /// Posts found by `app.bsky.feed.searchPosts` for this query.
+    Search(String),
+    /// Every new post on the network, read live from Jetstream; the rules pick the mentions.
+    Jetstream,
+}
+
+impl Watch {
+    /// The stream's name in the stored cursor.
+    pub(super) fn key(&self) -> String {
+        match self {
+            Watch::Mentions => "mentions".to_string(),
+            Watch::Search(query) => format!("search:{query}"),
+            Watch::Jetstream => "jetstream".to_string(),
+        }
+    }
+
+    /// `"mentions"` or `"search:<query>"`.
+    pub fn parse(text: &str) -> Result<Watch, String> {
+        let text = text.trim();
+        if text == "mentions" {
+            return Ok(Watch::Mentions);
+        }
+        if text == "jetstream" {
+            return Ok(Watch::Jetstream);
+        }
+        match text.strip_prefix("search:").map(str::trim) {
+            Some(query) if !query.is_empty() => Ok(Watch::Search(query.to_string())),
+            _ => Err(format!(
+                "`{text}` is not something Bluesky can watch; use \"mentions\", \"search:<words>\" or \"jetstream\""
+            )),
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {

@@ -1,43 +1,39 @@
 //! Bluesky: the brand account's notifications (mentions, replies, quotes) and keyword searches,
 //! read through the account's PDS with a cached app-password session; answers posted as reply
 //! records whose record key is derived from the idempotency key, so a retry cannot post twice.
+//!
+//! `config.rs` reads the section and its watches, `session.rs` holds the session and the XRPC
+//! calls, `listing.rs` reads notifications and searches, `jetstream.rs` follows the live
+//! stream, `profiles.rs` remembers streamed authors, `records.rs` holds the JSON shapes,
+//! `reply.rs` builds the reply record, `answer.rs` posts it once, `answered.rs` finds the
+//! brand's own replies.
 
+mod answer;
+mod answered;
 pub mod config;
-
-pub use config::{Settings, DEFAULT_EVERY, NETWORK};
-
 pub mod jetstream;
+mod listing;
 mod profiles;
 mod records;
 mod reply;
 mod session;
 
+pub use config::{Settings, Watch, DEFAULT_EVERY, NETWORK};
+
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use reqwest::Method;
-use serde_json::{json, Value};
 
 use super::{Fetched, Posted, Source, SourceError, StreamEvent};
 use crate::domain::{Cursor, Mention, Network};
-use crate::net::{Budget, Clock, CursorSet, Pager, RateHeaders, Reset, Secret, Transport, Turn};
+use crate::net::{Budget, Clock, CursorSet, RateHeaders, Reset, Secret, Transport};
 use profiles::Profiles;
-use records::{
-    NotificationPage, PostView, PostsView, ProfilesView, SearchPage, StrongRef, REASONS,
-};
-use session::{Failure, Session};
+use records::ProfilesView;
+use session::Session;
 
 pub use reply::record_key;
 
-/// The most the API serves per page.
-const PAGE: usize = 100;
-/// Pages per stream and poll. Notifications page backwards from the newest, so a backlog
-/// beyond this (2,500 notifications in one interval) is cut short, with a warning.
-const PAGER: Pager = Pager::new(25);
-/// searchPosts filters on `sortAt`, which a post's own clock can set slightly in the past:
-/// each search reaches back this far before the newest post already seen.
-const SEARCH_OVERLAP: chrono::Duration = chrono::Duration::minutes(5);
 /// Polls stop when the PDS's budget left in its window falls this low, so answers still go out.
 const RESERVED_REQUESTS: u32 = 10;
 /// After a 429 or 5xx that names no wait, the PDS is left alone this long.
@@ -52,45 +48,6 @@ const RATE_HEADERS: RateHeaders = RateHeaders {
 /// the median and getProfiles usually answers in tens of milliseconds; past this the cards go
 /// out with the DID rather than keep the team waiting on a slow AppView.
 const PROFILE_WAIT: Duration = Duration::from_secs(2);
-
-/// One thing to watch on Bluesky.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Watch {
-    /// Mentions of, replies to and quotes of the account's posts.
-    Mentions,
-    /// Posts found by `app.bsky.feed.searchPosts` for this query.
-    Search(String),
-    /// Every new post on the network, read live from Jetstream; the rules pick the mentions.
-    Jetstream,
-}
-
-impl Watch {
-    /// The stream's name in the stored cursor.
-    fn key(&self) -> String {
-        match self {
-            Watch::Mentions => "mentions".to_string(),
-            Watch::Search(query) => format!("search:{query}"),
-            Watch::Jetstream => "jetstream".to_string(),
-        }
-    }
-
-    /// `"mentions"` or `"search:<query>"`.
-    pub fn parse(text: &str) -> Result<Watch, String> {
-        let text = text.trim();
-        if text == "mentions" {
-            return Ok(Watch::Mentions);
-        }
-        if text == "jetstream" {
-            return Ok(Watch::Jetstream);
-        }
-        match text.strip_prefix("search:").map(str::trim) {
-            Some(query) if !query.is_empty() => Ok(Watch::Search(query.to_string())),
-            _ => Err(format!(
-                "`{text}` is not something Bluesky can watch; use \"mentions\", \"search:<words>\" or \"jetstream\""
-            )),
-        }
-    }
-}
 
 pub struct Bluesky {
     name: String,
@@ -147,183 +104,6 @@ impl Bluesky {
         self
     }
 
-    /// New mentions, replies and quotes, newest first, back to `since` (inclusive: the store
-    /// drops what it has). Returns them oldest first and the newest `indexedAt` seen.
-    async fn notifications(
-        &self,
-        since: Option<DateTime<Utc>>,
-        me: &str,
-    ) -> Result<(Vec<Mention>, Option<DateTime<Utc>>), SourceError> {
-        let mut mentions = Vec::new();
-        let mut newest = since;
-        let mut pages = PAGER.pages();
-        while let Some(cursor) = pages.next_page() {
-            let mut query: Vec<(&str, String)> =
-                REASONS.iter().map(|r| ("reasons", r.to_string())).collect();
-            query.push(("limit", PAGE.to_string()));
-            if let Some(cursor) = cursor {
-                query.push(("cursor", cursor));
-            }
-            let result: Result<NotificationPage, SourceError> = self
-                .xrpc(
-                    Method::GET,
-                    "app.bsky.notification.listNotifications",
-                    &query,
-                    None,
-                    true,
-                )
-                .await;
-            let found = match result {
-                Ok(found) => found,
-                // Paging backwards, a partial walk would leave a gap: all or nothing.
-                Err(error) => return Err(error),
-            };
-            let mut reached_since = found.notifications.is_empty();
-            for item in found.notifications {
-                let Some(post) = self.post_view(item, "notification") else {
-                    continue;
-                };
-                let at = post.indexed_at();
-                if let (Some(at), Some(since)) = (at, since) {
-                    if at < since {
-                        reached_since = true;
-                        continue;
-                    }
-                }
-                if newest.is_none_or(|newest| at.is_some_and(|at| at > newest)) {
-                    newest = at.or(newest);
-                }
-                let relevant = post.reason.as_deref().is_some_and(|r| REASONS.contains(&r));
-                if relevant && post.author.did != me {
-                    mentions.push(post.to_mention(&self.name, true));
-                }
-            }
-            // A new source starts from the latest page, not from the account's whole history.
-            pages.turn(match found.cursor {
-                Some(next) if !reached_since && since.is_some() => Turn::Next(next),
-                _ => Turn::Stop,
-            });
-        }
-        if pages.cut_short() {
-            tracing::warn!(source = %self.name, "more notifications than one poll reads; the oldest of them are skipped");
-        }
-        mentions.reverse();
-        Ok((mentions, newest))
-    }
-
-    /// Posts matching `query` since a little before `since`, through the PDS (public search
-    /// refuses unauthenticated clients).
-    async fn search(
-        &self,
-        query: &str,
-        since: Option<DateTime<Utc>>,
-        me: &str,
-    ) -> Result<(Vec<Mention>, Option<DateTime<Utc>>), SourceError> {
-        let mut mentions = Vec::new();
-        let mut newest = since;
-        let mut pages = PAGER.pages();
-        while let Some(cursor) = pages.next_page() {
-            let mut params = vec![
-                ("q", query.to_string()),
-                ("sort", "latest".to_string()),
-                ("limit", PAGE.to_string()),
-            ];
-            if let Some(since) = since {
-                let from = since - SEARCH_OVERLAP;
-                params.push((
-                    "since",
-                    from.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                ));
-            }
-            if let Some(cursor) = cursor {
-                params.push(("cursor", cursor));
-            }
-            let found: SearchPage = self
-                .xrpc(
-                    Method::GET,
-                    "app.bsky.feed.searchPosts",
-                    &params,
-                    None,
-                    true,
-                )
-                .await?;
-            for item in found.posts {
-                let Some(post) = self.post_view(item, "search result") else {
-                    continue;
-                };
-                let at = post.indexed_at();
-                if newest.is_none_or(|newest| at.is_some_and(|at| at > newest)) {
-                    newest = at.or(newest);
-                }
-                if post.author.did != me {
-                    mentions.push(post.to_mention(&self.name, false));
-                }
-            }
-            pages.turn(match found.cursor {
-                Some(next) if since.is_some() => Turn::Next(next),
-                _ => Turn::Stop,
-            });
-        }
-        mentions.reverse();
-        Ok((mentions, newest))
-    }
-
-    fn post_view(&self, item: Value, what: &str) -> Option<PostView> {
-        match serde_json::from_value::<PostView>(item) {
-            Ok(post) => Some(post),
-            Err(error) => {
-                tracing::warn!(source = %self.name, %error, "skipped a malformed {what}");
-                None
-            }
-        }
-    }
-
-    /// The post as the AppView has it now: its cid and thread root, or `None` if deleted.
-    async fn current_post(&self, uri: &str) -> Result<Option<PostView>, SourceError> {
-        let found: PostsView = self
-            .xrpc(
-                Method::GET,
-                "app.bsky.feed.getPosts",
-                &[("uris", uri.to_string())],
-                None,
-                false,
-            )
-            .await?;
-        Ok(found.posts.into_iter().find(|post| post.uri == uri))
-    }
-
-    /// Our own record at `rkey`, if an earlier try of this answer created it.
-    async fn existing_reply(
-        &self,
-        me: &Session,
-        rkey: &str,
-    ) -> Result<Option<String>, SourceError> {
-        let query = [
-            ("repo", me.did.clone()),
-            ("collection", "app.bsky.feed.post".to_string()),
-            ("rkey", rkey.to_string()),
-        ];
-        let session = self.session().await?;
-        match self
-            .call::<Value>(
-                Method::GET,
-                "com.atproto.repo.getRecord",
-                &query,
-                None,
-                Some(&session.access_jwt),
-                false,
-            )
-            .await
-        {
-            Ok(record) => Ok(record
-                .get("uri")
-                .and_then(Value::as_str)
-                .map(str::to_string)),
-            Err(Failure::NotFound(_)) => Ok(None),
-            Err(failure) => Err(failure.into_error("com.atproto.repo.getRecord")),
-        }
-    }
-
     /// Looks up the profiles of `dids` not known yet, [`profiles::PER_CALL`] at a time, and
     /// remembers them.
     async fn resolve(&self, dids: &[String]) -> Result<(), SourceError> {
@@ -358,43 +138,9 @@ impl Bluesky {
 
 #[async_trait]
 impl Source for Bluesky {
-    /// The direct replies below the post (`getPostThread`, depth 1): one by the brand's own
-    /// account means someone answered outside earshot.
+    /// A reply by the brand's own account below the post: see `answered.rs`.
     async fn answered_by_brand(&self, mention: &Mention) -> Result<Option<String>, SourceError> {
-        let me = self.session().await?;
-        let nsid = "app.bsky.feed.getPostThread";
-        let found: ThreadResponse = match self
-            .xrpc_or_missing(
-                Method::GET,
-                nsid,
-                &[
-                    ("uri", mention.key.id.clone()),
-                    ("depth", "1".to_string()),
-                    ("parentHeight", "0".to_string()),
-                ],
-                None,
-                true,
-            )
-            .await
-        {
-            Ok(found) => found,
-            // Deleted since (400 `NotFound`): nothing left to detect, and no error to repeat.
-            Err(Failure::NotFound(_)) => return Ok(None),
-            Err(failure) => return Err(failure.into_error(nsid)),
-        };
-        Ok(found
-            .thread
-            .replies
-            .into_iter()
-            .filter_map(|reply| reply.post)
-            .find(|post| post.author.did == me.did)
-            .map(|post| {
-                format!(
-                    "reply by @{} on Bluesky: {}",
-                    me.handle,
-                    self.post_link(&me, &post.uri)
-                )
-            }))
+        self.brand_reply(mention).await
     }
 
     fn name(&self) -> &str {
@@ -491,91 +237,13 @@ impl Source for Bluesky {
         jetstream::follow(&self.name, &self.jetstream, &me, &cursor, &events).await
     }
 
+    /// Posted once, on a record key derived from the idempotency key: see `answer.rs`.
     async fn reply(
         &self,
         mention: &Mention,
         text: &str,
         idempotency_key: &str,
     ) -> Result<Posted, SourceError> {
-        let me = self.session().await?;
-        let rkey = record_key(idempotency_key, mention.created_at);
-        if let Some(uri) = self.existing_reply(&me, &rkey).await? {
-            return Ok(Posted {
-                link: Some(self.post_link(&me, &uri)),
-                id: Some(uri),
-            });
-        }
-        let Some(post) = self.current_post(&mention.key.id).await? else {
-            return Err(SourceError::Permanent(
-                "the post no longer exists on Bluesky (deleted, or its author blocked the brand's account)".into(),
-            ));
-        };
-        let Some(cid) = post.cid.clone() else {
-            return Err(SourceError::Permanent(format!(
-                "Bluesky gave no cid for {}",
-                post.uri
-            )));
-        };
-        let parent = StrongRef {
-            uri: post.uri.clone(),
-            cid,
-        };
-        let root = post
-            .record
-            .reply
-            .as_ref()
-            .and_then(|reply| reply.root.clone())
-            .unwrap_or_else(|| parent.clone());
-        let record = reply::reply_record(
-            &post.author.handle,
-            &post.author.did,
-            text,
-            &root,
-            &parent,
-            self.transport.budget().now(),
-            mention.language.as_deref(),
-        )
-        .map_err(SourceError::Permanent)?;
-        let body = json!({
-            "repo": me.did,
-            "collection": "app.bsky.feed.post",
-            "rkey": rkey,
-            "record": record,
-        });
-        let created: Value = self
-            .xrpc(
-                Method::POST,
-                "com.atproto.repo.createRecord",
-                &[],
-                Some(&body),
-                false,
-            )
-            .await?;
-        let uri = created
-            .get("uri")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        Ok(Posted {
-            link: Some(self.post_link(&me, uri)),
-            id: Some(uri.to_string()).filter(|uri| !uri.is_empty()),
-        })
+        self.answer(mention, text, idempotency_key).await
     }
-}
-
-/// `app.bsky.feed.getPostThread`: only the direct replies matter here. Replies that are
-/// blocked or deleted come without a post and are skipped.
-#[derive(serde::Deserialize)]
-struct ThreadResponse {
-    thread: ThreadNode,
-}
-
-#[derive(serde::Deserialize)]
-struct ThreadNode {
-    #[serde(default)]
-    replies: Vec<ThreadReply>,
-}
-
-#[derive(serde::Deserialize)]
-struct ThreadReply {
-    post: Option<PostView>,
 }

@@ -2,19 +2,32 @@
 //! Profile and YouTube, a service account's signed JWT for Google Play), Google's error bodies,
 //! and the newest-first walk both review listings take.
 //!
-//! `token.rs` caches an access token and exchanges a grant for a fresh one, `oauth.rs` holds the
-//! refresh-token grant, `service_account.rs` the key file and its RS256 assertion, `error.rs`
-//! reads `{"error": {...}}` into a failure, `window.rs` decides which reviews a poll relays.
+//! The token cache and the exchange at the endpoint are the toolkit's (`net::oauth`); here
+//! `oauth.rs` words Google's refusals of a refresh token (the "Testing" trap),
+//! `service_account.rs` holds the key file and its RS256 assertion, `error.rs` reads
+//! `{"error": {...}}` into a failure, `window.rs` decides which reviews a poll relays.
 
 pub mod error;
 pub mod oauth;
 pub mod service_account;
-mod token;
 pub mod window;
 
-pub use oauth::{OAuth, RefreshGrant, Renewal};
+pub use oauth::{RefreshGrant, Renewal};
 pub use service_account::{ServiceAccount, ServiceAccountGrant};
-pub use token::TokenCache;
 
 /// Google's OAuth 2.0 token endpoint (a service-account file names its own `token_uri`).
 pub const DEFAULT_TOKEN_URL: &str = "https://oauth2.googleapis.com/token";
+
+/// Names Google's token endpoint in errors.
+const TOKEN_ENDPOINT: &str = "Google's token endpoint";
+/// Google's access tokens last an hour when the answer does not say.
+const DEFAULT_LIFETIME: chrono::Duration = chrono::Duration::hours(1);
+
+/// Google's token endpoint at `url`.
+fn token_endpoint(url: &str) -> crate::net::oauth::TokenEndpoint<'_> {
+    crate::net::oauth::TokenEndpoint {
+        what: TOKEN_ENDPOINT,
+        url,
+        default_lifetime: DEFAULT_LIFETIME,
+    }
+}

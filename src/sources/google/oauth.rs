@@ -5,16 +5,9 @@
 
 use async_trait::async_trait;
 
-use super::token::{exchange, TokenCache};
+use super::token_endpoint;
+use crate::net::oauth::{OAuth, TokenCache};
 use crate::net::{Auth, Failure, Secret, Transport};
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OAuth {
-    pub client_id: String,
-    pub client_secret: Secret,
-    pub refresh_token: Secret,
-    pub token_url: String,
-}
 
 /// What the operator is told to renew: whose grant, for which network and scope.
 #[derive(Debug, Clone, Copy)]
@@ -49,18 +42,15 @@ impl Auth for RefreshGrant<'_> {
 
 impl RefreshGrant<'_> {
     async fn refresh(&self) -> Result<(Secret, chrono::DateTime<chrono::Utc>), Failure> {
-        exchange(
-            self.transport,
-            &self.oauth.token_url,
-            &[
-                ("grant_type", "refresh_token"),
-                ("client_id", self.oauth.client_id.as_str()),
-                ("client_secret", self.oauth.client_secret.expose()),
-                ("refresh_token", self.oauth.refresh_token.expose()),
-            ],
-            |error, description| refused(self.source, self.renewal, error, description),
-        )
-        .await
+        let issued = token_endpoint(&self.oauth.token_url)
+            .refresh(
+                self.transport,
+                self.oauth,
+                &self.oauth.refresh_token,
+                |error, description| refused(self.source, self.renewal, error, description),
+            )
+            .await?;
+        Ok((issued.access_token, issued.expires_at))
     }
 }
 

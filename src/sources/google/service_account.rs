@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 
-use super::token::{exchange, TokenCache};
+use super::token_endpoint;
+use crate::net::oauth::TokenCache;
 use crate::net::{Auth, Failure, Secret, Transport};
 
 /// How long an assertion is valid: Google accepts at most an hour.
@@ -154,13 +155,14 @@ impl ServiceAccountGrant<'_> {
         let assertion = self
             .account
             .assertion(self.scope, self.transport.budget().now())?;
-        exchange(
-            self.transport,
-            self.token_url,
-            &[("grant_type", JWT_BEARER), ("assertion", &assertion)],
-            |error, description| self.refused(error, description),
-        )
-        .await
+        let issued = token_endpoint(self.token_url)
+            .exchange(
+                self.transport,
+                &[("grant_type", JWT_BEARER), ("assertion", &assertion)],
+                |error, description| self.refused(error, description),
+            )
+            .await?;
+        Ok((issued.access_token, issued.expires_at))
     }
 
     fn refused(&self, error: &str, description: &str) -> String {

@@ -19,9 +19,10 @@ use reqwest::RequestBuilder;
 use serde::de::DeserializeOwned;
 
 use super::google::window::{Mark, Window};
-use super::google::{error, ServiceAccountGrant, TokenCache};
+use super::google::{error, ServiceAccountGrant};
 use super::{Fetched, Posted, Source, SourceError};
 use crate::domain::{Cursor, Mention, Network};
+use crate::net::oauth::TokenCache;
 use crate::net::{
     base_url, read_json, Budget, Clock, CursorSet, Failure, Pager, Purpose, RateHeaders, Transport,
     Turn,

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use super::{GoogleReviews, DEFAULT_API_URL};
 use crate::config::keys::{KeyError, Keys};
-use crate::sources::google::{OAuth, DEFAULT_TOKEN_URL};
+use crate::net::oauth::OAuth;
+use crate::sources::google::DEFAULT_TOKEN_URL;
 use crate::sources::registry::{Context, Network, SourceSpec};
 use crate::sources::Source;
 

@@ -16,10 +16,11 @@ use reqwest::RequestBuilder;
 use serde::de::DeserializeOwned;
 
 use super::google::window::{Mark, Window};
-use super::google::{error, RefreshGrant, Renewal, TokenCache};
+use super::google::{error, RefreshGrant, Renewal};
 use super::{Fetched, Posted, Source, SourceError};
 use crate::domain::review::quote;
 use crate::domain::{Cursor, Mention, Network};
+use crate::net::oauth::TokenCache;
 use crate::net::{
     base_url, read_json, Budget, Clock, CursorSet, Failure, Pager, Purpose, RateHeaders, Transport,
     Turn,

@@ -1,13 +1,14 @@
-//! A LinkedIn source's `[[sources]]` keys: the organization, its token (and when it expires),
-//! the `LinkedIn-Version` to send, and what to watch.
+//! A LinkedIn source's `[[sources]]` keys: the organization, its token (and when it expires)
+//! or a refresh token to renew it with, the `LinkedIn-Version` to send, and what to watch.
 
 use std::any::Any;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{LinkedIn, DEFAULT_API_URL, DEFAULT_EVERY, DEFAULT_VERSION};
+use super::{LinkedIn, DEFAULT_API_URL, DEFAULT_EVERY, DEFAULT_TOKEN_URL, DEFAULT_VERSION};
 use crate::config::keys::{KeyError, Keys};
+use crate::net::oauth::OAuth;
 use crate::net::Secret;
 use crate::sources::registry::{Context, Network, SourceSpec};
 use crate::sources::Source;
@@ -18,6 +19,10 @@ pub const NETWORK: Network = Network {
         "organization",
         "token",
         "token_expires",
+        "refresh_token",
+        "client_id",
+        "client_secret",
+        "token_url",
         "watch",
         "api_url",
         "version",
@@ -30,9 +35,13 @@ pub const NETWORK: Network = Network {
 pub struct Settings {
     /// `urn:li:organization:<id>`: whose mentions and comments are read, and who answers.
     pub organization: String,
-    pub token: Secret,
+    /// A Page admin's access token; optional with `refresh`, which gets one.
+    pub token: Option<Secret>,
     /// When the access token expires (LinkedIn shows it when the token is made; ~60 days).
     pub token_expires: Option<DateTime<Utc>>,
+    /// A programmatic refresh token and the app it was issued to: earshot renews the access
+    /// token itself, before it expires and when LinkedIn refuses it.
+    pub refresh: Option<OAuth>,
     pub watch: Vec<Watch>,
     pub api_url: String,
     /// The `LinkedIn-Version` header, `YYYYMM`.
@@ -91,13 +100,14 @@ fn parse(keys: &Keys<'_>) -> Result<Box<dyn SourceSpec>, KeyError> {
             format!("`{organization}` is not an organization URN; write it as \"urn:li:organization:1234567\""),
         ));
     }
-    let token = keys
-        .required(
+    let refresh = keys.refresh_grant(DEFAULT_TOKEN_URL, "to renew the access token")?;
+    let token = value(keys, "token")?.map(Secret::new);
+    if token.is_none() && refresh.is_none() {
+        keys.required(
             "token",
-            "an access token of a Page admin from the Community Management API app",
-        )?
-        .trim()
-        .to_string();
+            "an access token of a Page admin from the Community Management API app (or `refresh_token`, `client_id` and `client_secret`, when the app has refresh tokens)",
+        )?;
+    }
     let token_expires = match value(keys, "token_expires")? {
         Some(date) => Some(
             NaiveDate::parse_from_str(&date, "%Y-%m-%d")
@@ -138,8 +148,9 @@ fn parse(keys: &Keys<'_>) -> Result<Box<dyn SourceSpec>, KeyError> {
     let api_url = keys.base_url("api_url", DEFAULT_API_URL)?;
     Ok(Box::new(Settings {
         organization,
-        token: Secret::new(token),
+        token,
         token_expires,
+        refresh,
         watch,
         api_url,
         version,
@@ -150,20 +161,24 @@ impl SourceSpec for Settings {
     fn describe(&self) -> String {
         let watches: Vec<&str> = self.watch.iter().map(|w| w.key()).collect();
         format!(
-            "{} ({}), LinkedIn-Version {}",
+            "{} ({}), LinkedIn-Version {}{}",
             self.organization,
             watches.join(", "),
-            self.version
+            self.version,
+            if self.refresh.is_some() {
+                "; renews its token"
+            } else {
+                ""
+            }
         )
     }
 
     fn build(&self, context: Context) -> Arc<dyn Source> {
-        Arc::new(LinkedIn::new(
-            context.name,
-            self.clone(),
-            context.every,
-            context.http,
-        ))
+        Arc::new(
+            LinkedIn::new(context.name, self.clone(), context.every, context.http)
+                // The renewed token outlives the process: a restart does not renew again.
+                .with_credentials(context.credentials),
+        )
     }
 
     fn as_any(&self) -> &dyn Any {

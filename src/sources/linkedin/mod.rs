@@ -2,8 +2,15 @@
 //! (social-action notifications) and comments on its recent posts with their replies, answered
 //! as the organization. Every call carries `LinkedIn-Version` and
 //! `X-Restli-Protocol-Version: 2.0.0`; a retired version is reported naming the `version` key.
+//!
+//! `config.rs` reads the section, `token.rs` holds the access token (renewed with a refresh
+//! token when the app has them, and kept in the store), `comments.rs` reads the posts'
+//! comments and their replies, `reply.rs` answers once, `wire.rs` holds the JSON shapes.
 
+mod comments;
 pub mod config;
+mod reply;
+mod token;
 mod wire;
 
 use std::time::Duration;
@@ -11,7 +18,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
-use serde_json::json;
 
 use super::{Fetched, Posted, Source, SourceError};
 use crate::domain::{Author, Cursor, Mention, MentionKey, Network};
@@ -19,8 +25,11 @@ use crate::net::{
     base_url, read_json, Budget, Clock, CursorSet, Failure, PostOnce, Purpose, RateHeaders,
     Transport,
 };
+use crate::store::Credentials;
 pub use config::{Settings, Watch, NETWORK};
-use wire::{Comment, Elements, Notification, Post};
+use token::Token;
+pub use token::DEFAULT_TOKEN_URL;
+use wire::{Elements, Notification};
 
 pub const DEFAULT_API_URL: &str = "https://api.linkedin.com/rest";
 /// LinkedIn retires a version about a year after it ships; `version` overrides this.
@@ -29,18 +38,13 @@ pub const DEFAULT_VERSION: &str = "202611";
 /// below the Community Management API's daily application limits.
 pub const DEFAULT_EVERY: Duration = Duration::from_secs(5 * 60);
 const SITE: &str = "https://www.linkedin.com";
-/// The newest posts whose comments are read.
-const POSTS: &str = "10";
-/// Comments created this long before the newest one seen are read again.
-const OVERLAP_MS: i64 = 10 * 60 * 1000;
-/// The token is warned about this long before it expires.
-const WARN_BEFORE: chrono::Duration = chrono::Duration::days(7);
 
 pub struct LinkedIn {
     name: String,
     settings: Settings,
     every: Duration,
     transport: Transport,
+    token: Token,
     answers: PostOnce<Posted>,
 }
 
@@ -51,9 +55,11 @@ impl LinkedIn {
         every: Duration,
         http: reqwest::Client,
     ) -> LinkedIn {
+        let token = Token::new(&name, &settings);
         LinkedIn {
             name,
             settings,
+            token,
             every,
             transport: Transport::new(
                 "LinkedIn",
@@ -65,6 +71,12 @@ impl LinkedIn {
         }
     }
 
+    /// Where the renewed token is kept across restarts; without it, each start renews again.
+    pub fn with_credentials(mut self, credentials: Credentials) -> LinkedIn {
+        self.token.set_credentials(credentials);
+        self
+    }
+
     pub fn with_clock(mut self, clock: Clock) -> LinkedIn {
         self.transport.set_clock(clock);
         self
@@ -74,8 +86,8 @@ impl LinkedIn {
         self.transport.budget().now()
     }
 
-    /// One call with the token and the versioned headers; a retired version and a dead token
-    /// say which config key to change.
+    /// One call with the token (renewed once if LinkedIn refuses it) and the versioned
+    /// headers; a retired version and a dead token say which config key to change.
     async fn call<T: DeserializeOwned>(
         &self,
         what: &str,
@@ -83,11 +95,17 @@ impl LinkedIn {
         build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
     ) -> Result<T, Failure> {
         let api = base_url(&self.settings.api_url);
-        let request = build(self.transport.http(), &api)
-            .bearer_auth(self.settings.token.expose())
-            .header("LinkedIn-Version", &self.settings.version)
-            .header("X-Restli-Protocol-Version", "2.0.0");
-        let response = self.transport.send(what, purpose, request).await?;
+        let http = self.transport.http();
+        let auth = self.token.auth(&self.transport);
+        let response = self
+            .transport
+            .send_authorised(what, purpose, &auth, |token| {
+                build(http, &api)
+                    .bearer_auth(token.expose())
+                    .header("LinkedIn-Version", &self.settings.version)
+                    .header("X-Restli-Protocol-Version", "2.0.0")
+            })
+            .await?;
         let status = response.status().as_u16();
         if status == 426 || status == 400 {
             let body = response.text().await.unwrap_or_default();
@@ -103,26 +121,14 @@ impl LinkedIn {
             )));
         }
         if status == 401 {
+            // Refused again right after a renewal (a renewal that failed says so itself).
             return Err(Failure::Permanent(format!(
-                "LinkedIn refused the token of source `{}` (401: expired or revoked; tokens last about 60 days): renew `token` with a Page admin's sign-in, and update `token_expires`",
+                "LinkedIn refused the renewed token of source `{}` (401): check that the Page admin who signed in is still an admin of the Page and that the app keeps its Community Management access",
                 self.name
             )));
         }
         let response = self.transport.check(what, response).await?;
         read_json(what, response).await
-    }
-
-    /// A warning when the token expires within a week (for the digest's source health).
-    fn token_warning(&self) -> Option<String> {
-        let expires = self.settings.token_expires?;
-        let now = self.now();
-        (expires - now < WARN_BEFORE).then(|| {
-            format!(
-                "the LinkedIn token of source `{}` expires on {}: renew `token` (and `token_expires`) before then",
-                self.name,
-                expires.format("%Y-%m-%d")
-            )
-        })
     }
 
     async fn read_mentions(
@@ -172,162 +178,6 @@ impl LinkedIn {
         }
         Ok((found, newest))
     }
-
-    async fn read_comments(
-        &self,
-        since: Option<i64>,
-    ) -> Result<(Vec<Mention>, Option<i64>), Failure> {
-        let author = encode(&self.settings.organization);
-        let posts: Elements<Post> = self
-            .call("LinkedIn posts", Purpose::Poll, |http, api| {
-                http.get(format!(
-                    "{api}/posts?q=author&author={author}&count={POSTS}&sortBy=LAST_MODIFIED"
-                ))
-            })
-            .await?;
-        let floor = since.map(|s| s - OVERLAP_MS);
-        let mut found = Vec::new();
-        let mut newest = since;
-        for post in posts.elements.iter().filter_map(|p| p.id.as_deref()) {
-            let comments = self.comments_of(post).await?;
-            for comment in &comments {
-                let nested = comment
-                    .comments_summary
-                    .as_ref()
-                    .and_then(|s| s.aggregated_total_comments.or(s.total_first_level_comments))
-                    .unwrap_or(0);
-                let mut all = vec![comment.clone()];
-                if nested > 0 {
-                    if let Some(urn) = comment.urn() {
-                        all.extend(self.comments_of(&urn).await?);
-                    }
-                }
-                for one in all {
-                    let Some(at) = one.created.as_ref().and_then(|c| c.time) else {
-                        continue;
-                    };
-                    newest = Some(newest.map_or(at, |n| n.max(at)));
-                    if floor.is_some_and(|floor| at < floor) {
-                        continue;
-                    }
-                    found.extend(self.comment_mention(&one, post, at));
-                }
-            }
-        }
-        Ok((found, newest))
-    }
-
-    /// Every comment on `target` (a post, or a comment for its replies), paged.
-    async fn comments_of(&self, target: &str) -> Result<Vec<Comment>, Failure> {
-        let encoded = encode(target);
-        let mut all = Vec::new();
-        let mut start = 0u32;
-        for _ in 0..5 {
-            let page: Elements<Comment> = self
-                .call(
-                    "LinkedIn socialActions comments",
-                    Purpose::Poll,
-                    |http, api| {
-                        http.get(format!(
-                            "{api}/socialActions/{encoded}/comments?start={start}&count=50"
-                        ))
-                    },
-                )
-                .await?;
-            let count = page.elements.len() as u32;
-            all.extend(page.elements);
-            let total = page.paging.as_ref().and_then(|p| p.total);
-            start += count;
-            if count == 0 || total.is_none_or(|total| start >= total) {
-                break;
-            }
-        }
-        Ok(all)
-    }
-
-    fn comment_mention(&self, comment: &Comment, post: &str, at: i64) -> Option<Mention> {
-        let urn = comment.urn()?;
-        let actor = comment.actor.clone().unwrap_or_default();
-        if actor == self.settings.organization {
-            return None; // the organization's own comment
-        }
-        Some(Mention {
-            key: MentionKey::new(&self.name, &urn),
-            network: Network::LinkedIn,
-            // Only the member's URN: LinkedIn limits how long profile data may be kept.
-            author: Author {
-                handle: actor,
-                name: None,
-                profile: None,
-            },
-            text: comment
-                .message
-                .as_ref()
-                .and_then(|m| m.text.clone())
-                .unwrap_or_default(),
-            link: Some(format!(
-                "{SITE}/feed/update/{post}?commentUrn={}",
-                encode(&urn)
-            )),
-            created_at: DateTime::from_timestamp_millis(at).unwrap_or_default(),
-            matched: Vec::new(),
-            language: None,
-            in_reply_to: comment
-                .parent_comment
-                .clone()
-                .or_else(|| Some(post.to_string())),
-            direct: true,
-            review: None,
-        })
-    }
-
-    /// The organization's comment with this text under `target`, if it is there already.
-    async fn earlier(&self, target: &str, text: &str) -> Result<Option<Posted>, Failure> {
-        let comments = self.comments_of(target).await?;
-        Ok(comments
-            .iter()
-            .find(|c| {
-                c.actor.as_deref() == Some(self.settings.organization.as_str())
-                    && c.message
-                        .as_ref()
-                        .and_then(|m| m.text.as_deref())
-                        .map(str::trim)
-                        == Some(text.trim())
-            })
-            .map(|c| Posted {
-                link: None,
-                id: c.urn(),
-            }))
-    }
-
-    async fn post(
-        &self,
-        target: &str,
-        object: &str,
-        parent: Option<&str>,
-        text: &str,
-    ) -> Result<Posted, Failure> {
-        let mut body = json!({
-            "actor": self.settings.organization,
-            "object": object,
-            "message": {"text": text},
-        });
-        if let Some(parent) = parent {
-            body["parentComment"] = json!(parent);
-        }
-        let encoded = encode(target);
-        let created: Comment = self
-            .call("LinkedIn comment", Purpose::Answer, |http, api| {
-                http.post(format!("{api}/socialActions/{encoded}/comments"))
-                    .header(reqwest::header::CONTENT_TYPE, "application/json")
-                    .body(body.to_string())
-            })
-            .await?;
-        Ok(Posted {
-            link: None,
-            id: created.urn(),
-        })
-    }
 }
 
 /// A URN as one path segment or query value (Rest.li 2.0 wants `:`, `(`, `,` encoded).
@@ -362,7 +212,7 @@ impl Source for LinkedIn {
             marks.record(key, outcome.map_err(SourceError::from), &mut mentions);
         }
         let (cursor, mut problems) = marks.finish(cursor)?;
-        problems.extend(self.token_warning());
+        problems.extend(self.token.warning(self.now()));
         Ok(Fetched {
             mentions,
             cursor,
@@ -370,28 +220,8 @@ impl Source for LinkedIn {
         })
     }
 
-    /// Under a comment: a reply (`parentComment`) on the comment's post; under a post: a
-    /// top-level comment. Posted once: the thread is read for the same text first.
+    /// Under a comment: a reply on the comment's post; under a post: a top-level comment.
     async fn reply(&self, mention: &Mention, text: &str, key: &str) -> Result<Posted, SourceError> {
-        let id = mention.key.id.as_str();
-        let post = mention
-            .in_reply_to
-            .clone()
-            .unwrap_or_else(|| id.to_string());
-        let (target, parent) = if id.starts_with("urn:li:comment:") {
-            (id.to_string(), Some(id.to_string()))
-        } else {
-            (id.to_string(), None)
-        };
-        // A reply to a reply goes to the top-level comment: LinkedIn nests one level.
-        let object = wire::comment_object(id).unwrap_or(post);
-        Ok(self
-            .answers
-            .post(
-                key,
-                || self.earlier(&target, text),
-                || self.post(&target, &object, parent.as_deref(), text),
-            )
-            .await?)
+        Ok(self.answer(mention, text, key).await?)
     }
 }

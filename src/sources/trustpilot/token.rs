@@ -7,7 +7,6 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
 use super::wire;
 use crate::net::{Auth, Failure, Secret, Transport};
@@ -88,7 +87,7 @@ impl Login<'_> {
     fn stored(&self) -> Option<Held> {
         let credentials = self.credentials?;
         match credentials.load() {
-            Ok(Some(grant)) if grant.seed == fingerprint(self.api_key) => Some(Held {
+            Ok(Some(grant)) if grant.seed == self.api_key.fingerprint() => Some(Held {
                 token: Secret::new(grant.access_token?),
                 expires_at: grant.expires_at?,
                 issued_at: None,
@@ -163,22 +162,15 @@ impl Login<'_> {
             return;
         };
         let grant = Grant {
-            seed: fingerprint(self.api_key),
+            seed: self.api_key.fingerprint(),
             // The client-credentials grant has no refresh token: the key and secret ask again.
             refresh_token: String::new(),
             access_token: Some(held.token.expose().to_string()),
             expires_at: Some(held.expires_at),
+            refresh_expires_at: None,
         };
         if let Err(error) = credentials.save(&grant).await {
             tracing::warn!(source = self.source, %error, "cannot store the Trustpilot token; a restart will ask for a new one");
         }
     }
-}
-
-/// Names the API key a stored token was issued for, without holding the key.
-fn fingerprint(key: &Secret) -> String {
-    Sha256::digest(key.expose().as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
 }

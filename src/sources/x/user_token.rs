@@ -6,7 +6,6 @@
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use super::Refresh;
 use crate::net::{classify, error_chain, Clock, Failure, Secret};
@@ -139,7 +138,7 @@ impl UserToken {
             return Ok(state);
         };
         match credentials.load() {
-            Ok(Some(grant)) if grant.seed == fingerprint(&refresh.token) => apply(&mut state, &grant),
+            Ok(Some(grant)) if grant.seed == refresh.token.fingerprint() => apply(&mut state, &grant),
             Ok(Some(_)) => tracing::info!(
                 "the configured X refresh token is not the one the stored token came from; using the configured one"
             ),
@@ -235,7 +234,7 @@ impl UserToken {
             .filter(|secs| *secs > 0)
             .unwrap_or(DEFAULT_LIFETIME_SECS);
         Ok(Grant {
-            seed: fingerprint(&refresh.token),
+            seed: refresh.token.fingerprint(),
             // X always rotates with offline.access; if it ever does not, the old one stands.
             refresh_token: issued
                 .refresh_token
@@ -244,6 +243,7 @@ impl UserToken {
             access_token: Some(access),
             expires_at: (self.clock)()
                 .checked_add_signed(chrono::Duration::seconds(lifetime.min(1_000_000_000))),
+            refresh_expires_at: None,
         })
     }
 }
@@ -322,14 +322,6 @@ fn refusal(what: &str, status: StatusCode, body: &[u8]) -> Failure {
     }
 }
 
-/// Names a configured refresh token without keeping it.
-fn fingerprint(token: &Secret) -> String {
-    Sha256::digest(token.expose().as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -363,15 +355,5 @@ mod tests {
             refusal("X", StatusCode::SERVICE_UNAVAILABLE, b"<html>"),
             Failure::Retry { .. }
         ));
-    }
-
-    #[test]
-    fn fingerprints_name_a_token_without_holding_it() {
-        let token = Secret::new("seed-token");
-        let print = fingerprint(&token);
-        assert_eq!(print.len(), 64);
-        assert!(!print.contains("seed-token"));
-        assert_eq!(print, fingerprint(&Secret::new("seed-token")));
-        assert_ne!(print, fingerprint(&Secret::new("another")));
     }
 }

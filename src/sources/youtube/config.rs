@@ -75,14 +75,6 @@ impl Watch {
     }
 }
 
-/// A string key, trimmed; blank counts as absent.
-fn value(keys: &Keys<'_>, key: &str) -> Result<Option<String>, KeyError> {
-    Ok(keys
-        .string(key)?
-        .map(|value| value.trim().to_string())
-        .filter(|value| !value.is_empty()))
-}
-
 fn parse(keys: &Keys<'_>) -> Result<Box<dyn SourceSpec>, KeyError> {
     let channel_id = keys.required(
         "channel_id",
@@ -104,40 +96,7 @@ fn parse(keys: &Keys<'_>) -> Result<Box<dyn SourceSpec>, KeyError> {
         "api_key",
         "an API key of the Google Cloud project with the YouTube Data API v3 enabled",
     )?;
-    let oauth_keys = ["client_id", "client_secret", "refresh_token"];
-    let set = [
-        value(keys, oauth_keys[0])?,
-        value(keys, oauth_keys[1])?,
-        value(keys, oauth_keys[2])?,
-    ];
-    let oauth = match set {
-        [Some(client_id), Some(client_secret), Some(refresh_token)] => Some(OAuth {
-            client_id,
-            client_secret: Secret::new(client_secret),
-            refresh_token: Secret::new(refresh_token),
-            token_url: keys.base_url("token_url", DEFAULT_TOKEN_URL)?,
-        }),
-        [None, None, None] => {
-            if value(keys, "token_url")?.is_some() {
-                return Err(keys.error(
-                    "token_url",
-                    "`token_url` is only used to answer; set `client_id`, `client_secret` and `refresh_token` too",
-                ));
-            }
-            None
-        }
-        set => {
-            let missing = oauth_keys
-                .iter()
-                .zip(set.iter())
-                .find(|(_, value)| value.is_none())
-                .map_or("client_id", |(key, _)| *key);
-            return Err(keys.error(
-                missing,
-                format!("answering as the channel needs `client_id`, `client_secret` and `refresh_token` together; `{missing}` is missing"),
-            ));
-        }
-    };
+    let oauth = keys.refresh_grant(DEFAULT_TOKEN_URL, "to answer as the channel")?;
     let listed = keys.watch(&["comments"], Watch::parse)?;
     if listed.is_empty() {
         return Err(keys.error(

@@ -4,7 +4,8 @@
 //! `config.rs` reads the config section and builds the source, `quota.rs` keeps the daily
 //! quota, `comments.rs` reads threads and replies, `search.rs` new videos, `reply.rs` posts
 //! answers once and finds the channel's own replies, `wire.rs` holds the JSON shapes. The
-//! channel's token is `google::oauth`'s, shared with Business Profile.
+//! channel's token is `google::oauth`'s refresh grant (Google's wording of a refusal), on the
+//! toolkit's `net::oauth`, shared with Business Profile.
 
 mod comments;
 pub mod config;
@@ -24,12 +25,13 @@ use serde::de::DeserializeOwned;
 use super::{Fetched, Posted, Source, SourceError};
 use crate::domain::text::plain_text;
 use crate::domain::{Author, Cursor, Mention, MentionKey, Network};
+pub use crate::net::oauth::OAuth;
+use crate::net::oauth::TokenCache;
 use crate::net::{
     base_url, classify, read_json, Budget, Clock, CursorSet, Failure, PostOnce, Purpose,
     RateHeaders, Transport,
 };
-pub use crate::sources::google::OAuth;
-use crate::sources::google::{RefreshGrant, Renewal, TokenCache};
+use crate::sources::google::{RefreshGrant, Renewal};
 pub use config::{Settings, Watch, NETWORK};
 use quota::{Bucket, Quota, LIST_COST};
 
