@@ -20,7 +20,7 @@ const NAMED: usize = 5;
 /// The outbox as the operator sees it.
 #[derive(Debug, Clone, Default)]
 pub struct Backlog {
-    /// Every entry waiting, delivered or not yet due.
+    /// Every entry waiting, delivered or not yet due (with a limit: of the entries read).
     pub pending: usize,
     /// Effects a chat refused for good, by reason.
     pub held: BTreeMap<String, Vec<OutboxEntry>>,
@@ -35,8 +35,10 @@ impl Backlog {
             Some(limit) => store.outbox_head(limit)?,
             None => store.outbox()?,
         };
+        // Counted from what was read: sled's `len` walks the whole tree, and the digest, which
+        // reads a bounded head, must not page in a backlog of 100k effects to count it.
         let mut backlog = Backlog {
-            pending: store.outbox_len(),
+            pending: entries.len(),
             ..Backlog::default()
         };
         for (_, entry) in entries {
