@@ -171,7 +171,7 @@ pub(super) fn to_mention(
     ) {
         return None;
     }
-    let content = plain_text(&status.content);
+    let content = plain_text(&without_quote_fallback(&status.content));
     let text = if status.spoiler_text.trim().is_empty() {
         content
     } else {
@@ -203,9 +203,75 @@ pub(super) fn to_mention(
     })
 }
 
+/// Mastodon 4.5 puts a `<p class="quote-inline">RE: <a href="…">…</a></p>` paragraph in a
+/// quote post's content for clients that cannot show quotes; clients that can drop it, and so
+/// does earshot: it is a link, not the writer's words, and a link to the brand's own post
+/// (`…/@acme/…`) would match the keyword `acme` by itself.
+fn without_quote_fallback(html: &str) -> std::borrow::Cow<'_, str> {
+    if !html.contains("quote-inline") {
+        return std::borrow::Cow::Borrowed(html);
+    }
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(open) = rest.find("<p") {
+        let Some(tag_end) = rest[open..].find('>').map(|end| open + end) else {
+            break;
+        };
+        let tag = &rest[open..=tag_end];
+        let is_fallback = tag
+            .split(|c: char| c.is_whitespace() || c == '"' || c == '\'' || c == '>')
+            .any(|word| word == "quote-inline");
+        match rest[tag_end..].find("</p>") {
+            Some(close) if is_fallback => {
+                out.push_str(&rest[..open]);
+                rest = &rest[tag_end + close + "</p>".len()..];
+            }
+            _ => {
+                out.push_str(&rest[..=tag_end]);
+                rest = &rest[tag_end + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A Mastodon 4.5 quote post: the `RE:` fallback paragraph is not the writer's text.
+    #[test]
+    fn the_quote_fallback_paragraph_is_left_out() {
+        let html = "<p class=\"quote-inline\">RE: <a href=\"https://mastodon.social/@acme/115\">mastodon.social/@acme/115</a></p><p>This roast is <b>great</b></p>";
+        assert_eq!(
+            without_quote_fallback(html),
+            "<p>This roast is <b>great</b></p>"
+        );
+        assert_eq!(
+            plain_text(&without_quote_fallback(html)),
+            "This roast is great"
+        );
+        // Other paragraphs, other classes and unclosed tags stay as they are.
+        let other = "<p class=\"lead\">quote-inline is a class name</p><p";
+        assert_eq!(without_quote_fallback(other), other);
+        let status: RawStatus = serde_json::from_value(serde_json::json!({
+            "id": "120", "visibility": "public", "created_at": "2026-11-21T10:00:00.000Z",
+            "account": {"id": "7", "acct": "jane@example.social", "display_name": "Jane",
+                        "url": "https://example.social/@jane"},
+            "content": html,
+            "quote": {"state": "accepted", "quoted_status": {"id": "115"}},
+        }))
+        .unwrap();
+        let me = Account {
+            id: "1".into(),
+            acct: "acme".into(),
+            display_name: String::new(),
+            url: None,
+        };
+        let mention = to_mention("masto", status, false, &me).expect("a mention");
+        assert_eq!(mention.text, "This roast is great");
+    }
 
     /// `content` is HTML; `spoiler_text` is the plain text its author typed.
     #[test]
