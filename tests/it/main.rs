@@ -16,6 +16,7 @@ mod crash;
 mod discord;
 mod feed_relay;
 mod follow_up;
+mod full_disk;
 mod google;
 mod hackernews;
 mod jetstream;
