@@ -41,6 +41,11 @@ fn is_apostrophe(c: char) -> bool {
 }
 
 fn is_word_char(c: char) -> bool {
+    // Most of a post is ASCII, where no character is a combining mark or invisible: spaces and
+    // punctuation are answered here without the Unicode table lookups.
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric();
+    }
     c.is_alphanumeric() || is_combining_mark(c) || is_invisible(c)
 }
 
