@@ -16,6 +16,7 @@ pub mod linkedin;
 pub mod mastodon;
 pub mod reddit;
 pub mod registry;
+pub mod review_walk;
 pub mod trustpilot;
 pub mod x;
 pub mod youtube;
