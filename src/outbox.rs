@@ -538,9 +538,22 @@ impl Outbox {
     ) -> Result<Delivery, StoreError> {
         let tracked = self.store.mention(number)?;
         let source_name = &tracked.mention.key.source;
+        // An attempt that began may have posted, whatever became of its response: recorded
+        // (flushed) before the first send, so a retry, even after a restart, says so.
+        let again = entry.started || entry.attempts > 0;
+        let mut entry = entry.clone();
+        if !again {
+            self.store.started(id, entry.clone()).await?;
+        }
+        entry.started = true;
+        let key = id.idempotency_key();
         let result = match self.sources.get(source_name) {
+            Some(source) if again => source
+                .reply_again(&tracked.mention, text, &key)
+                .await
+                .map_err(Failure::from),
             Some(source) => source
-                .reply(&tracked.mention, text, &id.idempotency_key())
+                .reply(&tracked.mention, text, &key)
                 .await
                 .map_err(Failure::from),
             None => Err(Failure::Permanent(format!(
@@ -556,7 +569,6 @@ impl Outbox {
             Err(Failure::Retry { reason, after }) if entry.attempts + 1 < ANSWER_ATTEMPTS => {
                 let due = later(now, backoff(entry.attempts, after));
                 tracing::warn!(number, %reason, %due, "answer not delivered yet; will retry");
-                let mut entry = entry.clone();
                 // A rate limit is the network saying when, not a failed try.
                 if after.is_none() {
                     entry.attempts = entry.attempts.saturating_add(1);

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use tokio::sync::Notify;
 
-use crate::domain::{Cursor, Mention};
+use crate::domain::{health, Cursor, Mention};
 use crate::rules::Rules;
 use crate::sources::{Hook, Push, Source, SourceError};
 use crate::store::Store;
@@ -59,21 +59,28 @@ impl Pushes {
 
     async fn mentions_of(&self, source: &dyn Source, push: &Push) -> Result<Vec<Mention>, String> {
         match source.pushed(push).await {
-            Ok(mentions) => Ok(mentions),
+            Ok(mentions) => {
+                // A notification read again: a webhook failure reported before is resolved.
+                self.note_health(source.name(), Ok(0));
+                Ok(mentions)
+            }
             Err(SourceError::Retry { reason, .. }) => Err(format!("{}: {reason}", source.name())),
             // Sending it again cannot help (a revoked token, a change earshot cannot read):
             // the operator is told, and the source's health shows it in the digest.
             Err(SourceError::Permanent(reason)) => {
                 tracing::error!(source = source.name(), field = %push.field, value = %push.value, %reason, "a pushed change cannot be turned into a mention");
-                let health = format!("webhook: {reason}");
-                if let Err(error) = self
-                    .store
-                    .record_poll(source.name(), Err(health), Utc::now())
-                {
-                    tracing::warn!(source = source.name(), %error, "cannot record the source's health");
-                }
+                self.note_health(source.name(), Err(reason));
                 Ok(Vec::new())
             }
+        }
+    }
+
+    /// Kept apart from the polls' health (see [`health::pushed`]), so the next poll's success
+    /// does not wipe out a webhook failure; a later notification that is read does.
+    fn note_health(&self, source: &str, outcome: Result<usize, String>) {
+        let name = health::pushed(source);
+        if let Err(error) = self.store.record_poll(&name, outcome, Utc::now()) {
+            tracing::warn!(source, %error, "cannot record the webhook's health");
         }
     }
 }

@@ -11,6 +11,16 @@ const QUIET_AT_LEAST: Duration = Duration::days(1);
 /// Finds needed before the usual gap means anything.
 const FINDS_TO_LEARN: u32 = 3;
 
+/// What a source's webhook pushed is recorded under `<source>#webhook`, apart from its polls:
+/// a poll that works must not hide a notification that could not be read, which stays
+/// reported until a later one is read. Source names are `[A-Za-z0-9_-]`, so this is no
+/// source's own name.
+pub fn pushed(source: &str) -> String {
+    format!("{source}{PUSHED}")
+}
+
+const PUSHED: &str = "#webhook";
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceHealth {
     pub last_ok: Option<DateTime<Utc>>,
@@ -58,8 +68,12 @@ impl SourceHealth {
             let since = self
                 .last_failure
                 .map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string());
+            let (name, tries) = match name.strip_suffix(PUSHED) {
+                Some(source) => (format!("{source}'s webhook"), "notification(s)"),
+                None => (name.to_string(), "poll(s)"),
+            };
             return Some(format!(
-                "{name} is failing ({} poll(s) in a row, last at {}): {}",
+                "{name} is failing ({} {tries} in a row, last at {}): {}",
                 self.failures,
                 since.unwrap_or_default(),
                 self.last_error.as_deref().unwrap_or("unknown error")
@@ -109,5 +123,10 @@ mod tests {
             .contains("x is failing (1 poll(s) in a row"));
         let recovered = failing.after_poll(Ok(0), t0 + Duration::hours(6));
         assert_eq!(recovered.problem("x", t0 + Duration::hours(6)), None);
+        let pushed = SourceHealth::default().after_poll(Err("token revoked".into()), t0);
+        assert_eq!(
+            pushed.problem(&super::pushed("x"), t0).as_deref(),
+            Some("x's webhook is failing (1 notification(s) in a row, last at 2026-03-23 08:00 UTC): token revoked")
+        );
     }
 }

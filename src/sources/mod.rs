@@ -16,6 +16,7 @@ pub mod linkedin;
 pub mod mastodon;
 pub mod reddit;
 pub mod registry;
+pub mod review_walk;
 pub mod trustpilot;
 pub mod x;
 pub mod youtube;
@@ -62,6 +63,20 @@ pub trait Source: Send + Sync {
             "{} has no reply API",
             self.network()
         )))
+    }
+
+    /// [`Source::reply`] again, for an answer an earlier attempt under the same key may have
+    /// posted: the outbox recorded that the attempt began and never learnt how it ended (a lost
+    /// response, a restart mid-send). A source whose `reply` looks for the earlier delivery
+    /// first (see [`crate::net::PostOnce`]) needs nothing more; one that cannot read the thread
+    /// back refuses here rather than post a second time unseen.
+    async fn reply_again(
+        &self,
+        mention: &Mention,
+        text: &str,
+        idempotency_key: &str,
+    ) -> Result<Posted, SourceError> {
+        self.reply(mention, text, idempotency_key).await
     }
 
     /// Whether the brand's own account has replied to `mention` on the network, and if so how

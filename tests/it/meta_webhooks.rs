@@ -354,6 +354,7 @@ async fn an_instagram_mention_is_relayed_and_answered_at_mentions_once() {
     let rig = Rig::start().await;
     let mentioned = json!({"mentioned_comment": {
         "id": "1790", "text": "@acmecoffee my order never came", "timestamp": ago(3), "username": "carl",
+        "media": {"id": "960", "username": "dana"},
     }, "id": USER});
     // Graph is down at first: Meta is asked to send it again, and nothing is stored.
     rig.graph.on("GET", "/1784", Reply::status(503, "busy")).on(
@@ -369,11 +370,16 @@ async fn an_instagram_mention_is_relayed_and_answered_at_mentions_once() {
     let read = &rig.graph.requests_to("/1784")[1];
     assert_eq!(
         read.param("fields"),
-        Some("mentioned_comment.comment_id(1790){id,text,timestamp,username}"),
+        Some("mentioned_comment.comment_id(1790){id,text,timestamp,username,media{id,username}}"),
         "read by field expansion on the account"
     );
     let tracked = rig.store.mention(1).unwrap();
     assert_eq!(tracked.mention.author.display(), "@carl");
+    assert_eq!(
+        tracked.mention.link.as_deref(),
+        Some("https://www.instagram.com/dana/"),
+        "Meta gives no link to the post: the profile of the account whose post it is"
+    );
     assert_eq!(tracked.mention.text, "@acmecoffee my order never came");
     assert_eq!(rig.cards(), 1);
 
@@ -398,13 +404,8 @@ async fn an_instagram_mention_is_relayed_and_answered_at_mentions_once() {
     };
     store.apply(1, &jane, &answer, Utc::now()).await.unwrap();
 
-    // Read back first (nothing there yet), then posted to /{ig-user-id}/mentions.
+    // A first attempt has nothing to look for: posted to /{ig-user-id}/mentions.
     rig.graph
-        .on(
-            "GET",
-            "/1784",
-            Reply::json(json!({"username": "acmecoffee", "mentioned_comment": {"replies": {"data": []}}, "id": USER}).to_string()),
-        )
         .on("POST", "/1784/mentions", Reply::json(r#"{"id":"1799"}"#));
     let outbox = Outbox::new(
         store.clone(),
@@ -434,6 +435,7 @@ async fn an_instagram_mention_is_relayed_and_answered_at_mentions_once() {
         "So sorry Carl, we are sending it again today."
     );
     assert!(rig.graph.requests_to("/1790/replies").is_empty());
+    assert_eq!(rig.graph.requests_to("/1784").len(), 2, "no read-back");
     assert_eq!(store.mention(1).unwrap().state.status(), Status::Answered);
     assert_eq!(store.answered_with("instagram", "1799").unwrap(), Some(1));
 
@@ -445,7 +447,12 @@ async fn an_instagram_mention_is_relayed_and_answered_at_mentions_once() {
     );
     assert_eq!(rig.push(&mentions(json!({"media_id": "970"}))).await.0, 200);
     assert_eq!(rig.ids(), ["960_1790", "970"]);
-    assert_eq!(rig.store.mention(2).unwrap().mention.in_reply_to, None);
+    let caption = rig.store.mention(2).unwrap().mention;
+    assert_eq!(caption.in_reply_to, None);
+    assert_eq!(
+        caption.link.as_deref(),
+        Some("https://www.instagram.com/dana/")
+    );
 }
 
 #[tokio::test]
@@ -479,21 +486,17 @@ async fn an_answer_to_a_mention_whose_response_was_lost_is_read_back_not_posted_
         Arc::new(Notify::new()),
     );
     // The first try goes through, but its response never arrives.
-    let nothing_yet =
-        json!({"username": "acmecoffee", "mentioned_media": {"comments": {"data": []}}});
-    rig.graph
-        .on("GET", "/1784", Reply::json(nothing_yet.to_string()))
-        .on(
-            "POST",
-            "/1784/mentions",
-            Reply::json(r#"{"id":"1801"}"#).after(Duration::from_secs(2)),
-        );
+    rig.graph.on(
+        "POST",
+        "/1784/mentions",
+        Reply::json(r#"{"id":"1801"}"#).after(Duration::from_secs(2)),
+    );
     let now = Utc::now();
     assert_eq!(outbox.drain(now).await.unwrap().delivered, 0);
-    let read_back = &rig.graph.requests_to("/1784")[1];
     assert_eq!(
-        read_back.param("fields"),
-        Some("username,mentioned_media.media_id(970){comments.limit(50){id,text,username}}")
+        rig.graph.requests_to("/1784").len(),
+        1,
+        "a first try reads nothing back"
     );
     // The retry reads the comments under the caption back and finds the account's answer.
     let there = json!({"username": "acmecoffee", "mentioned_media": {"comments": {"data": [
@@ -503,6 +506,12 @@ async fn an_answer_to_a_mention_whose_response_was_lost_is_read_back_not_posted_
     rig.graph.on("GET", "/1784", Reply::json(there.to_string()));
     let later = now + chrono::Duration::minutes(30);
     assert_eq!(outbox.drain(later).await.unwrap().delivered, 1);
+    let read_back = &rig.graph.requests_to("/1784")[1];
+    assert_eq!(
+        read_back.param("fields"),
+        Some("username,mentioned_media.media_id(970){comments.limit(50){id,text,username}}"),
+        "mentioned_media's documented `comments`"
+    );
     let posts = rig
         .graph
         .requests()
@@ -517,6 +526,216 @@ async fn an_answer_to_a_mention_whose_response_was_lost_is_read_back_not_posted_
     assert_eq!(
         rig.store.mention(1).unwrap().state.status(),
         Status::Answered
+    );
+}
+
+/// A comment mention on someone else's post, claimed and answered by jane: #1.
+async fn answered_comment_mention(rig: &Rig, text: &str) -> Outbox {
+    rig.graph.on(
+        "GET",
+        "/1784",
+        Reply::json(json!({"mentioned_comment": {"id": "1790", "text": "@acmecoffee my order never came", "timestamp": ago(3), "username": "carl", "media": {"id": "960", "username": "dana"}}}).to_string()),
+    );
+    let push = mentions(json!({"media_id": "960", "comment_id": "1790"}));
+    assert_eq!(rig.push(&push).await.0, 200);
+    let jane = Member::new("jane", "jane");
+    rig.store
+        .apply(1, &jane, &Action::Claim, Utc::now())
+        .await
+        .unwrap();
+    let answer = Action::Answer { text: text.into() };
+    rig.store
+        .apply(1, &jane, &answer, Utc::now())
+        .await
+        .unwrap();
+    Outbox::new(
+        rig.store.clone(),
+        vec![],
+        vec![rig.instagram.clone()],
+        Arc::new(Notify::new()),
+    )
+}
+
+const GONE: &str = r#"{"error":{"message":"Unsupported get request. Object with ID '1790' does not exist, cannot be loaded due to missing permissions, or does not support this operation","type":"GraphMethodException","code":100,"error_subcode":33}}"#;
+
+#[tokio::test]
+async fn a_comment_mention_whose_answer_went_unconfirmed_goes_back_to_the_person_not_posted_twice()
+{
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(400))
+        .build()
+        .unwrap();
+    let rig = Rig::with_client(http).await;
+    let outbox = answered_comment_mention(&rig, "So sorry Carl, it leaves today.").await;
+    rig.graph.on(
+        "POST",
+        "/1784/mentions",
+        Reply::json(r#"{"id":"1799"}"#).after(Duration::from_secs(2)),
+    );
+    let now = Utc::now();
+    assert_eq!(outbox.drain(now).await.unwrap().delivered, 0);
+    // The retry: the replies of a comment on someone else's post cannot be read.
+    rig.graph
+        .on("GET", "/1790/replies", Reply::status(400, GONE))
+        .on("POST", "/1784/mentions", Reply::json(r#"{"id":"1800"}"#));
+    let later = now + chrono::Duration::minutes(30);
+    outbox.drain(later).await.unwrap();
+    let posts = rig
+        .graph
+        .requests()
+        .into_iter()
+        .filter(|request| request.method == "POST")
+        .count();
+    assert_eq!(posts, 1, "never posted a second time unseen");
+    assert_eq!(rig.graph.requests_to("/1790/replies").len(), 1);
+    let tracked = rig.store.mention(1).unwrap();
+    assert_ne!(tracked.state.status(), Status::Answered);
+    let told = rig.store.history(1).unwrap().pop().unwrap().summary();
+    assert!(
+        told.contains("never learnt whether it was posted")
+            && told.contains("(https://www.instagram.com/dana/)")
+            && told.contains("does not post it a second time unseen"),
+        "{told}"
+    );
+    assert!(rig
+        .store
+        .outbox()
+        .unwrap()
+        .iter()
+        .all(|(_, entry)| !matches!(entry.effect, Effect::Reply { .. })));
+}
+
+#[tokio::test]
+async fn a_comment_mention_on_the_accounts_own_post_is_read_back_under_the_comment() {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(400))
+        .build()
+        .unwrap();
+    let rig = Rig::with_client(http).await;
+    let text = "So sorry Carl, it leaves today.";
+    let outbox = answered_comment_mention(&rig, text).await;
+    rig.graph.on(
+        "POST",
+        "/1784/mentions",
+        Reply::json(r#"{"id":"1799"}"#).after(Duration::from_secs(2)),
+    );
+    let now = Utc::now();
+    assert_eq!(outbox.drain(now).await.unwrap().delivered, 0);
+    let replies = json!({"data": [
+        {"id": "1799", "text": text, "timestamp": ago(0), "username": "acmecoffee", "from": {"id": USER, "username": "acmecoffee"}},
+    ]});
+    rig.graph
+        .on("GET", "/1790/replies", Reply::json(replies.to_string()));
+    let later = now + chrono::Duration::minutes(30);
+    assert_eq!(outbox.drain(later).await.unwrap().delivered, 1);
+    assert_eq!(
+        rig.store.answered_with("instagram", "1799").unwrap(),
+        Some(1)
+    );
+    assert_eq!(
+        rig.store.mention(1).unwrap().state.status(),
+        Status::Answered
+    );
+    assert_eq!(
+        rig.graph
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_reply_by_the_account_under_a_mention_closes_it_as_answered() {
+    use earshot::answered::AnswerWatch;
+    let rig = Rig::start().await;
+    rig.graph
+        .on(
+            "GET",
+            "/1784",
+            Reply::json(json!({"mentioned_media": {"id": "970", "caption": "Breakfast at @acmecoffee", "timestamp": ago(5), "username": "dana"}}).to_string()),
+        )
+        .on(
+            "GET",
+            "/1784",
+            Reply::json(json!({"mentioned_comment": {"id": "1790", "text": "@acmecoffee where is my order", "timestamp": ago(3), "username": "carl", "media": {"id": "960", "username": "erin"}}}).to_string()),
+        );
+    assert_eq!(rig.push(&mentions(json!({"media_id": "970"}))).await.0, 200);
+    let push = mentions(json!({"media_id": "960", "comment_id": "1790"}));
+    assert_eq!(rig.push(&push).await.0, 200);
+    assert_eq!(rig.ids(), ["960_1790", "970"]);
+
+    // Someone answered the caption in the Instagram app; the comment elsewhere cannot be read.
+    let under_caption = json!({"username": "acmecoffee", "mentioned_media": {"comments": {"data": [
+        {"id": "1802", "text": "me too!", "username": "finn"},
+        {"id": "1803", "text": "Thank you Dana!", "username": "acmecoffee"},
+    ]}}});
+    rig.graph
+        .on("GET", "/1784", Reply::json(under_caption.to_string()))
+        .on("GET", "/1790/replies", Reply::status(400, GONE));
+    let watch = AnswerWatch::new(rig.store.clone(), vec![rig.instagram.clone()]);
+    assert_eq!(watch.tick(Utc::now()).await.unwrap(), 1);
+    let caption = rig.store.mention(1).unwrap();
+    assert_eq!(caption.mention.key.id, "970");
+    assert_eq!(caption.state.status(), Status::Answered);
+    let note = rig.store.history(1).unwrap().pop().unwrap().summary();
+    assert!(
+        note.ends_with("reply by @acmecoffee on Instagram: https://www.instagram.com/dana/"),
+        "{note}"
+    );
+    assert_eq!(
+        rig.store.mention(2).unwrap().state.status(),
+        Status::Open,
+        "cannot tell: left as it is"
+    );
+    assert!(rig.graph.unused().is_empty(), "{:?}", rig.graph.unused());
+}
+
+#[tokio::test]
+async fn a_webhook_failure_stays_in_the_health_report_until_a_later_notification_is_read() {
+    use earshot::domain::health;
+    let rig = Rig::start().await;
+    let problems = |store: &Store| -> Vec<String> {
+        store
+            .all_source_health()
+            .unwrap()
+            .iter()
+            .filter_map(|(name, health)| health.problem(name, Utc::now()))
+            .collect()
+    };
+    // A change earshot cannot read: acknowledged (sending it again cannot help) and reported.
+    let bad = mentions(json!({"media_id": "not-an-id"}));
+    assert_eq!(rig.push(&bad).await.0, 200);
+    let reported = problems(&rig.store);
+    assert_eq!(reported.len(), 1, "{reported:?}");
+    assert!(
+        reported[0].starts_with("instagram's webhook is failing (1 notification(s) in a row")
+            && reported[0]
+                .contains("`not-an-id` in an Instagram change's `media_id` is not a Graph id"),
+        "{reported:?}"
+    );
+    // The next poll works: it does not hide the webhook's failure.
+    rig.graph
+        .on("GET", "/1784/media", Reply::json(r#"{"data":[]}"#))
+        .on("GET", "/1784/tags", Reply::json(r#"{"data":[]}"#));
+    poll(&rig.store, rig.instagram.as_ref(), &rules()).await;
+    assert_eq!(rig.store.source_health("instagram").unwrap().failures, 0);
+    assert_eq!(problems(&rig.store), reported);
+    // A later notification that is read resolves it.
+    rig.graph.on(
+        "GET",
+        "/1784",
+        Reply::json(json!({"mentioned_media": {"id": "970", "caption": "Breakfast at @acmecoffee", "timestamp": ago(1), "username": "dana"}}).to_string()),
+    );
+    assert_eq!(rig.push(&mentions(json!({"media_id": "970"}))).await.0, 200);
+    assert!(problems(&rig.store).is_empty());
+    assert_eq!(
+        rig.store
+            .source_health(&health::pushed("instagram"))
+            .unwrap()
+            .failures,
+        0
     );
 }
 

@@ -1,5 +1,6 @@
-//! What the review-network tests share: a chat that records its cards and updates, and the
-//! store, outbox and desk around one real source.
+//! What the review-network tests share (`reviews.rs`, `google/`, `app_store/`, `trustpilot/`):
+//! a chat that records its cards and updates, the brand's rules, and the store, outbox and
+//! desk around one real source.
 
 use std::sync::{Arc, Mutex};
 
@@ -19,6 +20,12 @@ use tokio::sync::Notify;
 #[derive(Default)]
 pub struct Cards {
     log: Mutex<Vec<String>>,
+}
+
+impl Cards {
+    pub fn log(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
+    }
 }
 
 #[async_trait]
@@ -107,7 +114,7 @@ impl<S: Source + 'static> Rig<S> {
     }
 
     pub fn cards(&self) -> Vec<String> {
-        self.cards.log.lock().unwrap().clone()
+        self.cards.log()
     }
 
     /// Why the source's polls are failing, as `earshot status` and the digest report it;

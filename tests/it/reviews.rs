@@ -8,7 +8,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use earshot::app::poll;
-use earshot::chat::{Chat, ChatError};
 use earshot::desk::Desk;
 use earshot::digest::Digester;
 use earshot::domain::{
@@ -16,10 +15,11 @@ use earshot::domain::{
     Refusal, Review, State, Status, Tracked,
 };
 use earshot::outbox::Outbox;
-use earshot::rules::Rules;
 use earshot::sources::{Fetched, Posted, Source, SourceError};
 use earshot::store::{Store, StoreError};
 use tokio::sync::Notify;
+
+use crate::review_rig::{rules, Cards};
 
 /// Google Play as the tests script it: the reviews it shows now, and the replies posted to it.
 struct FakePlay {
@@ -89,42 +89,6 @@ impl Source for FakePlay {
     }
 }
 
-/// A chat that records card posts and updates.
-#[derive(Default)]
-struct FakeChat {
-    log: Mutex<Vec<String>>,
-}
-
-#[async_trait]
-impl Chat for FakeChat {
-    fn name(&self) -> &str {
-        "fake"
-    }
-
-    async fn post(&self, mention: &Tracked, now: DateTime<Utc>) -> Result<String, ChatError> {
-        self.log
-            .lock()
-            .unwrap()
-            .push(earshot::chat::shell::card(mention, now));
-        Ok(format!("msg-{}", mention.number))
-    }
-
-    async fn update(
-        &self,
-        _message: &str,
-        mention: &Tracked,
-        note: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), ChatError> {
-        self.log.lock().unwrap().push(format!(
-            "update #{}: {note}\n{}",
-            mention.number,
-            earshot::chat::shell::card(mention, now)
-        ));
-        Ok(())
-    }
-}
-
 fn review(id: &str, stars: u8, text: &str) -> Mention {
     let mut found = Review::new(Rating::new(stars).unwrap());
     found.place = Some("Acme Coffee".into());
@@ -158,22 +122,17 @@ fn with_reply(mut mention: Mention, text: &str) -> Mention {
     mention
 }
 
-/// The rules of a brand whose reviews never name it: "acme" matches none of them.
-fn rules() -> Rules {
-    Rules::new(&["acme".into()], &["vacature".into()], &[])
-}
-
 struct Rig {
     store: Store,
     play: Arc<FakePlay>,
-    chat: Arc<FakeChat>,
+    chat: Arc<Cards>,
     outbox: Outbox,
     desk: Desk,
 }
 
 fn rig(store: Store, network: Network) -> Rig {
     let play = FakePlay::new(network);
-    let chat = Arc::new(FakeChat::default());
+    let chat = Arc::new(Cards::default());
     let outbox = Outbox::new(
         store.clone(),
         vec![chat.clone()],
@@ -209,7 +168,7 @@ impl Rig {
     }
 
     fn log(&self) -> Vec<String> {
-        self.chat.log.lock().unwrap().clone()
+        self.chat.log()
     }
 }
 

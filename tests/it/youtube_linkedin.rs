@@ -559,6 +559,60 @@ mod youtube {
         assert_eq!(fake.requests_to(TOKEN).len(), 1, "the token is cached");
     }
 
+    /// A consent screen in "Testing": Google's token endpoint names the refresh token's 7 days.
+    #[tokio::test]
+    async fn a_refresh_token_that_google_says_will_lapse_is_warned_about_in_the_health() {
+        let (clock, _) = clock("2026-12-02T12:00:00Z");
+        let testing = json!({"access_token": "ya29.token", "expires_in": 3599,
+            "refresh_token_expires_in": 604799, "scope": "https://www.googleapis.com/auth/youtube.force-ssl",
+            "token_type": "Bearer"});
+        // An answer renews the token (polls read with the API key); then a poll reports.
+        let health_after = |issued: Reply| {
+            let clock = clock.clone();
+            async move {
+                let fake = Fake::start().await;
+                let store = Store::temporary(vec![]).unwrap();
+                let source = youtube(&fake, &clock);
+                fake.on("POST", TOKEN, issued)
+                    .on("GET", THREADS, page(first_page(2), None))
+                    .on(
+                        "POST",
+                        COMMENTS,
+                        Reply::json(
+                            comment("t1.r9", "brand", "hi", "2026-12-02T12:00:00Z").to_string(),
+                        ),
+                    )
+                    .on("GET", THREADS, page(first_page(2), None));
+                source
+                    .reply(&mention("t1", None), "hi", "k1")
+                    .await
+                    .unwrap();
+                assert_eq!(fake.requests_to(TOKEN).len(), 1);
+                assert_eq!(
+                    poll(&store, &source, &rules()).await,
+                    3,
+                    "the poll itself works"
+                );
+                store.source_health("youtube").unwrap()
+            }
+        };
+        let health = health_after(Reply::json(testing.to_string())).await;
+        let problem = health.problem("youtube", Utc::now()).unwrap_or_default();
+        assert!(
+            problem.contains(
+                "the YouTube refresh token of source `youtube` expires on 2026-12-09 11:59 UTC"
+            ) && problem.contains("\"Testing\"")
+                && problem.contains("publish the app")
+                && problem.contains("renew `refresh_token`"),
+            "{problem}"
+        );
+
+        // A published app's token names no end: nothing to warn about.
+        let health = health_after(token()).await;
+        assert_eq!(health.failures, 0);
+        assert_eq!(health.problem("youtube", Utc::now()), None);
+    }
+
     #[tokio::test]
     async fn an_invalid_grant_says_what_to_renew_and_names_the_testing_trap() {
         let fake = Fake::start().await;

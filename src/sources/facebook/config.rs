@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::Facebook;
 use crate::config::keys::{KeyError, Keys};
 use crate::net::Secret;
-use crate::sources::graph::DEFAULT_GRAPH_URL;
+use crate::sources::graph::{self, keys::Described};
 use crate::sources::registry::{Context, Network, SourceSpec};
 use crate::sources::Source;
 
@@ -65,24 +65,23 @@ impl Watch {
 }
 
 fn parse(keys: &Keys<'_>) -> Result<Box<dyn SourceSpec>, KeyError> {
-    let page_id = graph_id(
+    let read = graph::keys::read(
         keys,
-        "page_id",
-        "the Page's numeric id (Page → About → Page transparency, or `GET /me?fields=id` with the Page token)",
+        &Described {
+            id_key: "page_id",
+            id_help: "the Page's numeric id (Page → About → Page transparency, or `GET /me?fields=id` with the Page token)",
+            token_help: "a long-lived Page access token",
+            watches: &["comments", "visitor_posts", "tagged"],
+            parse_watch: Watch::parse,
+            empty_watch: "`watch` is empty; leave it out for all of \"comments\", \"visitor_posts\" and \"tagged\"",
+        },
     )?;
-    let watch = keys.watch(&["comments", "visitor_posts", "tagged"], Watch::parse)?;
-    if watch.is_empty() {
-        return Err(keys.error(
-            "watch",
-            "`watch` is empty; leave it out for all of \"comments\", \"visitor_posts\" and \"tagged\"",
-        ));
-    }
     Ok(Box::new(Settings {
-        page_id,
-        token: trimmed(keys.secret("token", "a long-lived Page access token")?),
-        app_secret: keys.optional_secret("app_secret")?.map(trimmed),
-        watch,
-        graph_url: keys.base_url("graph_url", DEFAULT_GRAPH_URL)?,
+        page_id: read.id,
+        token: read.token,
+        app_secret: read.app_secret,
+        watch: read.watch,
+        graph_url: read.graph_url,
     }))
 }
 
@@ -103,21 +102,4 @@ impl SourceSpec for Settings {
     fn as_any(&self) -> &dyn Any {
         self
     }
-}
-
-/// A Graph id: digits (Meta's ids are numbers written as strings); `what` says where to find it.
-pub(crate) fn graph_id(keys: &Keys<'_>, key: &str, what: &str) -> Result<String, KeyError> {
-    let value = keys.required(key, what)?.trim().to_string();
-    if !value.chars().all(|c| c.is_ascii_digit()) {
-        return Err(keys.error(
-            key,
-            format!("`{value}` is not a Graph id; `{key}` is all digits: {what}"),
-        ));
-    }
-    Ok(value)
-}
-
-/// Tokens pasted with a stray space or newline would fail every call.
-pub(crate) fn trimmed(secret: Secret) -> Secret {
-    Secret::new(secret.expose().trim())
 }

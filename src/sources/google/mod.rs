@@ -12,7 +12,7 @@ pub mod oauth;
 pub mod service_account;
 pub mod window;
 
-pub use oauth::{RefreshGrant, Renewal};
+pub use oauth::{RefreshExpiry, RefreshGrant, Renewal};
 pub use service_account::{ServiceAccount, ServiceAccountGrant};
 
 /// Google's OAuth 2.0 token endpoint (a service-account file names its own `token_uri`).

@@ -3,7 +3,10 @@
 //! `invalid_grant` tells the operator exactly what to renew, including the consent screen's
 //! "Testing" trap (Google expires those refresh tokens after 7 days).
 
+use std::sync::Mutex;
+
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use super::token_endpoint;
 use crate::net::oauth::{OAuth, TokenCache};
@@ -26,6 +29,42 @@ pub struct RefreshGrant<'a> {
     pub renewal: Renewal,
     pub transport: &'a Transport,
     pub cache: &'a TokenCache,
+    pub expiry: &'a RefreshExpiry,
+}
+
+/// A refresh token's own end, when Google names it (`refresh_token_expires_in`): it does for
+/// the 7-day tokens of a consent screen in "Testing" and for time-limited grants, never for a
+/// published app's. Read from each renewal, warned about in the digest's source health.
+#[derive(Debug, Default)]
+pub struct RefreshExpiry(Mutex<Option<DateTime<Utc>>>);
+
+/// Warned about this long before the refresh token lapses: a Testing token always is.
+const WARN_BEFORE: chrono::Duration = chrono::Duration::days(7);
+
+impl RefreshExpiry {
+    fn note(&self, expires: Option<DateTime<Utc>>) {
+        if let Ok(mut known) = self.0.lock() {
+            *known = expires;
+        }
+    }
+
+    /// The digest's line when the refresh token of `source` lapses within a week.
+    pub fn warning(&self, source: &str, renewal: Renewal, now: DateTime<Utc>) -> Option<String> {
+        let expires = (*self.0.lock().ok()?)?;
+        if expires - now >= WARN_BEFORE {
+            return None;
+        }
+        let Renewal {
+            network,
+            scope,
+            who,
+        } = renewal;
+        let when = if expires <= now { "expired" } else { "expires" };
+        Some(format!(
+            "the {network} refresh token of source `{source}` {when} on {} (Google said so when it renewed the access token): if the OAuth consent screen is in \"Testing\", Google ends its refresh tokens after 7 days; publish the app (Google Auth Platform → Audience → Publish app), then renew `refresh_token` by signing in again as {who} with scope {scope}",
+            expires.format("%Y-%m-%d %H:%M UTC")
+        ))
+    }
 }
 
 #[async_trait]
@@ -50,6 +89,7 @@ impl RefreshGrant<'_> {
                 |error, description| refused(self.source, self.renewal, error, description),
             )
             .await?;
+        self.expiry.note(issued.refresh_expires_at);
         Ok((issued.access_token, issued.expires_at))
     }
 }

@@ -16,7 +16,7 @@ use reqwest::RequestBuilder;
 use serde::de::DeserializeOwned;
 
 use super::google::window::{Mark, Window};
-use super::google::{error, RefreshGrant, Renewal};
+use super::google::{error, RefreshExpiry, RefreshGrant, Renewal};
 use super::{Fetched, Posted, Source, SourceError};
 use crate::domain::review::quote;
 use crate::domain::{Cursor, Mention, Network};
@@ -49,6 +49,7 @@ pub struct GoogleReviews {
     every: Duration,
     transport: Transport,
     token: TokenCache,
+    expiry: RefreshExpiry,
 }
 
 impl GoogleReviews {
@@ -69,6 +70,7 @@ impl GoogleReviews {
                 RateHeaders::NONE,
             ),
             token: TokenCache::default(),
+            expiry: RefreshExpiry::default(),
         }
     }
 
@@ -101,6 +103,7 @@ impl GoogleReviews {
             renewal: RENEWAL,
             transport: &self.transport,
             cache: &self.token,
+            expiry: &self.expiry,
         };
         let http = self.transport.http();
         let response = self
@@ -198,6 +201,7 @@ impl Source for GoogleReviews {
         marks.advance(WATCH, window.mark(now));
         let (cursor, mut stored) = marks.finish(cursor)?;
         stored.extend(problems);
+        stored.extend(self.expiry.warning(&self.name, RENEWAL, now));
         Ok(Fetched {
             mentions,
             cursor,

@@ -3,9 +3,11 @@
 //! configured, `appsecret_proof`; every response's usage headers feed the budget, so polls slow
 //! down before Meta's limits are reached; and Graph errors become a line a person can act on.
 //!
-//! `usage.rs` reads the usage headers, `error.rs` the Graph errors, `time.rs` Graph's times.
+//! `usage.rs` reads the usage headers, `error.rs` the Graph errors, `time.rs` Graph's times,
+//! `keys.rs` the config keys both sources have.
 
 mod error;
+pub mod keys;
 mod time;
 mod usage;
 

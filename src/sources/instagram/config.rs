@@ -7,8 +7,7 @@ use std::time::Duration;
 use super::Instagram;
 use crate::config::keys::{KeyError, Keys};
 use crate::net::Secret;
-use crate::sources::facebook::config::{graph_id, trimmed};
-use crate::sources::graph::DEFAULT_GRAPH_URL;
+use crate::sources::graph::{self, keys::Described};
 use crate::sources::registry::{Context, Network, SourceSpec};
 use crate::sources::Source;
 
@@ -60,27 +59,23 @@ impl Watch {
 }
 
 fn parse(keys: &Keys<'_>) -> Result<Box<dyn SourceSpec>, KeyError> {
-    let user_id = graph_id(
+    let read = graph::keys::read(
         keys,
-        "user_id",
-        "the Instagram professional account's id (`GET /{page-id}?fields=instagram_business_account`)",
+        &Described {
+            id_key: "user_id",
+            id_help: "the Instagram professional account's id (`GET /{page-id}?fields=instagram_business_account`)",
+            token_help: "a long-lived access token with instagram_basic and instagram_manage_comments",
+            watches: &["comments", "tags"],
+            parse_watch: Watch::parse,
+            empty_watch: "`watch` is empty; leave it out for both \"comments\" and \"tags\"",
+        },
     )?;
-    let watch = keys.watch(&["comments", "tags"], Watch::parse)?;
-    if watch.is_empty() {
-        return Err(keys.error(
-            "watch",
-            "`watch` is empty; leave it out for both \"comments\" and \"tags\"",
-        ));
-    }
     Ok(Box::new(Settings {
-        user_id,
-        token: trimmed(keys.secret(
-            "token",
-            "a long-lived access token with instagram_basic and instagram_manage_comments",
-        )?),
-        app_secret: keys.optional_secret("app_secret")?.map(trimmed),
-        watch,
-        graph_url: keys.base_url("graph_url", DEFAULT_GRAPH_URL)?,
+        user_id: read.id,
+        token: read.token,
+        app_secret: read.app_secret,
+        watch: read.watch,
+        graph_url: read.graph_url,
     }))
 }
 

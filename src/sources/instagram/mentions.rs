@@ -7,18 +7,21 @@
 //!
 //! A comment mention is keyed `{media}_{comment}`: the answer needs both ids, and no poll can
 //! find such a comment (it is on media the account does not own), so no other key is owed.
+//!
+//! Meta's reference lists no link for either (`mentioned_media` has no `permalink` or
+//! `shortcode`; its `media_url` is the picture file, not the post): the card links to the
+//! profile of the account whose post it is (`username`, a listed field), where the post is.
+//! What is read back under a mention before a retry, and for answered-detection, is in
+//! `thread.rs`.
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::{Comment, Instagram};
+use super::Instagram;
 use crate::domain::{Author, Mention, MentionKey, Network};
 use crate::net::{Failure, Purpose};
-use crate::sources::graph::{parse_time, Created, Page};
+use crate::sources::graph::{parse_time, Created};
 use crate::sources::Posted;
-
-/// Comments (or replies) read back for an earlier delivery of an answer.
-const READ_BACK: usize = 50;
 
 /// What an answer to an Instagram mention goes under.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,28 +56,29 @@ impl Target {
 }
 
 #[derive(Debug, Deserialize)]
-struct MentionedText {
+struct Mentioned {
     text: Option<String>,
     caption: Option<String>,
     timestamp: Option<String>,
+    username: Option<String>,
+    /// The media a mentioned comment is on (its owner's `username`).
+    media: Option<Owner>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Owner {
     username: Option<String>,
 }
 
 /// `GET /{user}?fields=…`: the account's node with one expanded field.
 #[derive(Debug, Deserialize)]
 struct Account {
-    username: Option<String>,
-    mentioned_comment: Option<Thread>,
-    mentioned_media: Option<Thread>,
+    mentioned_comment: Option<Mentioned>,
+    mentioned_media: Option<Mentioned>,
 }
 
-/// A mentioned comment's replies, or mentioned media's comments (read-back), or its text.
-#[derive(Debug, Deserialize)]
-struct Thread {
-    #[serde(flatten)]
-    text: MentionedText,
-    replies: Option<Page<Comment>>,
-    comments: Option<Page<Comment>>,
+fn profile(handle: &str) -> Option<String> {
+    (!handle.is_empty()).then(|| format!("https://www.instagram.com/{handle}/"))
 }
 
 impl Instagram {
@@ -87,9 +91,9 @@ impl Instagram {
         sent_at: Option<DateTime<Utc>>,
     ) -> Result<Option<Mention>, Failure> {
         let fields = match comment {
-            Some(comment) => {
-                format!("mentioned_comment.comment_id({comment}){{id,text,timestamp,username}}")
-            }
+            Some(comment) => format!(
+                "mentioned_comment.comment_id({comment}){{id,text,timestamp,username,media{{id,username}}}}"
+            ),
             None => format!("mentioned_media.media_id({media}){{id,caption,timestamp,username}}"),
         };
         let account: Option<Account> = self
@@ -105,7 +109,7 @@ impl Instagram {
             Some(_) => account.mentioned_comment,
             None => account.mentioned_media,
         });
-        let Some(Thread { text: found, .. }) = found else {
+        let Some(found) = found else {
             return Ok(None);
         };
         let (id, in_reply_to) = match comment {
@@ -113,6 +117,11 @@ impl Instagram {
             None => (media.to_string(), None),
         };
         let handle = found.username.unwrap_or_default();
+        // A caption's author owns the post; a comment is on someone's post, named by `media`.
+        let owner = match comment {
+            Some(_) => found.media.and_then(|media| media.username),
+            None => Some(handle.clone()),
+        };
         let text = found
             .text
             .or(found.caption)
@@ -128,13 +137,12 @@ impl Instagram {
             key: MentionKey::new(&self.name, id),
             network: Network::Instagram,
             author: Author {
-                profile: (!handle.is_empty())
-                    .then(|| format!("https://www.instagram.com/{handle}/")),
+                profile: profile(&handle),
                 handle,
                 name: None,
             },
             text,
-            link: None,
+            link: owner.as_deref().and_then(profile),
             created_at,
             matched: Vec::new(),
             language: None,
@@ -144,75 +152,45 @@ impl Instagram {
         }))
     }
 
-    /// `POST /{user}/mentions`, once: before posting, the comments (or replies) under the
-    /// mention are read for the account's own answer with this text.
+    /// `POST /{user}/mentions`, once. A first attempt posts; one that may follow an earlier
+    /// delivery (`again`) first reads the thread under the mention for the account's answer
+    /// with this text (`thread.rs`), and where Meta lets nothing be read there it posts only if
+    /// this process saw the earlier attempt refused. Otherwise the answer goes back to the
+    /// person: a second post unseen could be a duplicate under the customer's comment.
     pub(super) async fn answer_mention(
         &self,
         idempotency_key: &str,
-        media: &str,
-        comment: Option<&str>,
+        mention: &Mention,
+        (media, comment): (&str, Option<&str>),
         text: &str,
+        again: bool,
     ) -> Result<Posted, Failure> {
         self.answers
             .post(
                 idempotency_key,
                 || async {
-                    match self.existing_mention_answer(media, comment, text).await {
-                        // Meta's reference lists no reply field on every mention kind: a read
-                        // it refuses cannot tell, and posting is what the person asked for.
-                        Err(Failure::Permanent(reason)) => {
-                            tracing::warn!(source = %self.name, %reason, "cannot read an Instagram mention back before answering; posting");
-                            Ok(None)
-                        }
-                        other => other,
+                    if !again {
+                        return Ok(None);
+                    }
+                    match self.thread_under(media, comment).await? {
+                        Some(thread) => Ok(thread.own_answer(text)),
+                        None if self.was_refused(idempotency_key) => Ok(None),
+                        None => Err(Failure::Permanent(format!(
+                            "earshot sent this answer to Instagram before and never learnt whether it was posted, \
+                             and Meta lets no app read the replies under a comment on someone else's post: \
+                             look under the comment on Instagram{} and answer there if it is missing \
+                             (earshot does not post it a second time unseen)",
+                            mention.link.as_deref().map(|link| format!(" ({link})")).unwrap_or_default()
+                        ))),
                     }
                 },
-                || self.post_on_mention(media, comment, text),
+                || async {
+                    let posted = self.post_on_mention(media, comment, text).await;
+                    self.note_attempt(idempotency_key, &posted);
+                    posted
+                },
             )
             .await
-    }
-
-    async fn existing_mention_answer(
-        &self,
-        media: &str,
-        comment: Option<&str>,
-        text: &str,
-    ) -> Result<Option<Posted>, Failure> {
-        let listing = format!("limit({READ_BACK}){{id,text,username}}");
-        let fields = match comment {
-            Some(comment) => {
-                format!("username,mentioned_comment.comment_id({comment}){{replies.{listing}}}")
-            }
-            None => format!("username,mentioned_media.media_id({media}){{comments.{listing}}}"),
-        };
-        let account: Account = self
-            .graph
-            .get(
-                "Instagram (the comments under a mention, for an answer already posted)",
-                Purpose::Answer,
-                &self.settings.user_id,
-                &[("fields", fields)],
-            )
-            .await?;
-        let Some(own) = account.username else {
-            return Ok(None);
-        };
-        let thread = match comment {
-            Some(_) => account.mentioned_comment.and_then(|thread| thread.replies),
-            None => account.mentioned_media.and_then(|thread| thread.comments),
-        };
-        Ok(thread
-            .into_iter()
-            .flat_map(|page| page.data)
-            .find(|reply| {
-                reply.username.as_deref() == Some(own.as_str())
-                    && reply.text.as_deref().map(str::trim) == Some(text.trim())
-            })
-            .and_then(|reply| reply.id)
-            .map(|id| Posted {
-                link: None,
-                id: Some(id),
-            }))
     }
 
     async fn post_on_mention(

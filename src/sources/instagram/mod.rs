@@ -8,11 +8,14 @@
 //! Answers: `POST /{comment}/replies`, which only works on top-level comments, so an answer to
 //! a reply goes under its top-level comment and names the person it answers; media and
 //! comments the account is @mentioned in are answered with `POST /{user}/mentions`
-//! (`mentions.rs`). Posted once, as on Facebook. `push.rs` reads what Meta's webhooks push.
+//! (`mentions.rs`). Posted once, as on Facebook; what can be read back under a mention, and
+//! what cannot, is in `thread.rs`. `push.rs` reads what Meta's webhooks push.
 
 pub mod config;
 mod mentions;
 mod push;
+mod reply;
+mod thread;
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -25,7 +28,7 @@ pub use config::{Settings, Watch, DEFAULT_EVERY, NETWORK};
 
 use super::facebook::poll::Window;
 use super::facebook::wire::Mark;
-use super::graph::{parse_time, Created, Graph, Page};
+use super::graph::{parse_time, Graph, Page};
 use super::{Fetched, Hook, Posted, Push, Source, SourceError};
 use crate::domain::{Author, Cursor, Mention, MentionKey, Network};
 use crate::net::{CursorSet, Failure, Pager, PostOnce, Purpose, Turn};
@@ -44,6 +47,9 @@ pub struct Instagram {
     graph: Graph,
     answers: PostOnce<Posted>,
     own: Mutex<HashSet<String>>,
+    /// Answers to @mentions whose last attempt Meta refused before it could land: a retry of
+    /// one may post where the thread cannot be read back (`thread.rs`).
+    refused: Mutex<HashSet<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -143,6 +149,7 @@ impl Instagram {
             graph,
             answers: PostOnce::default(),
             own: Mutex::new(HashSet::new()),
+            refused: Mutex::new(HashSet::new()),
         }
     }
 
@@ -285,83 +292,6 @@ impl Instagram {
         }
         Ok(found)
     }
-
-    /// What an answer goes under and says: a reply to a reply goes under the top-level
-    /// comment, naming the person answered.
-    async fn target(&self, mention: &Mention, text: &str) -> Result<(String, String), Failure> {
-        #[derive(Deserialize)]
-        struct Parent {
-            parent_id: Option<String>,
-            username: Option<String>,
-        }
-        let id = &mention.key.id;
-        let parent: Parent = self
-            .graph
-            .get(
-                "Instagram (the comment answered)",
-                Purpose::Answer,
-                id,
-                &[("fields", "parent_id,username".to_string())],
-            )
-            .await?;
-        match parent.parent_id.filter(|parent| !parent.is_empty()) {
-            Some(top) => {
-                let handle = parent
-                    .username
-                    .or_else(|| Some(mention.author.handle.clone()).filter(|h| !h.is_empty()));
-                let text = match handle {
-                    Some(handle) if !text.contains(&format!("@{handle}")) => {
-                        format!("@{handle} {}", text.trim())
-                    }
-                    _ => text.trim().to_string(),
-                };
-                Ok((top, text))
-            }
-            None => Ok((id.clone(), text.trim().to_string())),
-        }
-    }
-
-    async fn existing_reply(&self, top: &str, text: &str) -> Result<Option<Posted>, Failure> {
-        let page: Page<Comment> = self
-            .graph
-            .get(
-                "Instagram (the replies, for an answer already posted)",
-                Purpose::Answer,
-                &format!("{top}/replies"),
-                &[("fields", COMMENT_FIELDS.to_string())],
-            )
-            .await?;
-        Ok(page
-            .data
-            .into_iter()
-            .find(|reply| {
-                reply.by(&self.settings.user_id)
-                    && reply.text.as_deref().map(str::trim) == Some(text.trim())
-            })
-            .and_then(|reply| reply.id)
-            .map(|id| Posted {
-                link: None,
-                id: Some(id),
-            }))
-    }
-
-    async fn post_reply(&self, top: &str, text: &str) -> Result<Posted, Failure> {
-        let created: Created = self
-            .graph
-            .post(
-                "Instagram (posting the answer)",
-                &format!("{top}/replies"),
-                &[("message", text)],
-            )
-            .await?;
-        let id = created
-            .id
-            .ok_or_else(|| Failure::retry("Instagram took the answer but sent no id back"))?;
-        Ok(Posted {
-            link: None,
-            id: Some(id),
-        })
-    }
 }
 
 #[async_trait]
@@ -408,47 +338,16 @@ impl Source for Instagram {
         text: &str,
         idempotency_key: &str,
     ) -> Result<Posted, SourceError> {
-        let Some(target) = Target::of(mention) else {
-            return Err(SourceError::Permanent(format!(
-                "`{}` is not an Instagram id",
-                mention.key.id
-            )));
-        };
-        let posted = match target {
-            // Tagged media, and captions and comments elsewhere that @mention the account.
-            Target::Media { media } => {
-                self.answer_mention(idempotency_key, &media, None, text)
-                    .await?
-            }
-            Target::MentionedComment { media, comment } => {
-                self.answer_mention(idempotency_key, &media, Some(&comment), text)
-                    .await?
-            }
-            Target::Comment => {
-                let (top, text) = self.target(mention, text).await?;
-                if let Some(max) = Network::Instagram.max_mentions() {
-                    if crate::domain::length::at_mentions(&text) > max {
-                        return Err(SourceError::Permanent(format!(
-                            "the answer names more than {max} accounts once the person answered is named"
-                        )));
-                    }
-                }
-                self.answers
-                    .post(
-                        idempotency_key,
-                        || self.existing_reply(&top, &text),
-                        || self.post_reply(&top, &text),
-                    )
-                    .await?
-            }
-        };
-        if let (Some(id), Ok(mut own)) = (&posted.id, self.own.lock()) {
-            own.insert(id.clone());
-        }
-        Ok(Posted {
-            link: posted.link.or_else(|| mention.link.clone()),
-            id: posted.id,
-        })
+        self.answer(mention, text, idempotency_key, false).await
+    }
+
+    async fn reply_again(
+        &self,
+        mention: &Mention,
+        text: &str,
+        idempotency_key: &str,
+    ) -> Result<Posted, SourceError> {
+        self.answer(mention, text, idempotency_key, true).await
     }
 
     fn hooked(&self) -> Option<Hook> {
@@ -462,32 +361,21 @@ impl Source for Instagram {
         Ok(self.pushed_change(push).await?)
     }
 
-    /// A reply by the account below a comment on its own media (the replies to a comment
-    /// elsewhere cannot be read by id).
+    /// A reply by the account below the mention: a comment on its own media, a caption that
+    /// @mentions it, or a comment elsewhere when Meta lets its replies be read (`thread.rs`).
     async fn answered_by_brand(&self, mention: &Mention) -> Result<Option<String>, SourceError> {
-        if Target::of(mention) != Some(Target::Comment) {
-            return Ok(None);
-        }
-        let page: Option<Page<Comment>> = self
-            .graph
-            .get_unless_gone(
-                "Instagram (the replies below a mention)",
-                Purpose::Poll,
-                &format!("{}/replies", mention.key.id),
-                &[("fields", COMMENT_FIELDS.to_string())],
-            )
-            .await?;
-        Ok(page.and_then(|page| {
-            page.data
-                .into_iter()
-                .find(|reply| reply.by(&self.settings.user_id))
-                .map(|reply| {
-                    format!(
-                        "reply by @{} on Instagram: {}",
-                        reply.author().unwrap_or("the account"),
-                        mention.link.clone().unwrap_or_default()
-                    )
-                })
-        }))
+        let link = mention.link.as_deref();
+        let found = match Target::of(mention) {
+            Some(Target::Comment) => {
+                self.answered_mention(&mention.key.id, Some(&mention.key.id), link)
+                    .await
+            }
+            Some(Target::Media { media }) => self.answered_mention(&media, None, link).await,
+            Some(Target::MentionedComment { media, comment }) => {
+                self.answered_mention(&media, Some(&comment), link).await
+            }
+            None => return Ok(None),
+        };
+        Ok(found?)
     }
 }

@@ -31,7 +31,7 @@ use crate::net::{
     base_url, classify, read_json, Budget, Clock, CursorSet, Failure, PostOnce, Purpose,
     RateHeaders, Transport,
 };
-use crate::sources::google::{RefreshGrant, Renewal};
+use crate::sources::google::{RefreshExpiry, RefreshGrant, Renewal};
 pub use config::{Settings, Watch, NETWORK};
 use quota::{Bucket, Quota, LIST_COST};
 
@@ -60,6 +60,7 @@ pub struct YouTube {
     transport: Transport,
     quota: Quota,
     token: TokenCache,
+    expiry: RefreshExpiry,
     answers: PostOnce<Posted>,
     /// Threads' answered-detection results, so one `id=` read serves up to 50 threads.
     checked: Mutex<HashMap<String, reply::Checked>>,
@@ -99,6 +100,7 @@ impl YouTube {
             transport: Transport::new("YouTube", http, Budget::new(0), RateHeaders::NONE),
             quota,
             token: TokenCache::default(),
+            expiry: RefreshExpiry::default(),
             answers: PostOnce::default(),
             checked: Mutex::new(HashMap::new()),
         }
@@ -139,6 +141,7 @@ impl YouTube {
             renewal: RENEWAL,
             transport: &self.transport,
             cache: &self.token,
+            expiry: &self.expiry,
         })
     }
 
@@ -316,7 +319,8 @@ impl Source for YouTube {
             marks.record(&key, outcome, &mut mentions);
         }
         marks.set_note(QUOTA_NOTE, self.quota.snapshot(self.now()));
-        let (cursor, problems) = marks.finish(cursor)?;
+        let (cursor, mut problems) = marks.finish(cursor)?;
+        problems.extend(self.expiry.warning(&self.name, RENEWAL, self.now()));
         Ok(Fetched {
             mentions,
             cursor,

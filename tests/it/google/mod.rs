@@ -8,17 +8,14 @@ mod fake;
 use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use earshot::app::poll;
-use earshot::chat::{Chat, ChatError};
 use earshot::desk::Desk;
 use earshot::digest::Digester;
-use earshot::domain::{ListFilter, Member, MemberRef, State, Tracked};
+use earshot::domain::{ListFilter, Member, MemberRef, State};
 use earshot::net::oauth::OAuth;
 use earshot::net::Secret;
 use earshot::outbox::Outbox;
-use earshot::rules::Rules;
 use earshot::sources::google::ServiceAccount;
 use earshot::sources::google_play::{self, GooglePlay};
 use earshot::sources::google_reviews::{self, GoogleReviews};
@@ -27,6 +24,7 @@ use earshot::store::Store;
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 
+use crate::review_rig::{rules, Cards};
 use fake::{gbp_review, play_review, stamp, Fake};
 
 const PRIVATE_KEY: &str = include_str!("../../fixtures/google/test-service-account.key.pem");
@@ -113,47 +111,6 @@ fn play_source(fake: &Fake, clock: &earshot::net::Clock) -> Arc<GooglePlay> {
     )
 }
 
-/// A chat that records cards and card updates.
-#[derive(Default)]
-struct Cards {
-    log: Mutex<Vec<String>>,
-}
-
-#[async_trait]
-impl Chat for Cards {
-    fn name(&self) -> &str {
-        "fake"
-    }
-
-    async fn post(&self, mention: &Tracked, now: DateTime<Utc>) -> Result<String, ChatError> {
-        self.log
-            .lock()
-            .unwrap()
-            .push(earshot::chat::shell::card(mention, now));
-        Ok(format!("msg-{}", mention.number))
-    }
-
-    async fn update(
-        &self,
-        _message: &str,
-        mention: &Tracked,
-        note: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), ChatError> {
-        self.log.lock().unwrap().push(format!(
-            "update #{}: {note}\n{}",
-            mention.number,
-            earshot::chat::shell::card(mention, now)
-        ));
-        Ok(())
-    }
-}
-
-/// The brand's rules: no review names "acme", yet every one is relayed.
-fn rules() -> Rules {
-    Rules::new(&["acme".into()], &["vacature".into()], &[])
-}
-
 struct Desk2 {
     store: Store,
     source: Arc<dyn Source>,
@@ -207,7 +164,7 @@ impl Desk2 {
     }
 
     fn cards(&self) -> Vec<String> {
-        self.cards.log.lock().unwrap().clone()
+        self.cards.log()
     }
 
     fn problem(&self) -> Option<String> {
