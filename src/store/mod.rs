@@ -1,15 +1,16 @@
-//! The only module that knows sled. Everything earshot must not forget lives here: mentions and
-//! their numbers, the dedup index, who holds what, source cursors and credentials, history and
-//! the outbox.
+//! The only module that knows how earshot keeps its state (in sled, or PostgreSQL: see
+//! `engine`). Everything earshot must not forget lives here: mentions and their numbers, the
+//! dedup index, who holds what, source cursors and credentials, history and the outbox.
 //!
 //! Invariants:
-//! - Every change that touches more than one key is one sled transaction.
+//! - Every change that touches more than one key is one transaction.
 //! - Methods that acknowledge something to a person or a network flush to disk before returning.
 //! - A source cursor is written in the same transaction as the mentions fetched up to it.
 
 mod check;
 mod credentials;
 mod edits;
+mod engine;
 mod followup;
 mod keys;
 mod mentions;
@@ -21,7 +22,8 @@ mod windows;
 use std::path::{Path, PathBuf};
 
 use serde::{de::DeserializeOwned, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use engine::{Engine, SledEngine, Tree, TxError};
 
 use crate::domain::Refusal;
 
@@ -78,39 +80,15 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 #[derive(Clone)]
 pub struct Store {
-    db: sled::Db,
+    /// The trees (see [`engine::Tree`] for what each holds): sled in a folder, or PostgreSQL.
+    engine: Engine,
     path: PathBuf,
     /// The chats every mention is relayed to, by name; each gets its own outbox effects.
     chats: Vec<String>,
-    meta: sled::Tree,
-    mentions: sled::Tree,
-    /// (source, network id) -> number: the dedup index.
-    keys: sled::Tree,
-    /// (status, number) -> (): what `list` and the digest scan.
-    by_status: sled::Tree,
-    /// (member id, number) -> (): `list mine`.
-    by_owner: sled::Tree,
-    cursors: sled::Tree,
-    history: sled::Tree,
-    outbox: sled::Tree,
-    /// (chat, number) -> the chat's message id, so updates edit the message they posted.
-    messages: sled::Tree,
-    /// (source, the network's id of an answer earshot posted) -> the mention it answered, so a
-    /// reply to that answer is known as a follow-up.
-    answers: sled::Tree,
     /// Scores each mention at ingest (see [`Store::with_lexicon`]).
     lexicon: std::sync::Arc<crate::domain::Lexicon>,
-    /// number -> how far reminders for it have gone, and its snooze.
-    chase: sled::Tree,
-    /// source name -> the outcome of its recent polls.
-    health: sled::Tree,
-    /// (time, number) -> (): when a mention reached answered or done, so the digest finds
-    /// yesterday's answers without reading every mention ever stored.
-    settled: sled::Tree,
     /// Storm mode, when on (see [`Store::with_storm`]).
     storm: Option<std::sync::Arc<StormMode>>,
-    /// source name -> the OAuth grant it last received (see [`Credentials`]).
-    credentials: sled::Tree,
     /// Which channel new mentions land in, per chat (see [`Store::with_routes`]).
     routes: std::sync::Arc<crate::domain::routing::Routes>,
     /// Set at the first storage failure (a full or failing disk): from then on nothing more is
@@ -121,47 +99,28 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) the store in `path`, relaying to `chats`.
     pub fn open(path: &Path, chats: Vec<String>) -> Result<Store> {
-        let config = sled::Config::new()
-            .path(path)
-            // Mentions are small and mostly cold once handled; a bounded cache keeps the bot's
-            // memory flat as history grows (sled counts on-disk bytes, so RSS is a few times this).
-            .cache_capacity(8 * 1024 * 1024);
-        let db = open_when_unlocked(&config).map_err(|source| StoreError::Open {
+        let engine = SledEngine::open(path).map_err(|source| StoreError::Open {
             path: path.to_path_buf(),
             source,
         })?;
-        Store::from_db(db, path.to_path_buf(), chats)
+        Store::on(Engine::Sled(engine), path.to_path_buf(), chats)
     }
 
     /// A store that lives in memory and vanishes on drop, for tests and benchmarks.
     pub fn temporary(chats: Vec<String>) -> Result<Store> {
-        let db = sled::Config::new().temporary(true).open()?;
-        Store::from_db(db, PathBuf::from("(temporary)"), chats)
+        let engine = SledEngine::temporary()?;
+        Store::on(Engine::Sled(engine), PathBuf::from("(temporary)"), chats)
     }
 
-    fn from_db(db: sled::Db, path: PathBuf, chats: Vec<String>) -> Result<Store> {
+    fn on(engine: Engine, path: PathBuf, chats: Vec<String>) -> Result<Store> {
         let store = Store {
-            meta: db.open_tree("meta")?,
-            mentions: db.open_tree("mentions")?,
-            keys: db.open_tree("keys")?,
-            by_status: db.open_tree("by_status")?,
-            by_owner: db.open_tree("by_owner")?,
-            cursors: db.open_tree("cursors")?,
-            history: db.open_tree("history")?,
-            outbox: db.open_tree("outbox")?,
-            messages: db.open_tree("messages")?,
-            answers: db.open_tree("answers")?,
-            lexicon: Default::default(),
-            chase: db.open_tree("chase")?,
-            health: db.open_tree("health")?,
-            settled: db.open_tree("settled")?,
-            storm: None,
-            credentials: db.open_tree("credentials")?,
-            routes: Default::default(),
-            broken: Default::default(),
-            db,
+            engine,
             path,
             chats,
+            lexicon: Default::default(),
+            storm: None,
+            routes: Default::default(),
+            broken: Default::default(),
         };
         store.check_schema()?;
         store.check_indexes()?;
@@ -169,7 +128,7 @@ impl Store {
     }
 
     fn check_schema(&self) -> Result<()> {
-        match self.meta.get(SCHEMA_KEY)? {
+        match self.engine.get(Tree::Meta, SCHEMA_KEY)? {
             Some(found) => {
                 let found = keys::read_u64(&found);
                 if found == 1 {
@@ -184,14 +143,17 @@ impl Store {
                 }
             }
             None => {
-                if !self.mentions.is_empty() || !self.keys.is_empty() || !self.meta.is_empty() {
+                if !self.engine.is_empty(Tree::Mentions)?
+                    || !self.engine.is_empty(Tree::Keys)?
+                    || !self.engine.is_empty(Tree::Meta)?
+                {
                     return Err(StoreError::Foreign {
                         path: self.path.clone(),
                     });
                 }
-                self.meta
-                    .insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
-                self.db.flush()?;
+                self.engine
+                    .insert(Tree::Meta, SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+                self.engine.flush_blocking(FLUSH_LIMIT)?;
             }
         }
         Ok(())
@@ -226,8 +188,8 @@ impl Store {
     /// or failing disk sled's flush can wait for ever.
     pub async fn flush(&self) -> Result<()> {
         self.writable()?;
-        let flushed = match tokio::time::timeout(FLUSH_LIMIT, self.db.flush_async()).await {
-            Ok(flushed) => flushed.map(|_| ()).map_err(StoreError::from),
+        let flushed = match tokio::time::timeout(FLUSH_LIMIT, self.engine.flush()).await {
+            Ok(flushed) => flushed,
             Err(_) => Err(StoreError::Stalled(FLUSH_LIMIT)),
         };
         self.watch(flushed)
@@ -260,23 +222,8 @@ impl Store {
     /// (the flush goes on in its own thread, which the process leaves behind when it exits).
     pub fn flush_now(&self) -> Result<()> {
         self.writable()?;
-        let flushed = self.flush_blocking();
+        let flushed = self.engine.flush_blocking(FLUSH_LIMIT);
         self.watch(flushed)
-    }
-
-    fn flush_blocking(&self) -> Result<()> {
-        let db = self.db.clone();
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = sender.send(db.flush());
-        });
-        match receiver.recv_timeout(FLUSH_LIMIT) {
-            Ok(flushed) => {
-                flushed?;
-                Ok(())
-            }
-            Err(_) => Err(StoreError::Stalled(FLUSH_LIMIT)),
-        }
     }
 }
 
@@ -294,26 +241,6 @@ impl StoreError {
     }
 }
 
-/// How long to wait for a previous earshot (or a just-dropped handle, whose flusher thread lets
-/// go a moment later) to release the store's file lock.
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
-
-fn open_when_unlocked(config: &sled::Config) -> sled::Result<sled::Db> {
-    let started = std::time::Instant::now();
-    loop {
-        match config.open() {
-            // sled reports a held lock only in its message.
-            Err(sled::Error::Io(error))
-                if error.to_string().contains("could not acquire lock")
-                    && started.elapsed() < LOCK_WAIT =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-            result => return result,
-        }
-    }
-}
-
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     // Our records are plain data (strings, numbers, enums); serialising them cannot fail.
     serde_json::to_vec(value).unwrap_or_default()
@@ -323,14 +250,7 @@ fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T> {
     serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt { what, source })
 }
 
-/// Turns an aborted or failed transaction back into our error type.
-fn settle<T>(result: std::result::Result<T, TransactionError<StoreError>>) -> Result<T> {
-    result.map_err(|error| match error {
-        TransactionError::Abort(error) => error,
-        TransactionError::Storage(error) => StoreError::Sled(error),
-    })
-}
-
-fn abort(error: impl Into<StoreError>) -> ConflictableTransactionError<StoreError> {
-    ConflictableTransactionError::Abort(error.into())
+/// Gives up a transaction with `error`: nothing it wrote is kept.
+fn abort(error: impl Into<StoreError>) -> TxError {
+    TxError::Abort(error.into())
 }
