@@ -69,7 +69,7 @@ impl Store {
                 .map(|(first, second)| format!("#{first} and #{second}"))
                 .collect();
             return Err(StoreError::Inconsistent {
-                path: self.path.clone(),
+                at: self.location.clone(),
                 problem: format!(
                     "the same post is stored under two numbers ({}); earshot will not guess which to keep",
                     pairs.join(", ")
@@ -78,7 +78,7 @@ impl Store {
         }
         if !repairs.is_empty() {
             self.engine.flush_blocking(super::FLUSH_LIMIT)?;
-            tracing::warn!(path = %self.path.display(), repairs = %repairs.join("; "), "repaired the store's indexes at open (an earlier write was interrupted)");
+            tracing::warn!(store = %self.location, repairs = %repairs.join("; "), "repaired the store's indexes at open (an earlier write was interrupted)");
         }
         Ok(())
     }

@@ -8,11 +8,13 @@
 //! - A source cursor is written in the same transaction as the mentions fetched up to it.
 
 mod check;
+mod copy;
 mod credentials;
 mod edits;
 mod engine;
 mod followup;
 mod keys;
+mod location;
 mod mentions;
 mod outbox;
 mod storm;
@@ -23,11 +25,14 @@ use std::path::{Path, PathBuf};
 
 use serde::{de::DeserializeOwned, Serialize};
 
-use engine::{Engine, SledEngine, Tree, TxError};
+use engine::postgres::SchemaState;
+use engine::{Engine, PgEngine, SledEngine, Tree, TxError};
 
 use crate::domain::Refusal;
 
+pub use copy::Copied;
 pub use credentials::{Credentials, Grant};
+pub use location::{DatabaseUrl, Location};
 pub use mentions::Page;
 pub use outbox::{Effect, OutboxEntry, OutboxId};
 pub use storm::StormMode;
@@ -48,18 +53,28 @@ pub enum StoreError {
         #[source]
         source: sled::Error,
     },
-    #[error("the store at {path} has schema version {found}, but this earshot reads version {expected}; use the earshot release that wrote it, or move the folder away to start afresh")]
+    #[error("the store at {at} has schema version {found}, but this earshot reads version {expected}; use the earshot release that wrote it, or move it away to start afresh")]
     Schema {
-        path: PathBuf,
+        at: Location,
         found: u64,
         expected: u64,
     },
-    #[error("the store at {path} holds data but no schema version; it was not written by earshot")]
-    Foreign { path: PathBuf },
+    #[error("the store at {at} holds data but no schema version; it was not written by earshot")]
+    Foreign { at: Location },
+    #[error("the store at {at} {why}: run `earshot migrate` (with the same --config) first")]
+    Unmigrated { at: Location, why: String },
+    #[error("the store at {at} {what}")]
+    NotEmpty { at: Location, what: String },
+    #[error("the copy at {at} does not match the original: {problem}; nothing was removed from the original")]
+    CopyDiffers { at: Location, problem: String },
     #[error("storage error: {0}")]
     Sled(#[from] sled::Error),
-    #[error("the store at {path} is inconsistent: {problem}; restore a backup, or move the folder away to start afresh")]
-    Inconsistent { path: PathBuf, problem: String },
+    #[error("database error: {0}")]
+    Postgres(String),
+    #[error("cannot reach the database at {at}: {problem}")]
+    Unreachable { at: Location, problem: String },
+    #[error("the store at {at} is inconsistent: {problem}; restore a backup, or move it away to start afresh")]
+    Inconsistent { at: Location, problem: String },
     #[error("the store stopped writing after a storage failure: {0}")]
     Broken(String),
     #[error("the store did not finish writing to disk within {}s (is the disk full or failing?)", .0.as_secs())]
@@ -78,11 +93,19 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Whether opening a store may write its schema: a folder's is made and brought forward at
+/// open, as it always was; a database's only by `earshot migrate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Schema {
+    Bring,
+    Check,
+}
+
 #[derive(Clone)]
 pub struct Store {
     /// The trees (see [`engine::Tree`] for what each holds): sled in a folder, or PostgreSQL.
     engine: Engine,
-    path: PathBuf,
+    location: Location,
     /// The chats every mention is relayed to, by name; each gets its own outbox effects.
     chats: Vec<String>,
     /// Scores each mention at ingest (see [`Store::with_lexicon`]).
@@ -103,40 +126,122 @@ impl Store {
             path: path.to_path_buf(),
             source,
         })?;
-        Store::on(Engine::Sled(engine), path.to_path_buf(), chats)
+        let location = Location::Folder(path.to_path_buf());
+        Store::on(Engine::Sled(engine), location, chats, Schema::Bring)
+    }
+
+    /// Opens the store at `location`: a folder as [`Store::open`] does, a database whose tables
+    /// `earshot migrate` made (a database is never changed at start; see [`Store::migrate`]).
+    pub fn open_at(location: &Location, chats: Vec<String>) -> Result<Store> {
+        match location {
+            Location::Folder(path) => Store::open(path, chats),
+            Location::Postgres(url) => {
+                let engine = Store::connect(location, url)?;
+                match engine.schema_state()? {
+                    SchemaState::Present => {}
+                    SchemaState::Missing => {
+                        return Err(StoreError::Unmigrated {
+                            at: location.clone(),
+                            why: "has no earshot tables".into(),
+                        })
+                    }
+                    SchemaState::Partial => {
+                        return Err(StoreError::Unmigrated {
+                            at: location.clone(),
+                            why: "lacks some of earshot's tables".into(),
+                        })
+                    }
+                }
+                Store::on(
+                    Engine::Postgres(engine),
+                    location.clone(),
+                    chats,
+                    Schema::Check,
+                )
+            }
+        }
+    }
+
+    /// Creates or brings forward the store at `location` (`earshot migrate`) and says what it
+    /// did. A folder is brought forward by opening it.
+    pub fn migrate(location: &Location) -> Result<String> {
+        let Location::Postgres(url) = location else {
+            Store::open_at(location, Vec::new())?;
+            return Ok(format!(
+                "the store at {location} is at schema version {SCHEMA_VERSION}"
+            ));
+        };
+        let engine = Store::connect(location, url)?;
+        let created = engine.schema_state()? != SchemaState::Present;
+        engine.create_schema()?;
+        let engine = Engine::Postgres(engine);
+        let before = engine
+            .get(Tree::Meta, SCHEMA_KEY)?
+            .map(|found| keys::read_u64(&found));
+        Store::on(engine, location.clone(), Vec::new(), Schema::Bring)?;
+        Ok(match (created, before) {
+            (_, Some(found)) if found != SCHEMA_VERSION => format!(
+                "brought the store at {location} from schema version {found} to {SCHEMA_VERSION}"
+            ),
+            (true, _) | (_, None) => format!(
+                "created earshot's tables at {location} (schema version {SCHEMA_VERSION})"
+            ),
+            (false, Some(_)) => format!(
+                "the store at {location} is already at schema version {SCHEMA_VERSION}; nothing to do"
+            ),
+        })
+    }
+
+    fn connect(location: &Location, url: &DatabaseUrl) -> Result<PgEngine> {
+        PgEngine::connect(url.expose()).map_err(|error| StoreError::Unreachable {
+            at: location.clone(),
+            problem: match error {
+                StoreError::Postgres(problem) => problem,
+                other => other.to_string(),
+            },
+        })
     }
 
     /// A store that lives in memory and vanishes on drop, for tests and benchmarks.
     pub fn temporary(chats: Vec<String>) -> Result<Store> {
         let engine = SledEngine::temporary()?;
-        Store::on(Engine::Sled(engine), PathBuf::from("(temporary)"), chats)
+        let location = Location::Folder(PathBuf::from("(temporary)"));
+        Store::on(Engine::Sled(engine), location, chats, Schema::Bring)
     }
 
-    fn on(engine: Engine, path: PathBuf, chats: Vec<String>) -> Result<Store> {
+    fn on(engine: Engine, location: Location, chats: Vec<String>, schema: Schema) -> Result<Store> {
         let store = Store {
             engine,
-            path,
+            location,
             chats,
             lexicon: Default::default(),
             storm: None,
             routes: Default::default(),
             broken: Default::default(),
         };
-        store.check_schema()?;
+        store.check_schema(schema)?;
         store.check_indexes()?;
         Ok(store)
     }
 
-    fn check_schema(&self) -> Result<()> {
+    fn check_schema(&self, schema: Schema) -> Result<()> {
         match self.engine.get(Tree::Meta, SCHEMA_KEY)? {
             Some(found) => {
                 let found = keys::read_u64(&found);
+                if found == 1 && schema == Schema::Check {
+                    return Err(StoreError::Unmigrated {
+                        at: self.location.clone(),
+                        why: format!(
+                            "has schema version 1, older than this earshot's {SCHEMA_VERSION}"
+                        ),
+                    });
+                }
                 if found == 1 {
                     return self.upgrade_from_1();
                 }
                 if found != SCHEMA_VERSION {
                     return Err(StoreError::Schema {
-                        path: self.path.clone(),
+                        at: self.location.clone(),
                         found,
                         expected: SCHEMA_VERSION,
                     });
@@ -148,7 +253,13 @@ impl Store {
                     || !self.engine.is_empty(Tree::Meta)?
                 {
                     return Err(StoreError::Foreign {
-                        path: self.path.clone(),
+                        at: self.location.clone(),
+                    });
+                }
+                if schema == Schema::Check {
+                    return Err(StoreError::Unmigrated {
+                        at: self.location.clone(),
+                        why: "holds no schema version".into(),
                     });
                 }
                 self.engine
@@ -165,9 +276,9 @@ impl Store {
         self
     }
 
-    /// Where the store lives on disk (`(temporary)` for one in memory).
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Where the store lives: a folder (`(temporary)` for one in memory) or a database.
+    pub fn location(&self) -> &Location {
+        &self.location
     }
 
     /// Places new mentions with `routes` (none: every mention in each chat's own channel).
@@ -205,7 +316,7 @@ impl Store {
     pub fn watch<T>(&self, result: Result<T>) -> Result<T> {
         if let Err(error) = &result {
             if error.is_storage() && self.broken.set(error.to_string()).is_ok() {
-                tracing::error!(path = %self.path.display(), %error, "the store cannot write (is the disk full?); earshot stops writing and exits");
+                tracing::error!(store = %self.location, %error, "the store cannot write (is the disk full?); earshot stops writing and exits");
             }
         }
         result
@@ -236,7 +347,10 @@ impl StoreError {
     pub fn is_storage(&self) -> bool {
         matches!(
             self,
-            StoreError::Sled(_) | StoreError::Stalled(_) | StoreError::Broken(_)
+            StoreError::Sled(_)
+                | StoreError::Postgres(_)
+                | StoreError::Stalled(_)
+                | StoreError::Broken(_)
         )
     }
 }

@@ -30,7 +30,7 @@ impl Store {
         self.engine
             .insert(Tree::Meta, SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
         self.engine.flush_blocking(super::FLUSH_LIMIT)?;
-        tracing::info!(path = %self.path.display(), "upgraded the store to schema version {SCHEMA_VERSION}");
+        tracing::info!(store = %self.location, "upgraded the store to schema version {SCHEMA_VERSION}");
         Ok(())
     }
 }

@@ -4,13 +4,14 @@
 //! folder (the default), and PostgreSQL, in a database (`[store] url`). Every rule about
 //! mentions, numbers, indexes and the outbox lives in the store above it, once, for both.
 
-// pub mod postgres;
+pub mod postgres;
 mod sled;
 
 use std::ops::Bound;
 
 use super::{Result, StoreError};
 
+pub use self::postgres::PgEngine;
 pub use self::sled::SledEngine;
 
 /// The store's trees. Each is a sled tree of the same name, or the table `earshot_<name>`.
@@ -202,30 +203,35 @@ pub trait Tx {
 #[derive(Clone)]
 pub enum Engine {
     Sled(SledEngine),
+    Postgres(PgEngine),
 }
 
 impl Engine {
     pub fn get(&self, tree: Tree, key: &[u8]) -> Result<Option<Vec<u8>>> {
         match self {
             Engine::Sled(engine) => engine.get(tree, key),
+            Engine::Postgres(engine) => engine.get(tree, key),
         }
     }
 
     pub fn insert(&self, tree: Tree, key: &[u8], value: &[u8]) -> Result<()> {
         match self {
             Engine::Sled(engine) => engine.insert(tree, key, value),
+            Engine::Postgres(engine) => engine.insert(tree, key, value),
         }
     }
 
     pub fn remove(&self, tree: Tree, key: &[u8]) -> Result<()> {
         match self {
             Engine::Sled(engine) => engine.remove(tree, key),
+            Engine::Postgres(engine) => engine.remove(tree, key),
         }
     }
 
     pub fn scan(&self, tree: Tree, scan: Scan) -> Entries<'_> {
         match self {
             Engine::Sled(engine) => engine.scan(tree, scan),
+            Engine::Postgres(engine) => engine.scan(tree, scan),
         }
     }
 
@@ -233,6 +239,7 @@ impl Engine {
     pub fn len(&self, tree: Tree) -> Result<usize> {
         match self {
             Engine::Sled(engine) => Ok(engine.len(tree)),
+            Engine::Postgres(engine) => engine.len(tree),
         }
     }
 
@@ -258,6 +265,24 @@ impl Engine {
     ) -> Result<T> {
         match self {
             Engine::Sled(engine) => engine.transaction(trees, work),
+            Engine::Postgres(engine) => engine.transaction(work),
+        }
+    }
+
+    /// Writes many entries of one tree, for copying a store (see `store::copy`).
+    pub fn load(&self, tree: Tree, entries: Vec<Entry>) -> Result<()> {
+        match self {
+            Engine::Sled(engine) => engine.load(tree, entries),
+            Engine::Postgres(engine) => engine.load(tree, entries),
+        }
+    }
+
+    /// Makes every id [`Tx::generate_id`] hands out from now on greater than `floor`: a copied
+    /// store's queue goes on after the entries it brought.
+    pub fn ids_above(&self, floor: u64) -> Result<()> {
+        match self {
+            Engine::Sled(engine) => engine.ids_above(floor),
+            Engine::Postgres(engine) => engine.ids_above(floor),
         }
     }
 
@@ -265,6 +290,7 @@ impl Engine {
     pub async fn flush(&self) -> Result<()> {
         match self {
             Engine::Sled(engine) => engine.flush().await,
+            Engine::Postgres(_) => Ok(()),
         }
     }
 
@@ -272,6 +298,7 @@ impl Engine {
     pub fn flush_blocking(&self, limit: std::time::Duration) -> Result<()> {
         match self {
             Engine::Sled(engine) => engine.flush_blocking(limit),
+            Engine::Postgres(_) => Ok(()),
         }
     }
 }

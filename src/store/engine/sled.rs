@@ -105,6 +105,21 @@ impl SledEngine {
         })
     }
 
+    pub(super) fn load(&self, tree: Tree, entries: Vec<Entry>) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for (key, value) in entries {
+            batch.insert(key, value);
+        }
+        self.tree(tree).apply_batch(batch)?;
+        Ok(())
+    }
+
+    pub(super) fn ids_above(&self, floor: u64) -> Result<()> {
+        // sled's counter only counts up; a copied store's ids are at most a few per mention.
+        while self.db.generate_id()? <= floor {}
+        Ok(())
+    }
+
     pub(super) async fn flush(&self) -> Result<()> {
         self.db.flush_async().await?;
         Ok(())
