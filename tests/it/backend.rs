@@ -172,3 +172,16 @@ macro_rules! on_both {
         }
     };
 }
+
+impl crate::common::Setup {
+    /// Points the setup's config at `place` when it is a database (a folder store stays the
+    /// setup's own `data`).
+    pub fn store_in(self, place: &Place) -> Self {
+        if let Some(url) = place.url() {
+            let config = std::fs::read_to_string(self.config()).unwrap();
+            let config = config.replacen("path = \"data\"", &format!("url = \"{url}\""), 1);
+            std::fs::write(self.config(), config).unwrap();
+        }
+        self
+    }
+}
