@@ -8,8 +8,12 @@
 //! - `stats 30d` and the daily digest on that store, and their time.
 //! - Peak resident memory of the process after each phase.
 //!
+//! - Ingest and `claim`/`answer` latency (each including its commit) on PostgreSQL, beside
+//!   sled, in the same run; skipped with a line saying why when the server does not answer.
+//!
 //! Storm mode is off, so every mention queues its own card: the most writes per mention.
-//! Targets on a 2-core machine: >= 20,000 mentions/s; command p99 <= 5 ms; peak RSS <= 64 MiB.
+//! Targets on a 2-core machine: >= 20,000 mentions/s; command p99 <= 5 ms; peak RSS <= 64 MiB;
+//! on PostgreSQL >= 5,000 mentions/s and command p99 <= 20 ms.
 
 use std::time::{Duration, Instant};
 
@@ -17,7 +21,7 @@ use chrono::{DateTime, Utc};
 use earshot::digest::Digester;
 use earshot::domain::{stats, Action, Author, Cursor, Member, Mention, MentionKey, Network};
 use earshot::rules::{Rules, Verdict};
-use earshot::store::Store;
+use earshot::store::{DatabaseUrl, Location, Store};
 
 // The allocator the binary runs with (see src/main.rs).
 #[cfg(not(target_env = "msvc"))]
@@ -45,69 +49,10 @@ fn main() {
         &["acmehq".into()],
     );
     let now = Utc::now();
-    let year_ago = now - chrono::Duration::days(365);
-    let poll_every = chrono::Duration::days(365) / (MENTIONS / POLL) as i32;
 
     let earshot_dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(earshot_dir.path(), vec!["shell".into()]).expect("store");
-    let mut stored = 0;
-    let started = Instant::now();
-    for poll in 0..MENTIONS / POLL {
-        let batch: Vec<Mention> = (poll * POLL..(poll + 1) * POLL)
-            .map(mention)
-            .filter_map(|mut mention| match rules.judge(&mention) {
-                Verdict::Relay(matched) => {
-                    mention.matched = matched;
-                    Some(mention)
-                }
-                Verdict::Drop(_) => None,
-            })
-            .collect();
-        let cursor = Cursor {
-            position: Some(poll.to_string()),
-            ..Cursor::default()
-        };
-        let received = year_ago + poll_every * poll as i32;
-        stored += store
-            .ingest("bench", &batch, &cursor, received)
-            .expect("ingest")
-            .len();
-    }
-    let ingest = started.elapsed();
-    let peak_after_ingest = peak_rss_kib();
-    assert_eq!(
-        stored as u64, MENTIONS,
-        "every mention matched and was stored"
-    );
-
-    let member = Member::new("U1", "jane");
-    let mut claims = Vec::new();
-    let mut answers = Vec::new();
-    runtime.block_on(async {
-        for i in 0..COMMANDS {
-            // Spread over the whole store: most of these mentions are cold.
-            let number = 1 + (i * 97) % (MENTIONS - 1);
-            let t = Instant::now();
-            store
-                .apply(number, &member, &Action::Claim, now)
-                .await
-                .expect("claim");
-            claims.push(t.elapsed());
-            let t = Instant::now();
-            store
-                .apply(
-                    number + 1,
-                    &member,
-                    &Action::Answer {
-                        text: "Thanks, we're on it!".into(),
-                    },
-                    now,
-                )
-                .await
-                .expect("answer");
-            answers.push(t.elapsed());
-        }
-    });
+    let (ingest, mut claims, mut answers) = measure(&store, &runtime, &rules, now);
     let peak_after_commands = peak_rss_kib();
 
     let started = Instant::now();
@@ -141,6 +86,9 @@ fn main() {
         db.flush().expect("flush");
     }
     let bare = started.elapsed();
+    drop(db);
+
+    let postgres = on_postgres(&runtime, &rules, now);
 
     let rate = |elapsed: Duration| MENTIONS as f64 / elapsed.as_secs_f64();
     println!(
@@ -167,6 +115,29 @@ fn main() {
         percentile(&mut answers, 50.0),
         percentile(&mut answers, 99.0)
     );
+    match postgres {
+        Ok((ingest, mut claims, mut answers)) => {
+            println!("  PostgreSQL (same run, same records; targets >= 5,000/s, p99 <= 20 ms):");
+            println!(
+                "  ingest rules -> store -> outbox: {:>9.0} mentions/s  ({:.2} s)",
+                rate(ingest),
+                ingest.as_secs_f64()
+            );
+            println!(
+                "  claim  latency incl. commit: p50 {:>6.2} ms  p99 {:>6.2} ms",
+                percentile(&mut claims, 50.0),
+                percentile(&mut claims, 99.0)
+            );
+            println!(
+                "  answer latency incl. commit: p50 {:>6.2} ms  p99 {:>6.2} ms",
+                percentile(&mut answers, 50.0),
+                percentile(&mut answers, 99.0)
+            );
+        }
+        Err(why) => {
+            println!("  PostgreSQL: skipped, {why} (start it with `bash tests/postgres/setup.sh`)")
+        }
+    }
     println!(
         "  stats 30d: {} mentions in {:.1} ms; digest ({} lines) in {:.1} ms",
         figures.all.received,
@@ -175,12 +146,120 @@ fn main() {
         digest_took.as_secs_f64() * 1000.0
     );
     println!(
-        "  peak RSS with {MENTIONS} mentions: {:.1} MiB after ingest, {:.1} MiB after the commands, {:.1} MiB after stats, {:.1} MiB after the digest",
-        peak_after_ingest as f64 / 1024.0,
+        "  peak RSS with {MENTIONS} mentions (sled): {:.1} MiB after ingest and the commands, {:.1} MiB after stats, {:.1} MiB after the digest",
         peak_after_commands as f64 / 1024.0,
         peak_after_stats as f64 / 1024.0,
         peak_after_digest as f64 / 1024.0
     );
+}
+
+/// Ingests [`MENTIONS`] through the rules into `store`, then times [`COMMANDS`] claims and
+/// answers on it, each including its commit (a flush to disk on sled).
+fn measure(
+    store: &Store,
+    runtime: &tokio::runtime::Runtime,
+    rules: &Rules,
+    now: DateTime<Utc>,
+) -> (Duration, Vec<Duration>, Vec<Duration>) {
+    let year_ago = now - chrono::Duration::days(365);
+    let poll_every = chrono::Duration::days(365) / (MENTIONS / POLL) as i32;
+    let mut stored = 0;
+    let started = Instant::now();
+    for poll in 0..MENTIONS / POLL {
+        let batch: Vec<Mention> = (poll * POLL..(poll + 1) * POLL)
+            .map(mention)
+            .filter_map(|mut mention| match rules.judge(&mention) {
+                Verdict::Relay(matched) => {
+                    mention.matched = matched;
+                    Some(mention)
+                }
+                Verdict::Drop(_) => None,
+            })
+            .collect();
+        let cursor = Cursor {
+            position: Some(poll.to_string()),
+            ..Cursor::default()
+        };
+        let received = year_ago + poll_every * poll as i32;
+        stored += store
+            .ingest("bench", &batch, &cursor, received)
+            .expect("ingest")
+            .len();
+    }
+    let ingest = started.elapsed();
+    assert_eq!(
+        stored as u64, MENTIONS,
+        "every mention matched and was stored"
+    );
+
+    let member = Member::new("U1", "jane");
+    let mut claims = Vec::new();
+    let mut answers = Vec::new();
+    runtime.block_on(async {
+        for i in 0..COMMANDS {
+            // Spread over the whole store: most of these mentions are cold.
+            let number = 1 + (i * 97) % (MENTIONS - 1);
+            let t = Instant::now();
+            store
+                .apply(number, &member, &Action::Claim, now)
+                .await
+                .expect("claim");
+            claims.push(t.elapsed());
+            let t = Instant::now();
+            store
+                .apply(
+                    number + 1,
+                    &member,
+                    &Action::Answer {
+                        text: "Thanks, we're on it!".into(),
+                    },
+                    now,
+                )
+                .await
+                .expect("answer");
+            answers.push(t.elapsed());
+        }
+    });
+    (ingest, claims, answers)
+}
+
+/// The same measurements on a new database of the PostgreSQL server EARSHOT_BENCH_POSTGRES
+/// names (default: the one tests/postgres/setup.sh starts), or why they were skipped.
+fn on_postgres(
+    runtime: &tokio::runtime::Runtime,
+    rules: &Rules,
+    now: DateTime<Utc>,
+) -> Result<(Duration, Vec<Duration>, Vec<Duration>), String> {
+    let server = std::env::var("EARSHOT_BENCH_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:54329/postgres".into());
+    let name = format!("earshot_bench_{}", std::process::id());
+    admin(runtime, &server, &format!("CREATE DATABASE {name}"))?;
+    let mut url = url::Url::parse(&server).map_err(|error| error.to_string())?;
+    url.set_path(&name);
+    let location = Location::Postgres(DatabaseUrl::parse(url.as_str())?);
+    let measured = Store::migrate(&location)
+        .and_then(|_| Store::open_at(&location, vec!["shell".into()]))
+        .map_err(|error| error.to_string())
+        .map(|store| measure(&store, runtime, rules, now));
+    let _ = admin(
+        runtime,
+        &server,
+        &format!("DROP DATABASE {name} WITH (FORCE)"),
+    );
+    measured
+}
+
+fn admin(runtime: &tokio::runtime::Runtime, server: &str, sql: &str) -> Result<(), String> {
+    runtime.block_on(async {
+        let (client, connection) = tokio_postgres::connect(server, tokio_postgres::NoTls)
+            .await
+            .map_err(|error| format!("{server} does not answer ({error})"))?;
+        tokio::spawn(connection);
+        client
+            .batch_execute(sql)
+            .await
+            .map_err(|error| error.to_string())
+    })
 }
 
 fn mention(n: u64) -> Mention {

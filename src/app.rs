@@ -88,7 +88,7 @@ pub struct App {
 
 impl App {
     pub fn build(config: &Config, options: &RunOptions) -> Result<App, AppError> {
-        let mut store = Store::open(&config.store, config.chat_names())?
+        let mut store = Store::open_at(&config.store, config.chat_names())?
             .with_lexicon(config.follow_up.lexicon.clone())
             .with_routes(config.routes.clone());
         if let Some(policy) = &config.follow_up.storm {
@@ -118,7 +118,12 @@ impl App {
                 (built, source.rules.rules().at_home(source.spec.home()))
             })
             .collect();
-        let reports = config.store.parent().map_or_else(
+        // Beside the store's folder; with a database, beside the config.
+        let beside = match &config.store {
+            crate::store::Location::Folder(path) => path.parent(),
+            crate::store::Location::Postgres(_) => config.file.parent(),
+        };
+        let reports = beside.map_or_else(
             || std::path::PathBuf::from("reports"),
             |data| data.join("reports"),
         );

@@ -31,7 +31,8 @@ const COMMON_KEYS: [&str; 4] = ["kind", "name", "every", "rules"];
 #[derive(Debug)]
 pub struct Config {
     pub file: PathBuf,
-    pub store: PathBuf,
+    /// `[store] path` (a folder, sled) or `[store] url` (PostgreSQL).
+    pub store: crate::store::Location,
     pub command: String,
     pub shell: Option<ShellConfig>,
     pub discord: Option<DiscordConfig>,
@@ -211,10 +212,11 @@ impl Config {
         follow_up.storm = follow_up::storm(raw.storm)
             .map_err(|(span, key, message)| invalid(span, &key, message))?;
 
+        let store = store_location(raw.store, base, &invalid)?;
         Ok(Config {
             follow_up,
             file: file.to_path_buf(),
-            store: base.join(raw.store.path.0),
+            store,
             command,
             shell,
             discord,
@@ -288,7 +290,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
-    store: RawStore,
+    store: Spanned<RawStore>,
     #[serde(default)]
     chat: RawChat,
     #[serde(default)]
@@ -310,7 +312,42 @@ struct RawConfig {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawStore {
-    path: EnvString,
+    path: Option<Spanned<EnvString>>,
+    url: Option<Spanned<EnvString>>,
+}
+
+type Invalid<'a> = dyn Fn(Option<std::ops::Range<usize>>, &str, String) -> ConfigError + 'a;
+
+/// `[store]`: a folder (`path`, relative to the config) or a PostgreSQL database (`url`), not
+/// both. An address that does not parse is refused without being repeated (it may hold a
+/// password).
+fn store_location(
+    raw: Spanned<RawStore>,
+    base: &Path,
+    invalid: &Invalid<'_>,
+) -> Result<crate::store::Location, ConfigError> {
+    use crate::store::{DatabaseUrl, Location};
+    let span = raw.span();
+    let raw = raw.into_inner();
+    match (raw.path, raw.url) {
+        (Some(_), Some(url)) => Err(invalid(
+            Some(url.span()),
+            "store.url",
+            "the store is set twice: `path` (a folder) and `url` (a database); keep one".into(),
+        )),
+        (Some(path), None) => Ok(Location::Folder(base.join(&path.get_ref().0))),
+        (None, Some(url)) => {
+            let at = url.span();
+            DatabaseUrl::parse(&url.into_inner().0)
+                .map(Location::Postgres)
+                .map_err(|problem| invalid(Some(at), "store.url", problem))
+        }
+        (None, None) => Err(invalid(
+            Some(span),
+            "store",
+            "no store: set `path = \"data/earshot\"` (a folder) or `url = \"postgres://…\"` (a database)".into(),
+        )),
+    }
 }
 
 #[derive(Deserialize, Default)]

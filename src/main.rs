@@ -44,6 +44,14 @@ enum Command {
         #[arg(long, default_value = DEFAULT_CONFIG)]
         config: PathBuf,
     },
+    /// Create or bring forward the store's schema; with --to, copy the store into another one.
+    Migrate {
+        #[arg(long, default_value = DEFAULT_CONFIG)]
+        config: PathBuf,
+        /// An empty store to copy into: a postgres:// address, or a folder.
+        #[arg(long, value_name = "POSTGRES-URL|FOLDER")]
+        to: Option<String>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -95,6 +103,19 @@ fn run(command: Command) -> anyhow::Result<()> {
             println!("{}", summary(&config));
             Ok(())
         }
+        Command::Migrate { config, to } => {
+            let config = Config::load(&config)?;
+            match to {
+                None => println!("{}", earshot::store::Store::migrate(&config.store)?),
+                Some(to) => {
+                    let target = target_location(&to)?;
+                    let source = earshot::store::Store::open_at(&config.store, Vec::new())?;
+                    let copied = source.copy_into(&target)?;
+                    println!("{copied} from {} to {target}", config.store);
+                }
+            }
+            Ok(())
+        }
         Command::Status { config } => {
             let config = Config::load(&config)?;
             println!("{}", status(&config)?);
@@ -128,10 +149,13 @@ fn run(command: Command) -> anyhow::Result<()> {
 /// store's lock) the one the running bot left beside it.
 fn status(config: &Config) -> anyhow::Result<String> {
     let chats = config.chat_names();
-    match earshot::store::Store::open(&config.store, chats) {
+    match earshot::store::Store::open_at(&config.store, chats) {
         Ok(store) => Ok(earshot::status::report(&store, chrono::Utc::now())?),
         Err(error) => {
-            let snapshot = earshot::status::snapshot_path(&config.store);
+            let earshot::store::Location::Folder(folder) = &config.store else {
+                return Err(anyhow::Error::new(error).context("cannot read the store"));
+            };
+            let snapshot = earshot::status::snapshot_path(folder);
             match std::fs::read_to_string(&snapshot) {
                 Ok(text) => Ok(format!(
                     "(the store is in use, by the running bot; its latest report, from {}:)\n{text}",
@@ -144,9 +168,20 @@ fn status(config: &Config) -> anyhow::Result<String> {
     }
 }
 
+/// `--to`: a database when it is an address, else a folder (relative to where earshot runs).
+fn target_location(to: &str) -> anyhow::Result<earshot::store::Location> {
+    if to.starts_with("postgres://") || to.starts_with("postgresql://") {
+        let url = earshot::store::DatabaseUrl::parse(to)
+            .map_err(|problem| anyhow::anyhow!("--to: {problem}"))?;
+        Ok(earshot::store::Location::Postgres(url))
+    } else {
+        Ok(earshot::store::Location::Folder(PathBuf::from(to)))
+    }
+}
+
 fn summary(config: &Config) -> String {
     let mut lines = vec![format!("{} is valid.", config.file.display())];
-    lines.push(format!("store: {}", config.store.display()));
+    lines.push(format!("store: {}", config.store));
     if let Some(shell) = &config.shell {
         lines.push(format!(
             "chat: terminal, typing as {}; command {}",

@@ -136,7 +136,10 @@ impl Outbox {
             return;
         }
         *reported = Some(std::time::Instant::now());
-        let path = self.store.path();
+        // A database needs no copy: `earshot status` reads it while the bot runs.
+        let crate::store::Location::Folder(path) = self.store.location() else {
+            return;
+        };
         if path.to_str() == Some("(temporary)") {
             return;
         }

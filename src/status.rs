@@ -87,7 +87,7 @@ pub fn report(store: &Store, now: DateTime<Utc>) -> Result<String, StoreError> {
     let mut lines = vec![format!(
         "earshot status at {} (store {})",
         now.format("%Y-%m-%d %H:%M:%S UTC"),
-        store.path().display()
+        store.location()
     )];
     lines.push(format!(
         "Outbox: {} waiting to be delivered.",

@@ -11,4 +11,12 @@ else
     bash tests/bluesky/setup.sh
 fi
 
+# The store's tests run on sled and on PostgreSQL (Debian's package, a cluster of its own on
+# 127.0.0.1:54329); EARSHOT_SKIP_POSTGRES=1 skips setting it up and the PostgreSQL variants.
+if [ "${EARSHOT_SKIP_POSTGRES:-}" = "1" ]; then
+    echo "EARSHOT_SKIP_POSTGRES=1: skipping the PostgreSQL setup and the store's PostgreSQL tests"
+else
+    bash tests/postgres/setup.sh
+fi
+
 cargo test --locked --all-targets

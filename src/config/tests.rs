@@ -25,7 +25,10 @@ const FEED: &str = "\n[[sources]]\nkind = \"feed\"\nname = \"google-alerts\"\nur
 fn the_documented_keys_work_as_written() {
     let dir = folder();
     let config = parse_in(dir.path(), &format!("{BASE}{FEED}")).expect("valid");
-    assert_eq!(config.store, dir.path().join("../data/earshot"));
+    assert_eq!(
+        config.store,
+        crate::store::Location::Folder(dir.path().join("../data/earshot"))
+    );
     assert_eq!(config.command, "/mentions");
     assert_eq!(config.shell.as_ref().map(|s| s.user.as_str()), Some("you"));
     assert_eq!(config.rules.keywords, vec!["acme", "\"acme coffee\""]);
@@ -92,7 +95,10 @@ fn bad_configs_name_file_line_key_and_what_was_expected() {
         (BASE.replace("[\"acme\", \"\\\"acme coffee\\\"\"]", "[]"), "DIR/earshot.toml: rules: no keywords: earshot would relay nothing"),
         (BASE.replace("\"vacature\"", "\"!!\""), "!! hold(s) no letters or digits"),
         (BASE.replace("[chat.shell]\nuser = \"you\"\n", ""), "DIR/earshot.toml: chat: no chat is configured"),
-        (BASE.replace("path = \"../data/earshot\"\n", ""), "missing field `path`"),
+        (BASE.replace("path = \"../data/earshot\"\n", ""), "DIR/earshot.toml: line 1: store: no store: set `path"),
+        (BASE.replace("path = \"../data/earshot\"\n", "path = \"data\"\nurl = \"postgres://h/db\"\n"), "DIR/earshot.toml: line 3: store.url: the store is set twice"),
+        (BASE.replace("path = \"../data/earshot\"\n", "url = \"mysql://u:s3cret@h/db\"\n"), "line 2: store.url: `mysql:` is not a PostgreSQL address"),
+        (BASE.replace("path = \"../data/earshot\"\n", "url = \"postgres://u:${EARSHOT_SURELY_UNSET}@h/db\"\n"), "environment variable EARSHOT_SURELY_UNSET is not set"),
         (format!("{BASE}{FEED}every = \"1m\"\n"), "duplicate key"),
         ("this is not toml".to_string(), "line 1"),
     ];
@@ -1044,4 +1050,25 @@ fn meta_webhooks_are_read_checked_and_keep_their_secrets() {
         missing.contains("missing field `verify_token`"),
         "{missing}"
     );
+}
+
+#[test]
+fn a_database_store_reads_its_password_from_the_environment_and_never_shows_it() {
+    let dir = folder();
+    std::env::set_var("EARSHOT_TEST_DB_PASSWORD", "s3cret");
+    let text = BASE.replace(
+        "path = \"../data/earshot\"\n",
+        "url = \"postgres://earshot:${EARSHOT_TEST_DB_PASSWORD}@db.internal:5432/earshot\"\n",
+    );
+    let config = parse_in(dir.path(), &format!("{text}{FEED}")).expect("valid");
+    let crate::store::Location::Postgres(url) = &config.store else {
+        panic!("not a database: {:?}", config.store);
+    };
+    assert_eq!(
+        url.expose(),
+        "postgres://earshot:s3cret@db.internal:5432/earshot"
+    );
+    let shown = format!("{} {:?} {config:?}", config.store, config.store);
+    assert!(!shown.contains("s3cret"), "{shown}");
+    assert!(shown.contains("postgres://earshot:…@db.internal:5432/earshot"));
 }

@@ -4,6 +4,7 @@
 //! themselves. What the mentions say is right is repaired; what cannot be repaired safely (one
 //! post stored under two numbers) is refused with a clear message.
 
+use super::engine::{Scan, Tree};
 use super::{decode, keys, Result, Store, StoreError, NEXT_NUMBER_KEY};
 use crate::domain::{Status, Tracked};
 
@@ -13,48 +14,51 @@ const CHECK_TAIL: usize = 1_000;
 
 impl Store {
     pub(super) fn check_indexes(&self) -> Result<()> {
-        let last = match self.mentions.last()? {
+        let last = match self.engine.last(Tree::Mentions)? {
             Some((key, _)) => keys::read_u64(&key),
             None => 0,
         };
         let next = self
-            .meta
-            .get(NEXT_NUMBER_KEY)?
+            .engine
+            .get(Tree::Meta, NEXT_NUMBER_KEY)?
             .map_or(1, |bytes| keys::read_u64(&bytes));
         let mut repairs = Vec::new();
         if next != last + 1 {
             // Lower: the next numbers would overwrite stored mentions. Higher: the numbers above
             // the newest mention were never stored, so no card showed them.
-            self.meta.insert(NEXT_NUMBER_KEY, &keys::number(last + 1))?;
+            self.engine
+                .insert(Tree::Meta, NEXT_NUMBER_KEY, &keys::number(last + 1))?;
             repairs.push(format!(
                 "the number counter said {next} after mention #{last}; set to {}",
                 last + 1
             ));
         }
         let mut twice = Vec::new();
-        for item in self.mentions.iter().rev().take(CHECK_TAIL) {
+        let tail = self.engine.scan(Tree::Mentions, Scan::all().rev());
+        for item in tail.take(CHECK_TAIL) {
             let (key, bytes) = item?;
             let number = keys::read_u64(&key);
             let tracked: Tracked = decode("mention", &bytes)?;
             let dedup = keys::mention_key(&tracked.mention.key);
-            match self.keys.get(&dedup)? {
+            match self.engine.get(Tree::Keys, &dedup)? {
                 Some(found) if keys::read_u64(&found) == number => {}
                 Some(found) => twice.push((keys::read_u64(&found), number)),
                 None => {
-                    self.keys.insert(dedup, &keys::number(number))?;
+                    self.engine
+                        .insert(Tree::Keys, &dedup, &keys::number(number))?;
                     repairs.push(format!("#{number} was missing from the dedup index"));
                 }
             }
             let status = tracked.state.status();
             for other in Status::ALL {
                 let index = keys::by_status(other, number);
-                let present = self.by_status.get(&index)?.is_some();
+                let present = self.engine.get(Tree::ByStatus, &index)?.is_some();
                 if other == status && !present {
-                    self.by_status
-                        .insert(index, &keys::rank(&tracked.priority))?;
+                    self.engine
+                        .insert(Tree::ByStatus, &index, &keys::rank(&tracked.priority))?;
                     repairs.push(format!("#{number} was missing from the status index"));
                 } else if other != status && present {
-                    self.by_status.remove(index)?;
+                    self.engine.remove(Tree::ByStatus, &index)?;
                     repairs.push(format!("#{number} was listed as {other:?} too"));
                 }
             }
@@ -65,7 +69,7 @@ impl Store {
                 .map(|(first, second)| format!("#{first} and #{second}"))
                 .collect();
             return Err(StoreError::Inconsistent {
-                path: self.path.clone(),
+                at: self.location.clone(),
                 problem: format!(
                     "the same post is stored under two numbers ({}); earshot will not guess which to keep",
                     pairs.join(", ")
@@ -73,8 +77,8 @@ impl Store {
             });
         }
         if !repairs.is_empty() {
-            self.db.flush()?;
-            tracing::warn!(path = %self.path.display(), repairs = %repairs.join("; "), "repaired the store's indexes at open (an earlier write was interrupted)");
+            self.engine.flush_blocking(super::FLUSH_LIMIT)?;
+            tracing::warn!(store = %self.location, repairs = %repairs.join("; "), "repaired the store's indexes at open (an earlier write was interrupted)");
         }
         Ok(())
     }

@@ -9,6 +9,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::engine::Tree;
 use super::{decode, encode, Result, Store};
 
 /// The latest OAuth grant of one source, as stored.
@@ -57,7 +58,11 @@ impl Store {
 
 impl Credentials {
     pub fn load(&self) -> Result<Option<Grant>> {
-        match self.store.credentials.get(self.source.as_bytes())? {
+        match self
+            .store
+            .engine
+            .get(Tree::Credentials, self.source.as_bytes())?
+        {
             Some(bytes) => Ok(Some(decode("grant", &bytes)?)),
             None => Ok(None),
         }
@@ -67,8 +72,8 @@ impl Credentials {
     /// previous refresh token, so the new one must not be used before it is safe.
     pub async fn save(&self, grant: &Grant) -> Result<()> {
         self.store
-            .credentials
-            .insert(self.source.as_bytes(), encode(grant))?;
+            .engine
+            .insert(Tree::Credentials, self.source.as_bytes(), &encode(grant))?;
         self.store.flush().await
     }
 }

@@ -2,22 +2,17 @@
 //! made outside earshot changes a mention the store already holds. Each such change is one
 //! transaction: the mention, its indexes, a history entry and the card updates.
 
-use chrono::{DateTime, Utc};
-use sled::transaction::{TransactionalTree, UnabortableTransactionError};
-use sled::Transactional;
-
+use super::engine::{Tree, Tx, TxResult};
 use super::outbox::{enqueue, Effect, OutboxEntry};
-use super::{abort, decode, encode, keys, settle, Result, Store, StoreError};
+use super::{abort, decode, encode, keys, Result, Store, StoreError};
 use crate::domain::lifecycle::{self, Subject};
 use crate::domain::review::{self, BusinessReply};
 use crate::domain::{Action, HistoryEntry, Member, Mention, Priority, State, Tracked};
+use chrono::{DateTime, Utc};
 
 /// How much of a reply a history note quotes; `show` has room, a thread line should not wrap
 /// for long.
 const QUOTED_REPLY: usize = 280;
-
-type TxResult<T> =
-    std::result::Result<T, sled::transaction::ConflictableTransactionError<StoreError>>;
 
 impl Store {
     /// Applies what changed in the reviews of `batch` that the store already holds (found by
@@ -29,7 +24,7 @@ impl Store {
     pub fn revise(&self, source: &str, batch: &[Mention], now: DateTime<Utc>) -> Result<usize> {
         let mut changed = 0;
         for read in batch.iter().filter(|mention| mention.review.is_some()) {
-            let Some(number) = self.keys.get(keys::mention_key(&read.key))? else {
+            let Some(number) = self.engine.get(Tree::Keys, &keys::mention_key(&read.key))? else {
                 continue;
             };
             let number = keys::read_u64(&number);
@@ -64,76 +59,69 @@ impl Store {
         let system = Member::new("earshot", "earshot");
         // Scored before the transaction, whose closure sled may run again on a conflict.
         let priority = self.priority_of(read);
-        settle(
-            (
-                &self.mentions,
-                &self.by_status,
-                &self.by_owner,
-                &self.history,
-                &self.outbox,
-                &self.settled,
-            )
-                .transaction(
-                    |(mentions, by_status, by_owner, history, outbox, settled)| {
-                        let key = keys::number(number);
-                        let bytes = mentions
-                            .get(key)?
-                            .ok_or_else(|| abort(StoreError::NoSuchMention(number)))?;
-                        let mut tracked: Tracked = decode("mention", &bytes).map_err(abort)?;
-                        let revision = review::revise(&tracked.mention, read);
-                        if revision.is_empty() {
-                            return Ok(false);
-                        }
-                        let before = tracked.state.clone();
-                        let mut entries = Vec::new();
-                        if let Some(edit) = &revision.edit {
-                            let known_reply = tracked
-                                .mention
-                                .review
-                                .as_ref()
-                                .and_then(|known| known.reply.clone());
-                            tracked.mention = read.clone();
-                            if let Some(found) = tracked.mention.review.as_mut() {
-                                found.reply = found.reply.take().or(known_reply);
-                            }
-                            tracked.priority = priority.clone();
-                            entries.push(edited(&mut tracked, &system, edit, now));
-                        }
-                        if let Some(reply) = revision.reply {
-                            if let Some(entry) = replied(&mut tracked, &system, reply, now) {
-                                entries.push(entry);
-                            }
-                        }
-                        reindex(
-                            by_status,
-                            by_owner,
-                            number,
-                            &keys::rank(&tracked.priority),
-                            &before,
-                            &tracked.state,
-                        )?;
-                        mentions.insert(&key, encode(&tracked))?;
-                        for entry in &entries {
-                            if entry.settles() {
-                                settled.insert(&keys::settled(entry.at, number), &[])?;
-                            }
-                            history.insert(
-                                keys::history(number, history.generate_id()?),
-                                encode(entry),
-                            )?;
-                            for chat in &self.chats {
-                                let effect = Effect::Update {
-                                    chat: chat.clone(),
-                                    number,
-                                    note: entry.summary(),
-                                };
-                                enqueue(outbox, effect, now)?;
-                            }
-                        }
-                        Ok(true)
-                    },
-                ),
-        )
+        let trees = [
+            Tree::Mentions,
+            Tree::ByStatus,
+            Tree::ByOwner,
+            Tree::History,
+            Tree::Outbox,
+            Tree::Settled,
+        ];
+        self.engine.transaction(&trees, |tx| {
+            let key = keys::number(number);
+            let bytes = tx
+                .get(Tree::Mentions, &key)?
+                .ok_or_else(|| abort(StoreError::NoSuchMention(number)))?;
+            let mut tracked: Tracked = decode("mention", &bytes)?;
+            let revision = review::revise(&tracked.mention, read);
+            if revision.is_empty() {
+                return Ok(false);
+            }
+            let before = tracked.state.clone();
+            let mut entries = Vec::new();
+            if let Some(edit) = &revision.edit {
+                let known_reply = tracked
+                    .mention
+                    .review
+                    .as_ref()
+                    .and_then(|known| known.reply.clone());
+                tracked.mention = read.clone();
+                if let Some(found) = tracked.mention.review.as_mut() {
+                    found.reply = found.reply.take().or(known_reply);
+                }
+                tracked.priority = priority.clone();
+                entries.push(edited(&mut tracked, &system, edit, now));
+            }
+            if let Some(reply) = revision.reply {
+                if let Some(entry) = replied(&mut tracked, &system, reply, now) {
+                    entries.push(entry);
+                }
+            }
+            reindex(
+                tx,
+                number,
+                &keys::rank(&tracked.priority),
+                &before,
+                &tracked.state,
+            )?;
+            tx.insert(Tree::Mentions, &key, &encode(&tracked))?;
+            for entry in &entries {
+                if entry.settles() {
+                    tx.insert(Tree::Settled, &keys::settled(entry.at, number), &[])?;
+                }
+                let id = tx.generate_id()?;
+                tx.insert(Tree::History, &keys::history(number, id), &encode(entry))?;
+                for chat in &self.chats {
+                    let effect = Effect::Update {
+                        chat: chat.clone(),
+                        number,
+                        note: entry.summary(),
+                    };
+                    enqueue(tx, effect, now)?;
+                }
+            }
+            Ok(true)
+        })
     }
 }
 
@@ -200,17 +188,17 @@ fn replied(
 /// next answer replaces (and a re-read that shows it is no news).
 pub(super) fn record_own_reply(
     tracked: &mut Tracked,
-    outbox: &TransactionalTree,
+    tx: &mut dyn Tx,
     outbox_key: &[u8],
     now: DateTime<Utc>,
 ) -> TxResult<()> {
     let Some(found) = tracked.mention.review.as_mut() else {
         return Ok(());
     };
-    let Some(bytes) = outbox.get(outbox_key)? else {
+    let Some(bytes) = tx.get(Tree::Outbox, outbox_key)? else {
         return Ok(());
     };
-    let entry: OutboxEntry = decode("outbox entry", &bytes).map_err(abort)?;
+    let entry: OutboxEntry = decode("outbox entry", &bytes)?;
     if let Effect::Reply { text, .. } = entry.effect {
         found.reply = Some(BusinessReply {
             text,
@@ -223,24 +211,27 @@ pub(super) fn record_own_reply(
 /// Moves the mention's index entries from `before` to `after`, with its new rank; whatever the
 /// index keeps after the rank is carried over unchanged.
 fn reindex(
-    by_status: &TransactionalTree,
-    by_owner: &TransactionalTree,
+    tx: &mut dyn Tx,
     number: u64,
     rank: &[u8],
     before: &State,
     after: &State,
-) -> std::result::Result<(), UnabortableTransactionError> {
-    let old = by_status
-        .remove(keys::by_status(before.status(), number))?
+) -> TxResult<()> {
+    let old = tx
+        .take(Tree::ByStatus, &keys::by_status(before.status(), number))?
         .unwrap_or_default();
     let mut value = rank.to_vec();
     value.extend_from_slice(old.get(rank.len()..).unwrap_or_default());
-    by_status.insert(keys::by_status(after.status(), number), value)?;
+    tx.insert(
+        Tree::ByStatus,
+        &keys::by_status(after.status(), number),
+        &value,
+    )?;
     if let Some(holder) = before.holder() {
-        by_owner.remove(keys::by_owner(&holder.id, number))?;
+        tx.remove(Tree::ByOwner, &keys::by_owner(&holder.id, number))?;
     }
     if let Some(holder) = after.holder() {
-        by_owner.insert(keys::by_owner(&holder.id, number), &[])?;
+        tx.insert(Tree::ByOwner, &keys::by_owner(&holder.id, number), &[])?;
     }
     Ok(())
 }

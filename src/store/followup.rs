@@ -1,18 +1,17 @@
 //! What earshot keeps to follow mentions up: the last day each scheduled post went out, how far
 //! each mention has been chased (and its snooze), and each source's health.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use sled::Transactional;
-
+use super::engine::{Scan, Tree};
 use super::outbox::{enqueue, Effect};
-use super::{abort, decode, encode, keys, settle, Result, Store, StoreError};
+use super::{decode, encode, keys, Result, Store, StoreError};
 use crate::domain::health::SourceHealth;
 use crate::domain::sla::Chase;
+use chrono::{DateTime, NaiveDate, Utc};
 
 impl Store {
     /// The last local date the scheduled post `kind` ("digest", "report") was queued for.
     pub fn last_sent(&self, kind: &str) -> Result<Option<NaiveDate>> {
-        match self.meta.get(sent_key(kind))? {
+        match self.engine.get(Tree::Meta, &sent_key(kind))? {
             Some(bytes) => decode("sent date", &bytes),
             None => Ok(None),
         }
@@ -30,26 +29,26 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let key = sent_key(kind);
-        let queued = settle((&self.meta, &self.outbox).transaction(|(meta, outbox)| {
-            if let Some(bytes) = meta.get(&key)? {
-                let sent: NaiveDate = decode("sent date", &bytes).map_err(abort)?;
+        let queued = self.engine.transaction(&[Tree::Meta, Tree::Outbox], |tx| {
+            if let Some(bytes) = tx.get(Tree::Meta, &key)? {
+                let sent: NaiveDate = decode("sent date", &bytes)?;
                 if sent >= date {
                     return Ok(false);
                 }
             }
-            meta.insert(key.as_slice(), encode(&date))?;
+            tx.insert(Tree::Meta, &key, &encode(&date))?;
             for effect in &effects {
-                enqueue(outbox, effect.clone(), now)?;
+                enqueue(tx, effect.clone(), now)?;
             }
             Ok(true)
-        }))?;
+        })?;
         self.flush().await?;
         Ok(queued)
     }
 
     /// How far reminders for mention `number` have gone.
     pub fn chase(&self, number: u64) -> Result<Chase> {
-        match self.chase.get(keys::number(number))? {
+        match self.engine.get(Tree::Chase, &keys::number(number))? {
             Some(bytes) => decode("chase", &bytes),
             None => Ok(Chase::default()),
         }
@@ -67,35 +66,39 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool> {
         let key = keys::number(number);
-        let recorded = settle((&self.chase, &self.outbox).transaction(|(chase, outbox)| {
-            let current: Chase = match chase.get(key)? {
-                Some(bytes) => decode("chase", &bytes).map_err(abort)?,
-                None => Chase::default(),
-            };
-            if &current != before {
-                return Ok(false);
-            }
-            chase.insert(&key, encode(after))?;
-            for effect in &effects {
-                enqueue(outbox, effect.clone(), now)?;
-            }
-            Ok(true)
-        }))?;
+        let recorded = self
+            .engine
+            .transaction(&[Tree::Chase, Tree::Outbox], |tx| {
+                let current: Chase = match tx.get(Tree::Chase, &key)? {
+                    Some(bytes) => decode("chase", &bytes)?,
+                    None => Chase::default(),
+                };
+                if &current != before {
+                    return Ok(false);
+                }
+                tx.insert(Tree::Chase, &key, &encode(after))?;
+                for effect in &effects {
+                    enqueue(tx, effect.clone(), now)?;
+                }
+                Ok(true)
+            })?;
         self.flush().await?;
         Ok(recorded)
     }
 
     /// Silences reminders for `number` until `until`, durably. Errors if there is no such mention.
     pub async fn snooze(&self, number: u64, until: DateTime<Utc>) -> Result<()> {
-        if !self.mentions.contains_key(keys::number(number))? {
+        let key = keys::number(number);
+        if self.engine.get(Tree::Mentions, &key)?.is_none() {
             return Err(StoreError::NoSuchMention(number));
         }
-        self.chase.update_and_fetch(keys::number(number), |bytes| {
-            let mut chase: Chase = bytes
-                .and_then(|bytes| serde_json::from_slice(bytes).ok())
+        self.engine.transaction(&[Tree::Chase], |tx| {
+            let mut chase: Chase = tx
+                .get(Tree::Chase, &key)?
+                .and_then(|bytes| serde_json::from_slice(&bytes).ok())
                 .unwrap_or_default();
             chase.snoozed_until = Some(until);
-            Some(encode(&chase))
+            tx.insert(Tree::Chase, &key, &encode(&chase))
         })?;
         self.flush().await
     }
@@ -109,12 +112,12 @@ impl Store {
     ) -> Result<()> {
         let current = self.source_health(source)?;
         let next = current.after_poll(outcome, now);
-        self.health.insert(source.as_bytes(), encode(&next))?;
-        Ok(())
+        self.engine
+            .insert(Tree::Health, source.as_bytes(), &encode(&next))
     }
 
     pub fn source_health(&self, source: &str) -> Result<SourceHealth> {
-        match self.health.get(source.as_bytes())? {
+        match self.engine.get(Tree::Health, source.as_bytes())? {
             Some(bytes) => decode("source health", &bytes),
             None => Ok(SourceHealth::default()),
         }
@@ -122,8 +125,8 @@ impl Store {
 
     /// Every source's health, by name.
     pub fn all_source_health(&self) -> Result<Vec<(String, SourceHealth)>> {
-        self.health
-            .iter()
+        self.engine
+            .scan(Tree::Health, Scan::all())
             .map(|item| {
                 let (key, bytes) = item?;
                 Ok((

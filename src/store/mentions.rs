@@ -1,18 +1,16 @@
 //! Mentions in and out of the store: ingest with dedup and numbering, state transitions with
 //! history and outbox effects, and the reads behind `list` and `show`.
 
-use chrono::{DateTime, Utc};
-use sled::transaction::TransactionalTree;
-use sled::Transactional;
-
+use super::engine::{Scan, Tree, Tx, TxResult};
 use super::keys;
 use super::outbox::{enqueue, Effect};
-use super::{abort, decode, encode, settle, Result, Store, StoreError, NEXT_NUMBER_KEY};
+use super::{abort, decode, encode, Result, Store, StoreError, NEXT_NUMBER_KEY};
 use crate::domain::lifecycle::{self, Subject};
 use crate::domain::routing::{lane_channel, Placement};
 use crate::domain::{
     Action, Cursor, HistoryEntry, ListFilter, Member, Mention, MentionKey, State, Status, Tracked,
 };
+use chrono::{DateTime, Utc};
 
 /// The outbox entry an action settles, and the network's id of the answer it delivered.
 pub(crate) struct Settling<'a> {
@@ -64,98 +62,102 @@ impl Store {
             .map(|mention| self.priority_of(mention))
             .collect();
         let backlog = self.card_backlog()?;
-        let numbers = settle(
-            (
-                &self.meta,
-                &self.mentions,
-                &self.keys,
-                &self.by_status,
-                &self.cursors,
-                &self.outbox,
-                &self.answers,
-            )
-                .transaction(
-                    |(meta, mentions, keys, by_status, cursors, outbox, answers)| {
-                        let mut next = read_next_number(meta)?;
-                        let mut weather = self.read_weather(meta)?;
-                        let mut held = false;
-                        let first = next;
-                        // A source's first poll brings what was posted before earshot watched
-                        // it: an import, like posts already old when found (storm mode only).
-                        let first_poll =
-                            self.storm.is_some() && cursors.get(source.as_bytes())?.is_none();
-                        let mut imported = Vec::new();
-                        for (index, mention) in batch.iter().enumerate() {
-                            let key = keys::mention_key(&mention.key);
-                            if keys.get(&key)?.is_some() {
-                                continue;
-                            }
-                            let number = next;
-                            next += 1;
-                            // Answers are kept under the mention's source; `source` here is
-                            // the cursor's name, which for a live stream is `<source>#stream`.
-                            let follow_up_of = match &mention.in_reply_to {
-                                Some(parent) => answers
-                                    .get(keys::mention_key(&MentionKey::new(
-                                        &mention.key.source,
-                                        parent.as_str(),
-                                    )))?
-                                    .map(|number| keys::read_u64(&number)),
-                                None => None,
-                            };
-                            let mut tracked = Tracked {
-                                number,
-                                mention: mention.clone(),
-                                state: State::Open,
-                                received_at: now,
-                                follow_up_of,
-                                priority: priorities[index].clone(),
-                                place: Placement::default(),
-                            };
-                            // Decided once: changing the routes later moves new mentions only.
-                            tracked.place = self
-                                .routes
-                                .place(&crate::domain::routing::Subject::of(&tracked));
-                            keys.insert(key, &keys::number(number))?;
-                            mentions.insert(&keys::number(number), encode(&tracked))?;
-                            by_status.insert(
-                                keys::by_status(Status::Open, number),
-                                keys::ranked(&tracked.priority, &tracked.place.lane()),
-                            )?;
-                            let import = first_poll || self.old_when_found(mention.created_at, now);
-                            // In a storm the summary card stands in for the mention's own.
-                            if self.storm_arrival(
-                                &mut weather,
-                                &tracked,
-                                import,
-                                backlog,
-                                meta,
-                                outbox,
-                                &mut held,
-                                now,
-                            )? {
-                                continue;
-                            }
-                            if import {
-                                imported.push(number);
-                                continue;
-                            }
-                            for chat in &self.chats {
-                                let effect = Effect::Post {
-                                    chat: chat.clone(),
-                                    number,
-                                };
-                                enqueue(outbox, effect, now)?;
-                            }
-                        }
-                        self.imported(source, &imported, outbox, now)?;
-                        self.write_weather(&weather, held, meta, outbox, now)?;
-                        meta.insert(NEXT_NUMBER_KEY, &keys::number(next))?;
-                        cursors.insert(source.as_bytes(), cursor_bytes.as_slice())?;
-                        Ok((first..next).collect::<Vec<u64>>())
-                    },
-                ),
-        )?;
+        let dedup: Vec<Vec<u8>> = batch
+            .iter()
+            .map(|mention| keys::mention_key(&mention.key))
+            .collect();
+        let trees = [
+            Tree::Meta,
+            Tree::Mentions,
+            Tree::Keys,
+            Tree::ByStatus,
+            Tree::Cursors,
+            Tree::Outbox,
+            Tree::Answers,
+        ];
+        let numbers = self.engine.transaction(&trees, |tx| {
+            let mut next = read_next_number(tx)?;
+            let mut weather = self.read_weather();
+            let mut held = false;
+            let first = next;
+            // A source's first poll brings what was posted before earshot watched it: an
+            // import, like posts already old when found (storm mode only).
+            let first_poll =
+                self.storm.is_some() && tx.get(Tree::Cursors, source.as_bytes())?.is_none();
+            tx.prefetch(Tree::Keys, &dedup)?;
+            let mut imported = Vec::new();
+            for (index, mention) in batch.iter().enumerate() {
+                let key = &dedup[index];
+                if tx.get(Tree::Keys, key)?.is_some() {
+                    continue;
+                }
+                let number = next;
+                next += 1;
+                // Answers are kept under the mention's source; `source` here is the cursor's
+                // name, which for a live stream is `<source>#stream`.
+                let follow_up_of = match &mention.in_reply_to {
+                    Some(parent) => tx
+                        .get(
+                            Tree::Answers,
+                            &keys::mention_key(&MentionKey::new(
+                                &mention.key.source,
+                                parent.as_str(),
+                            )),
+                        )?
+                        .map(|number| keys::read_u64(&number)),
+                    None => None,
+                };
+                let mut tracked = Tracked {
+                    number,
+                    mention: mention.clone(),
+                    state: State::Open,
+                    received_at: now,
+                    follow_up_of,
+                    priority: priorities[index].clone(),
+                    place: Placement::default(),
+                };
+                // Decided once: changing the routes later moves new mentions only.
+                tracked.place = self
+                    .routes
+                    .place(&crate::domain::routing::Subject::of(&tracked));
+                tx.insert(Tree::Keys, key, &keys::number(number))?;
+                tx.insert(Tree::Mentions, &keys::number(number), &encode(&tracked))?;
+                tx.insert(
+                    Tree::ByStatus,
+                    &keys::by_status(Status::Open, number),
+                    &keys::ranked(&tracked.priority, &tracked.place.lane()),
+                )?;
+                let import = first_poll || self.old_when_found(mention.created_at, now);
+                // In a storm the summary card stands in for the mention's own.
+                if self.storm_arrival(
+                    &mut weather,
+                    &tracked,
+                    import,
+                    backlog,
+                    tx,
+                    &mut held,
+                    now,
+                )? {
+                    continue;
+                }
+                if import {
+                    imported.push(number);
+                    continue;
+                }
+                for chat in &self.chats {
+                    let effect = Effect::Post {
+                        chat: chat.clone(),
+                        number,
+                    };
+                    enqueue(tx, effect, now)?;
+                }
+            }
+            self.imported(source, &imported, tx, now)?;
+            self.write_weather(&weather, held, tx, now)?;
+            tx.insert(Tree::Meta, NEXT_NUMBER_KEY, &keys::number(next))?;
+            tx.insert(Tree::Cursors, source.as_bytes(), &cursor_bytes)?;
+            Ok((first..next).collect::<Vec<u64>>())
+        })?;
         // Flushed before any card goes out, so a number shown in chat is never handed out again.
         self.flush_now()?;
         Ok(numbers)
@@ -165,13 +167,16 @@ impl Store {
     /// replies to `id` continues that conversation.
     pub fn answered_with(&self, source: &str, id: &str) -> Result<Option<u64>> {
         Ok(self
-            .answers
-            .get(keys::mention_key(&MentionKey::new(source, id)))?
+            .engine
+            .get(
+                Tree::Answers,
+                &keys::mention_key(&MentionKey::new(source, id)),
+            )?
             .map(|number| keys::read_u64(&number)))
     }
 
     pub fn cursor(&self, source: &str) -> Result<Cursor> {
-        match self.cursors.get(source.as_bytes())? {
+        match self.engine.get(Tree::Cursors, source.as_bytes())? {
             Some(bytes) => decode("cursor", &bytes),
             None => Ok(Cursor::default()),
         }
@@ -179,12 +184,12 @@ impl Store {
 
     /// Moves a cursor without new mentions (a poll that found nothing new, or a 304).
     pub fn save_cursor(&self, source: &str, cursor: &Cursor) -> Result<()> {
-        self.cursors.insert(source.as_bytes(), encode(cursor))?;
-        Ok(())
+        self.engine
+            .insert(Tree::Cursors, source.as_bytes(), &encode(cursor))
     }
 
     pub fn mention(&self, number: u64) -> Result<Tracked> {
-        match self.mentions.get(keys::number(number))? {
+        match self.engine.get(Tree::Mentions, &keys::number(number))? {
             Some(bytes) => decode("mention", &bytes),
             None => Err(StoreError::NoSuchMention(number)),
         }
@@ -194,8 +199,8 @@ impl Store {
     /// reused or deleted, so this reads the counter: `Tree::len` would page in every mention.
     pub fn count(&self) -> Result<u64> {
         Ok(self
-            .meta
-            .get(NEXT_NUMBER_KEY)?
+            .engine
+            .get(Tree::Meta, NEXT_NUMBER_KEY)?
             .map_or(1, |bytes| keys::read_u64(&bytes))
             - 1)
     }
@@ -204,15 +209,17 @@ impl Store {
     pub fn list(&self, filter: ListFilter, member: &Member) -> Result<Vec<Tracked>> {
         let numbers: Vec<u64> = match filter {
             ListFilter::Mine => self
-                .by_owner
-                .scan_prefix(keys::owner_prefix(&member.id))
-                .keys()
-                .map(|key| key.map(|key| keys::trailing_number(&key)))
-                .collect::<Result<_, _>>()?,
+                .engine
+                .scan(
+                    Tree::ByOwner,
+                    Scan::prefix(&keys::owner_prefix(&member.id)).keys(),
+                )
+                .map(|entry| entry.map(|(key, _)| keys::trailing_number(&key)))
+                .collect::<Result<_>>()?,
             ListFilter::All => {
                 let mut all = Vec::new();
-                for entry in self.mentions.iter().keys() {
-                    all.push(keys::read_u64(&entry?));
+                for entry in self.engine.scan(Tree::Mentions, Scan::all().keys()) {
+                    all.push(keys::read_u64(&entry?.0));
                 }
                 all
             }
@@ -223,12 +230,9 @@ impl Store {
                 };
                 let mut numbers = Vec::new();
                 for status in statuses {
-                    for key in self
-                        .by_status
-                        .scan_prefix(keys::status_prefix(*status))
-                        .keys()
-                    {
-                        numbers.push(keys::trailing_number(&key?));
+                    let scan = Scan::prefix(&keys::status_prefix(*status)).keys();
+                    for entry in self.engine.scan(Tree::ByStatus, scan) {
+                        numbers.push(keys::trailing_number(&entry?.0));
                     }
                 }
                 numbers.sort_unstable();
@@ -271,8 +275,14 @@ impl Store {
             ListFilter::All => {
                 let total = usize::try_from(self.count()?).unwrap_or(usize::MAX);
                 let mut newest = Vec::with_capacity(per_page);
-                for key in self.mentions.iter().keys().rev().skip(skip).take(per_page) {
-                    newest.push(keys::read_u64(&key?));
+                let scan = Scan::all().rev().keys();
+                for entry in self
+                    .engine
+                    .scan(Tree::Mentions, scan)
+                    .skip(skip)
+                    .take(per_page)
+                {
+                    newest.push(keys::read_u64(&entry?.0));
                 }
                 newest.reverse();
                 (total, newest)
@@ -283,15 +293,12 @@ impl Store {
             ListFilter::Claimed => self.ranked_by(&[Status::Claimed], skip, per_page, first)?,
             ListFilter::Mine => {
                 let mut held = Vec::new();
-                for key in self
-                    .by_owner
-                    .scan_prefix(keys::owner_prefix(&member.id))
-                    .keys()
-                {
-                    let number = keys::trailing_number(&key?);
+                let scan = Scan::prefix(&keys::owner_prefix(&member.id)).keys();
+                for entry in self.engine.scan(Tree::ByOwner, scan) {
+                    let number = keys::trailing_number(&entry?.0);
                     let value = self
-                        .by_status
-                        .get(keys::by_status(Status::Claimed, number))?
+                        .engine
+                        .get(Tree::ByStatus, &keys::by_status(Status::Claimed, number))?
                         .unwrap_or_default();
                     let here_first = first(&keys::lane(&value)).unwrap_or(false);
                     held.push(Ok((!here_first, keys::rank_order(&value, number))));
@@ -327,7 +334,10 @@ impl Store {
     ) -> Result<(usize, Vec<u64>)> {
         let ranks = statuses
             .iter()
-            .flat_map(|status| self.by_status.scan_prefix(keys::status_prefix(*status)))
+            .flat_map(|status| {
+                self.engine
+                    .scan(Tree::ByStatus, Scan::prefix(&keys::status_prefix(*status)))
+            })
             .filter_map(|item| match item {
                 Err(error) => Some(Err(error)),
                 Ok((key, value)) => pick(&keys::lane(&value)).map(|first| {
@@ -347,14 +357,9 @@ impl Store {
     pub fn newest_owed(&self, limit: usize) -> Result<Vec<Tracked>> {
         let mut numbers = Vec::new();
         for status in [Status::Open, Status::Claimed] {
-            for key in self
-                .by_status
-                .scan_prefix(keys::status_prefix(status))
-                .keys()
-                .rev()
-                .take(limit)
-            {
-                numbers.push(keys::trailing_number(&key?));
+            let scan = Scan::prefix(&keys::status_prefix(status)).rev().keys();
+            for entry in self.engine.scan(Tree::ByStatus, scan).take(limit) {
+                numbers.push(keys::trailing_number(&entry?.0));
             }
         }
         numbers.sort_unstable();
@@ -382,10 +387,9 @@ impl Store {
         };
         std::iter::once(Ok(found))
             .chain(
-                self.history
-                    .scan_prefix(keys::number(number))
-                    .values()
-                    .map(|bytes| decode("history entry", &bytes?)),
+                self.engine
+                    .scan(Tree::History, Scan::prefix(&keys::number(number)))
+                    .map(|entry| decode("history entry", &entry?.1)),
             )
             .collect()
     }
@@ -415,100 +419,87 @@ impl Store {
         now: DateTime<Utc>,
         settling: Option<Settling<'_>>,
     ) -> Result<Applied> {
-        settle(
-            (
-                &self.mentions,
-                &self.by_status,
-                &self.by_owner,
-                &self.history,
-                &self.outbox,
-                &self.answers,
-                &self.settled,
-            )
-                .transaction(
-                    |(mentions, by_status, by_owner, history, outbox, answers, settled)| {
-                        let key = keys::number(number);
-                        let bytes = mentions
-                            .get(key)?
-                            .ok_or_else(|| abort(StoreError::NoSuchMention(number)))?;
-                        let mut tracked: Tracked = decode("mention", &bytes).map_err(abort)?;
-                        let subject = Subject {
-                            number,
-                            network: tracked.mention.network,
-                            link: tracked.mention.link.as_deref(),
-                            state: &tracked.state,
-                        };
-                        let transition =
-                            lifecycle::apply(subject, actor, action, now).map_err(abort)?;
+        let trees = [
+            Tree::Mentions,
+            Tree::ByStatus,
+            Tree::ByOwner,
+            Tree::History,
+            Tree::Outbox,
+            Tree::Answers,
+            Tree::Settled,
+        ];
+        self.engine.transaction(&trees, |tx| {
+            let key = keys::number(number);
+            let bytes = tx
+                .get(Tree::Mentions, &key)?
+                .ok_or_else(|| abort(StoreError::NoSuchMention(number)))?;
+            let mut tracked: Tracked = decode("mention", &bytes)?;
+            let subject = Subject {
+                number,
+                network: tracked.mention.network,
+                link: tracked.mention.link.as_deref(),
+                state: &tracked.state,
+            };
+            let transition = lifecycle::apply(subject, actor, action, now)?;
 
-                        reindex(
-                            by_status,
-                            by_owner,
-                            number,
-                            &keys::ranked(&tracked.priority, &tracked.place.lane()),
-                            &tracked.state,
-                            &transition.state,
-                        )?;
-                        tracked.state = transition.state;
-                        if let (Some(settling), Action::AnswerDelivered { .. }) =
-                            (&settling, action)
-                        {
-                            super::edits::record_own_reply(
-                                &mut tracked,
-                                outbox,
-                                settling.outbox_key,
-                                now,
-                            )?;
-                        }
-                        mentions.insert(&key, encode(&tracked))?;
-                        let entry = transition.entry;
-                        if entry.settles() {
-                            settled.insert(&keys::settled(entry.at, number), &[])?;
-                        }
-                        history.insert(
-                            keys::history(number, history.generate_id()?),
-                            encode(&entry),
-                        )?;
+            reindex(
+                tx,
+                number,
+                &keys::ranked(&tracked.priority, &tracked.place.lane()),
+                &tracked.state,
+                &transition.state,
+            )?;
+            tracked.state = transition.state;
+            if let (Some(settling), Action::AnswerDelivered { .. }) = (&settling, action) {
+                super::edits::record_own_reply(&mut tracked, tx, settling.outbox_key, now)?;
+            }
+            tx.insert(Tree::Mentions, &key, &encode(&tracked))?;
+            let entry = transition.entry;
+            if entry.settles() {
+                tx.insert(Tree::Settled, &keys::settled(entry.at, number), &[])?;
+            }
+            let id = tx.generate_id()?;
+            tx.insert(Tree::History, &keys::history(number, id), &encode(&entry))?;
 
-                        if let Action::Answer { text } = action {
-                            let effect = Effect::Reply {
-                                number,
-                                text: text.trim().to_string(),
-                                by: actor.clone(),
-                            };
-                            enqueue(outbox, effect, now)?;
-                        }
-                        for chat in &self.chats {
-                            let effect = Effect::Update {
-                                chat: chat.clone(),
-                                number,
-                                note: entry.summary(),
-                            };
-                            enqueue(outbox, effect, now)?;
-                        }
-                        if let Some(settling) = &settling {
-                            outbox.remove(settling.outbox_key)?;
-                            if let (Some(reply), Action::AnswerDelivered { .. }) =
-                                (settling.reply_id, action)
-                            {
-                                let key = MentionKey::new(&tracked.mention.key.source, reply);
-                                answers.insert(keys::mention_key(&key), &keys::number(number))?;
-                            }
-                        }
-                        Ok(Applied {
-                            tracked: tracked.clone(),
-                            entry: entry.clone(),
-                        })
-                    },
-                ),
-        )
+            if let Action::Answer { text } = action {
+                let effect = Effect::Reply {
+                    number,
+                    text: text.trim().to_string(),
+                    by: actor.clone(),
+                };
+                enqueue(tx, effect, now)?;
+            }
+            for chat in &self.chats {
+                let effect = Effect::Update {
+                    chat: chat.clone(),
+                    number,
+                    note: entry.summary(),
+                };
+                enqueue(tx, effect, now)?;
+            }
+            if let Some(settling) = &settling {
+                tx.remove(Tree::Outbox, settling.outbox_key)?;
+                if let (Some(reply), Action::AnswerDelivered { .. }) = (settling.reply_id, action) {
+                    let key = MentionKey::new(&tracked.mention.key.source, reply);
+                    tx.insert(
+                        Tree::Answers,
+                        &keys::mention_key(&key),
+                        &keys::number(number),
+                    )?;
+                }
+            }
+            Ok(Applied {
+                tracked: tracked.clone(),
+                entry: entry.clone(),
+            })
+        })
     }
 
     /// The chat's id for the message that shows `number`, once it is posted.
     pub fn message_ref(&self, chat: &str, number: u64) -> Result<Option<String>> {
         Ok(self
-            .messages
-            .get(keys::message(chat, number))?
+            .engine
+            .get(Tree::Messages, &keys::message(chat, number))?
             .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
     }
 }
@@ -516,7 +507,7 @@ impl Store {
 /// How many ranks there are, and the numbers of ranks `skip..skip + take` in order. Only those
 /// are kept while counting: a max-heap whose top is the one to drop next.
 fn first_ranked(
-    ranks: impl IntoIterator<Item = Result<(bool, keys::RankOrder), sled::Error>>,
+    ranks: impl IntoIterator<Item = Result<(bool, keys::RankOrder)>>,
     skip: usize,
     take: usize,
 ) -> Result<(usize, Vec<u64>)> {
@@ -539,30 +530,31 @@ fn first_ranked(
     Ok((total, numbers))
 }
 
-fn read_next_number(
-    meta: &TransactionalTree,
-) -> std::result::Result<u64, sled::transaction::ConflictableTransactionError<StoreError>> {
-    Ok(meta
-        .get(NEXT_NUMBER_KEY)?
+fn read_next_number(tx: &mut dyn Tx) -> TxResult<u64> {
+    Ok(tx
+        .get(Tree::Meta, NEXT_NUMBER_KEY)?
         .map(|bytes| keys::read_u64(&bytes))
         .unwrap_or(1))
 }
 
 fn reindex(
-    by_status: &TransactionalTree,
-    by_owner: &TransactionalTree,
+    tx: &mut dyn Tx,
     number: u64,
     rank: &[u8],
     before: &State,
     after: &State,
-) -> std::result::Result<(), sled::transaction::UnabortableTransactionError> {
-    by_status.remove(keys::by_status(before.status(), number))?;
-    by_status.insert(keys::by_status(after.status(), number), rank)?;
+) -> TxResult<()> {
+    tx.remove(Tree::ByStatus, &keys::by_status(before.status(), number))?;
+    tx.insert(
+        Tree::ByStatus,
+        &keys::by_status(after.status(), number),
+        rank,
+    )?;
     if let Some(holder) = before.holder() {
-        by_owner.remove(keys::by_owner(&holder.id, number))?;
+        tx.remove(Tree::ByOwner, &keys::by_owner(&holder.id, number))?;
     }
     if let Some(holder) = after.holder() {
-        by_owner.insert(keys::by_owner(&holder.id, number), &[])?;
+        tx.insert(Tree::ByOwner, &keys::by_owner(&holder.id, number), &[])?;
     }
     Ok(())
 }

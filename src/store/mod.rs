@@ -1,17 +1,20 @@
-//! The only module that knows sled. Everything earshot must not forget lives here: mentions and
-//! their numbers, the dedup index, who holds what, source cursors and credentials, history and
-//! the outbox.
+//! The only module that knows how earshot keeps its state (in sled, or PostgreSQL: see
+//! `engine`). Everything earshot must not forget lives here: mentions and their numbers, the
+//! dedup index, who holds what, source cursors and credentials, history and the outbox.
 //!
 //! Invariants:
-//! - Every change that touches more than one key is one sled transaction.
+//! - Every change that touches more than one key is one transaction.
 //! - Methods that acknowledge something to a person or a network flush to disk before returning.
 //! - A source cursor is written in the same transaction as the mentions fetched up to it.
 
 mod check;
+mod copy;
 mod credentials;
 mod edits;
+mod engine;
 mod followup;
 mod keys;
+mod location;
 mod mentions;
 mod outbox;
 mod storm;
@@ -21,11 +24,15 @@ mod windows;
 use std::path::{Path, PathBuf};
 
 use serde::{de::DeserializeOwned, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionError};
+
+use engine::postgres::SchemaState;
+use engine::{Engine, PgEngine, SledEngine, Tree, TxError};
 
 use crate::domain::Refusal;
 
+pub use copy::Copied;
 pub use credentials::{Credentials, Grant};
+pub use location::{DatabaseUrl, Location};
 pub use mentions::Page;
 pub use outbox::{Effect, OutboxEntry, OutboxId};
 pub use storm::StormMode;
@@ -46,18 +53,28 @@ pub enum StoreError {
         #[source]
         source: sled::Error,
     },
-    #[error("the store at {path} has schema version {found}, but this earshot reads version {expected}; use the earshot release that wrote it, or move the folder away to start afresh")]
+    #[error("the store at {at} has schema version {found}, but this earshot reads version {expected}; use the earshot release that wrote it, or move it away to start afresh")]
     Schema {
-        path: PathBuf,
+        at: Location,
         found: u64,
         expected: u64,
     },
-    #[error("the store at {path} holds data but no schema version; it was not written by earshot")]
-    Foreign { path: PathBuf },
+    #[error("the store at {at} holds data but no schema version; it was not written by earshot")]
+    Foreign { at: Location },
+    #[error("the store at {at} {why}: run `earshot migrate` (with the same --config) first")]
+    Unmigrated { at: Location, why: String },
+    #[error("the store at {at} {what}")]
+    NotEmpty { at: Location, what: String },
+    #[error("the copy at {at} does not match the original: {problem}; nothing was removed from the original")]
+    CopyDiffers { at: Location, problem: String },
     #[error("storage error: {0}")]
     Sled(#[from] sled::Error),
-    #[error("the store at {path} is inconsistent: {problem}; restore a backup, or move the folder away to start afresh")]
-    Inconsistent { path: PathBuf, problem: String },
+    #[error("database error: {0}")]
+    Postgres(String),
+    #[error("cannot reach the database at {at}: {problem}")]
+    Unreachable { at: Location, problem: String },
+    #[error("the store at {at} is inconsistent: {problem}; restore a backup, or move it away to start afresh")]
+    Inconsistent { at: Location, problem: String },
     #[error("the store stopped writing after a storage failure: {0}")]
     Broken(String),
     #[error("the store did not finish writing to disk within {}s (is the disk full or failing?)", .0.as_secs())]
@@ -76,41 +93,25 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// Whether opening a store may write its schema: a folder's is made and brought forward at
+/// open, as it always was; a database's only by `earshot migrate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Schema {
+    Bring,
+    Check,
+}
+
 #[derive(Clone)]
 pub struct Store {
-    db: sled::Db,
-    path: PathBuf,
+    /// The trees (see [`engine::Tree`] for what each holds): sled in a folder, or PostgreSQL.
+    engine: Engine,
+    location: Location,
     /// The chats every mention is relayed to, by name; each gets its own outbox effects.
     chats: Vec<String>,
-    meta: sled::Tree,
-    mentions: sled::Tree,
-    /// (source, network id) -> number: the dedup index.
-    keys: sled::Tree,
-    /// (status, number) -> (): what `list` and the digest scan.
-    by_status: sled::Tree,
-    /// (member id, number) -> (): `list mine`.
-    by_owner: sled::Tree,
-    cursors: sled::Tree,
-    history: sled::Tree,
-    outbox: sled::Tree,
-    /// (chat, number) -> the chat's message id, so updates edit the message they posted.
-    messages: sled::Tree,
-    /// (source, the network's id of an answer earshot posted) -> the mention it answered, so a
-    /// reply to that answer is known as a follow-up.
-    answers: sled::Tree,
     /// Scores each mention at ingest (see [`Store::with_lexicon`]).
     lexicon: std::sync::Arc<crate::domain::Lexicon>,
-    /// number -> how far reminders for it have gone, and its snooze.
-    chase: sled::Tree,
-    /// source name -> the outcome of its recent polls.
-    health: sled::Tree,
-    /// (time, number) -> (): when a mention reached answered or done, so the digest finds
-    /// yesterday's answers without reading every mention ever stored.
-    settled: sled::Tree,
     /// Storm mode, when on (see [`Store::with_storm`]).
     storm: Option<std::sync::Arc<StormMode>>,
-    /// source name -> the OAuth grant it last received (see [`Credentials`]).
-    credentials: sled::Tree,
     /// Which channel new mentions land in, per chat (see [`Store::with_routes`]).
     routes: std::sync::Arc<crate::domain::routing::Routes>,
     /// Set at the first storage failure (a full or failing disk): from then on nothing more is
@@ -121,77 +122,149 @@ pub struct Store {
 impl Store {
     /// Opens (or creates) the store in `path`, relaying to `chats`.
     pub fn open(path: &Path, chats: Vec<String>) -> Result<Store> {
-        let config = sled::Config::new()
-            .path(path)
-            // Mentions are small and mostly cold once handled; a bounded cache keeps the bot's
-            // memory flat as history grows (sled counts on-disk bytes, so RSS is a few times this).
-            .cache_capacity(8 * 1024 * 1024);
-        let db = open_when_unlocked(&config).map_err(|source| StoreError::Open {
+        let engine = SledEngine::open(path).map_err(|source| StoreError::Open {
             path: path.to_path_buf(),
             source,
         })?;
-        Store::from_db(db, path.to_path_buf(), chats)
+        let location = Location::Folder(path.to_path_buf());
+        Store::on(Engine::Sled(engine), location, chats, Schema::Bring)
+    }
+
+    /// Opens the store at `location`: a folder as [`Store::open`] does, a database whose tables
+    /// `earshot migrate` made (a database is never changed at start; see [`Store::migrate`]).
+    pub fn open_at(location: &Location, chats: Vec<String>) -> Result<Store> {
+        match location {
+            Location::Folder(path) => Store::open(path, chats),
+            Location::Postgres(url) => {
+                let engine = Store::connect(location, url)?;
+                match engine.schema_state()? {
+                    SchemaState::Present => {}
+                    SchemaState::Missing => {
+                        return Err(StoreError::Unmigrated {
+                            at: location.clone(),
+                            why: "has no earshot tables".into(),
+                        })
+                    }
+                    SchemaState::Partial => {
+                        return Err(StoreError::Unmigrated {
+                            at: location.clone(),
+                            why: "lacks some of earshot's tables".into(),
+                        })
+                    }
+                }
+                Store::on(
+                    Engine::Postgres(engine),
+                    location.clone(),
+                    chats,
+                    Schema::Check,
+                )
+            }
+        }
+    }
+
+    /// Creates or brings forward the store at `location` (`earshot migrate`) and says what it
+    /// did. A folder is brought forward by opening it.
+    pub fn migrate(location: &Location) -> Result<String> {
+        let Location::Postgres(url) = location else {
+            Store::open_at(location, Vec::new())?;
+            return Ok(format!(
+                "the store at {location} is at schema version {SCHEMA_VERSION}"
+            ));
+        };
+        let engine = Store::connect(location, url)?;
+        let created = engine.schema_state()? != SchemaState::Present;
+        engine.create_schema()?;
+        let engine = Engine::Postgres(engine);
+        let before = engine
+            .get(Tree::Meta, SCHEMA_KEY)?
+            .map(|found| keys::read_u64(&found));
+        Store::on(engine, location.clone(), Vec::new(), Schema::Bring)?;
+        Ok(match (created, before) {
+            (_, Some(found)) if found != SCHEMA_VERSION => format!(
+                "brought the store at {location} from schema version {found} to {SCHEMA_VERSION}"
+            ),
+            (true, _) | (_, None) => format!(
+                "created earshot's tables at {location} (schema version {SCHEMA_VERSION})"
+            ),
+            (false, Some(_)) => format!(
+                "the store at {location} is already at schema version {SCHEMA_VERSION}; nothing to do"
+            ),
+        })
+    }
+
+    fn connect(location: &Location, url: &DatabaseUrl) -> Result<PgEngine> {
+        PgEngine::connect(url.expose()).map_err(|error| StoreError::Unreachable {
+            at: location.clone(),
+            problem: match error {
+                StoreError::Postgres(problem) => problem,
+                other => other.to_string(),
+            },
+        })
     }
 
     /// A store that lives in memory and vanishes on drop, for tests and benchmarks.
     pub fn temporary(chats: Vec<String>) -> Result<Store> {
-        let db = sled::Config::new().temporary(true).open()?;
-        Store::from_db(db, PathBuf::from("(temporary)"), chats)
+        let engine = SledEngine::temporary()?;
+        let location = Location::Folder(PathBuf::from("(temporary)"));
+        Store::on(Engine::Sled(engine), location, chats, Schema::Bring)
     }
 
-    fn from_db(db: sled::Db, path: PathBuf, chats: Vec<String>) -> Result<Store> {
+    fn on(engine: Engine, location: Location, chats: Vec<String>, schema: Schema) -> Result<Store> {
         let store = Store {
-            meta: db.open_tree("meta")?,
-            mentions: db.open_tree("mentions")?,
-            keys: db.open_tree("keys")?,
-            by_status: db.open_tree("by_status")?,
-            by_owner: db.open_tree("by_owner")?,
-            cursors: db.open_tree("cursors")?,
-            history: db.open_tree("history")?,
-            outbox: db.open_tree("outbox")?,
-            messages: db.open_tree("messages")?,
-            answers: db.open_tree("answers")?,
+            engine,
+            location,
+            chats,
             lexicon: Default::default(),
-            chase: db.open_tree("chase")?,
-            health: db.open_tree("health")?,
-            settled: db.open_tree("settled")?,
             storm: None,
-            credentials: db.open_tree("credentials")?,
             routes: Default::default(),
             broken: Default::default(),
-            db,
-            path,
-            chats,
         };
-        store.check_schema()?;
+        store.check_schema(schema)?;
         store.check_indexes()?;
         Ok(store)
     }
 
-    fn check_schema(&self) -> Result<()> {
-        match self.meta.get(SCHEMA_KEY)? {
+    fn check_schema(&self, schema: Schema) -> Result<()> {
+        match self.engine.get(Tree::Meta, SCHEMA_KEY)? {
             Some(found) => {
                 let found = keys::read_u64(&found);
+                if found == 1 && schema == Schema::Check {
+                    return Err(StoreError::Unmigrated {
+                        at: self.location.clone(),
+                        why: format!(
+                            "has schema version 1, older than this earshot's {SCHEMA_VERSION}"
+                        ),
+                    });
+                }
                 if found == 1 {
                     return self.upgrade_from_1();
                 }
                 if found != SCHEMA_VERSION {
                     return Err(StoreError::Schema {
-                        path: self.path.clone(),
+                        at: self.location.clone(),
                         found,
                         expected: SCHEMA_VERSION,
                     });
                 }
             }
             None => {
-                if !self.mentions.is_empty() || !self.keys.is_empty() || !self.meta.is_empty() {
+                if !self.engine.is_empty(Tree::Mentions)?
+                    || !self.engine.is_empty(Tree::Keys)?
+                    || !self.engine.is_empty(Tree::Meta)?
+                {
                     return Err(StoreError::Foreign {
-                        path: self.path.clone(),
+                        at: self.location.clone(),
                     });
                 }
-                self.meta
-                    .insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
-                self.db.flush()?;
+                if schema == Schema::Check {
+                    return Err(StoreError::Unmigrated {
+                        at: self.location.clone(),
+                        why: "holds no schema version".into(),
+                    });
+                }
+                self.engine
+                    .insert(Tree::Meta, SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+                self.engine.flush_blocking(FLUSH_LIMIT)?;
             }
         }
         Ok(())
@@ -203,9 +276,9 @@ impl Store {
         self
     }
 
-    /// Where the store lives on disk (`(temporary)` for one in memory).
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Where the store lives: a folder (`(temporary)` for one in memory) or a database.
+    pub fn location(&self) -> &Location {
+        &self.location
     }
 
     /// Places new mentions with `routes` (none: every mention in each chat's own channel).
@@ -226,8 +299,8 @@ impl Store {
     /// or failing disk sled's flush can wait for ever.
     pub async fn flush(&self) -> Result<()> {
         self.writable()?;
-        let flushed = match tokio::time::timeout(FLUSH_LIMIT, self.db.flush_async()).await {
-            Ok(flushed) => flushed.map(|_| ()).map_err(StoreError::from),
+        let flushed = match tokio::time::timeout(FLUSH_LIMIT, self.engine.flush()).await {
+            Ok(flushed) => flushed,
             Err(_) => Err(StoreError::Stalled(FLUSH_LIMIT)),
         };
         self.watch(flushed)
@@ -243,7 +316,7 @@ impl Store {
     pub fn watch<T>(&self, result: Result<T>) -> Result<T> {
         if let Err(error) = &result {
             if error.is_storage() && self.broken.set(error.to_string()).is_ok() {
-                tracing::error!(path = %self.path.display(), %error, "the store cannot write (is the disk full?); earshot stops writing and exits");
+                tracing::error!(store = %self.location, %error, "the store cannot write (is the disk full?); earshot stops writing and exits");
             }
         }
         result
@@ -260,23 +333,8 @@ impl Store {
     /// (the flush goes on in its own thread, which the process leaves behind when it exits).
     pub fn flush_now(&self) -> Result<()> {
         self.writable()?;
-        let flushed = self.flush_blocking();
+        let flushed = self.engine.flush_blocking(FLUSH_LIMIT);
         self.watch(flushed)
-    }
-
-    fn flush_blocking(&self) -> Result<()> {
-        let db = self.db.clone();
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = sender.send(db.flush());
-        });
-        match receiver.recv_timeout(FLUSH_LIMIT) {
-            Ok(flushed) => {
-                flushed?;
-                Ok(())
-            }
-            Err(_) => Err(StoreError::Stalled(FLUSH_LIMIT)),
-        }
     }
 }
 
@@ -289,28 +347,11 @@ impl StoreError {
     pub fn is_storage(&self) -> bool {
         matches!(
             self,
-            StoreError::Sled(_) | StoreError::Stalled(_) | StoreError::Broken(_)
+            StoreError::Sled(_)
+                | StoreError::Postgres(_)
+                | StoreError::Stalled(_)
+                | StoreError::Broken(_)
         )
-    }
-}
-
-/// How long to wait for a previous earshot (or a just-dropped handle, whose flusher thread lets
-/// go a moment later) to release the store's file lock.
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
-
-fn open_when_unlocked(config: &sled::Config) -> sled::Result<sled::Db> {
-    let started = std::time::Instant::now();
-    loop {
-        match config.open() {
-            // sled reports a held lock only in its message.
-            Err(sled::Error::Io(error))
-                if error.to_string().contains("could not acquire lock")
-                    && started.elapsed() < LOCK_WAIT =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-            result => return result,
-        }
     }
 }
 
@@ -323,14 +364,7 @@ fn decode<T: DeserializeOwned>(what: &'static str, bytes: &[u8]) -> Result<T> {
     serde_json::from_slice(bytes).map_err(|source| StoreError::Corrupt { what, source })
 }
 
-/// Turns an aborted or failed transaction back into our error type.
-fn settle<T>(result: std::result::Result<T, TransactionError<StoreError>>) -> Result<T> {
-    result.map_err(|error| match error {
-        TransactionError::Abort(error) => error,
-        TransactionError::Storage(error) => StoreError::Sled(error),
-    })
-}
-
-fn abort(error: impl Into<StoreError>) -> ConflictableTransactionError<StoreError> {
-    ConflictableTransactionError::Abort(error.into())
+/// Gives up a transaction with `error`: nothing it wrote is kept.
+fn abort(error: impl Into<StoreError>) -> TxError {
+    TxError::Abort(error.into())
 }

@@ -2,14 +2,12 @@
 //! deliver) is written in the same transaction as the change that caused it, and leaves the
 //! outbox only in the same transaction as the record of its success.
 
+use super::engine::{Scan, Tree, Tx, TxResult};
+use super::mentions::{Applied, Settling};
+use super::{decode, encode, keys, Result, Store};
+use crate::domain::{Action, Member};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sled::transaction::{TransactionalTree, UnabortableTransactionError};
-use sled::Transactional;
-
-use super::mentions::{Applied, Settling};
-use super::{decode, encode, keys, settle, Result, Store};
-use crate::domain::{Action, Member};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "effect", rename_all = "snake_case")]
@@ -186,11 +184,7 @@ impl OutboxId {
     }
 }
 
-pub(super) fn enqueue(
-    outbox: &TransactionalTree,
-    effect: Effect,
-    now: DateTime<Utc>,
-) -> std::result::Result<(), UnabortableTransactionError> {
+pub(super) fn enqueue(tx: &mut dyn Tx, effect: Effect, now: DateTime<Utc>) -> TxResult<()> {
     let entry = OutboxEntry {
         effect,
         attempts: 0,
@@ -200,67 +194,59 @@ pub(super) fn enqueue(
         held: None,
         queued_at: Some(now),
     };
-    outbox.insert(&keys::number(outbox.generate_id()?), encode(&entry))?;
-    Ok(())
+    let id = tx.generate_id()?;
+    tx.insert(Tree::Outbox, &keys::number(id), &encode(&entry))
 }
 
 impl Store {
     /// Every pending entry, in the order it was queued.
     pub fn outbox(&self) -> Result<Vec<(OutboxId, OutboxEntry)>> {
-        self.outbox
-            .iter()
-            .map(|item| {
-                let (key, bytes) = item?;
-                Ok((
-                    OutboxId(keys::read_u64(&key)),
-                    decode("outbox entry", &bytes)?,
-                ))
-            })
+        self.engine
+            .scan(Tree::Outbox, Scan::all())
+            .map(outbox_entry)
             .collect()
     }
 
     /// The first `limit` pending entries, in queue order: what reports look at, so a long
     /// backlog does not page the whole outbox in.
     pub fn outbox_head(&self, limit: usize) -> Result<Vec<(OutboxId, OutboxEntry)>> {
-        self.outbox
-            .iter()
+        self.engine
+            .scan(Tree::Outbox, Scan::all())
             .take(limit)
-            .map(|item| {
-                let (key, bytes) = item?;
-                Ok((
-                    OutboxId(keys::read_u64(&key)),
-                    decode("outbox entry", &bytes)?,
-                ))
-            })
+            .map(outbox_entry)
             .collect()
     }
 
+    /// How many entries wait (0 if the store cannot be read: the caller only reports it).
     pub fn outbox_len(&self) -> usize {
-        self.outbox.len()
+        self.engine.len(Tree::Outbox).unwrap_or(0)
     }
 
     /// A card was posted: remember its message id and drop the entry, durably.
     pub async fn posted(&self, id: OutboxId, chat: &str, number: u64, message: &str) -> Result<()> {
-        settle(
-            (&self.outbox, &self.messages).transaction(|(outbox, messages)| {
-                messages.insert(keys::message(chat, number), message.as_bytes())?;
-                outbox.remove(&keys::number(id.0))?;
-                Ok(())
-            }),
-        )?;
+        self.engine
+            .transaction(&[Tree::Outbox, Tree::Messages], |tx| {
+                tx.insert(
+                    Tree::Messages,
+                    &keys::message(chat, number),
+                    message.as_bytes(),
+                )?;
+                tx.remove(Tree::Outbox, &keys::number(id.0))
+            })?;
         self.flush().await
     }
 
     /// The effect is done (or can never be done and was reported): drop it, durably.
     pub async fn finished(&self, id: OutboxId) -> Result<()> {
-        self.outbox.remove(keys::number(id.0))?;
+        self.engine.remove(Tree::Outbox, &keys::number(id.0))?;
         self.flush().await
     }
 
     /// Records, durably, that a delivery of the entry is about to start.
     pub async fn started(&self, id: OutboxId, mut entry: OutboxEntry) -> Result<()> {
         entry.started = true;
-        self.outbox.insert(keys::number(id.0), encode(&entry))?;
+        self.engine
+            .insert(Tree::Outbox, &keys::number(id.0), &encode(&entry))?;
         self.flush().await
     }
 
@@ -275,7 +261,8 @@ impl Store {
     ) -> Result<()> {
         entry.not_before = not_before;
         entry.last_error = Some(error);
-        self.outbox.insert(keys::number(id.0), encode(&entry))?;
+        self.engine
+            .insert(Tree::Outbox, &keys::number(id.0), &encode(&entry))?;
         self.flush().await
     }
 
@@ -285,7 +272,8 @@ impl Store {
         for (id, mut entry) in self.outbox()? {
             if entry.held.is_some() && entry.not_before > now {
                 entry.not_before = now;
-                self.outbox.insert(keys::number(id.0), encode(&entry))?;
+                self.engine
+                    .insert(Tree::Outbox, &keys::number(id.0), &encode(&entry))?;
                 released += 1;
             }
         }
@@ -315,4 +303,12 @@ impl Store {
         self.flush().await?;
         Ok(applied)
     }
+}
+
+fn outbox_entry(item: Result<super::engine::Entry>) -> Result<(OutboxId, OutboxEntry)> {
+    let (key, bytes) = item?;
+    Ok((
+        OutboxId(keys::read_u64(&key)),
+        decode("outbox entry", &bytes)?,
+    ))
 }

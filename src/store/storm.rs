@@ -1,15 +1,13 @@
 //! Storm mode in the store: the [`Weather`] lives under one meta key and changes in the same
 //! transaction as the effects it queues (held cards, the summary card, the one alert).
 
-use chrono::{DateTime, Utc};
-use sled::transaction::{ConflictableTransactionError, TransactionalTree};
-use sled::Transactional;
-
+use super::engine::{Scan, Tree, Tx, TxResult};
 use super::outbox::{enqueue, Effect};
-use super::{abort, decode, encode, keys, settle, OutboxId, Result, Store, StoreError};
+use super::{decode, encode, keys, OutboxId, Result, Store};
 use crate::domain::routing::lane_channel;
 use crate::domain::storm::{Change, StormPolicy, Weather};
 use crate::domain::Tracked;
+use chrono::{DateTime, Utc};
 
 const WEATHER_KEY: &[u8] = b"storm_weather";
 
@@ -41,8 +39,6 @@ pub struct StormMode {
     pub command: String,
 }
 
-type TxResult<T> = std::result::Result<T, ConflictableTransactionError<StoreError>>;
-
 impl Store {
     /// Turns storm mode on with `mode` (it is off in a store until this is called).
     pub fn with_storm(mut self, mode: StormMode) -> Store {
@@ -57,7 +53,7 @@ impl Store {
 
     /// The storm state of `lane` (see `Placement::lane`), as stored.
     pub fn weather_in(&self, lane: &str) -> Result<Weather> {
-        match self.meta.get(weather_key(lane))? {
+        match self.engine.get(Tree::Meta, &weather_key(lane))? {
             Some(bytes) => decode("storm weather", &bytes),
             None => Ok(Weather::default()),
         }
@@ -92,8 +88,7 @@ impl Store {
         tracked: &Tracked,
         import: bool,
         backlog: usize,
-        meta: &TransactionalTree,
-        outbox: &TransactionalTree,
+        tx: &mut dyn Tx,
         held: &mut bool,
         now: DateTime<Utc>,
     ) -> TxResult<bool> {
@@ -102,8 +97,8 @@ impl Store {
         };
         let lane = tracked.place.lane();
         if !skies.lanes.contains_key(&lane) {
-            let stored = match meta.get(weather_key(&lane))? {
-                Some(bytes) => decode("storm weather", &bytes).map_err(abort)?,
+            let stored = match tx.get(Tree::Meta, &weather_key(&lane))? {
+                Some(bytes) => decode("storm weather", &bytes)?,
                 None => Weather::default(),
             };
             skies.lanes.insert(lane.clone(), stored);
@@ -117,7 +112,7 @@ impl Store {
             vec![tracked.mention.created_at]
         };
         let change = weather.observe_made(&mode.policy, &made, backlog, now);
-        self.storm_changed(mode, &change, weather, &lane, outbox, now)?;
+        self.storm_changed(mode, &change, weather, &lane, tx, now)?;
         let Some(storm) = weather.storm.as_mut() else {
             return Ok(false);
         };
@@ -144,7 +139,7 @@ impl Store {
         change: &Change,
         weather: &Weather,
         lane: &str,
-        outbox: &TransactionalTree,
+        tx: &mut dyn Tx,
         now: DateTime<Utc>,
     ) -> TxResult<()> {
         match change {
@@ -157,13 +152,13 @@ impl Store {
                             text: text.clone(),
                             channel: lane_channel(lane, chat).map(str::to_string),
                         };
-                        enqueue(outbox, effect, now)?;
+                        enqueue(tx, effect, now)?;
                     }
                 }
             }
             Change::Ended(storm) if storm.held > 0 => {
                 let text = storm.ended(now, &mode.command);
-                self.queue_summary(storm.id, &text, lane, outbox, now)?;
+                self.queue_summary(storm.id, &text, lane, tx, now)?;
             }
             Change::Ended(_) | Change::Calm | Change::Continues => {}
         }
@@ -176,7 +171,7 @@ impl Store {
         storm: u64,
         text: &str,
         lane: &str,
-        outbox: &TransactionalTree,
+        tx: &mut dyn Tx,
         now: DateTime<Utc>,
     ) -> TxResult<()> {
         for chat in &self.chats {
@@ -187,7 +182,7 @@ impl Store {
                 channel: lane_channel(lane, chat).map(str::to_string),
                 lane: lane.to_string(),
             };
-            enqueue(outbox, effect, now)?;
+            enqueue(tx, effect, now)?;
         }
         Ok(())
     }
@@ -205,7 +200,7 @@ impl Store {
         &self,
         source: &str,
         numbers: &[u64],
-        outbox: &TransactionalTree,
+        tx: &mut dyn Tx,
         now: DateTime<Utc>,
     ) -> TxResult<()> {
         let (Some(mode), Some(first), Some(last)) = (&self.storm, numbers.first(), numbers.last())
@@ -219,7 +214,7 @@ impl Store {
                         chat: chat.clone(),
                         number,
                     };
-                    enqueue(outbox, effect, now)?;
+                    enqueue(tx, effect, now)?;
                 }
             }
             return Ok(());
@@ -230,15 +225,15 @@ impl Store {
                 chat: chat.clone(),
                 text: text.clone(),
             };
-            enqueue(outbox, effect, now)?;
+            enqueue(tx, effect, now)?;
         }
         Ok(())
     }
 
     /// The lanes' weather for one transaction, if storm mode is on (each lane is read from
-    /// `_meta` when an arrival first needs it).
-    pub(super) fn read_weather(&self, _meta: &TransactionalTree) -> TxResult<Option<Skies>> {
-        Ok(self.storm.as_ref().map(|_| Skies::default()))
+    /// the meta tree when an arrival first needs it).
+    pub(super) fn read_weather(&self) -> Option<Skies> {
+        self.storm.as_ref().map(|_| Skies::default())
     }
 
     /// Writes the weather back and, when mentions were held, queues the summary card's new
@@ -247,18 +242,17 @@ impl Store {
         &self,
         skies: &Option<Skies>,
         held: bool,
-        meta: &TransactionalTree,
-        outbox: &TransactionalTree,
+        tx: &mut dyn Tx,
         now: DateTime<Utc>,
     ) -> TxResult<()> {
         let (Some(mode), Some(skies)) = (&self.storm, skies) else {
             return Ok(());
         };
         for (lane, weather) in &skies.lanes {
-            meta.insert(weather_key(lane), encode(weather))?;
+            tx.insert(Tree::Meta, &weather_key(lane), &encode(weather))?;
             if let (true, true, Some(storm)) = (held, skies.held.contains(lane), &weather.storm) {
                 let text = storm.summary(&mode.command);
-                self.queue_summary(storm.id, &text, lane, outbox, now)?;
+                self.queue_summary(storm.id, &text, lane, tx, now)?;
             }
         }
         Ok(())
@@ -273,28 +267,28 @@ impl Store {
         let backlog = self.card_backlog()?;
         let mut ended = false;
         // Every lane that has weather: the unrouted one, and each route's that ever had arrivals.
-        let keys: Vec<sled::IVec> = self
-            .meta
-            .scan_prefix(WEATHER_KEY)
-            .keys()
-            .collect::<Result<_, _>>()?;
+        let keys: Vec<Vec<u8>> = self
+            .engine
+            .scan(Tree::Meta, Scan::prefix(WEATHER_KEY).keys())
+            .map(|entry| entry.map(|(key, _)| key))
+            .collect::<Result<_>>()?;
         for key in keys {
             let lane = String::from_utf8_lossy(&key[WEATHER_KEY.len()..])
                 .trim_start_matches(':')
                 .to_string();
-            ended |= settle((&self.meta, &self.outbox).transaction(|(meta, outbox)| {
-                let Some(bytes) = meta.get(&key)? else {
+            ended |= self.engine.transaction(&[Tree::Meta, Tree::Outbox], |tx| {
+                let Some(bytes) = tx.get(Tree::Meta, &key)? else {
                     return Ok(false);
                 };
-                let mut weather: Weather = decode("storm weather", &bytes).map_err(abort)?;
+                let mut weather: Weather = decode("storm weather", &bytes)?;
                 if !weather.stormy() {
                     return Ok(false);
                 }
                 let change = weather.observe(&mode.policy, 0, backlog, now);
-                self.storm_changed(&mode, &change, &weather, &lane, outbox, now)?;
-                meta.insert(&key, encode(&weather))?;
+                self.storm_changed(&mode, &change, &weather, &lane, tx, now)?;
+                tx.insert(Tree::Meta, &key, &encode(&weather))?;
                 Ok(matches!(change, Change::Ended(_)))
-            }))?;
+            })?;
         }
         if ended {
             self.flush().await?;
@@ -305,8 +299,8 @@ impl Store {
     /// The chat's id for storm `storm`'s summary card, once it is posted.
     pub fn summary_message(&self, chat: &str, storm: u64) -> Result<Option<String>> {
         Ok(self
-            .messages
-            .get(keys::storm_message(chat, storm))?
+            .engine
+            .get(Tree::Messages, &keys::storm_message(chat, storm))?
             .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
     }
 
@@ -318,13 +312,15 @@ impl Store {
         storm: u64,
         message: &str,
     ) -> Result<()> {
-        settle(
-            (&self.outbox, &self.messages).transaction(|(outbox, messages)| {
-                messages.insert(keys::storm_message(chat, storm), message.as_bytes())?;
-                outbox.remove(&keys::number(id.0))?;
-                Ok(())
-            }),
-        )?;
+        self.engine
+            .transaction(&[Tree::Outbox, Tree::Messages], |tx| {
+                tx.insert(
+                    Tree::Messages,
+                    &keys::storm_message(chat, storm),
+                    message.as_bytes(),
+                )?;
+                tx.remove(Tree::Outbox, &keys::number(id.0))
+            })?;
         self.flush().await
     }
 }

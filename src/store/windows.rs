@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+use super::engine::{Scan, Tree};
 use super::{decode, keys, Result, Store};
 use crate::domain::routing::lane_channel;
 use crate::domain::{HistoryEntry, Status, Tracked};
@@ -33,8 +34,8 @@ impl Store {
         // Numbers follow arrival, but sources ingest concurrently, each stamping its own batch:
         // keep reading a while past the first one older than the window.
         let stop = from - chrono::Duration::hours(1);
-        for item in self.mentions.iter().values().rev() {
-            let tracked: Tracked = decode("mention", &item?)?;
+        for item in self.engine.scan(Tree::Mentions, Scan::all().rev()) {
+            let tracked: Tracked = decode("mention", &item?.1)?;
             if tracked.received_at < stop {
                 break;
             }
@@ -52,12 +53,12 @@ impl Store {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<(Tracked, Vec<HistoryEntry>)>> {
+        let window = Scan::between(&keys::settled_time(from), &keys::settled_time(to)).keys();
         let mut numbers: Vec<u64> = self
-            .settled
-            .range(keys::settled_time(from)..keys::settled_time(to))
-            .keys()
-            .map(|key| key.map(|key| keys::trailing_number(&key)))
-            .collect::<Result<_, _>>()?;
+            .engine
+            .scan(Tree::Settled, window)
+            .map(|entry| entry.map(|(key, _)| keys::trailing_number(&key)))
+            .collect::<Result<_>>()?;
         numbers.sort_unstable();
         numbers.dedup();
         let found = self.numbered(numbers)?;
@@ -108,12 +109,9 @@ impl Store {
     pub fn owed_lanes(&self) -> Result<std::collections::BTreeSet<String>> {
         let mut lanes = std::collections::BTreeSet::new();
         for status in [Status::Open, Status::Claimed] {
-            for value in self
-                .by_status
-                .scan_prefix(keys::status_prefix(status))
-                .values()
-            {
-                let value = value?;
+            let scan = Scan::prefix(&keys::status_prefix(status));
+            for entry in self.engine.scan(Tree::ByStatus, scan) {
+                let (_, value) = entry?;
                 let lane = keys::lane(&value);
                 if !lane.is_empty() && !lanes.contains(lane.as_ref()) {
                     lanes.insert(lane.into_owned());

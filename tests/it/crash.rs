@@ -30,9 +30,12 @@ enum Ack {
     Done,
 }
 
+on_both! {
 #[test]
-fn kill_nine_loses_no_acknowledged_command_and_no_mention_and_shows_no_card_twice() {
-    let setup = Setup::new("[[sources]]\nkind = \"feed\"\nname = \"local\"\nurl = \"feed.xml\"\n");
+fn kill_nine_loses_no_acknowledged_command_and_no_mention_and_shows_no_card_twice(backend) {
+    let place = backend.place();
+    let setup = Setup::new("[[sources]]\nkind = \"feed\"\nname = \"local\"\nurl = \"feed.xml\"\n")
+        .store_in(&place);
     let feed = setup.path().join("feed.xml");
     let mut random = XorShift(0x5eed_1234_abcd_0001);
     let mut entries: Vec<(String, String, String)> = Vec::new();
@@ -189,6 +192,7 @@ fn kill_nine_loses_no_acknowledged_command_and_no_mention_and_shows_no_card_twic
         acks.len(),
         cards.len()
     );
+}
 }
 
 fn card_number(line: &str) -> Option<u64> {

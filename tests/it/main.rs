@@ -1,6 +1,8 @@
 //! The integration suite, one binary: every module links the app, serenity, slack-morphism,
 //! axum and sled once instead of once per file (a fresh build links this one binary).
 
+#[macro_use]
+mod backend;
 mod common;
 mod fake_net;
 mod fake_stream;
@@ -24,6 +26,7 @@ mod mastodon;
 mod mastodon_streaming;
 mod meta;
 mod meta_webhooks;
+mod migrate;
 mod outbox;
 mod reddit;
 mod reviews;

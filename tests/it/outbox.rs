@@ -169,9 +169,11 @@ fn retry(after: Option<u64>) -> ChatError {
     }
 }
 
+on_both! {
 #[tokio::test]
-async fn cards_are_posted_once_and_updates_edit_the_posted_message() {
-    let rig = rig(Store::temporary(vec!["fake".into()]).unwrap());
+async fn cards_are_posted_once_and_updates_edit_the_posted_message(backend) {
+    let place = backend.place();
+    let rig = rig(place.open(vec!["fake".into()]));
     let now = Utc::now();
     rig.store
         .ingest(
@@ -206,10 +208,13 @@ async fn cards_are_posted_once_and_updates_edit_the_posted_message() {
     assert_eq!(rig.outbox.drain(now).await.unwrap().delivered, 0);
     assert_eq!(rig.chat.log().len(), 3);
 }
+}
 
+on_both! {
 #[tokio::test]
-async fn an_outage_delays_delivery_in_order_with_growing_backoff_and_honours_retry_after() {
-    let rig = rig(Store::temporary(vec!["fake".into()]).unwrap());
+async fn an_outage_delays_delivery_in_order_with_growing_backoff_and_honours_retry_after(backend) {
+    let place = backend.place();
+    let rig = rig(place.open(vec!["fake".into()]));
     let t0 = Utc::now();
     rig.store
         .ingest(
@@ -260,13 +265,15 @@ async fn an_outage_delays_delivery_in_order_with_growing_backoff_and_honours_ret
     let entries = rig.store.outbox().unwrap();
     assert!(entries.is_empty(), "{entries:?}");
 }
+}
 
+on_both! {
 #[tokio::test]
-async fn pending_cards_survive_a_restart_and_post_exactly_once() {
-    let dir = tempfile::tempdir().unwrap();
+async fn pending_cards_survive_a_restart_and_post_exactly_once(backend) {
+    let place = backend.place();
     let now = Utc::now();
     {
-        let rig = rig(Store::open(dir.path(), vec!["fake".into()]).unwrap());
+        let rig = rig(place.open(vec!["fake".into()]));
         rig.store
             .ingest(
                 "masto",
@@ -279,16 +286,19 @@ async fn pending_cards_survive_a_restart_and_post_exactly_once() {
         rig.outbox.drain(now).await.unwrap();
         assert!(rig.chat.log().is_empty());
     }
-    let rig = rig(Store::open(dir.path(), vec!["fake".into()]).unwrap());
+    let rig = rig(place.open(vec!["fake".into()]));
     let later = now + chrono::Duration::minutes(5);
     assert_eq!(rig.outbox.drain(later).await.unwrap().delivered, 2);
     assert_eq!(rig.outbox.drain(later).await.unwrap().delivered, 0);
     assert_eq!(rig.chat.log(), vec!["post #1", "post #2"]);
 }
+}
 
+on_both! {
 #[tokio::test]
-async fn a_permanent_chat_error_keeps_the_card_until_the_cause_is_fixed() {
-    let rig = rig(Store::temporary(vec!["fake".into()]).unwrap());
+async fn a_permanent_chat_error_keeps_the_card_until_the_cause_is_fixed(backend) {
+    let place = backend.place();
+    let rig = rig(place.open(vec!["fake".into()]));
     let now = Utc::now();
     rig.store
         .ingest(
@@ -338,10 +348,13 @@ async fn a_permanent_chat_error_keeps_the_card_until_the_cause_is_fixed() {
     assert_eq!(log.len(), 4);
     assert_eq!(rig.store.outbox_len(), 0);
 }
+}
 
+on_both! {
 #[tokio::test]
-async fn held_and_stuck_effects_are_reported_in_status_and_the_digest() {
-    let rig = rig(Store::temporary(vec!["fake".into()]).unwrap());
+async fn held_and_stuck_effects_are_reported_in_status_and_the_digest(backend) {
+    let place = backend.place();
+    let rig = rig(place.open(vec!["fake".into()]));
     let now = Utc::now();
     rig.store
         .ingest("masto", &[mention("a")], &Cursor::default(), now)
@@ -362,7 +375,8 @@ async fn held_and_stuck_effects_are_reported_in_status_and_the_digest() {
     assert!(digest.contains(reason), "{digest}");
 
     // An outage that never ends is reported too, once the entry has failed again and again.
-    let outage = self::rig(Store::temporary(vec!["fake".into()]).unwrap());
+    let elsewhere = backend.place();
+    let outage = self::rig(elsewhere.open(vec!["fake".into()]));
     outage
         .store
         .ingest("masto", &[mention("b")], &Cursor::default(), now)
@@ -382,13 +396,15 @@ async fn held_and_stuck_effects_are_reported_in_status_and_the_digest() {
         "{report}"
     );
 }
+}
 
+on_both! {
 #[tokio::test]
-async fn held_effects_are_retried_at_start_up() {
-    let dir = tempfile::tempdir().unwrap();
+async fn held_effects_are_retried_at_start_up(backend) {
+    let place = backend.place();
     let now = Utc::now();
     {
-        let rig = rig(Store::open(dir.path(), vec!["fake".into()]).unwrap());
+        let rig = rig(place.open(vec!["fake".into()]));
         rig.store
             .ingest("masto", &[mention("a")], &Cursor::default(), now)
             .unwrap();
@@ -399,17 +415,20 @@ async fn held_effects_are_retried_at_start_up() {
         rig.store.flush().await.unwrap();
     }
     // The operator fixed the token and restarts earshot a minute later.
-    let rig = rig(Store::open(dir.path(), vec!["fake".into()]).unwrap());
+    let rig = rig(place.open(vec!["fake".into()]));
     let restart = now + chrono::Duration::minutes(1);
     assert_eq!(rig.outbox.drain(restart).await.unwrap().delivered, 0);
     assert_eq!(rig.outbox.retry_held(restart).await.unwrap(), 1);
     assert_eq!(rig.outbox.drain(restart).await.unwrap().delivered, 1);
     assert_eq!(rig.chat.log(), vec!["post #1"]);
 }
+}
 
+on_both! {
 #[tokio::test]
-async fn a_rate_limit_waits_what_the_server_asks_without_growing_the_backoff() {
-    let rig = rig(Store::temporary(vec!["fake".into()]).unwrap());
+async fn a_rate_limit_waits_what_the_server_asks_without_growing_the_backoff(backend) {
+    let place = backend.place();
+    let rig = rig(place.open(vec!["fake".into()]));
     let now = Utc::now();
     rig.store
         .ingest("masto", &[mention("a")], &Cursor::default(), now)
@@ -444,10 +463,13 @@ async fn a_rate_limit_waits_what_the_server_asks_without_growing_the_backoff() {
     let pass = rig.outbox.drain(at).await.unwrap();
     assert_eq!(pass.next_due, Some(at + chrono::Duration::hours(1)));
 }
+}
 
+on_both! {
 #[tokio::test]
-async fn an_answer_is_delivered_once_and_the_card_shows_its_link() {
-    let rig = rig(Store::temporary(vec!["fake".into()]).unwrap());
+async fn an_answer_is_delivered_once_and_the_card_shows_its_link(backend) {
+    let place = backend.place();
+    let rig = rig(place.open(vec!["fake".into()]));
     let now = Utc::now();
     let jane = Member::new("U1", "jane");
     rig.store
@@ -511,10 +533,13 @@ async fn an_answer_is_delivered_once_and_the_card_shows_its_link() {
     );
     assert_eq!(rig.store.outbox_len(), 0);
 }
+}
 
+on_both! {
 #[tokio::test]
-async fn a_refused_answer_returns_to_its_author_and_the_mention_stays_claimed() {
-    let rig = rig(Store::temporary(vec!["fake".into()]).unwrap());
+async fn a_refused_answer_returns_to_its_author_and_the_mention_stays_claimed(backend) {
+    let place = backend.place();
+    let rig = rig(place.open(vec!["fake".into()]));
     let now = Utc::now();
     let jane = Member::new("U1", "jane");
     rig.store
@@ -555,4 +580,5 @@ async fn a_refused_answer_returns_to_its_author_and_the_mention_stays_claimed() 
         )
         .await
         .unwrap();
+}
 }

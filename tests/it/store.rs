@@ -40,9 +40,11 @@ fn chats() -> Vec<String> {
     vec!["shell".into(), "slack".into()]
 }
 
+on_both! {
 #[test]
-fn ingest_numbers_new_mentions_once_and_moves_the_cursor_with_them() {
-    let store = Store::temporary(chats()).unwrap();
+fn ingest_numbers_new_mentions_once_and_moves_the_cursor_with_them(backend) {
+    let place = backend.place();
+    let store = place.open(chats());
     let now = Utc::now();
     let cursor = Cursor {
         position: Some("42".into()),
@@ -88,13 +90,15 @@ fn ingest_numbers_new_mentions_once_and_moves_the_cursor_with_them() {
         .collect();
     assert_eq!(posts, expected);
 }
+}
 
+on_both! {
 #[test]
-fn numbers_and_state_survive_reopening_the_store() {
-    let dir = tempfile::tempdir().unwrap();
+fn numbers_and_state_survive_reopening_the_store(backend) {
+    let place = backend.place();
     let now = Utc::now();
     {
-        let store = Store::open(dir.path(), chats()).unwrap();
+        let store = place.open(chats());
         store
             .ingest(
                 "s",
@@ -108,7 +112,7 @@ fn numbers_and_state_survive_reopening_the_store() {
             .block_on(store.apply(1, &jane(), &Action::Claim, now))
             .unwrap();
     }
-    let store = Store::open(dir.path(), chats()).unwrap();
+    let store = place.open(chats());
     assert!(
         matches!(store.mention(1).unwrap().state, State::Claimed { ref by, .. } if *by == jane())
     );
@@ -129,10 +133,13 @@ fn numbers_and_state_survive_reopening_the_store() {
         "known ids are skipped and numbers continue"
     );
 }
+}
 
+on_both! {
 #[tokio::test]
-async fn a_transition_writes_state_indexes_history_and_outbox_together() {
-    let store = Store::temporary(chats()).unwrap();
+async fn a_transition_writes_state_indexes_history_and_outbox_together(backend) {
+    let place = backend.place();
+    let store = place.open(chats());
     let now = Utc::now();
     store
         .ingest(
@@ -220,10 +227,13 @@ async fn a_transition_writes_state_indexes_history_and_outbox_together() {
     assert_eq!(list(ListFilter::Open, &jane()), vec![1]);
     assert_eq!(list(ListFilter::All, &jane()), vec![1, 2]);
 }
+}
 
+on_both! {
 #[tokio::test]
-async fn a_refused_transition_changes_nothing() {
-    let store = Store::temporary(chats()).unwrap();
+async fn a_refused_transition_changes_nothing(backend) {
+    let place = backend.place();
+    let store = place.open(chats());
     let now = Utc::now();
     store
         .ingest(
@@ -255,10 +265,13 @@ async fn a_refused_transition_changes_nothing() {
     assert_eq!(store.history(1).unwrap().len(), history);
     assert_eq!(store.mention(1).unwrap().state.status(), Status::Claimed);
 }
+}
 
+on_both! {
 #[test]
-fn two_people_claiming_at_once_have_one_winner() {
-    let store = Store::temporary(chats()).unwrap();
+fn two_people_claiming_at_once_have_one_winner(backend) {
+    let place = backend.place();
+    let store = place.open(chats());
     let now = Utc::now();
     let batch: Vec<Mention> = (0..50)
         .map(|i| mention("s", &i.to_string(), Network::Mastodon))
@@ -306,6 +319,7 @@ fn two_people_claiming_at_once_have_one_winner() {
         }
     });
 }
+}
 
 #[test]
 fn a_store_from_another_schema_version_is_refused() {
@@ -338,9 +352,10 @@ fn a_store_from_another_schema_version_is_refused() {
     );
 }
 
+on_both! {
 #[tokio::test]
-async fn a_sources_rotated_credentials_survive_reopening_the_store() {
-    let dir = tempfile::tempdir().unwrap();
+async fn a_sources_rotated_credentials_survive_reopening_the_store(backend) {
+    let place = backend.place();
     let grant = Grant {
         seed: "fingerprint-of-seed".into(),
         refresh_token: "refresh-2".into(),
@@ -349,11 +364,11 @@ async fn a_sources_rotated_credentials_survive_reopening_the_store() {
         refresh_expires_at: DateTime::from_timestamp(1_830_000_000, 0),
     };
     {
-        let store = Store::open(dir.path(), chats()).unwrap();
+        let store = place.open(chats());
         assert_eq!(store.credentials("x").load().unwrap(), None);
         store.credentials("x").save(&grant).await.unwrap();
     }
-    let store = Store::open(dir.path(), chats()).unwrap();
+    let store = place.open(chats());
     assert_eq!(store.credentials("x").load().unwrap(), Some(grant.clone()));
     assert_eq!(
         store.credentials("x-other").load().unwrap(),
@@ -365,6 +380,7 @@ async fn a_sources_rotated_credentials_survive_reopening_the_store() {
         !printed.contains("refresh-2") && !printed.contains("access-2"),
         "{printed}"
     );
+}
 }
 
 /// What an interrupted write (a full disk) could leave, made by hand in the sled files: the
@@ -461,12 +477,14 @@ async fn a_post_stored_twice_is_refused_with_a_clear_message() {
     assert!(error.to_string().contains("#1 and #2"), "{error}");
 }
 
+on_both! {
 /// After the first storage failure (here a stalled flush, as on a full disk) the store writes
 /// nothing more and says why; the app watches `broken()` and exits non-zero. (A real full disk
 /// is not mounted by this test: it checks the refusal that follows the first failure.)
 #[tokio::test]
-async fn after_a_storage_failure_nothing_more_is_written() {
-    let store = Store::temporary(chats()).unwrap();
+async fn after_a_storage_failure_nothing_more_is_written(backend) {
+    let place = backend.place();
+    let store = place.open(chats());
     let stalled: Result<(), StoreError> =
         Err(StoreError::Stalled(std::time::Duration::from_secs(30)));
     assert!(store.watch(stalled).is_err());
@@ -484,4 +502,5 @@ async fn after_a_storage_failure_nothing_more_is_written() {
         "nothing stored after the failure"
     );
     assert!(matches!(store.flush().await, Err(StoreError::Broken(_))));
+}
 }

@@ -49,9 +49,11 @@ fn numbers(page: &earshot::store::Page) -> Vec<u64> {
     page.shown.iter().map(|tracked| tracked.number).collect()
 }
 
+on_both! {
 #[tokio::test]
-async fn a_list_is_paged_complaints_first_then_oldest() {
-    let store = Store::temporary(vec![]).unwrap();
+async fn a_list_is_paged_complaints_first_then_oldest(backend) {
+    let place = backend.place();
+    let store = place.open(vec![]);
     let now = Utc::now();
     stocked(&store, now);
     let jane = Member::new("U1", "jane");
@@ -96,10 +98,13 @@ async fn a_list_is_paged_complaints_first_then_oldest() {
     let again = store.list_page(ListFilter::Open, &jane, 1, 2).unwrap();
     assert_eq!(numbers(&again), vec![8, 4]);
 }
+}
 
+on_both! {
 #[tokio::test]
-async fn figures_read_only_their_window() {
-    let store = Store::temporary(vec![]).unwrap();
+async fn figures_read_only_their_window(backend) {
+    let place = backend.place();
+    let store = place.open(vec![]);
     let now = Utc::now();
     stocked(&store, now);
     let jane = Member::new("U1", "jane");
@@ -144,10 +149,13 @@ async fn figures_read_only_their_window() {
         .collect();
     assert_eq!(both, vec![2, 9, 10]);
 }
+}
 
+on_both! {
 #[tokio::test]
-async fn the_digest_names_the_most_urgent_and_counts_the_rest() {
-    let store = Store::temporary(vec![]).unwrap();
+async fn the_digest_names_the_most_urgent_and_counts_the_rest(backend) {
+    let place = backend.place();
+    let store = place.open(vec![]);
     let now = Utc::now();
     for n in 1..=40u64 {
         let text = if n == 33 {
@@ -178,6 +186,7 @@ async fn the_digest_names_the_most_urgent_and_counts_the_rest() {
         )),
         "{text}"
     );
+}
 }
 
 #[tokio::test]
@@ -225,9 +234,11 @@ async fn a_store_of_the_previous_schema_is_brought_forward_at_open() {
     assert_eq!(version.as_deref(), Some(&2u64.to_be_bytes()[..]));
 }
 
+on_both! {
 #[tokio::test]
-async fn list_shows_a_page_and_says_how_to_get_the_next() {
-    let store = Store::temporary(vec![]).unwrap();
+async fn list_shows_a_page_and_says_how_to_get_the_next(backend) {
+    let place = backend.place();
+    let store = place.open(vec![]);
     let now = Utc::now();
     for n in 1..=40u64 {
         store
@@ -284,10 +295,13 @@ async fn list_shows_a_page_and_says_how_to_get_the_next() {
         "`list open` has 3 page(s); there is no page 4."
     );
 }
+}
 
+on_both! {
 #[tokio::test]
-async fn autocomplete_reads_only_the_newest_owed_mentions() {
-    let store = Store::temporary(vec![]).unwrap();
+async fn autocomplete_reads_only_the_newest_owed_mentions(backend) {
+    let place = backend.place();
+    let store = place.open(vec![]);
     let now = Utc::now();
     stocked(&store, now);
     let jane = Member::new("U1", "jane");
@@ -309,4 +323,5 @@ async fn autocomplete_reads_only_the_newest_owed_mentions() {
     );
     assert_eq!(store.newest_owed(100).unwrap().len(), 9);
     assert!(store.newest_owed(0).unwrap().is_empty());
+}
 }
