@@ -21,7 +21,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Deserialize;
 
-pub use config::{Settings, Watch, DEFAULT_EVERY, NETWORK};
+pub use config::{Settings, Watch, DEFAULT_EVERY, NETWORK, TRAITS};
 
 use super::facebook::poll::Window;
 use super::facebook::wire::Mark;
@@ -99,7 +99,7 @@ impl Comment {
         let handle = self.author().unwrap_or_default().to_string();
         Some(Mention {
             key: MentionKey::new(source, id),
-            network: Network::Instagram,
+            network: TRAITS.network(),
             author: Author {
                 profile: (!handle.is_empty())
                     .then(|| format!("https://www.instagram.com/{handle}/")),
@@ -371,7 +371,7 @@ impl Source for Instagram {
     }
 
     fn network(&self) -> Network {
-        Network::Instagram
+        TRAITS.network()
     }
 
     fn every(&self) -> Duration {
@@ -426,7 +426,7 @@ impl Source for Instagram {
             }
             Target::Comment => {
                 let (top, text) = self.target(mention, text).await?;
-                if let Some(max) = Network::Instagram.max_mentions() {
+                if let Some(max) = TRAITS.network().max_mentions() {
                     if crate::domain::length::at_mentions(&text) > max {
                         return Err(SourceError::Permanent(format!(
                             "the answer names more than {max} accounts once the person answered is named"
