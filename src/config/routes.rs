@@ -271,7 +271,7 @@ fn discord_channel_id(id: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use crate::config::Config;
-    use crate::sources::hackernews;
+    use crate::sources::{google_play, hackernews, x};
 
     const BASE: &str = "[store]\npath = \"data\"\n\n[chat.slack]\nchannel = \"C0OWN00001\"\nbot_token = \"xoxb-1\"\napp_token = \"xapp-1\"\n\n[chat.discord]\nchannel_id = \"123456789012345678\"\ntoken = \"t\"\n\n[rules]\nkeywords = [\"acme\"]\n\n[[sources]]\nkind = \"hackernews\"\nname = \"hn\"\nquery = \"acme\"\n";
 
@@ -286,7 +286,7 @@ mod tests {
     #[test]
     fn routes_are_read_in_order_with_their_channels() {
         let config = parse(
-            "\n[[routes]]\nname = \"complaints\"\nwhen = { complaint = true }\nslack = \"C0COMPLAINTS\"\ndiscord = \"123456789012345679\"\n\n[[routes]]\nname = \"hn\"\nwhen = { source = [\"hn\"], network = [\"hackernews\"], keywords = [\"pricing\"], min_score = 2, rating = [1, 2] }\nslack = \"C0OWN00001\"\n",
+            "\n[[routes]]\nname = \"complaints\"\nwhen = { complaint = true }\nslack = \"C0COMPLAINTS\"\ndiscord = \"123456789012345679\"\n\n[[routes]]\nname = \"hn\"\nwhen = { source = [\"hn\"], network = [\"hackernews\", \"Google Play\", \"twitter\"], keywords = [\"pricing\"], min_score = 2, rating = [1, 2] }\nslack = \"C0OWN00001\"\n",
         )
         .expect("valid");
         let routes = &config.routes.0;
@@ -299,7 +299,13 @@ mod tests {
         assert_eq!(when.source.as_deref(), Some(&["hn".to_string()][..]));
         assert_eq!(
             when.network.as_deref(),
-            Some(&[hackernews::TRAITS.network()][..])
+            Some(
+                &[
+                    hackernews::TRAITS.network(),
+                    google_play::TRAITS.network(),
+                    x::TRAITS.network()
+                ][..]
+            )
         );
         assert_eq!(when.min_score, Some(2));
         assert_eq!(when.rating.as_deref(), Some(&[1u8, 2][..]));
