@@ -1,39 +1,34 @@
 //! Every network earshot can read, each described in its own folder: the keys it takes, its
 //! default poll interval, how its keys are checked and how its source is built (the way
 //! vector's sources implement `SourceConfig::build`). The config and the app only go through
-//! [`NETWORKS`]; adding a network is one folder and one line here.
+//! [`NETWORKS`]; adding a network is one folder and its name in the `networks!` line of
+//! `sources/mod.rs`.
 
 use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{
-    app_store, bluesky, facebook, feed, google_play, google_reviews, hackernews, instagram,
-    linkedin, mastodon, reddit, trustpilot, x, youtube, Source,
-};
+use super::Source;
 use crate::config::keys::{KeyError, Keys};
 use crate::domain::NetworkTraits;
 use crate::store::Credentials;
 
 mod stored;
 
-/// The networks, in the order `earshot check` and error messages list them.
-pub const NETWORKS: &[Network] = &[
-    feed::NETWORK,
-    hackernews::NETWORK,
-    reddit::NETWORK,
-    x::NETWORK,
-    mastodon::NETWORK,
-    bluesky::NETWORK,
-    facebook::NETWORK,
-    instagram::NETWORK,
-    youtube::NETWORK,
-    linkedin::NETWORK,
-    google_reviews::NETWORK,
-    google_play::NETWORK,
-    app_store::NETWORK,
-    trustpilot::NETWORK,
-];
+pub use super::NETWORKS;
+
+/// Declares each network's folder as a module of `sources` and lists them in [`NETWORKS`], in
+/// the order given (the order `earshot check` and error messages list them): so that the one
+/// `networks!` line in `sources/mod.rs` is all a new folder needs.
+macro_rules! networks {
+    ($($network:ident),+ $(,)?) => {
+        $(pub mod $network;)+
+
+        /// The networks, in the order `earshot check` and error messages list them.
+        pub const NETWORKS: &[registry::Network] = &[$($network::NETWORK),+];
+    };
+}
+pub(crate) use networks;
 
 /// One network, as its folder describes it.
 pub struct Network {
