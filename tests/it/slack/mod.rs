@@ -3,6 +3,7 @@
 //! signatures, and a restart in the middle of an outage.
 
 pub mod fake;
+mod retry_after;
 mod routes;
 
 use std::sync::{Arc, Mutex};
