@@ -166,7 +166,7 @@ pub(crate) mod examples {
     use super::{Network, NetworkTraits, ReplyPath};
 
     /// Read only: a person answers on the site.
-    pub const READ_ONLY: Network = Network::new(&NetworkTraits::new("feed", "feed"));
+    pub const READ_ONLY: Network = Network::new(&NetworkTraits::new("forum", "the forum"));
 
     /// Answered directly; an answer names the person it answers.
     pub const NAMING: Network = Network::new(&NetworkTraits {

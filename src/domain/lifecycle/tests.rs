@@ -431,7 +431,7 @@ fn refusals_explain_themselves() {
     };
     assert_eq!(
         message(feed, &bob(), Action::Answer { text: "hi".into() }),
-        "earshot cannot post on feed for you: it has no reply API. Answer on the site (https://news.example/acme), then run `done 12 <link to your answer>`."
+        "earshot cannot post on the forum for you: it has no reply API. Answer on the site (https://news.example/acme), then run `done 12 <link to your answer>`."
     );
     let long = "x".repeat(301);
     let bluesky = Subject {

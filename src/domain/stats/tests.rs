@@ -152,7 +152,7 @@ fn figures_match_the_hand_computed_fixture() {
         ),
         (2, 1, Some(100))
     );
-    let feed = &stats.networks["feed"];
+    let feed = &stats.networks["the forum"];
     assert_eq!(
         (feed.received, feed.answered, feed.answered_percent()),
         (1, 0, Some(0))
