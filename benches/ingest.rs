@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use earshot::digest::Digester;
-use earshot::domain::{stats, Action, Author, Cursor, Member, Mention, MentionKey, Network};
+use earshot::domain::{stats, Action, Author, Cursor, Member, Mention, MentionKey};
 use earshot::rules::{Rules, Verdict};
 use earshot::store::{DatabaseUrl, Location, Store};
 
@@ -272,7 +272,7 @@ fn mention(n: u64) -> Mention {
     );
     Mention {
         key: MentionKey::new("bench", format!("{n:012}")),
-        network: Network::Mastodon,
+        network: earshot::sources::mastodon::TRAITS.network(),
         author: Author {
             handle: format!("user{n}@example.social"),
             name: Some(format!("User {n}")),

@@ -5,7 +5,7 @@
 //! full-width letters cannot hide a match (nor fake one across a word boundary).
 
 use crate::domain::text::words;
-use crate::domain::{Mention, Network};
+use crate::domain::Mention;
 
 /// What a card shows as "matched" for a post addressed to the brand that names no keyword.
 pub const DIRECT: &str = "@mention";
@@ -152,46 +152,15 @@ fn normalise_handle(handle: &str) -> String {
     handle.trim().trim_start_matches('@').to_lowercase()
 }
 
-/// Every name the post's author goes by that `own_accounts` may use, normalised. An account's
-/// own instance shows it without its domain (`acme_support`) and others with it
-/// (`acme_support@mastodon.social`): the short form is completed with the host of the account's
-/// profile, which is on its own instance, and with the source's `home` (the account domain,
-/// which may differ from the web host that profile links use). A Bluesky author is also known by the DID that owns
-/// the post (`at://<did>/...`), whether the handle is known yet or not.
+/// Every name the post's author goes by that `own_accounts` may use, normalised: the handle,
+/// and the names the network knows them by besides it (`NetworkTraits::aliases`: a Mastodon
+/// account's full name on other instances, a Bluesky author's DID), given the source's `home`.
 fn identities(mention: &Mention, home: Option<&str>) -> Vec<String> {
-    let mut names = Vec::new();
     let handle = normalise_handle(&mention.author.handle);
     if handle.is_empty() {
-        return names;
+        return Vec::new();
     }
-    match mention.network {
-        Network::Mastodon if !handle.contains('@') => {
-            let host = mention
-                .author
-                .profile
-                .as_deref()
-                .and_then(|profile| url::Url::parse(profile).ok())
-                .and_then(|url| url.host_str().map(str::to_lowercase));
-            if let Some(host) = host {
-                names.push(format!("{handle}@{host}"));
-            }
-            if let Some(home) = home {
-                names.push(format!("{handle}@{home}"));
-            }
-        }
-        Network::Bluesky => {
-            let did = mention
-                .key
-                .id
-                .strip_prefix("at://")
-                .and_then(|rest| rest.split('/').next())
-                .filter(|did| did.starts_with("did:"));
-            if let Some(did) = did {
-                names.push(did.to_lowercase());
-            }
-        }
-        _ => {}
-    }
+    let mut names = (mention.network.traits().aliases)(mention, &handle, home);
     names.push(handle);
     names
 }
@@ -204,7 +173,7 @@ mod tests {
     fn post(text: &str, handle: &str) -> Mention {
         Mention {
             key: MentionKey::new("test", "1"),
-            network: Network::Mastodon,
+            network: crate::sources::mastodon::TRAITS.network(),
             author: Author {
                 handle: handle.into(),
                 ..Author::default()
@@ -339,8 +308,14 @@ mod tests {
             ..post("acme news", handle)
         };
         let own = Verdict::Drop(DropReason::OwnAccount);
-        let mastodon =
-            |handle: &str, profile: &str| on(Network::Mastodon, handle, Some(profile), "1");
+        let mastodon = |handle: &str, profile: &str| {
+            on(
+                crate::sources::mastodon::TRAITS.network(),
+                handle,
+                Some(profile),
+                "1",
+            )
+        };
         // As its own instance shows it, and as another instance does.
         assert_eq!(
             rules.judge(&mastodon(
@@ -374,7 +349,7 @@ mod tests {
 
         let bluesky = |handle: &str, did: &str| {
             on(
-                Network::Bluesky,
+                crate::sources::bluesky::TRAITS.network(),
                 handle,
                 None,
                 &format!("at://{did}/app.bsky.feed.post/3k"),

@@ -234,7 +234,7 @@ pub fn clean(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Author, Mention, MentionKey, Network, State};
+    use crate::domain::{Author, Mention, MentionKey, State};
 
     #[test]
     fn card_shows_everything_and_neutralises_escape_sequences() {
@@ -243,7 +243,7 @@ mod tests {
             number: 7,
             mention: Mention {
                 key: MentionKey::new("google-alerts", "x"),
-                network: Network::Feed,
+                network: crate::sources::feed::TRAITS.network(),
                 author: Author {
                     handle: String::new(),
                     name: Some("Example News".into()),

@@ -11,7 +11,7 @@ use toml::Spanned;
 use super::sources::valid_name;
 use super::EnvString;
 use crate::domain::routing::{Route, Routes, When};
-use crate::domain::Network;
+use crate::sources::registry;
 
 /// What went wrong, and where: the span, the key, the message.
 pub(super) type Problem = (Option<Range<usize>>, String, String);
@@ -176,14 +176,18 @@ fn when(raw: RawWhen, sources: &[String], problem: Complain<'_>) -> Result<When,
             let at = list.span();
             let mut networks = Vec::new();
             for name in list.into_inner() {
-                let network = network(&name.0).ok_or_else(|| {
+                let network = registry::named(&name.0).ok_or_else(|| {
                     problem(
                         Some(at.clone()),
                         "network",
-                        format!("unknown network `{}`; expected any of: feed, mastodon, bluesky, reddit, hackernews, x", name.0),
+                        format!(
+                            "unknown network `{}`; expected any of: {}",
+                            name.0,
+                            registry::kinds().join(", ")
+                        ),
                     )
                 })?;
-                networks.push(network);
+                networks.push(network.traits.network());
             }
             if networks.is_empty() {
                 return Err(problem(
@@ -248,18 +252,6 @@ fn when(raw: RawWhen, sources: &[String], problem: Complain<'_>) -> Result<When,
     })
 }
 
-fn network(name: &str) -> Option<Network> {
-    Some(match name.trim().to_lowercase().as_str() {
-        "feed" => Network::Feed,
-        "mastodon" => Network::Mastodon,
-        "bluesky" => Network::Bluesky,
-        "reddit" => Network::Reddit,
-        "hackernews" | "hacker news" | "hn" => Network::HackerNews,
-        "x" | "twitter" => Network::X,
-        _ => return None,
-    })
-}
-
 /// Slack channel ids: `C…` (public), `G…` (private), upper-case letters and digits.
 fn slack_channel_id(id: &str) -> bool {
     id.len() >= 9
@@ -279,7 +271,7 @@ fn discord_channel_id(id: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use crate::config::Config;
-    use crate::domain::Network;
+    use crate::sources::{google_play, hackernews, x};
 
     const BASE: &str = "[store]\npath = \"data\"\n\n[chat.slack]\nchannel = \"C0OWN00001\"\nbot_token = \"xoxb-1\"\napp_token = \"xapp-1\"\n\n[chat.discord]\nchannel_id = \"123456789012345678\"\ntoken = \"t\"\n\n[rules]\nkeywords = [\"acme\"]\n\n[[sources]]\nkind = \"hackernews\"\nname = \"hn\"\nquery = \"acme\"\n";
 
@@ -294,7 +286,7 @@ mod tests {
     #[test]
     fn routes_are_read_in_order_with_their_channels() {
         let config = parse(
-            "\n[[routes]]\nname = \"complaints\"\nwhen = { complaint = true }\nslack = \"C0COMPLAINTS\"\ndiscord = \"123456789012345679\"\n\n[[routes]]\nname = \"hn\"\nwhen = { source = [\"hn\"], network = [\"hackernews\"], keywords = [\"pricing\"], min_score = 2, rating = [1, 2] }\nslack = \"C0OWN00001\"\n",
+            "\n[[routes]]\nname = \"complaints\"\nwhen = { complaint = true }\nslack = \"C0COMPLAINTS\"\ndiscord = \"123456789012345679\"\n\n[[routes]]\nname = \"hn\"\nwhen = { source = [\"hn\"], network = [\"hackernews\", \"Google Play\", \"twitter\"], keywords = [\"pricing\"], min_score = 2, rating = [1, 2] }\nslack = \"C0OWN00001\"\n",
         )
         .expect("valid");
         let routes = &config.routes.0;
@@ -305,7 +297,16 @@ mod tests {
         assert_eq!(routes[0].channels["discord"], "123456789012345679");
         let when = &routes[1].when;
         assert_eq!(when.source.as_deref(), Some(&["hn".to_string()][..]));
-        assert_eq!(when.network.as_deref(), Some(&[Network::HackerNews][..]));
+        assert_eq!(
+            when.network.as_deref(),
+            Some(
+                &[
+                    hackernews::TRAITS.network(),
+                    google_play::TRAITS.network(),
+                    x::TRAITS.network()
+                ][..]
+            )
+        );
         assert_eq!(when.min_score, Some(2));
         assert_eq!(when.rating.as_deref(), Some(&[1u8, 2][..]));
         // The chat's own channel is no route channel: those mentions stay unrouted there.
@@ -330,7 +331,7 @@ mod tests {
             ),
             (
                 route("when = { network = [\"myspace\"] }\nslack = \"C0APPTEAM1\""),
-                "DIR/earshot.toml: line 23: routes[0].when.network: unknown network `myspace`; expected any of: feed, mastodon, bluesky, reddit, hackernews, x",
+                "DIR/earshot.toml: line 23: routes[0].when.network: unknown network `myspace`; expected any of: feed, hackernews, reddit, x, mastodon, bluesky, facebook, instagram, youtube, linkedin, google-reviews, google-play, app-store, trustpilot",
             ),
             (
                 route("when = { rating = [0] }\nslack = \"C0APPTEAM1\""),

@@ -146,7 +146,7 @@ pub(super) fn sources(
             None => global.clone(),
         };
 
-        let keys = Keys::new(network.kind, span.clone(), base, table);
+        let keys = Keys::new(network.kind(), span.clone(), base, table);
         let takes: Vec<&str> = network.keys.to_vec();
         let known: Vec<&str> = all_keys.iter().copied().chain(COMMON_KEYS).collect();
         if let Some(error) = keys.foreign(&takes, &known) {
@@ -160,7 +160,7 @@ pub(super) fn sources(
         })?;
         sources.push(SourceConfig {
             name,
-            kind: network.kind,
+            kind: network.kind(),
             every,
             rules,
             spec: Arc::from(spec),

@@ -8,7 +8,7 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::mention::{Network, ReplyPath};
+use super::network::{Network, ReplyPath};
 
 /// A person on the team, as a chat adapter identifies them.
 #[derive(Debug, Clone, Serialize, Deserialize)]

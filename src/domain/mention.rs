@@ -2,146 +2,20 @@
 
 use std::fmt;
 
+use super::network::Network;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use unicode_segmentation::UnicodeSegmentation;
-
-/// The network a mention was found on. It decides how (and whether) earshot can answer there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Network {
-    Feed,
-    Mastodon,
-    Bluesky,
-    Reddit,
-    HackerNews,
-    X,
-    Facebook,
-    Instagram,
-    YouTube,
-    LinkedIn,
-    /// Google Business Profile reviews of the brand's locations.
-    #[serde(rename = "google-reviews")]
-    GoogleReviews,
-    /// App Store customer reviews (App Store Connect).
-    #[serde(rename = "app-store")]
-    AppStore,
-    /// Google Play reviews.
-    #[serde(rename = "google-play")]
-    GooglePlay,
-    /// Trustpilot service reviews.
-    Trustpilot,
-}
-
-/// How an answer reaches the person who posted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReplyPath {
-    /// earshot posts the answer itself; the network refuses longer texts.
-    Direct { max_chars: usize },
-    /// The network has no write API: a person answers on the site and then marks the mention done.
-    Manual,
-}
-
-impl Network {
-    pub fn label(self) -> &'static str {
-        match self {
-            Network::Feed => "feed",
-            Network::Mastodon => "Mastodon",
-            Network::Bluesky => "Bluesky",
-            Network::Reddit => "Reddit",
-            Network::HackerNews => "Hacker News",
-            Network::X => "X",
-            Network::Facebook => "Facebook",
-            Network::Instagram => "Instagram",
-            Network::YouTube => "YouTube",
-            Network::LinkedIn => "LinkedIn",
-            Network::GoogleReviews => "Google Business Profile",
-            Network::AppStore => "App Store",
-            Network::GooglePlay => "Google Play",
-            Network::Trustpilot => "Trustpilot",
-        }
-    }
-
-    pub fn reply_path(self) -> ReplyPath {
-        match self {
-            // Mastodon's default; an instance may raise it, the source checks the real limit.
-            Network::Mastodon => ReplyPath::Direct { max_chars: 500 },
-            Network::Bluesky => ReplyPath::Direct { max_chars: 300 },
-            Network::Reddit => ReplyPath::Direct { max_chars: 10_000 },
-            Network::X => ReplyPath::Direct { max_chars: 280 },
-            // Graph API comment limits: Facebook refuses comments over 8,000 characters,
-            // Instagram over 2,200 (the same as a caption).
-            Network::Facebook => ReplyPath::Direct { max_chars: 8_000 },
-            Network::Instagram => ReplyPath::Direct { max_chars: 2_200 },
-            // comments.insert takes up to 10,000 characters.
-            Network::YouTube => ReplyPath::Direct { max_chars: 10_000 },
-            // LinkedIn's comment text limit.
-            Network::LinkedIn => ReplyPath::Direct { max_chars: 1_250 },
-            Network::GoogleReviews
-            | Network::AppStore
-            | Network::GooglePlay
-            | Network::Trustpilot => super::length::review_reply_limit(self),
-            Network::Feed | Network::HackerNews => ReplyPath::Manual,
-        }
-    }
-
-    /// How many accounts an answer may @-mention, where the network limits it: Instagram
-    /// refuses (or strips) comments naming more than 20.
-    pub fn max_mentions(self) -> Option<usize> {
-        match self {
-            Network::Instagram => Some(20),
-            _ => None,
-        }
-    }
-
-    /// How long `text` is by this network's count, to compare with `max_chars`.
-    pub fn answer_length(self, text: &str) -> usize {
-        match self {
-            Network::X => super::length::x_weighted_length(text),
-            // Bluesky counts graphemes: a flag or a family emoji is one, however many chars.
-            Network::Bluesky => text.graphemes(true).count(),
-            // Google documents the reply's limit in bytes of UTF-8.
-            Network::GoogleReviews => text.len(),
-            _ => text.chars().count(),
-        }
-    }
-
-    /// What [`Network::answer_length`] counts, for the person told their answer is too long.
-    pub fn length_unit(self) -> &'static str {
-        match self {
-            Network::GoogleReviews => "bytes",
-            _ => "characters",
-        }
-    }
-
-    /// Whether a post here holds at most one reply by the brand, so that answering again
-    /// replaces the earlier reply (the review networks' replies are upserts).
-    pub fn answer_replaces(self) -> bool {
-        matches!(
-            self,
-            Network::GoogleReviews | Network::AppStore | Network::GooglePlay | Network::Trustpilot
-        )
-    }
-}
 
 impl Mention {
-    /// How an answer should start: on Mastodon a reply only reaches its author when it names
-    /// them, so the draft opens with their handle; elsewhere the reply link is enough.
+    /// How an answer should start: where a reply only reaches its author when it names them
+    /// (the network's `names_author`), the draft opens with their handle; elsewhere the reply
+    /// link is enough.
     pub fn answer_draft(&self) -> String {
-        match self.network {
-            // On Instagram an answer to a reply lands under the top-level comment, so it names
-            // the person it answers.
-            Network::Mastodon | Network::Instagram if !self.author.handle.is_empty() => {
-                format!("@{} ", self.author.handle)
-            }
-            _ => String::new(),
+        if self.network.traits().names_author && !self.author.handle.is_empty() {
+            format!("@{} ", self.author.handle)
+        } else {
+            String::new()
         }
-    }
-}
-
-impl fmt::Display for Network {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.label())
     }
 }
 
@@ -249,6 +123,7 @@ pub struct Tracked {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::network::examples::{NAMING, READ_ONLY, SHORT};
 
     fn author(handle: &str, name: Option<&str>) -> Author {
         Author {
@@ -271,27 +146,10 @@ mod tests {
     }
 
     #[test]
-    fn manual_networks_have_no_direct_reply() {
-        assert_eq!(Network::Feed.reply_path(), ReplyPath::Manual);
-        assert_eq!(Network::HackerNews.reply_path(), ReplyPath::Manual);
-        assert_eq!(
-            Network::Bluesky.reply_path(),
-            ReplyPath::Direct { max_chars: 300 }
-        );
-    }
-
-    #[test]
-    fn bluesky_counts_graphemes() {
-        let family = "👨\u{200D}👩\u{200D}👧 e\u{301}";
-        assert_eq!(Network::Bluesky.answer_length(family), 3);
-        assert_eq!(Network::Mastodon.answer_length(family), 8);
-    }
-
-    #[test]
     fn answer_draft_names_the_author_only_where_the_network_needs_it() {
         let mut mention = Mention {
             key: MentionKey::new("s", "1"),
-            network: Network::Mastodon,
+            network: NAMING,
             author: author("jane@example.social", None),
             text: String::new(),
             link: None,
@@ -303,9 +161,9 @@ mod tests {
             review: None,
         };
         assert_eq!(mention.answer_draft(), "@jane@example.social ");
-        mention.network = Network::Bluesky;
+        mention.network = SHORT;
         assert_eq!(mention.answer_draft(), "");
-        mention.network = Network::Mastodon;
+        mention.network = NAMING;
         mention.author.handle.clear();
         assert_eq!(mention.answer_draft(), "");
     }
@@ -314,7 +172,7 @@ mod tests {
     fn excerpt_flattens_whitespace_and_cuts_on_chars() {
         let mention = Mention {
             key: MentionKey::new("s", "1"),
-            network: Network::Feed,
+            network: READ_ONLY,
             author: Author::default(),
             text: "Ünïcode  text\nacross lines".into(),
             link: None,

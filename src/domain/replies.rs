@@ -164,6 +164,7 @@ fn known_list(known: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::network::examples::{LONG, NAMING};
     use crate::domain::{Author, Mention, MentionKey, Network, State};
     use chrono::DateTime;
 
@@ -213,23 +214,17 @@ mod tests {
     fn placeholders_are_filled_for_the_mention() {
         let cases = [
             (
-                Network::X,
+                LONG,
                 Some("Jane Doe"),
                 "jane",
                 "refund",
                 "Sorry, Jane Doe! Acme will refund #12 (https://x.example/status/1). {ok}",
             ),
-            (Network::X, None, "jane", "thanks", "Thank you, @jane!"),
-            (
-                Network::Reddit,
-                Some("  "),
-                "",
-                "thanks",
-                "Thank you, there!",
-            ),
+            (LONG, None, "jane", "thanks", "Thank you, @jane!"),
+            (LONG, Some("  "), "", "thanks", "Thank you, there!"),
             // Mastodon only delivers a reply that names its author.
             (
-                Network::Mastodon,
+                NAMING,
                 None,
                 "jane@example.social",
                 "thanks",
@@ -237,7 +232,7 @@ mod tests {
                 "Thank you, @jane@example.social!",
             ),
             (
-                Network::Mastodon,
+                NAMING,
                 Some("Jane"),
                 "jane@example.social",
                 "thanks",
@@ -255,7 +250,7 @@ mod tests {
     #[test]
     fn unknown_names_and_placeholders_are_clear_errors() {
         let error = saved()
-            .expand("refnud", &tracked(Network::X, None, "jane"))
+            .expand("refnud", &tracked(LONG, None, "jane"))
             .unwrap_err();
         assert_eq!(
             error.to_string(),

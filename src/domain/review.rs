@@ -272,7 +272,8 @@ pub fn quote(text: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Author, MentionKey, Network};
+    use crate::domain::network::examples::REVIEWS;
+    use crate::domain::{Author, MentionKey};
 
     fn review(stars: u8) -> Review {
         Review::new(Rating::new(stars).unwrap())
@@ -281,7 +282,7 @@ mod tests {
     fn mention(text: &str, review: Review) -> Mention {
         Mention {
             key: MentionKey::new("play", "r1"),
-            network: Network::GooglePlay,
+            network: REVIEWS,
             author: Author::default(),
             text: text.into(),
             link: None,

@@ -175,6 +175,7 @@ fn mentions_any(text: &str, keywords: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::network::examples::{LONG, NAMING, READ_ONLY, REVIEWS};
 
     fn route(name: &str, when: When, slack: &str) -> Route {
         Route {
@@ -216,7 +217,7 @@ mod tests {
             route(
                 "x-pricing",
                 When {
-                    network: Some(vec![Network::X]),
+                    network: Some(vec![LONG]),
                     keywords: Some(vec!["price".into(), "too expensive".into()]),
                     ..When::default()
                 },
@@ -248,7 +249,7 @@ mod tests {
             number: 1,
             mention: Mention {
                 key: MentionKey::new("google-play", "r1"),
-                network: Network::GooglePlay,
+                network: REVIEWS,
                 author: Author::default(),
                 text: "meh".into(),
                 link: None,
@@ -273,13 +274,13 @@ mod tests {
     #[test]
     fn the_first_matching_route_decides_and_each_key_is_checked() {
         let routes = table();
-        let mut complaint_on_store = subject("app-store", Network::Feed, "it crashes");
+        let mut complaint_on_store = subject("app-store", READ_ONLY, "it crashes");
         complaint_on_store.complaint = true;
-        let mut loud = subject("x", Network::X, "hello");
+        let mut loud = subject("x", LONG, "hello");
         loud.score = 7;
         let mut loud_but_low = loud;
         loud_but_low.score = 4;
-        let mut one_star = subject("reviews", Network::Feed, "meh");
+        let mut one_star = subject("reviews", READ_ONLY, "meh");
         one_star.rating = Some(1);
         let mut five_stars = one_star;
         five_stars.rating = Some(5);
@@ -293,31 +294,31 @@ mod tests {
             ),
             (
                 "source",
-                subject("google-play", Network::Feed, "nice app"),
+                subject("google-play", READ_ONLY, "nice app"),
                 Some("app-reviews"),
                 Some("C0APPTEAM"),
             ),
             (
                 "network and keyword phrase",
-                subject("x", Network::X, "Acme is TOO expensive!"),
+                subject("x", LONG, "Acme is TOO expensive!"),
                 Some("x-pricing"),
                 Some("C0PRICING"),
             ),
             (
                 "keyword single word, folded",
-                subject("x", Network::X, "the Príce went up"),
+                subject("x", LONG, "the Príce went up"),
                 Some("x-pricing"),
                 Some("C0PRICING"),
             ),
             (
                 "keyword on another network",
-                subject("m", Network::Mastodon, "the price"),
+                subject("m", NAMING, "the price"),
                 None,
                 None,
             ),
             (
                 "keyword inside a word does not match",
-                subject("x", Network::X, "priceless"),
+                subject("x", LONG, "priceless"),
                 None,
                 None,
             ),
@@ -327,16 +328,11 @@ mod tests {
             ("rating out of range", five_stars, None, None),
             (
                 "no rating on ordinary posts",
-                subject("m", Network::Mastodon, "hi"),
+                subject("m", NAMING, "hi"),
                 None,
                 None,
             ),
-            (
-                "no match",
-                subject("hn", Network::HackerNews, "acme"),
-                None,
-                None,
-            ),
+            ("no match", subject("hn", READ_ONLY, "acme"), None, None),
         ];
         for (what, subject, route, channel) in cases {
             let placed = routes.place(subject);
@@ -363,7 +359,7 @@ mod tests {
             ),
             route("rest", When::default(), "C0REST"),
         ]);
-        let calm = subject("m", Network::Mastodon, "love it");
+        let calm = subject("m", NAMING, "love it");
         let mut angry = calm;
         angry.complaint = true;
         assert_eq!(routes.place(&calm).route.as_deref(), Some("praise"));

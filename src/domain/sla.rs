@@ -126,7 +126,8 @@ fn claimed_at(state: &State) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Author, Mention, MentionKey, Network};
+    use crate::domain::network::examples::LONG;
+    use crate::domain::{Author, Mention, MentionKey};
     use chrono_tz::Europe::Amsterdam;
 
     fn utc(text: &str) -> DateTime<Utc> {
@@ -150,7 +151,7 @@ mod tests {
             number: 1,
             mention: Mention {
                 key: MentionKey::new("x", "1"),
-                network: Network::X,
+                network: LONG,
                 author: Author::default(),
                 text: "acme".into(),
                 link: None,

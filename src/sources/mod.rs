@@ -2,24 +2,28 @@
 //! into [`Mention`]s (plain text, stable ids) and, where the network allows, posts answers back.
 //! It never decides what is relevant (that is [`crate::rules`]) nor stores anything.
 
-pub mod app_store;
-pub mod bluesky;
-pub mod facebook;
-pub mod feed;
 pub mod google;
-pub mod google_play;
-pub mod google_reviews;
 pub mod graph;
-pub mod hackernews;
-pub mod instagram;
-pub mod linkedin;
-pub mod mastodon;
-pub mod reddit;
 pub mod registry;
 pub mod review_walk;
-pub mod trustpilot;
-pub mod x;
-pub mod youtube;
+
+// The networks: each is its folder and its name here.
+registry::networks!(
+    feed,
+    hackernews,
+    reddit,
+    x,
+    mastodon,
+    bluesky,
+    facebook,
+    instagram,
+    youtube,
+    linkedin,
+    google_reviews,
+    google_play,
+    app_store,
+    trustpilot,
+);
 
 use std::time::Duration;
 

@@ -598,7 +598,7 @@ async fn a_reply_by_the_brand_below_the_post_is_detected_as_an_answer() {
     let uri = "at://did:plc:fan/app.bsky.feed.post/3kfan";
     let mention = earshot::domain::Mention {
         key: earshot::domain::MentionKey::new("sky", uri),
-        network: earshot::domain::Network::Bluesky,
+        network: earshot::sources::bluesky::TRAITS.network(),
         author: earshot::domain::Author::default(),
         text: "@acme.bsky.social help".into(),
         link: None,

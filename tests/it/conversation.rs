@@ -28,7 +28,7 @@ impl Source for Network1 {
     }
 
     fn network(&self) -> Network {
-        Network::Mastodon
+        earshot::sources::mastodon::TRAITS.network()
     }
 
     fn every(&self) -> Duration {
@@ -62,7 +62,7 @@ impl Source for Network1 {
 fn post(id: &str, text: &str, in_reply_to: Option<&str>) -> Mention {
     Mention {
         key: MentionKey::new("masto", id),
-        network: Network::Mastodon,
+        network: earshot::sources::mastodon::TRAITS.network(),
         author: Author {
             handle: "jane".into(),
             name: None,
@@ -145,7 +145,7 @@ impl Source for Live {
     }
 
     fn network(&self) -> Network {
-        Network::Mastodon
+        earshot::sources::mastodon::TRAITS.network()
     }
 
     fn every(&self) -> Duration {

@@ -129,7 +129,7 @@ impl Source for FakeNetwork {
     }
 
     fn network(&self) -> Network {
-        Network::Mastodon
+        earshot::sources::mastodon::TRAITS.network()
     }
 
     fn every(&self) -> Duration {
@@ -163,7 +163,7 @@ fn utc(text: &str) -> DateTime<Utc> {
 fn mention(id: &str, text: &str) -> Mention {
     Mention {
         key: MentionKey::new("masto", id),
-        network: Network::Mastodon,
+        network: earshot::sources::mastodon::TRAITS.network(),
         author: Author {
             handle: format!("user{id}"),
             name: None,

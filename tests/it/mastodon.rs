@@ -916,7 +916,7 @@ async fn a_reply_from_the_brand_in_the_thread_is_detected_as_an_answer() {
     let source = server.source(vec![Watch::Mentions], clock);
     let mention = |id: &str| earshot::domain::Mention {
         key: earshot::domain::MentionKey::new("masto", id),
-        network: earshot::domain::Network::Mastodon,
+        network: earshot::sources::mastodon::TRAITS.network(),
         author: earshot::domain::Author::default(),
         text: "@acme help".into(),
         link: None,

@@ -629,12 +629,17 @@ mod instagram {
 
     #[test]
     fn answers_over_instagrams_limits_are_refused_before_queueing() {
-        use earshot::domain::Network;
         assert_eq!(
-            Network::Instagram.reply_path(),
+            earshot::sources::instagram::TRAITS.network().reply_path(),
             earshot::domain::ReplyPath::Direct { max_chars: 2_200 }
         );
-        assert_eq!(Network::Instagram.max_mentions(), Some(20));
-        assert_eq!(Network::Facebook.max_mentions(), None);
+        assert_eq!(
+            earshot::sources::instagram::TRAITS.network().max_mentions(),
+            Some(20)
+        );
+        assert_eq!(
+            earshot::sources::facebook::TRAITS.network().max_mentions(),
+            None
+        );
     }
 }

@@ -4,7 +4,7 @@
 //! one database cannot store one post twice.
 
 use chrono::{DateTime, Utc};
-use earshot::domain::{Action, Author, Cursor, Member, Mention, MentionKey, Network};
+use earshot::domain::{Action, Author, Cursor, Member, Mention, MentionKey};
 use earshot::store::{Location, Store, StoreError};
 
 use crate::backend::{sql_on, Backend, Place};
@@ -12,7 +12,7 @@ use crate::backend::{sql_on, Backend, Place};
 fn mention(id: &str) -> Mention {
     Mention {
         key: MentionKey::new("masto", id),
-        network: Network::Mastodon,
+        network: earshot::sources::mastodon::TRAITS.network(),
         author: Author {
             handle: "jane".into(),
             name: None,

@@ -87,7 +87,7 @@ impl Source for FakeNetwork {
     }
 
     fn network(&self) -> Network {
-        Network::Mastodon
+        earshot::sources::mastodon::TRAITS.network()
     }
 
     fn every(&self) -> Duration {
@@ -121,7 +121,7 @@ impl Source for FakeNetwork {
 fn mention(id: &str) -> Mention {
     Mention {
         key: MentionKey::new("masto", id),
-        network: Network::Mastodon,
+        network: earshot::sources::mastodon::TRAITS.network(),
         author: Author {
             handle: "jane".into(),
             name: None,

@@ -484,7 +484,7 @@ async fn a_reply_by_the_brand_below_a_mention_closes_it_and_lookalikes_do_not() 
 fn comment(id: &str, link: Option<&str>, parent: Option<&str>) -> Mention {
     Mention {
         key: MentionKey::new("reddit", id),
-        network: earshot::domain::Network::Reddit,
+        network: earshot::sources::reddit::TRAITS.network(),
         author: earshot::domain::Author::default(),
         text: "acme?".into(),
         link: link.map(str::to_string),

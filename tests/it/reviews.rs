@@ -95,7 +95,7 @@ fn review(id: &str, stars: u8, text: &str) -> Mention {
     found.version = Some("2.3.1".into());
     Mention {
         key: MentionKey::new("play", id),
-        network: Network::GooglePlay,
+        network: earshot::sources::google_play::TRAITS.network(),
         author: Author {
             handle: String::new(),
             name: Some(format!("Reviewer {id}")),
@@ -179,7 +179,7 @@ async fn reviews_are_relayed_once_across_restarts_with_their_stars() {
     {
         let rig = rig(
             Store::open(&path, vec!["fake".into()]).unwrap(),
-            Network::GooglePlay,
+            earshot::sources::google_play::TRAITS.network(),
         );
         rig.play.show(vec![
             review("r1", 1, "Crashes on start"),
@@ -214,7 +214,7 @@ async fn reviews_are_relayed_once_across_restarts_with_their_stars() {
     }
     let rig = rig(
         Store::open(&path, vec!["fake".into()]).unwrap(),
-        Network::GooglePlay,
+        earshot::sources::google_play::TRAITS.network(),
     );
     rig.play.show(vec![
         review("r4", 3, "Fine"),
@@ -234,11 +234,11 @@ async fn reviews_are_relayed_once_across_restarts_with_their_stars() {
 async fn a_one_star_review_sorts_first_in_list_and_digest() {
     let rig = rig(
         Store::temporary(vec!["fake".into()]).unwrap(),
-        Network::GooglePlay,
+        earshot::sources::google_play::TRAITS.network(),
     );
     // A complaint by words alone, found first, so "oldest first" would put it on top.
     let words = Mention {
-        network: Network::Mastodon,
+        network: earshot::sources::mastodon::TRAITS.network(),
         key: MentionKey::new("masto", "m1"),
         text: "acme I want a refund, the lid is broken".into(),
         review: None,
@@ -275,7 +275,7 @@ async fn a_one_star_review_sorts_first_in_list_and_digest() {
 async fn an_edited_review_updates_its_card_and_reopens_an_answered_mention() {
     let rig = rig(
         Store::temporary(vec!["fake".into()]).unwrap(),
-        Network::GooglePlay,
+        earshot::sources::google_play::TRAITS.network(),
     );
     rig.play.show(vec![review("r1", 2, "Lids leak")]);
     rig.poll().await;
@@ -358,7 +358,7 @@ async fn an_edited_review_updates_its_card_and_reopens_an_answered_mention() {
 async fn unchanged_rereads_change_nothing() {
     let rig = rig(
         Store::temporary(vec!["fake".into()]).unwrap(),
-        Network::GooglePlay,
+        earshot::sources::google_play::TRAITS.network(),
     );
     let page = vec![
         review("r1", 2, "Meh"),
@@ -405,7 +405,7 @@ async fn unchanged_rereads_change_nothing() {
 async fn an_outside_reply_answers_the_review_and_is_shown_before_replacing() {
     let rig = rig(
         Store::temporary(vec!["fake".into()]).unwrap(),
-        Network::GooglePlay,
+        earshot::sources::google_play::TRAITS.network(),
     );
     rig.play.show(vec![
         with_reply(review("r1", 1, "Broken"), "Fixed in 2.4, sorry!"),
@@ -464,26 +464,26 @@ async fn answers_are_held_to_each_review_networks_limit() {
     let jane = Member::new("jane", "jane");
     for (network, fits, over, unit) in [
         (
-            Network::GooglePlay,
+            earshot::sources::google_play::TRAITS.network(),
             "a".repeat(350),
             "a".repeat(351),
             "characters",
         ),
         // 2,048 "é" are 4,096 bytes: Google's limit is in bytes.
         (
-            Network::GoogleReviews,
+            earshot::sources::google_reviews::TRAITS.network(),
             "é".repeat(2_048),
             "é".repeat(2_049),
             "bytes",
         ),
         (
-            Network::AppStore,
+            earshot::sources::app_store::TRAITS.network(),
             "a".repeat(5_970),
             "a".repeat(5_971),
             "characters",
         ),
         (
-            Network::Trustpilot,
+            earshot::sources::trustpilot::TRAITS.network(),
             "a".repeat(2_048),
             "a".repeat(2_049),
             "characters",

@@ -51,9 +51,9 @@ fn ingest_numbers_new_mentions_once_and_moves_the_cursor_with_them(backend) {
         ..Cursor::default()
     };
     let batch = [
-        mention("masto", "a", Network::Mastodon),
-        mention("masto", "b", Network::Mastodon),
-        mention("masto", "a", Network::Mastodon),
+        mention("masto", "a", earshot::sources::mastodon::TRAITS.network()),
+        mention("masto", "b", earshot::sources::mastodon::TRAITS.network()),
+        mention("masto", "a", earshot::sources::mastodon::TRAITS.network()),
     ];
     assert_eq!(
         store.ingest("masto", &batch, &cursor, now).unwrap(),
@@ -65,9 +65,9 @@ fn ingest_numbers_new_mentions_once_and_moves_the_cursor_with_them(backend) {
     // Overlapping window: only the new one, numbered next; the same id from another source is
     // another mention.
     let batch = [
-        mention("masto", "b", Network::Mastodon),
-        mention("masto", "c", Network::Mastodon),
-        mention("feed", "a", Network::Feed),
+        mention("masto", "b", earshot::sources::mastodon::TRAITS.network()),
+        mention("masto", "c", earshot::sources::mastodon::TRAITS.network()),
+        mention("feed", "a", earshot::sources::feed::TRAITS.network()),
     ];
     assert_eq!(
         store.ingest("masto", &batch, &cursor, now).unwrap(),
@@ -102,7 +102,11 @@ fn numbers_and_state_survive_reopening_the_store(backend) {
         store
             .ingest(
                 "s",
-                &[mention("s", "1", Network::Mastodon)],
+                &[mention(
+                    "s",
+                    "1",
+                    earshot::sources::mastodon::TRAITS.network(),
+                )],
                 &Cursor::default(),
                 now,
             )
@@ -120,8 +124,8 @@ fn numbers_and_state_survive_reopening_the_store(backend) {
         .ingest(
             "s",
             &[
-                mention("s", "1", Network::Mastodon),
-                mention("s", "2", Network::Mastodon),
+                mention("s", "1", earshot::sources::mastodon::TRAITS.network()),
+                mention("s", "2", earshot::sources::mastodon::TRAITS.network()),
             ],
             &Cursor::default(),
             now,
@@ -145,8 +149,8 @@ async fn a_transition_writes_state_indexes_history_and_outbox_together(backend) 
         .ingest(
             "s",
             &[
-                mention("s", "1", Network::Mastodon),
-                mention("s", "2", Network::Mastodon),
+                mention("s", "1", earshot::sources::mastodon::TRAITS.network()),
+                mention("s", "2", earshot::sources::mastodon::TRAITS.network()),
             ],
             &Cursor::default(),
             now,
@@ -238,7 +242,7 @@ async fn a_refused_transition_changes_nothing(backend) {
     store
         .ingest(
             "s",
-            &[mention("s", "1", Network::Feed)],
+            &[mention("s", "1", earshot::sources::feed::TRAITS.network())],
             &Cursor::default(),
             now,
         )
@@ -274,7 +278,13 @@ fn two_people_claiming_at_once_have_one_winner(backend) {
     let store = place.open(chats());
     let now = Utc::now();
     let batch: Vec<Mention> = (0..50)
-        .map(|i| mention("s", &i.to_string(), Network::Mastodon))
+        .map(|i| {
+            mention(
+                "s",
+                &i.to_string(),
+                earshot::sources::mastodon::TRAITS.network(),
+            )
+        })
         .collect();
     store.ingest("s", &batch, &Cursor::default(), now).unwrap();
 
@@ -393,7 +403,13 @@ async fn at_open_the_indexes_are_checked_against_the_mentions_and_repaired() {
     {
         let store = Store::open(dir.path(), chats()).unwrap();
         let batch: Vec<Mention> = (1..=5)
-            .map(|i| mention("masto", &i.to_string(), Network::Mastodon))
+            .map(|i| {
+                mention(
+                    "masto",
+                    &i.to_string(),
+                    earshot::sources::mastodon::TRAITS.network(),
+                )
+            })
             .collect();
         store
             .ingest("masto", &batch, &Cursor::default(), Utc::now())
@@ -428,8 +444,8 @@ async fn at_open_the_indexes_are_checked_against_the_mentions_and_repaired() {
         .ingest(
             "masto",
             &[
-                mention("masto", "5", Network::Mastodon),
-                mention("masto", "6", Network::Mastodon),
+                mention("masto", "5", earshot::sources::mastodon::TRAITS.network()),
+                mention("masto", "6", earshot::sources::mastodon::TRAITS.network()),
             ],
             &Cursor::default(),
             Utc::now(),
@@ -458,7 +474,13 @@ async fn a_post_stored_twice_is_refused_with_a_clear_message() {
     {
         let store = Store::open(dir.path(), chats()).unwrap();
         let batch: Vec<Mention> = (1..=2)
-            .map(|i| mention("masto", &i.to_string(), Network::Mastodon))
+            .map(|i| {
+                mention(
+                    "masto",
+                    &i.to_string(),
+                    earshot::sources::mastodon::TRAITS.network(),
+                )
+            })
             .collect();
         store
             .ingest("masto", &batch, &Cursor::default(), Utc::now())
@@ -491,7 +513,11 @@ async fn after_a_storage_failure_nothing_more_is_written(backend) {
     assert!(store.broken().unwrap().contains("within 30s"));
     let refused = store.ingest(
         "masto",
-        &[mention("masto", "1", Network::Mastodon)],
+        &[mention(
+            "masto",
+            "1",
+            earshot::sources::mastodon::TRAITS.network(),
+        )],
         &Cursor::default(),
         Utc::now(),
     );

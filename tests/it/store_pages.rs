@@ -4,13 +4,13 @@
 
 use chrono::{DateTime, Duration, Utc};
 use earshot::digest::Digester;
-use earshot::domain::{Action, Author, Cursor, ListFilter, Member, Mention, MentionKey, Network};
+use earshot::domain::{Action, Author, Cursor, ListFilter, Member, Mention, MentionKey};
 use earshot::store::Store;
 
 fn mention(id: u64, text: &str) -> Mention {
     Mention {
         key: MentionKey::new("feed", id.to_string()),
-        network: Network::Feed,
+        network: earshot::sources::feed::TRAITS.network(),
         author: Author {
             handle: format!("user{id}"),
             name: None,

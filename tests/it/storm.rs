@@ -8,9 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use earshot::chat::{Chat, ChatError};
 use earshot::domain::storm::StormPolicy;
-use earshot::domain::{
-    Action, Author, Cursor, ListFilter, Member, Mention, MentionKey, Network, Tracked,
-};
+use earshot::domain::{Action, Author, Cursor, ListFilter, Member, Mention, MentionKey, Tracked};
 use earshot::outbox::Outbox;
 use earshot::store::{Store, StormMode};
 use tokio::sync::Notify;
@@ -74,7 +72,7 @@ fn t0() -> DateTime<Utc> {
 fn mention(id: u32) -> Mention {
     Mention {
         key: MentionKey::new("masto", id.to_string()),
-        network: Network::Mastodon,
+        network: earshot::sources::mastodon::TRAITS.network(),
         author: Author {
             handle: format!("user{id}"),
             name: None,

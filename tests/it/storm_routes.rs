@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use earshot::chat::{Chat, ChatError};
 use earshot::domain::routing::{Route, Routes, When};
 use earshot::domain::storm::StormPolicy;
-use earshot::domain::{Author, Cursor, Mention, MentionKey, Network, Tracked};
+use earshot::domain::{Author, Cursor, Mention, MentionKey, Tracked};
 use earshot::outbox::Outbox;
 use earshot::store::{Store, StormMode};
 use tokio::sync::Notify;
@@ -84,7 +84,7 @@ fn mention(source: &str, id: u32) -> Mention {
     Mention {
         review: None,
         key: MentionKey::new(source, id.to_string()),
-        network: Network::Mastodon,
+        network: earshot::sources::mastodon::TRAITS.network(),
         author: Author {
             handle: format!("user{id}"),
             name: None,

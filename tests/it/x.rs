@@ -882,7 +882,7 @@ async fn a_reply_by_the_brand_in_the_conversation_closes_the_mention_it_answers(
 fn post(id: &str, in_reply_to: Option<&str>, age: chrono::Duration) -> Mention {
     Mention {
         key: MentionKey::new("x", id),
-        network: earshot::domain::Network::X,
+        network: earshot::sources::x::TRAITS.network(),
         author: earshot::domain::Author::default(),
         text: "@acme?".into(),
         link: None,

@@ -7,7 +7,7 @@ mod youtube {
 
     use chrono::{DateTime, Utc};
     use earshot::app::poll;
-    use earshot::domain::{Author, ListFilter, Member, Mention, MentionKey, Network};
+    use earshot::domain::{Author, ListFilter, Member, Mention, MentionKey};
     use earshot::net::{Clock, Secret};
     use earshot::rules::Rules;
     use earshot::sources::youtube::{OAuth, Settings, Watch, YouTube};
@@ -444,7 +444,7 @@ mod youtube {
     fn mention(id: &str, thread: Option<&str>) -> Mention {
         Mention {
             key: MentionKey::new("youtube", id),
-            network: Network::YouTube,
+            network: earshot::sources::youtube::TRAITS.network(),
             author: Author {
                 handle: "jane".into(),
                 name: None,
@@ -779,7 +779,7 @@ mod linkedin {
 
     use chrono::{DateTime, Utc};
     use earshot::app::poll;
-    use earshot::domain::{Author, ListFilter, Member, Mention, MentionKey, Network};
+    use earshot::domain::{Author, ListFilter, Member, Mention, MentionKey};
     use earshot::net::oauth::OAuth;
     use earshot::net::{Clock, Secret};
     use earshot::rules::Rules;
@@ -932,7 +932,7 @@ mod linkedin {
         );
         let mention = Mention {
             key: MentionKey::new("linkedin", C1),
-            network: Network::LinkedIn,
+            network: earshot::sources::linkedin::TRAITS.network(),
             author: Author::default(),
             text: "Is this shipping?".into(),
             link: None,

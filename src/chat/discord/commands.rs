@@ -366,7 +366,7 @@ mod tests {
     use serde_json::{json, Value};
 
     use super::*;
-    use crate::domain::{Author, ListFilter, MemberRef, Mention, MentionKey, Network, State};
+    use crate::domain::{Author, ListFilter, MemberRef, Mention, MentionKey, State};
 
     fn data(value: Value) -> CommandData {
         serde_json::from_value(value).unwrap()
@@ -508,7 +508,7 @@ mod tests {
             number,
             mention: Mention {
                 key: MentionKey::new("s", number.to_string()),
-                network: Network::Bluesky,
+                network: crate::sources::bluesky::TRAITS.network(),
                 author: Author {
                     handle: handle.into(),
                     name: None,

@@ -442,27 +442,13 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// The colour of the network (a closed mention fades to grey, so the open ones stand out).
+/// The colour the network names for itself (a closed mention fades to grey, so the open ones
+/// stand out).
 pub fn colour(network: Network, status: Status) -> u32 {
     if !status.is_owed() {
         return 0x99AAB5;
     }
-    match network {
-        Network::Feed => 0xF26522,
-        Network::Mastodon => 0x6364FF,
-        Network::Bluesky => 0x1185FE,
-        Network::Reddit => 0xFF4500,
-        Network::HackerNews => 0xFF6600,
-        Network::X => 0x14171A,
-        Network::Facebook => 0x0866FF,
-        Network::Instagram => 0xE1306C,
-        Network::YouTube => 0xFF0000,
-        Network::LinkedIn => 0x0A66C2,
-        Network::GoogleReviews => 0x4285F4,
-        Network::AppStore => 0x0D96F6,
-        Network::GooglePlay => 0x01875F,
-        Network::Trustpilot => 0x00B67A,
-    }
+    network.colour()
 }
 
 /// A short stable token for `parts`: the same parts give the same nonce on every retry.
@@ -550,7 +536,7 @@ mod tests {
 
     #[test]
     fn a_review_shows_its_stars_its_reply_and_no_text() {
-        let mut review = tracked(Network::GooglePlay, State::Open);
+        let mut review = tracked(crate::sources::google_play::TRAITS.network(), State::Open);
         let mut found = crate::domain::Review::new(crate::domain::Rating::new(2).unwrap());
         found.version = Some("2.3".into());
         found.reply = Some(crate::domain::BusinessReply {
@@ -647,7 +633,7 @@ mod tests {
     #[test]
     fn the_message_has_the_embed_buttons_no_pings_and_a_stable_nonce() {
         let now = Utc::now();
-        let open = tracked(Network::Mastodon, State::Open);
+        let open = tracked(crate::sources::mastodon::TRAITS.network(), State::Open);
         let body = serde_json::to_value(message(&open, now)).unwrap();
         assert_eq!(body["allowed_mentions"]["parse"], json!([]));
         assert_eq!(body["enforce_nonce"], json!(true));
@@ -698,7 +684,7 @@ mod tests {
     #[test]
     fn a_likely_complaint_says_why_in_its_own_escaped_field() {
         let now = Utc::now();
-        let mut flagged = tracked(Network::Mastodon, State::Open);
+        let mut flagged = tracked(crate::sources::mastodon::TRAITS.network(), State::Open);
         flagged.priority = crate::domain::Priority {
             score: 3,
             complaint: true,
@@ -714,8 +700,11 @@ mod tests {
             why["value"],
             json!(r#"no reply \("nobody \*\*ever\*\* answers"\)"#)
         );
-        let plain =
-            serde_json::to_value(message(&tracked(Network::Mastodon, State::Open), now)).unwrap();
+        let plain = serde_json::to_value(message(
+            &tracked(crate::sources::mastodon::TRAITS.network(), State::Open),
+            now,
+        ))
+        .unwrap();
         assert!(!plain.to_string().contains("Likely complaint"));
     }
 
@@ -729,7 +718,7 @@ mod tests {
             answering: false,
         };
         assert_eq!(
-            labels(&tracked(Network::Bluesky, claimed)),
+            labels(&tracked(crate::sources::bluesky::TRAITS.network(), claimed)),
             ["Release", "Answer…", "Done", "Ignore"]
         );
         let done = State::Done {
@@ -737,18 +726,31 @@ mod tests {
             at,
             note: None,
         };
-        assert_eq!(labels(&tracked(Network::Bluesky, done.clone())), ["Reopen"]);
         assert_eq!(
-            labels(&tracked(Network::Feed, State::Open)),
+            labels(&tracked(
+                crate::sources::bluesky::TRAITS.network(),
+                done.clone()
+            )),
+            ["Reopen"]
+        );
+        assert_eq!(
+            labels(&tracked(
+                crate::sources::feed::TRAITS.network(),
+                State::Open
+            )),
             ["Claim", "Answer on the site", "Done", "Ignore"]
         );
-        let closed = serde_json::to_value(edit(&tracked(Network::Bluesky, done), at)).unwrap();
+        let closed = serde_json::to_value(edit(
+            &tracked(crate::sources::bluesky::TRAITS.network(), done),
+            at,
+        ))
+        .unwrap();
         assert_eq!(closed["embeds"][0]["color"], json!(0x99AAB5));
     }
 
     #[test]
     fn unusable_links_are_left_out_instead_of_failing_the_message() {
-        let mut bad = tracked(Network::Feed, State::Open);
+        let mut bad = tracked(crate::sources::feed::TRAITS.network(), State::Open);
         bad.mention.link = Some("javascript:alert(1)".into());
         bad.mention.author.profile = Some("not a url".into());
         let body: Value = serde_json::to_value(message(&bad, Utc::now())).unwrap();
@@ -760,7 +762,7 @@ mod tests {
     #[test]
     fn every_field_of_a_card_stays_within_discord_embed_limits() {
         let long = |c: char| std::iter::repeat_n(c, 5_000).collect::<String>();
-        let mut huge = tracked(Network::Reddit, State::Open);
+        let mut huge = tracked(crate::sources::reddit::TRAITS.network(), State::Open);
         let url = format!("https://example.com/{}", long('a'));
         huge.mention.text = long('x');
         huge.mention.author.name = Some(long('n'));
@@ -794,7 +796,7 @@ mod tests {
 
     #[test]
     fn long_text_is_cut_within_discord_limits() {
-        let mut long = tracked(Network::Reddit, State::Open);
+        let mut long = tracked(crate::sources::reddit::TRAITS.network(), State::Open);
         long.mention.text = "*".repeat(5000);
         let body = serde_json::to_value(message(&long, Utc::now())).unwrap();
         let description = body["embeds"][0]["description"].as_str().unwrap();
@@ -804,7 +806,7 @@ mod tests {
 
     #[test]
     fn notes_are_escaped_and_retries_share_a_nonce() {
-        let claimed = tracked(Network::X, State::Open);
+        let claimed = tracked(crate::sources::x::TRAITS.network(), State::Open);
         let first = serde_json::to_value(note(9, 55, &claimed, "claimed by @jane", false)).unwrap();
         assert_eq!(first["content"], json!(r"\#12 claimed by \@jane"));
         assert_eq!(first["allowed_mentions"]["parse"], json!([]));

@@ -262,7 +262,12 @@ pub fn classify(method: &str, error: SlackClientError) -> ChatError {
     let retry = |reason: String, after| ChatError::Retry { reason, after };
     match error {
         // Whatever wait Slack names, the toolkit bounds it: a huge Retry-After delays one
-        // delivery, never the clock arithmetic of the outbox.
+        // delivery, never the clock arithmetic of the outbox. slack-morphism (2.31.1) reads
+        // only the seconds form, which is the one Slack documents; an HTTP-date (from a proxy)
+        // arrives as `None`, so the outbox's backoff applies. earshot cannot read the header
+        // itself here: the connector keeps no headers in its errors, and its `H: Connect`
+        // parameter sits below HTTP; the seam that sees them is a `SlackClientHttpConnector`
+        // of our own on `net::Transport` (tests/it/slack/retry_after.rs pins today's wait).
         SlackClientError::RateLimitError(limit) => retry(
             format!("Slack rate-limited {method}"),
             limit.retry_after.map(crate::net::wait::clamp),

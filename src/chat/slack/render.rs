@@ -531,7 +531,7 @@ mod tests {
     use super::*;
 
     fn review() -> Tracked {
-        use crate::domain::{Author, BusinessReply, Mention, MentionKey, Network, Rating, Review};
+        use crate::domain::{Author, BusinessReply, Mention, MentionKey, Rating, Review};
         let mut found = Review::new(Rating::new(1).unwrap());
         found.place = Some("Acme Utrecht".into());
         found.reply = Some(BusinessReply {
@@ -543,7 +543,7 @@ mod tests {
             number: 4,
             mention: Mention {
                 key: MentionKey::new("gbp", "accounts/1/locations/2/reviews/3"),
-                network: Network::GoogleReviews,
+                network: crate::sources::google_reviews::TRAITS.network(),
                 author: Author {
                     handle: String::new(),
                     name: Some("Jan".into()),
@@ -642,14 +642,14 @@ mod tests {
 
     #[test]
     fn a_likely_complaint_card_says_why_escaped() {
-        use crate::domain::{Author, Mention, MentionKey, Network, State, Tracked};
+        use crate::domain::{Author, Mention, MentionKey, State, Tracked};
         let mut tracked = Tracked {
             place: Default::default(),
             number: 7,
             mention: Mention {
                 review: None,
                 key: MentionKey::new("m", "1"),
-                network: Network::Mastodon,
+                network: crate::sources::mastodon::TRAITS.network(),
                 author: Author::default(),
                 text: "nobody answers".into(),
                 link: None,
@@ -704,13 +704,13 @@ mod tests {
 
     #[test]
     fn every_block_of_a_card_stays_within_block_kit_limits() {
-        use crate::domain::{Author, Member, Mention, MentionKey, Network, Priority};
+        use crate::domain::{Author, Member, Mention, MentionKey, Priority};
         let long = |c: char| std::iter::repeat_n(c, 5_000).collect::<String>();
         let url = format!("https://example.com/{}", long('a'));
         let mention = Mention {
             review: None,
             key: MentionKey::new(long('s'), "1"),
-            network: Network::Mastodon,
+            network: crate::sources::mastodon::TRAITS.network(),
             author: Author {
                 handle: long('h'),
                 name: Some(long('n')),

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::*;
+use crate::domain::network::examples::{FEW_MENTIONS, NAMING, READ_ONLY, REVIEWS, SHORT};
 
 fn jane() -> Member {
     Member::new("U1", "jane")
@@ -332,7 +333,7 @@ fn every_action_from_every_state() {
         for ((state_name, state), want) in states().iter().zip(expected) {
             let subject = Subject {
                 number: 12,
-                network: Network::Mastodon,
+                network: NAMING,
                 link: None,
                 state,
             };
@@ -357,7 +358,7 @@ fn history_records_who_from_to_and_note() {
     let open = State::Open;
     let subject = Subject {
         number: 3,
-        network: Network::Bluesky,
+        network: SHORT,
         link: None,
         state: &open,
     };
@@ -410,7 +411,7 @@ fn refusals_explain_themselves() {
     };
     let subject = |state| Subject {
         number: 12,
-        network: Network::Mastodon,
+        network: NAMING,
         link: None,
         state,
     };
@@ -424,26 +425,54 @@ fn refusals_explain_themselves() {
         "#12 is claimed by @jane (since 2026-11-22 10:00 UTC, 12 min ago). Ask them, or `assign 12 @you` if they agree."
     );
     let feed = Subject {
-        network: Network::Feed,
+        network: READ_ONLY,
         link: Some("https://news.example/acme"),
         ..subject(&State::Open)
     };
     assert_eq!(
         message(feed, &bob(), Action::Answer { text: "hi".into() }),
-        "earshot cannot post on feed for you: it has no reply API. Answer on the site (https://news.example/acme), then run `done 12 <link to your answer>`."
+        "earshot cannot post on the forum for you: it has no reply API. Answer on the site (https://news.example/acme), then run `done 12 <link to your answer>`."
     );
     let long = "x".repeat(301);
     let bluesky = Subject {
-        network: Network::Bluesky,
+        network: SHORT,
         ..subject(&State::Open)
     };
     assert_eq!(
         message(bluesky, &bob(), Action::Answer { text: long }),
-        "Your answer is 301 characters; Bluesky takes at most 300. Shorten it by 1."
+        "Your answer is 301 characters; Short takes at most 300. Shorten it by 1."
     );
     assert_eq!(
         message(bluesky, &bob(), Action::Answer { text: "  ".into() }),
         "An answer needs text: `answer 12 <your reply>`."
+    );
+    let few = Subject {
+        network: FEW_MENTIONS,
+        ..subject(&State::Open)
+    };
+    assert_eq!(
+        message(
+            few,
+            &bob(),
+            Action::Answer {
+                text: "@a @b @c thanks".into()
+            }
+        ),
+        "Your answer names 3 accounts; Few Mentions takes at most 2 @-mentions in a comment."
+    );
+    let reviews = Subject {
+        network: REVIEWS,
+        ..subject(&State::Open)
+    };
+    assert_eq!(
+        message(
+            reviews,
+            &bob(),
+            Action::Answer {
+                text: "é".repeat(176)
+            }
+        ),
+        "Your answer is 352 bytes; Reviews takes at most 350. Shorten it by 2."
     );
     let done = State::Done {
         by: jane(),

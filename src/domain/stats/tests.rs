@@ -3,6 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::*;
+use crate::domain::network::examples::{LONG, NAMING, READ_ONLY};
 use crate::domain::{Author, Member, Mention, MentionKey, Network, State};
 
 fn base() -> DateTime<Utc> {
@@ -73,7 +74,7 @@ fn fixture() -> Vec<(Tracked, Vec<HistoryEntry>)> {
     vec![
         mention(
             1,
-            Network::X,
+            LONG,
             base(),
             &[
                 (10, "jane", "claimed"),
@@ -84,21 +85,21 @@ fn fixture() -> Vec<(Tracked, Vec<HistoryEntry>)> {
         ),
         mention(
             2,
-            Network::X,
+            LONG,
             base() + minutes(60),
             &[(30, "bob", "claimed"), (120, "bob", "done")],
             done(base()),
         ),
         mention(
             3,
-            Network::Mastodon,
+            NAMING,
             base() + minutes(120),
             &[(5, "jane", "assigned"), (60, "bob", "answered")],
             done(base()),
         ),
         mention(
             4,
-            Network::Mastodon,
+            NAMING,
             base() + minutes(180),
             &[(1, "jane", "ignored")],
             State::Ignored {
@@ -107,14 +108,8 @@ fn fixture() -> Vec<(Tracked, Vec<HistoryEntry>)> {
                 reason: None,
             },
         ),
-        mention(5, Network::Feed, base() + minutes(240), &[], State::Open),
-        mention(
-            6,
-            Network::Feed,
-            base() - Duration::days(1),
-            &[],
-            State::Open,
-        ),
+        mention(5, READ_ONLY, base() + minutes(240), &[], State::Open),
+        mention(6, READ_ONLY, base() - Duration::days(1), &[], State::Open),
     ]
 }
 
@@ -143,12 +138,12 @@ fn figures_match_the_hand_computed_fixture() {
     );
     assert_eq!(stats.members.len(), 2);
 
-    let x = &stats.networks["X"];
+    let x = &stats.networks["Long"];
     assert_eq!(
         (x.received, x.answered, x.answered_percent()),
         (2, 2, Some(100))
     );
-    let mastodon = &stats.networks["Mastodon"];
+    let mastodon = &stats.networks["Naming"];
     assert_eq!(
         (
             mastodon.received,
@@ -157,7 +152,7 @@ fn figures_match_the_hand_computed_fixture() {
         ),
         (2, 1, Some(100))
     );
-    let feed = &stats.networks["feed"];
+    let feed = &stats.networks["the forum"];
     assert_eq!(
         (feed.received, feed.answered, feed.answered_percent()),
         (1, 0, Some(0))

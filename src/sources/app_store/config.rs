@@ -8,12 +8,24 @@ use std::sync::Arc;
 
 use super::{AppStore, DEFAULT_API_URL, DEFAULT_EVERY};
 use crate::config::keys::{KeyError, Keys};
+use crate::domain::{NetworkTraits, ReplyPath};
 use crate::net::Secret;
 use crate::sources::registry::{Context, Network, SourceSpec};
 use crate::sources::Source;
 
+/// How App Store takes answers.
+/// A review holds one response by the developer, replaced by the next; 5,970
+/// characters is the limit App Store Connect's help gives (the API reference names none).
+pub static TRAITS: NetworkTraits = NetworkTraits {
+    reply: ReplyPath::Direct { max_chars: 5_970 },
+    replaces: true,
+    colour: 0x0D96F6,
+    ..NetworkTraits::new("app-store", "App Store")
+};
+
 pub const NETWORK: Network = Network {
-    kind: "app-store",
+    traits: &TRAITS,
+    also_known_as: &[],
     keys: &["app_id", "issuer_id", "key_id", "private_key", "api_url"],
     every: DEFAULT_EVERY,
     parse,

@@ -25,7 +25,7 @@ use crate::domain::{Cursor, Mention, Network};
 use crate::net::{
     base_url, classify, Budget, Class, Clock, Failure, Purpose, RateHeaders, Transport,
 };
-pub use config::{Settings, NETWORK};
+pub use config::{Settings, NETWORK, TRAITS};
 use token::Signer;
 
 pub const DEFAULT_API_URL: &str = "https://api.appstoreconnect.apple.com";
@@ -212,7 +212,7 @@ impl Source for AppStore {
     }
 
     fn network(&self) -> Network {
-        Network::AppStore
+        TRAITS.network()
     }
 
     fn every(&self) -> Duration {

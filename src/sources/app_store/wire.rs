@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::domain::review::{BusinessReply, Rating, Review};
-use crate::domain::{Author, Mention, MentionKey, Network};
+use crate::domain::{Author, Mention, MentionKey};
 
 /// A page of `GET /v1/apps/{id}/customerReviews?include=response`.
 #[derive(Debug, Deserialize)]
@@ -193,7 +193,7 @@ pub fn to_mention(
         .filter(|name| !name.is_empty());
     Ok(Mention {
         key: MentionKey::new(source, &review.id),
-        network: Network::AppStore,
+        network: super::TRAITS.network(),
         author: Author {
             handle: String::new(),
             name: nickname.map(str::to_string),

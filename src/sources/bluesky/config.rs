@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::{jetstream, Bluesky};
 use crate::config::keys::{socket_url, web_url, KeyError, Keys};
+use crate::domain::{NetworkTraits, ReplyPath};
 use crate::net::Secret;
 use crate::sources::registry::{Context, Network, SourceSpec};
 use crate::sources::Source;
@@ -13,8 +14,20 @@ use crate::sources::Source;
 /// Bluesky's maintainers ask for gentle searchPosts polling ("every 60 s"); notifications ride along.
 pub const DEFAULT_EVERY: Duration = Duration::from_secs(60);
 
+/// How Bluesky takes answers.
+/// Bluesky counts graphemes (a flag or a family emoji is one) and takes up to 300; an
+/// author is also known by the DID that owns the post.
+pub static TRAITS: NetworkTraits = NetworkTraits {
+    reply: ReplyPath::Direct { max_chars: 300 },
+    count: crate::domain::length::graphemes,
+    aliases: super::records::aliases,
+    colour: 0x1185FE,
+    ..NetworkTraits::new("bluesky", "Bluesky")
+};
+
 pub const NETWORK: Network = Network {
-    kind: "bluesky",
+    traits: &TRAITS,
+    also_known_as: &[],
     keys: &["watch", "pds", "handle", "app_password", "jetstream_url"],
     every: DEFAULT_EVERY,
     parse,

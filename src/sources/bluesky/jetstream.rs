@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::domain::{Author, Cursor, Mention, MentionKey, Network};
+use crate::domain::{Author, Cursor, Mention, MentionKey};
 use crate::sources::{Fetched, SourceError, StreamEvent};
 
 /// The public instance earshot follows unless `jetstream_url` says otherwise.
@@ -183,7 +183,7 @@ impl Post<'_> {
             .any(|feature| feature.did.as_deref() == Some(me));
         Mention {
             key: MentionKey::new(source, self.uri()),
-            network: Network::Bluesky,
+            network: super::TRAITS.network(),
             // Jetstream carries the DID only; bsky.app links work with it in place of a handle,
             // and the source's `enrich` puts the handle in once the rules kept the post. The
             // post's link keeps the DID: it outlives a change of handle.

@@ -18,7 +18,7 @@ mod records;
 mod reply;
 mod session;
 
-pub use config::{Settings, Watch, DEFAULT_EVERY, NETWORK};
+pub use config::{Settings, Watch, DEFAULT_EVERY, NETWORK, TRAITS};
 
 use std::time::Duration;
 
@@ -148,7 +148,7 @@ impl Source for Bluesky {
     }
 
     fn network(&self) -> Network {
-        Network::Bluesky
+        TRAITS.network()
     }
 
     fn every(&self) -> Duration {

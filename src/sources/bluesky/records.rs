@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::domain::{Author, Mention, MentionKey, Network};
+use crate::domain::{Author, Mention, MentionKey};
 
 #[derive(Debug, Deserialize)]
 pub(super) struct NotificationPage {
@@ -105,7 +105,7 @@ impl PostView {
             .map(str::to_string);
         Mention {
             key: MentionKey::new(source, self.uri.clone()),
-            network: Network::Bluesky,
+            network: super::TRAITS.network(),
             author: Author {
                 handle,
                 name,
@@ -139,4 +139,17 @@ pub(super) fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .ok()
         .map(|at| at.with_timezone(&Utc))
+}
+
+/// A Bluesky author is also known by the DID that owns the post (`at://<did>/...`), whether
+/// the handle is known yet or not (a Jetstream post names its author by DID only).
+pub(super) fn aliases(mention: &Mention, _handle: &str, _home: Option<&str>) -> Vec<String> {
+    mention
+        .key
+        .id
+        .strip_prefix("at://")
+        .and_then(|rest| rest.split('/').next())
+        .filter(|did| did.starts_with("did:"))
+        .map(|did| vec![did.to_lowercase()])
+        .unwrap_or_default()
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::Facebook;
 use crate::config::keys::{KeyError, Keys};
+use crate::domain::{NetworkTraits, ReplyPath};
 use crate::net::Secret;
 use crate::sources::graph::{self, keys::Described};
 use crate::sources::registry::{Context, Network, SourceSpec};
@@ -16,8 +17,17 @@ use crate::sources::Source;
 /// user), and a new comment shows up within about two minutes.
 pub const DEFAULT_EVERY: Duration = Duration::from_secs(2 * 60);
 
+/// How Facebook takes answers.
+/// The Graph API refuses comments over 8,000 characters.
+pub static TRAITS: NetworkTraits = NetworkTraits {
+    reply: ReplyPath::Direct { max_chars: 8_000 },
+    colour: 0x0866FF,
+    ..NetworkTraits::new("facebook", "Facebook")
+};
+
 pub const NETWORK: Network = Network {
-    kind: "facebook",
+    traits: &TRAITS,
+    also_known_as: &[],
     keys: &["page_id", "token", "app_secret", "watch", "graph_url"],
     every: DEFAULT_EVERY,
     parse,

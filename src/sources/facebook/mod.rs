@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-pub use config::{Settings, Watch, DEFAULT_EVERY, NETWORK};
+pub use config::{Settings, Watch, DEFAULT_EVERY, NETWORK, TRAITS};
 
 use super::graph::Graph;
 use super::{Fetched, Hook, Posted, Push, Source, SourceError};
@@ -90,7 +90,7 @@ impl Source for Facebook {
     }
 
     fn network(&self) -> Network {
-        Network::Facebook
+        TRAITS.network()
     }
 
     fn every(&self) -> Duration {

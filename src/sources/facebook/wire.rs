@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Author, Mention, MentionKey, Network};
+use crate::domain::{Author, Mention, MentionKey};
 use crate::sources::graph::{parse_time, Page};
 
 /// The fields asked for on every post and comment.
@@ -84,7 +84,7 @@ impl Item {
             .or_else(|| post.map(str::to_string));
         Some(Mention {
             key: MentionKey::new(source, id.clone()),
-            network: Network::Facebook,
+            network: super::TRAITS.network(),
             author: Author {
                 handle: String::new(),
                 name: self.from.as_ref().and_then(|from| from.name.clone()),

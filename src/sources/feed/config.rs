@@ -7,14 +7,23 @@ use std::time::Duration;
 
 use super::{Feed, Location};
 use crate::config::keys::{KeyError, Keys};
+use crate::domain::NetworkTraits;
 use crate::sources::registry::{Context, Network, SourceSpec};
 use crate::sources::Source;
 
 /// Google Alerts keeps only its latest ~20 entries; polling every 5 minutes misses none.
 pub const DEFAULT_EVERY: Duration = Duration::from_secs(5 * 60);
 
+/// How a feed takes answers.
+/// A feed has no write API: a person answers on the site.
+pub static TRAITS: NetworkTraits = NetworkTraits {
+    colour: 0xF26522,
+    ..NetworkTraits::new("feed", "feed")
+};
+
 pub const NETWORK: Network = Network {
-    kind: "feed",
+    traits: &TRAITS,
+    also_known_as: &[],
     keys: &["url"],
     every: DEFAULT_EVERY,
     parse,

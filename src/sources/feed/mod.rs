@@ -4,7 +4,7 @@
 pub mod config;
 mod encoding;
 
-pub use config::{Settings, NETWORK};
+pub use config::{Settings, NETWORK, TRAITS};
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -120,7 +120,7 @@ impl Source for Feed {
     }
 
     fn network(&self) -> Network {
-        Network::Feed
+        TRAITS.network()
     }
 
     fn every(&self) -> Duration {
@@ -229,7 +229,7 @@ fn parse_served(
             };
             Mention {
                 key: MentionKey::new(source, id),
-                network: Network::Feed,
+                network: TRAITS.network(),
                 author,
                 text,
                 link,

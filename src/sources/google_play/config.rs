@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::{GooglePlay, DEFAULT_API_URL};
 use crate::config::keys::{KeyError, Keys};
+use crate::domain::{NetworkTraits, ReplyPath};
 use crate::sources::google::ServiceAccount;
 use crate::sources::registry::{Context, Network, SourceSpec};
 use crate::sources::Source;
@@ -17,8 +18,19 @@ use crate::sources::Source;
 /// app; a review waits at most half an hour.
 pub const DEFAULT_EVERY: Duration = Duration::from_secs(30 * 60);
 
+/// How Google Play takes answers.
+/// A review holds one reply by the developer, replaced by the next; `reviews.reply`:
+/// "replies longer than ~350 characters will be rejected", so 350 exactly, which Play takes.
+pub static TRAITS: NetworkTraits = NetworkTraits {
+    reply: ReplyPath::Direct { max_chars: 350 },
+    replaces: true,
+    colour: 0x01875F,
+    ..NetworkTraits::new("google-play", "Google Play")
+};
+
 pub const NETWORK: Network = Network {
-    kind: "google-play",
+    traits: &TRAITS,
+    also_known_as: &[],
     keys: &["package", "service_account", "api_url", "token_url"],
     every: DEFAULT_EVERY,
     parse,

@@ -27,7 +27,7 @@ use crate::net::{
     base_url, read_json, Budget, Clock, CursorSet, Failure, Pager, Purpose, RateHeaders, Transport,
     Turn,
 };
-pub use config::{Settings, NETWORK};
+pub use config::{Settings, NETWORK, TRAITS};
 use quota::ReadQuota;
 
 pub const DEFAULT_API_URL: &str = "https://androidpublisher.googleapis.com";
@@ -179,7 +179,7 @@ impl Source for GooglePlay {
     }
 
     fn network(&self) -> Network {
-        Network::GooglePlay
+        TRAITS.network()
     }
 
     fn every(&self) -> Duration {

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::domain::{Author, BusinessReply, Mention, MentionKey, Network, Rating, Review};
+use crate::domain::{Author, BusinessReply, Mention, MentionKey, Rating, Review};
 
 const STORE: &str = "https://play.google.com/store/apps/details";
 
@@ -125,7 +125,7 @@ impl PlayReview {
             });
         Ok(Mention {
             key: MentionKey::new(source, id),
-            network: Network::GooglePlay,
+            network: super::TRAITS.network(),
             author: Author {
                 handle: String::new(),
                 name: self

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use super::{GoogleReviews, DEFAULT_API_URL};
 use crate::config::keys::{KeyError, Keys};
+use crate::domain::{NetworkTraits, ReplyPath};
 use crate::net::oauth::OAuth;
 use crate::sources::google::DEFAULT_TOKEN_URL;
 use crate::sources::registry::{Context, Network, SourceSpec};
@@ -17,8 +18,21 @@ use crate::sources::Source;
 /// quarter hour.
 pub const DEFAULT_EVERY: Duration = Duration::from_secs(15 * 60);
 
+/// How Google Business Profile takes answers.
+/// A review holds one reply by the business, replaced by the next; Google counts its
+/// 4,096 in bytes of UTF-8 (`ReviewReply.comment`: "the maximum length is 4096 bytes").
+pub static TRAITS: NetworkTraits = NetworkTraits {
+    reply: ReplyPath::Direct { max_chars: 4_096 },
+    count: crate::domain::length::bytes,
+    unit: "bytes",
+    replaces: true,
+    colour: 0x4285F4,
+    ..NetworkTraits::new("google-reviews", "Google Business Profile")
+};
+
 pub const NETWORK: Network = Network {
-    kind: "google-reviews",
+    traits: &TRAITS,
+    also_known_as: &[],
     keys: &[
         "account",
         "location",

@@ -25,7 +25,7 @@ use crate::net::{
     base_url, read_json, Budget, Clock, CursorSet, Failure, Pager, Purpose, RateHeaders, Transport,
     Turn,
 };
-pub use config::{Settings, NETWORK};
+pub use config::{Settings, NETWORK, TRAITS};
 
 pub const DEFAULT_API_URL: &str = "https://mybusiness.googleapis.com";
 /// The most `reviews.list` gives per page.
@@ -179,7 +179,7 @@ impl Source for GoogleReviews {
     }
 
     fn network(&self) -> Network {
-        Network::GoogleReviews
+        TRAITS.network()
     }
 
     fn every(&self) -> Duration {
@@ -256,6 +256,6 @@ impl Source for GoogleReviews {
             .review_reply
             .and_then(|reply| reply.comment)
             .filter(|text| !text.trim().is_empty())
-            .map(|text| format!("reply on {}: {}", Network::GoogleReviews, quote(&text, 200))))
+            .map(|text| format!("reply on {}: {}", TRAITS.network(), quote(&text, 200))))
     }
 }

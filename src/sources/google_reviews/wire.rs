@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::domain::{Author, BusinessReply, Mention, MentionKey, Network, Rating, Review};
+use crate::domain::{Author, BusinessReply, Mention, MentionKey, Rating, Review};
 
 /// `reviews.list`: a page of reviews, newest change first.
 #[derive(Debug, Deserialize)]
@@ -101,7 +101,7 @@ impl GoogleReview {
         };
         Ok(Mention {
             key: MentionKey::new(source, id),
-            network: Network::GoogleReviews,
+            network: super::TRAITS.network(),
             author: Author {
                 handle: String::new(),
                 name,

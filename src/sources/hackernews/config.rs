@@ -5,11 +5,20 @@ use std::sync::Arc;
 
 use super::{HackerNews, Settings, DEFAULT_API_URL, DEFAULT_EVERY};
 use crate::config::keys::{KeyError, Keys};
+use crate::domain::NetworkTraits;
 use crate::sources::registry::{Context, Network, SourceSpec};
 use crate::sources::Source;
 
+/// How Hacker News takes answers.
+/// Hacker News has no write API: a person answers on the site.
+pub static TRAITS: NetworkTraits = NetworkTraits {
+    colour: 0xFF6600,
+    ..NetworkTraits::new("hackernews", "Hacker News")
+};
+
 pub const NETWORK: Network = Network {
-    kind: "hackernews",
+    traits: &TRAITS,
+    also_known_as: &["hn"],
     keys: &["query", "api_url", "account"],
     every: DEFAULT_EVERY,
     parse,

@@ -6,7 +6,7 @@
 
 pub mod config;
 
-pub use config::NETWORK;
+pub use config::{NETWORK, TRAITS};
 
 use std::time::Duration;
 
@@ -110,7 +110,7 @@ impl Source for HackerNews {
     }
 
     fn network(&self) -> Network {
-        Network::HackerNews
+        TRAITS.network()
     }
 
     fn every(&self) -> Duration {
@@ -297,7 +297,7 @@ fn mention(source: &str, hit: Value) -> Result<Option<Mention>, String> {
     }
     Ok(Some(Mention {
         key: MentionKey::new(source, id.clone()),
-        network: Network::HackerNews,
+        network: TRAITS.network(),
         author: Author {
             profile: Some(format!("{SITE}/user?id={author}")),
             handle: author,

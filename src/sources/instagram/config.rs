@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::Instagram;
 use crate::config::keys::{KeyError, Keys};
+use crate::domain::{NetworkTraits, ReplyPath};
 use crate::net::Secret;
 use crate::sources::graph::{self, keys::Described};
 use crate::sources::registry::{Context, Network, SourceSpec};
@@ -14,8 +15,21 @@ use crate::sources::Source;
 /// Two minutes, as for Facebook: two requests a poll when nothing is new.
 pub const DEFAULT_EVERY: Duration = Duration::from_secs(2 * 60);
 
+/// How Instagram takes answers.
+/// The Graph API refuses comments over 2,200 characters (a caption's limit) and comments
+/// naming more than 20 accounts; an answer to a reply lands under the top-level comment, so
+/// it names the person it answers.
+pub static TRAITS: NetworkTraits = NetworkTraits {
+    reply: ReplyPath::Direct { max_chars: 2_200 },
+    max_mentions: Some(20),
+    names_author: true,
+    colour: 0xE1306C,
+    ..NetworkTraits::new("instagram", "Instagram")
+};
+
 pub const NETWORK: Network = Network {
-    kind: "instagram",
+    traits: &TRAITS,
+    also_known_as: &[],
     keys: &["user_id", "token", "app_secret", "watch", "graph_url"],
     every: DEFAULT_EVERY,
     parse,

@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::Instagram;
-use crate::domain::{Author, Mention, MentionKey, Network};
+use crate::domain::{Author, Mention, MentionKey};
 use crate::net::{Failure, Purpose};
 use crate::sources::graph::{parse_time, Created};
 use crate::sources::Posted;
@@ -135,7 +135,7 @@ impl Instagram {
             .unwrap_or_else(Utc::now);
         Ok(Some(Mention {
             key: MentionKey::new(&self.name, id),
-            network: Network::Instagram,
+            network: super::TRAITS.network(),
             author: Author {
                 profile: profile(&handle),
                 handle,
@@ -230,7 +230,7 @@ mod tests {
     fn mention(id: &str, in_reply_to: Option<&str>) -> Mention {
         Mention {
             key: MentionKey::new("instagram", id),
-            network: Network::Instagram,
+            network: crate::sources::instagram::TRAITS.network(),
             author: Author::default(),
             text: String::new(),
             link: None,

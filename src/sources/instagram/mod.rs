@@ -24,7 +24,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Deserialize;
 
-pub use config::{Settings, Watch, DEFAULT_EVERY, NETWORK};
+pub use config::{Settings, Watch, DEFAULT_EVERY, NETWORK, TRAITS};
 
 use super::facebook::poll::Window;
 use super::facebook::wire::Mark;
@@ -105,7 +105,7 @@ impl Comment {
         let handle = self.author().unwrap_or_default().to_string();
         Some(Mention {
             key: MentionKey::new(source, id),
-            network: Network::Instagram,
+            network: TRAITS.network(),
             author: Author {
                 profile: (!handle.is_empty())
                     .then(|| format!("https://www.instagram.com/{handle}/")),
@@ -301,7 +301,7 @@ impl Source for Instagram {
     }
 
     fn network(&self) -> Network {
-        Network::Instagram
+        TRAITS.network()
     }
 
     fn every(&self) -> Duration {

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::mentions::Target;
 use super::{Comment, Instagram, COMMENT_FIELDS};
-use crate::domain::{Mention, Network};
+use crate::domain::Mention;
 use crate::net::{Failure, Purpose};
 use crate::sources::graph::{Created, Page};
 use crate::sources::{Posted, SourceError};
@@ -44,7 +44,7 @@ impl Instagram {
             }
             Target::Comment => {
                 let (top, text) = self.target(mention, text).await?;
-                if let Some(max) = Network::Instagram.max_mentions() {
+                if let Some(max) = super::TRAITS.network().max_mentions() {
                     if crate::domain::length::at_mentions(&text) > max {
                         return Err(SourceError::Permanent(format!(
                             "the answer names more than {max} accounts once the person answered is named"

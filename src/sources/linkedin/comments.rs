@@ -5,7 +5,7 @@ use chrono::DateTime;
 
 use super::wire::{Comment, Elements, Post};
 use super::{encode, LinkedIn, SITE};
-use crate::domain::{Author, Mention, MentionKey, Network};
+use crate::domain::{Author, Mention, MentionKey};
 use crate::net::{Failure, Purpose};
 
 /// The newest posts whose comments are read.
@@ -96,7 +96,7 @@ impl LinkedIn {
         }
         Some(Mention {
             key: MentionKey::new(&self.name, &urn),
-            network: Network::LinkedIn,
+            network: super::TRAITS.network(),
             // Only the member's URN: LinkedIn limits how long profile data may be kept.
             author: Author {
                 handle: actor,

@@ -8,13 +8,23 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{LinkedIn, DEFAULT_API_URL, DEFAULT_EVERY, DEFAULT_TOKEN_URL, DEFAULT_VERSION};
 use crate::config::keys::{KeyError, Keys};
+use crate::domain::{NetworkTraits, ReplyPath};
 use crate::net::oauth::OAuth;
 use crate::net::Secret;
 use crate::sources::registry::{Context, Network, SourceSpec};
 use crate::sources::Source;
 
+/// How LinkedIn takes answers.
+/// LinkedIn's comment text limit is 1,250 characters.
+pub static TRAITS: NetworkTraits = NetworkTraits {
+    reply: ReplyPath::Direct { max_chars: 1_250 },
+    colour: 0x0A66C2,
+    ..NetworkTraits::new("linkedin", "LinkedIn")
+};
+
 pub const NETWORK: Network = Network {
-    kind: "linkedin",
+    traits: &TRAITS,
+    also_known_as: &[],
     keys: &[
         "organization",
         "token",

@@ -26,7 +26,7 @@ use crate::net::{
     Transport,
 };
 use crate::store::Credentials;
-pub use config::{Settings, Watch, NETWORK};
+pub use config::{Settings, Watch, NETWORK, TRAITS};
 use token::Token;
 pub use token::DEFAULT_TOKEN_URL;
 use wire::{Elements, Notification};
@@ -161,7 +161,7 @@ impl LinkedIn {
             let post = note.source_post.clone().unwrap_or_else(|| target.clone());
             found.push(Mention {
                 key: MentionKey::new(&self.name, &target),
-                network: Network::LinkedIn,
+                network: TRAITS.network(),
                 author: Author::default(),
                 text: match note.action.as_deref() {
                     Some("COMMENT_MENTION") => "mentioned the Page in a comment".into(),
@@ -192,7 +192,7 @@ impl Source for LinkedIn {
     }
 
     fn network(&self) -> Network {
-        Network::LinkedIn
+        TRAITS.network()
     }
 
     fn every(&self) -> Duration {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::{Mastodon, Watch};
 use crate::config::keys::{web_url, KeyError, Keys};
+use crate::domain::{NetworkTraits, ReplyPath};
 use crate::net::Secret;
 use crate::sources::registry::{Context, Network, SourceSpec};
 use crate::sources::Source;
@@ -14,8 +15,21 @@ use crate::sources::Source;
 /// stream (two when something new came), so 30 s spends under a tenth of the budget.
 pub const DEFAULT_EVERY: Duration = Duration::from_secs(30);
 
+/// How Mastodon takes answers.
+/// 500 is Mastodon's default (an instance may raise it; the source checks the real
+/// limit). A reply only reaches its author when it names them, so an answer opens with their
+/// handle; an account on another instance is also known by its full name.
+pub static TRAITS: NetworkTraits = NetworkTraits {
+    reply: ReplyPath::Direct { max_chars: 500 },
+    names_author: true,
+    aliases: super::accounts::aliases,
+    colour: 0x6364FF,
+    ..NetworkTraits::new("mastodon", "Mastodon")
+};
+
 pub const NETWORK: Network = Network {
-    kind: "mastodon",
+    traits: &TRAITS,
+    also_known_as: &[],
     keys: &["watch", "instance", "token", "stream", "account_domain"],
     every: DEFAULT_EVERY,
     parse,

@@ -2,9 +2,10 @@
 //! instance, polled forward with `min_id` cursors; answers posted as replies with an
 //! `Idempotency-Key`, so a retried answer is posted once.
 
+mod accounts;
 pub mod config;
 
-pub use config::{Settings, DEFAULT_EVERY, NETWORK};
+pub use config::{Settings, DEFAULT_EVERY, NETWORK, TRAITS};
 
 use std::time::Duration;
 
@@ -391,7 +392,7 @@ impl Source for Mastodon {
     }
 
     fn network(&self) -> Network {
-        Network::Mastodon
+        TRAITS.network()
     }
 
     fn every(&self) -> Duration {

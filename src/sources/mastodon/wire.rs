@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use crate::domain::text::{as_written, plain_text};
-use crate::domain::{Author, Mention, MentionKey, Network};
+use crate::domain::{Author, Mention, MentionKey};
 
 /// The account a token belongs to (`verify_credentials`), or a post's author.
 #[derive(Debug, Clone, Deserialize)]
@@ -187,7 +187,7 @@ pub(super) fn to_mention(
     Some(Mention {
         review: None,
         key: MentionKey::new(source, id),
-        network: Network::Mastodon,
+        network: super::TRAITS.network(),
         author: Author {
             handle: account.acct.clone(),
             name: (!name.is_empty()).then_some(name),

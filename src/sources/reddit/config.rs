@@ -7,11 +7,21 @@ use super::{
     default_user_agent, Reddit, Settings, Watch, DEFAULT_API_URL, DEFAULT_EVERY, DEFAULT_TOKEN_URL,
 };
 use crate::config::keys::{KeyError, Keys};
+use crate::domain::{NetworkTraits, ReplyPath};
 use crate::sources::registry::{Context, Network, SourceSpec};
 use crate::sources::Source;
 
+/// How Reddit takes answers.
+/// Reddit takes comments of up to 10,000 characters.
+pub static TRAITS: NetworkTraits = NetworkTraits {
+    reply: ReplyPath::Direct { max_chars: 10_000 },
+    colour: 0xFF4500,
+    ..NetworkTraits::new("reddit", "Reddit")
+};
+
 pub const NETWORK: Network = Network {
-    kind: "reddit",
+    traits: &TRAITS,
+    also_known_as: &[],
     keys: &[
         "watch",
         "api_url",

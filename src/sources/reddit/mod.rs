@@ -7,7 +7,7 @@
 
 pub mod config;
 
-pub use config::NETWORK;
+pub use config::{NETWORK, TRAITS};
 
 mod answered;
 mod listing;
@@ -171,7 +171,7 @@ impl Source for Reddit {
     }
 
     fn network(&self) -> Network {
-        Network::Reddit
+        TRAITS.network()
     }
 
     fn every(&self) -> Duration {

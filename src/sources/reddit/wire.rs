@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::SITE;
 use crate::domain::text::as_written;
-use crate::domain::{Author, Mention, MentionKey, Network};
+use crate::domain::{Author, Mention, MentionKey};
 
 /// The newest item handled in one listing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,7 +115,7 @@ impl Item {
         Some(Mention {
             review: None,
             key: MentionKey::new(source, self.mark.name.clone()),
-            network: Network::Reddit,
+            network: super::TRAITS.network(),
             author: Author {
                 handle: author.to_string(),
                 name: None,

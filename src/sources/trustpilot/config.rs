@@ -6,12 +6,25 @@ use std::sync::Arc;
 
 use super::{Trustpilot, DEFAULT_API_URL, DEFAULT_EVERY};
 use crate::config::keys::{KeyError, Keys};
+use crate::domain::{NetworkTraits, ReplyPath};
 use crate::net::Secret;
 use crate::sources::registry::{Context, Network, SourceSpec};
 use crate::sources::Source;
 
+/// How Trustpilot takes answers.
+/// A review holds one reply by the business, replaced by the next; Trustpilot's API
+/// reference names no limit: 2,048 characters is earshot's own guard against pasting a whole
+/// letter, and a refusal by the network still reaches the person.
+pub static TRAITS: NetworkTraits = NetworkTraits {
+    reply: ReplyPath::Direct { max_chars: 2_048 },
+    replaces: true,
+    colour: 0x00B67A,
+    ..NetworkTraits::new("trustpilot", "Trustpilot")
+};
+
 pub const NETWORK: Network = Network {
-    kind: "trustpilot",
+    traits: &TRAITS,
+    also_known_as: &[],
     keys: &[
         "business_unit_id",
         "api_key",

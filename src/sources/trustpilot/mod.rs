@@ -24,7 +24,7 @@ use crate::net::{
     base_url, classify, Budget, Class, Clock, Failure, Purpose, RateHeaders, Transport,
 };
 use crate::store::Credentials;
-pub use config::{Settings, NETWORK};
+pub use config::{Settings, NETWORK, TRAITS};
 pub use token::TOKEN_PATH;
 use token::{Held, Login};
 
@@ -168,7 +168,7 @@ impl Source for Trustpilot {
     }
 
     fn network(&self) -> Network {
-        Network::Trustpilot
+        TRAITS.network()
     }
 
     fn every(&self) -> Duration {

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::domain::review::{BusinessReply, Rating, Review};
-use crate::domain::{Author, Mention, MentionKey, Network};
+use crate::domain::{Author, Mention, MentionKey};
 
 /// A page of `GET /v1/private/business-units/{id}/reviews`.
 #[derive(Debug, Deserialize)]
@@ -126,7 +126,7 @@ pub fn to_mention(source: &str, review: &ServiceReview) -> Result<Mention, Strin
     let consumer = review.consumer.as_ref();
     Ok(Mention {
         key: MentionKey::new(source, &review.id),
-        network: Network::Trustpilot,
+        network: super::TRAITS.network(),
         author: Author {
             handle: String::new(),
             name: consumer.and_then(|who| nonblank(who.display_name.as_deref())),

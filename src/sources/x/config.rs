@@ -6,12 +6,23 @@ use std::sync::Arc;
 
 use super::{DEFAULT_API_URL, DEFAULT_EVERY, DEFAULT_TOKEN_URL, X};
 use crate::config::keys::{KeyError, Keys};
+use crate::domain::{NetworkTraits, ReplyPath};
 use crate::net::Secret;
 use crate::sources::registry::{Context, Network, SourceSpec};
 use crate::sources::Source;
 
+/// How X takes answers.
+/// X refuses more than 280 weighted characters (links count 23, CJK and emoji 2).
+pub static TRAITS: NetworkTraits = NetworkTraits {
+    reply: ReplyPath::Direct { max_chars: 280 },
+    count: super::length::x_weighted_length,
+    colour: 0x14171A,
+    ..NetworkTraits::new("x", "X")
+};
+
 pub const NETWORK: Network = Network {
-    kind: "x",
+    traits: &TRAITS,
+    also_known_as: &["twitter"],
     keys: &[
         "watch",
         "api_url",

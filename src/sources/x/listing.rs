@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::wire::{newer, snowflake_time, Page, Reference, User};
 use super::{Endpoint, Watch, PAGE_SIZE, SITE, X};
 use crate::domain::text::unescape_x;
-use crate::domain::{Author, Mention, MentionKey, Network};
+use crate::domain::{Author, Mention, MentionKey};
 use crate::net::{read_json, Failure, Pager, Turn};
 
 /// X serves the 800 latest mentions at most; ten pages cover that and bound one pass.
@@ -188,7 +188,7 @@ impl X {
         };
         Ok(Some(Mention {
             key: MentionKey::new(self.name.clone(), id),
-            network: Network::X,
+            network: super::TRAITS.network(),
             author: Author {
                 profile: (!handle.is_empty()).then(|| format!("{SITE}/{handle}")),
                 name: user.and_then(|user| user.name.clone()),

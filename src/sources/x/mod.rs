@@ -9,12 +9,13 @@
 
 mod answered;
 pub mod config;
+pub mod length;
 mod listing;
 mod reply;
 mod user_token;
 mod wire;
 
-pub use config::{Refresh, Settings, Watch, NETWORK};
+pub use config::{Refresh, Settings, Watch, NETWORK, TRAITS};
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -152,7 +153,7 @@ impl Source for X {
     }
 
     fn network(&self) -> Network {
-        Network::X
+        TRAITS.network()
     }
 
     fn every(&self) -> Duration {

@@ -6,12 +6,22 @@ use std::sync::Arc;
 
 use super::{quota, OAuth, YouTube, DEFAULT_API_URL, DEFAULT_EVERY, DEFAULT_TOKEN_URL};
 use crate::config::keys::{KeyError, Keys};
+use crate::domain::{NetworkTraits, ReplyPath};
 use crate::net::Secret;
 use crate::sources::registry::{Context, Network, SourceSpec};
 use crate::sources::Source;
 
+/// How YouTube takes answers.
+/// `comments.insert` takes up to 10,000 characters.
+pub static TRAITS: NetworkTraits = NetworkTraits {
+    reply: ReplyPath::Direct { max_chars: 10_000 },
+    colour: 0xFF0000,
+    ..NetworkTraits::new("youtube", "YouTube")
+};
+
 pub const NETWORK: Network = Network {
-    kind: "youtube",
+    traits: &TRAITS,
+    also_known_as: &[],
     keys: &[
         "channel_id",
         "api_key",

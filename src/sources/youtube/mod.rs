@@ -32,7 +32,7 @@ use crate::net::{
     RateHeaders, Transport,
 };
 use crate::sources::google::{RefreshExpiry, RefreshGrant, Renewal};
-pub use config::{Settings, Watch, NETWORK};
+pub use config::{Settings, Watch, NETWORK, TRAITS};
 use quota::{Bucket, Quota, LIST_COST};
 
 pub const DEFAULT_API_URL: &str = "https://www.googleapis.com/youtube/v3";
@@ -247,7 +247,7 @@ impl YouTube {
         let display = snippet.author_display_name.clone().unwrap_or_default();
         Some(Mention {
             key: MentionKey::new(&self.name, id),
-            network: Network::YouTube,
+            network: TRAITS.network(),
             author: Author {
                 handle: display.trim().trim_start_matches('@').to_string(),
                 name: Some(display).filter(|name| !name.is_empty()),
@@ -272,7 +272,7 @@ impl Source for YouTube {
     }
 
     fn network(&self) -> Network {
-        Network::YouTube
+        TRAITS.network()
     }
 
     fn every(&self) -> Duration {

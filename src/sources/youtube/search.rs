@@ -8,7 +8,7 @@ use super::quota::{search_spacing, Bucket};
 use super::wire::{Listing, SearchMark, SearchResult};
 use super::{YouTube, SITE, VIDEO_PREFIX};
 use crate::domain::text::plain_text;
-use crate::domain::{Author, Mention, MentionKey, Network};
+use crate::domain::{Author, Mention, MentionKey};
 use crate::net::Purpose;
 use crate::sources::SourceError;
 
@@ -74,7 +74,7 @@ impl YouTube {
             let description = plain_text(snippet.description.as_deref().unwrap_or_default());
             found.push(Mention {
                 key: MentionKey::new(&self.name, format!("{VIDEO_PREFIX}{id}")),
-                network: Network::YouTube,
+                network: super::TRAITS.network(),
                 author: Author {
                     handle: String::new(),
                     name: snippet.channel_title.filter(|name| !name.is_empty()),

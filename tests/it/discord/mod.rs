@@ -38,7 +38,7 @@ impl Source for Replies {
         "masto"
     }
     fn network(&self) -> Network {
-        Network::Mastodon
+        earshot::sources::mastodon::TRAITS.network()
     }
     fn every(&self) -> std::time::Duration {
         std::time::Duration::from_secs(60)
@@ -137,7 +137,7 @@ async fn bot(config: DiscordConfig, fake: FakeDiscord, with_shell: bool) -> Bot 
 fn mention(id: &str, text: &str) -> Mention {
     Mention {
         key: MentionKey::new("masto", id),
-        network: Network::Mastodon,
+        network: earshot::sources::mastodon::TRAITS.network(),
         author: Author {
             handle: "jane@example.social".into(),
             name: Some("Jane".into()),

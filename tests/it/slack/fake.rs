@@ -23,6 +23,8 @@ use tokio_tungstenite::tungstenite::Message;
 pub enum Failure {
     /// 429 with `Retry-After: <seconds>`.
     RateLimited(u64),
+    /// 429 with `Retry-After` in its other form, an HTTP-date (`Wed, 21 Oct 2026 07:28:00 GMT`).
+    RateLimitedUntil(chrono::DateTime<chrono::Utc>),
     /// 503 and nothing posted.
     Unavailable,
     /// The message is posted, but the answer is lost (a 503 instead): the crash window.
@@ -230,11 +232,18 @@ async fn web_api(
         "apps.connections.open" => ok(json!({ "url": ws_url })),
         "chat.postMessage" => {
             let failure = slack.failures.pop_front();
-            if let Some(Failure::RateLimited(seconds)) = failure {
+            let retry_after = match failure {
+                Some(Failure::RateLimited(seconds)) => Some(seconds.to_string()),
+                Some(Failure::RateLimitedUntil(at)) => {
+                    Some(at.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+                }
+                _ => None,
+            };
+            if let Some(retry_after) = retry_after {
                 return (
                     StatusCode::TOO_MANY_REQUESTS,
                     [
-                        ("retry-after", seconds.to_string()),
+                        ("retry-after", retry_after),
                         ("content-type", "application/json".into()),
                     ],
                     r#"{"ok":false,"error":"ratelimited"}"#,

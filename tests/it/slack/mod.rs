@@ -3,6 +3,7 @@
 //! signatures, and a restart in the middle of an outage.
 
 pub mod fake;
+mod retry_after;
 mod routes;
 
 use std::sync::{Arc, Mutex};
@@ -69,7 +70,7 @@ impl Source for Answering {
         "masto"
     }
     fn network(&self) -> Network {
-        Network::Mastodon
+        earshot::sources::mastodon::TRAITS.network()
     }
     fn every(&self) -> Duration {
         Duration::from_secs(60)
@@ -223,7 +224,7 @@ async fn a_mention_becomes_one_message_with_the_right_blocks() {
     let numbers = bot.ingest(&[mention(
         "masto",
         "1",
-        Network::Mastodon,
+        earshot::sources::mastodon::TRAITS.network(),
         "Acme lids leak again",
     )]);
     assert_eq!(numbers, vec![1]);
@@ -274,7 +275,7 @@ async fn a_hostile_post_does_not_ping() {
     let mut hostile = mention(
         "masto",
         "666",
-        Network::Mastodon,
+        earshot::sources::mastodon::TRAITS.network(),
         "@channel @here @everyone <!channel> <!here|here> <!everyone> <@U024BE7LH> <!subteam^S1> \
          <https://evil.example/login|https://acme.example/refund> & acme",
     );
@@ -328,7 +329,12 @@ async fn a_claim_click_over_socket_mode_claims_and_updates_the_message() {
         Store::temporary(vec!["slack".into()]).unwrap(),
         vec![],
     );
-    bot.ingest(&[mention("masto", "1", Network::Mastodon, "Acme lids leak")]);
+    bot.ingest(&[mention(
+        "masto",
+        "1",
+        earshot::sources::mastodon::TRAITS.network(),
+        "Acme lids leak",
+    )]);
     bot.run();
     let ts = fake
         .until("the card", |slack| {
@@ -404,7 +410,12 @@ async fn the_slash_command_answers_ephemerally() {
         Store::temporary(vec!["slack".into()]).unwrap(),
         vec![],
     );
-    bot.ingest(&[mention("masto", "1", Network::Mastodon, "Acme <3 & co")]);
+    bot.ingest(&[mention(
+        "masto",
+        "1",
+        earshot::sources::mastodon::TRAITS.network(),
+        "Acme <3 & co",
+    )]);
     bot.run();
 
     let reply = |ack: Value| -> (String, String) {
@@ -473,7 +484,7 @@ async fn a_modal_submit_queues_the_reply_and_the_message_shows_the_link() {
     bot.ingest(&[mention(
         "masto",
         "1",
-        Network::Mastodon,
+        earshot::sources::mastodon::TRAITS.network(),
         "Do Acme lids leak?",
     )]);
     bot.run();
@@ -572,7 +583,12 @@ async fn answerers_restrict_public_answers_but_not_claims() {
         Store::temporary(vec!["slack".into()]).unwrap(),
         vec![],
     );
-    bot.ingest(&[mention("masto", "1", Network::Mastodon, "Acme?")]);
+    bot.ingest(&[mention(
+        "masto",
+        "1",
+        earshot::sources::mastodon::TRAITS.network(),
+        "Acme?",
+    )]);
     bot.run();
 
     let ack = fake
@@ -623,7 +639,12 @@ async fn a_rate_limited_post_is_retried_after_retry_after() {
         Store::temporary(vec!["slack".into()]).unwrap(),
         vec![],
     );
-    bot.ingest(&[mention("masto", "1", Network::Mastodon, "Acme")]);
+    bot.ingest(&[mention(
+        "masto",
+        "1",
+        earshot::sources::mastodon::TRAITS.network(),
+        "Acme",
+    )]);
     let at = |seconds| Utc::now() + chrono::Duration::seconds(seconds);
     let start = at(0);
     let after = |seconds| start + chrono::Duration::seconds(seconds);
@@ -672,7 +693,12 @@ async fn another_apps_metadata_in_the_channel_does_not_stall_a_retried_post() {
         Store::temporary(vec!["slack".into()]).unwrap(),
         vec![],
     );
-    bot.ingest(&[mention("masto", "1", Network::Mastodon, "Acme")]);
+    bot.ingest(&[mention(
+        "masto",
+        "1",
+        earshot::sources::mastodon::TRAITS.network(),
+        "Acme",
+    )]);
     let start = Utc::now();
     bot.outbox.drain(start).await.unwrap();
     assert_eq!(
@@ -718,7 +744,7 @@ async fn a_restart_during_an_outage_posts_each_pending_message_exactly_once() {
                 mention(
                     "masto",
                     &i.to_string(),
-                    Network::Mastodon,
+                    earshot::sources::mastodon::TRAITS.network(),
                     &format!("Acme post {i}"),
                 )
             })
@@ -781,7 +807,12 @@ async fn http_mode_verifies_signatures() {
         Store::temporary(vec!["slack".into()]).unwrap(),
         vec![],
     );
-    bot.ingest(&[mention("masto", "1", Network::Mastodon, "Acme")]);
+    bot.ingest(&[mention(
+        "masto",
+        "1",
+        earshot::sources::mastodon::TRAITS.network(),
+        "Acme",
+    )]);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(bot.chat.clone().serve_http(
@@ -892,7 +923,12 @@ fn url_encode(text: &str) -> String {
 
 /// Posts mention #1 through the outbox and returns its card's ts.
 async fn shown(bot: &Bot, fake: &FakeSlack, text: &str) -> String {
-    bot.ingest(&[mention("masto", "1", Network::Mastodon, text)]);
+    bot.ingest(&[mention(
+        "masto",
+        "1",
+        earshot::sources::mastodon::TRAITS.network(),
+        text,
+    )]);
     bot.outbox.drain(Utc::now()).await.unwrap();
     fake.with(|s| s.cards()[0].ts.clone())
 }
@@ -1149,7 +1185,12 @@ async fn a_retry_after_beyond_any_clock_delays_one_card_at_most_an_hour() {
         Store::temporary(vec!["slack".into()]).unwrap(),
         vec![],
     );
-    bot.ingest(&[mention("masto", "1", Network::Mastodon, "Acme")]);
+    bot.ingest(&[mention(
+        "masto",
+        "1",
+        earshot::sources::mastodon::TRAITS.network(),
+        "Acme",
+    )]);
     let start = Utc::now();
     let due = || bot.store.outbox().unwrap()[0].1.not_before;
     for _ in 0..2 {

@@ -9,7 +9,7 @@ use earshot::digest::Digester;
 use earshot::domain::replies::SavedReplies;
 use earshot::domain::routing::{Route, Routes, When};
 use earshot::domain::schedule::Daily;
-use earshot::domain::{Network, Status};
+use earshot::domain::Status;
 use earshot::sources::Source;
 use earshot::store::{Effect, Store};
 use serde_json::{json, Value};
@@ -65,11 +65,16 @@ async fn routed_mentions_live_in_their_channel_and_their_digest_is_their_own() {
     let bot = Bot::new(config(&fake), store, vec![]);
     // #1 is praise (no route), #2 a complaint (the complaints route).
     bot.ingest(&[
-        mention("masto", "1", Network::Mastodon, "Acme coffee is lovely"),
+        mention(
+            "masto",
+            "1",
+            earshot::sources::mastodon::TRAITS.network(),
+            "Acme coffee is lovely",
+        ),
         mention(
             "masto",
             "2",
-            Network::Mastodon,
+            earshot::sources::mastodon::TRAITS.network(),
             "Acme charged me twice and nobody answers, I want a refund",
         ),
     ]);
@@ -201,7 +206,7 @@ async fn routed_mentions_live_in_their_channel_and_their_digest_is_their_own() {
             &[mention(
                 "masto",
                 "3",
-                Network::Mastodon,
+                earshot::sources::mastodon::TRAITS.network(),
                 "Acme refund please",
             )],
             &earshot::domain::Cursor::default(),
@@ -248,7 +253,7 @@ async fn saved_replies_answer_from_the_command_and_refuse_what_does_not_fit() {
     bot.ingest(&[mention(
         "masto",
         "1",
-        Network::Mastodon,
+        earshot::sources::mastodon::TRAITS.network(),
         "Acme lost my order",
     )]);
     bot.run();
@@ -326,7 +331,7 @@ async fn the_answer_modal_offers_saved_replies_and_a_pick_fills_the_box() {
     bot.ingest(&[mention(
         "masto",
         "1",
-        Network::Mastodon,
+        earshot::sources::mastodon::TRAITS.network(),
         "Acme lost my order",
     )]);
     bot.run();
