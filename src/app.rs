@@ -23,6 +23,7 @@ use crate::chat::{Chat, ChatError};
 use crate::config::Config;
 use crate::desk::Desk;
 use crate::digest::Digester;
+use crate::domain::mention::Provenance;
 use crate::domain::{Member, MemberRef, Mention};
 use crate::outbox::Outbox;
 use crate::reminders::Reminders;
@@ -624,20 +625,17 @@ fn relevant(
 ) -> Vec<Mention> {
     let name = source.name();
     let addressed = source.addressed_to_brand();
+    let ours = |id: &str| matches!(store.answered_with(name, id), Ok(Some(_)));
     mentions
         .into_iter()
-        .map(|mut mention| {
-            mention.direct |= addressed;
-            // A reply to one of the brand's answers is someone talking to the brand, keyword or not.
-            if let Some(parent) = &mention.in_reply_to {
-                if let Ok(Some(_)) = store.answered_with(name, parent) {
-                    mention.direct = true;
-                }
-            }
-            mention
+        .filter_map(|mention| {
+            let provenance = Provenance {
+                source_addressed: addressed,
+                is_our_answer: ours(&mention.key.id),
+                replies_to_our_answer: mention.in_reply_to.as_deref().is_some_and(ours),
+            };
+            mention.taken_in(provenance)
         })
-        // An answer earshot posted, read back by a poll, is the brand's own post.
-        .filter(|mention| !matches!(store.answered_with(name, &mention.key.id), Ok(Some(_))))
         .filter_map(|mut mention| match rules.judge(&mention) {
             Verdict::Relay(matched) => {
                 mention.matched = matched;

@@ -419,7 +419,8 @@ fn said(prefix: &str, tracked: &Tracked, action: &Action) -> String {
         Action::AnswerDelivered { .. }
         | Action::AnswerFailed { .. }
         | Action::AnsweredElsewhere { .. }
-        | Action::ReleaseStale => {
+        | Action::ReleaseStale
+        | Action::Snooze { .. } => {
             format!("#{number}: {}", tracked.state.describe())
         }
     }
