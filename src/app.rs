@@ -21,8 +21,9 @@ use crate::chat::shell::Shell;
 use crate::chat::slack::SlackChat;
 use crate::chat::{Chat, ChatError};
 use crate::config::Config;
-use crate::desk::Desk;
+use crate::desk::{Caller, Desk};
 use crate::digest::Digester;
+use crate::domain::lifecycle::Answerers;
 use crate::domain::mention::Provenance;
 use crate::domain::{Member, MemberRef, Mention};
 use crate::outbox::Outbox;
@@ -132,9 +133,12 @@ impl App {
             sources.iter().map(|(source, _)| source.clone()).collect(),
             wake.clone(),
         );
-        let desk = Desk::new(store.clone(), config.command.clone(), wake.clone())
-            .with_follow_up(config.follow_up.clone())
-            .with_replies(config.replies.clone());
+        let desk = with_answerers(
+            Desk::new(store.clone(), config.command.clone(), wake.clone())
+                .with_follow_up(config.follow_up.clone())
+                .with_replies(config.replies.clone()),
+            config,
+        );
         let user = options
             .member
             .clone()
@@ -428,7 +432,12 @@ impl App {
         let resolve = |who: &MemberRef| Member::new(who.0.clone(), who.0.clone());
         let reply = self
             .desk
-            .handle(&self.member, text, &resolve, Utc::now())
+            .handle(
+                &Caller::new(self.member.clone(), "shell"),
+                text,
+                &resolve,
+                Utc::now(),
+            )
             .await;
         let _ = self.shell.say(&reply.text);
     }
@@ -529,6 +538,22 @@ impl FollowUpTasks {
         }
         queued
     }
+}
+
+/// Each chat's `answerers`, as its config section names them, for the desk to apply.
+fn with_answerers(desk: Desk, config: &Config) -> Desk {
+    let mut desk = desk;
+    if let Some(shell) = &config.shell {
+        desk = desk.with_answerers("shell", Answerers::new(shell.answerers.clone()));
+    }
+    if let Some(slack) = &config.slack {
+        desk = desk.with_answerers("slack", Answerers::new(slack.answerers.clone()));
+    }
+    if let Some(discord) = &config.discord {
+        let ids = discord.answerers.iter().map(u64::to_string);
+        desk = desk.with_answerers("discord", Answerers::new(ids));
+    }
+    desk
 }
 
 /// Every configured chat. The terminal is always built (it is also where `--once` prints), but

@@ -1,7 +1,10 @@
 //! The desk executes what people ask: a parsed [`Command`] becomes a read or one state
 //! transition in the store, and a reply for the person who asked. Chat adapters call
-//! [`Desk::handle`] with the text after the command name, or [`Desk::execute`] for a button.
+//! [`Desk::handle`] with the text after the command name, or [`Desk::execute`] for a button,
+//! naming the [`Caller`]; the desk applies the domain's rules (who may answer, what the
+//! lifecycle allows) alike for every chat.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -10,7 +13,7 @@ use tokio::sync::Notify;
 use crate::config::FollowUp;
 use crate::digest::Digester;
 use crate::domain::command::{self, help};
-use crate::domain::lifecycle::ago;
+use crate::domain::lifecycle::{ago, permit, Answerers, Role};
 use crate::domain::replies::{self, SavedReplies};
 use crate::domain::schedule::local_instant;
 use crate::domain::{review, stats, SnoozeUntil};
@@ -58,6 +61,37 @@ pub struct Desk {
     follow_up: Arc<FollowUp>,
     /// What `answer N :name` and `replies` read.
     replies: Arc<SavedReplies>,
+    /// Each chat's `answerers`, by chat name; a chat not named lets everyone answer.
+    answerers: Arc<HashMap<String, Answerers>>,
+}
+
+/// Who asks, as their chat knows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub member: Member,
+    /// The chat they asked in ("shell", "slack", "discord"): its `answerers` apply.
+    pub chat: String,
+    /// The ids that chat's `answerers` may name them by: their own, and the groups (Slack
+    /// user groups, Discord roles) they are in.
+    pub ids: Vec<String>,
+}
+
+impl Caller {
+    /// `member` asking in `chat`, known there by their member id alone.
+    pub fn new(member: Member, chat: impl Into<String>) -> Caller {
+        Caller {
+            ids: vec![member.id.clone()],
+            member,
+            chat: chat.into(),
+        }
+    }
+
+    /// Known in their chat by `ids` instead (a platform user id without the namespace the
+    /// member id carries, and their groups).
+    pub fn known_as(mut self, ids: impl IntoIterator<Item = String>) -> Caller {
+        self.ids = ids.into_iter().collect();
+        self
+    }
 }
 
 /// Where a command was typed: the chat, and the channel (`None`: the chat's own channel).
@@ -76,7 +110,31 @@ impl Desk {
             outbox,
             follow_up: Arc::default(),
             replies: Arc::default(),
+            answerers: Arc::default(),
         }
+    }
+
+    /// Lets only `answerers` post answers from `chat` (its config section's `answerers`).
+    pub fn with_answerers(mut self, chat: &str, answerers: Answerers) -> Desk {
+        Arc::make_mut(&mut self.answerers).insert(chat.to_string(), answerers);
+        self
+    }
+
+    /// What `caller` may do, by their chat's `answerers`.
+    pub fn role(&self, caller: &Caller) -> Role {
+        self.answerers
+            .get(&caller.chat)
+            .map_or(Role::Answerer, |answerers| answerers.role_of(&caller.ids))
+    }
+
+    /// Refuses an answer to #`number` by someone their chat does not let answer; chats ask
+    /// before they open an answer form.
+    pub fn may_answer(&self, caller: &Caller, number: u64) -> Result<(), Reply> {
+        let answer = Action::Answer {
+            text: String::new(),
+        };
+        permit(self.role(caller), &answer, number, &caller.chat)
+            .map_err(|refusal| Reply::refused(refusal.to_string()))
     }
 
     /// Answers `answer N :name` with the team's saved replies.
@@ -117,37 +175,43 @@ impl Desk {
     /// named in `assign` into a member, the way the chat knows them.
     pub async fn handle(
         &self,
-        member: &Member,
+        caller: &Caller,
         text: &str,
         resolve: &(dyn Fn(&MemberRef) -> Member + Sync),
         now: DateTime<Utc>,
     ) -> Reply {
         match command::parse(text, &self.prefix) {
-            Ok(command) => self.execute(member, command, resolve, now).await,
+            Ok(command) => self.execute(caller, command, resolve, now).await,
             Err(error) => Reply::refused(error.to_string()),
         }
     }
 
     pub async fn execute(
         &self,
-        member: &Member,
+        caller: &Caller,
         command: Command,
         resolve: &(dyn Fn(&MemberRef) -> Member + Sync),
         now: DateTime<Utc>,
     ) -> Reply {
-        self.execute_in(member, command, resolve, now, None).await
+        self.execute_in(caller, command, resolve, now, None).await
     }
 
     /// [`Desk::execute`] for a command typed in `here`.
     pub async fn execute_in(
         &self,
-        member: &Member,
+        caller: &Caller,
         command: Command,
         resolve: &(dyn Fn(&MemberRef) -> Member + Sync),
         now: DateTime<Utc>,
         here: Option<&Here>,
     ) -> Reply {
         let prefix = &self.prefix;
+        let member = &caller.member;
+        if let Command::Answer(number, _) = &command {
+            if let Err(reply) = self.may_answer(caller, *number) {
+                return reply;
+            }
+        }
         let (number, action) = match command {
             Command::Help => return Reply::ok(help(prefix)),
             Command::List { filter, page } => return self.list(filter, page, member, now, here),
@@ -190,6 +254,9 @@ impl Desk {
             Command::Ignore(number, reason) => (number, Action::Ignore { reason }),
             Command::Reopen(number) => (number, Action::Reopen),
         };
+        if let Err(refusal) = permit(self.role(caller), &action, number, &caller.chat) {
+            return Reply::refused(refusal.to_string());
+        }
         match self.store.apply(number, member, &action, now).await {
             Ok(applied) => {
                 self.outbox.notify_one();

@@ -11,7 +11,7 @@ use chrono_tz::Europe::Amsterdam;
 use earshot::answered::AnswerWatch;
 use earshot::chat::{Chat, ChatError};
 use earshot::config::FollowUp;
-use earshot::desk::Desk;
+use earshot::desk::{Caller, Desk};
 use earshot::digest::Digester;
 use earshot::domain::business_hours::BusinessHours;
 use earshot::domain::schedule::{parse_time, Daily};
@@ -227,9 +227,14 @@ fn desk(store: &Store) -> Desk {
 
 async fn say(desk: &Desk, who: &str, text: &str, now: DateTime<Utc>) -> String {
     let resolve = |who: &MemberRef| Member::new(who.0.clone(), who.0.clone());
-    desk.handle(&Member::new(who, who), text, &resolve, now)
-        .await
-        .text
+    desk.handle(
+        &Caller::new(Member::new(who, who), "shell"),
+        text,
+        &resolve,
+        now,
+    )
+    .await
+    .text
 }
 
 /// Ticks the digest at `at` and returns whether it was queued.

@@ -16,8 +16,8 @@ use tokio::task::JoinHandle;
 
 use super::commands::{self, Ask, Button, ANSWER_FIELD};
 use super::render::{truncate, CONTENT_LIMIT};
-use crate::desk::{Desk, Here};
-use crate::domain::{Command, Member, MemberRef, Refusal, ReplyPath};
+use crate::desk::{Caller, Desk, Here};
+use crate::domain::{Member, MemberRef, Refusal, ReplyPath};
 use crate::store::StoreError;
 
 /// Discord drops an interaction not answered within 3 s. Past this, the person sees "earshot is
@@ -35,8 +35,6 @@ const LABEL_LIMIT: usize = 45;
 #[derive(Clone)]
 pub struct Responder {
     pub desk: Desk,
-    /// Role or user ids allowed to answer publicly; empty = everyone.
-    pub answerers: Vec<u64>,
     /// The configured channel: commands typed elsewhere are in a route's channel.
     pub channel: u64,
 }
@@ -109,7 +107,6 @@ impl Responder {
             Interaction::Ping(_) => Outcome::Pong,
             Interaction::Command(command) => {
                 let ask = commands::from_command(&command.data, &prefix);
-                let may_answer = self.may_answer(&command.user, command.member.as_deref());
                 let users = command.data.resolved.users.clone();
                 let resolve = move |who: &MemberRef| {
                     let id = who.0.trim_start_matches("<@").trim_start_matches('!');
@@ -120,12 +117,9 @@ impl Responder {
                         .map(|(_, user)| member(user, None))
                         .unwrap_or_else(|| Member::new(who.0.clone(), who.0.clone()))
                 };
-                let who = member(
-                    &command.user,
-                    command.member.as_ref().and_then(|m| m.nick.as_deref()),
-                );
+                let who = caller(&command.user, command.member.as_deref());
                 let here = self.here(command.channel_id.get());
-                self.act(ask, &who, may_answer, &resolve, Some(&here)).await
+                self.act(ask, &who, &resolve, Some(&here)).await
             }
             Interaction::Autocomplete(command) => {
                 match commands::from_command(&command.data, &prefix) {
@@ -141,22 +135,14 @@ impl Responder {
                     }
                     _ => commands::from_button(&click.data.custom_id, &prefix),
                 };
-                let may_answer = self.may_answer(&click.user, click.member.as_ref());
-                let who = member(
-                    &click.user,
-                    click.member.as_ref().and_then(|m| m.nick.as_deref()),
-                );
+                let who = caller(&click.user, click.member.as_ref());
                 let here = self.here(click.channel_id.get());
-                self.act(ask, &who, may_answer, &by_name, Some(&here)).await
+                self.act(ask, &who, &by_name, Some(&here)).await
             }
             Interaction::Modal(form) => {
                 let ask = commands::from_modal(&form.data);
-                let may_answer = self.may_answer(&form.user, form.member.as_ref());
-                let who = member(
-                    &form.user,
-                    form.member.as_ref().and_then(|m| m.nick.as_deref()),
-                );
-                self.act(ask, &who, may_answer, &by_name, None).await
+                let who = caller(&form.user, form.member.as_ref());
+                self.act(ask, &who, &by_name, None).await
             }
             _ => Outcome::Text("earshot does not handle this kind of interaction.".into()),
         }
@@ -165,20 +151,15 @@ impl Responder {
     async fn act(
         &self,
         ask: Ask,
-        who: &Member,
-        may_answer: bool,
+        who: &Caller,
         resolve: &(dyn Fn(&MemberRef) -> Member + Sync),
         here: Option<&Here>,
     ) -> Outcome {
-        let answering = matches!(
-            ask,
-            Ask::AnswerForm(_) | Ask::AnswerWith(..) | Ask::Run(Command::Answer(..))
-        );
-        if answering && !may_answer {
-            return Outcome::Text(
-                "Answers go out in public under the brand's name, and this server lets only some roles send them. Claim the mention and ask one of them, or add a note with `done`."
-                    .into(),
-            );
+        // The forms lead to an answer: whoever may not send one is told before writing it.
+        if let Ask::AnswerForm(number) | Ask::AnswerWith(number, _) = &ask {
+            if let Err(reply) = self.desk.may_answer(who, *number) {
+                return Outcome::Text(reply.text);
+            }
         }
         match ask {
             Ask::Run(command) => {
@@ -351,16 +332,16 @@ impl Responder {
             }
         }
     }
+}
 
-    fn may_answer(&self, user: &User, guild_member: Option<&serenity::all::Member>) -> bool {
-        self.answerers.is_empty()
-            || self.answerers.contains(&user.id.get())
-            || guild_member.is_some_and(|m| {
-                m.roles
-                    .iter()
-                    .any(|role| self.answerers.contains(&role.get()))
-            })
-    }
+/// The person behind an interaction, known to `answerers` by their user id and their roles.
+fn caller(user: &User, guild_member: Option<&serenity::all::Member>) -> Caller {
+    let nick = guild_member.and_then(|m| m.nick.as_deref());
+    let roles = guild_member.into_iter().flat_map(|m| m.roles.iter());
+    let ids = std::iter::once(user.id.get())
+        .chain(roles.map(|role| role.get()))
+        .map(|id| id.to_string());
+    Caller::new(member(user, nick), "discord").known_as(ids)
 }
 
 /// A Discord user as a team member: ids are namespaced so they never meet another chat's.

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use earshot::app::poll;
 use earshot::chat::{Chat, ChatError};
-use earshot::desk::Desk;
+use earshot::desk::{Caller, Desk};
 use earshot::digest::Digester;
 use earshot::domain::{ListFilter, Member, MemberRef, State, Tracked};
 use earshot::net::oauth::OAuth;
@@ -201,7 +201,7 @@ impl Desk2 {
         let member = Member::new("jane", "jane");
         let resolve = |who: &MemberRef| Member::new(who.0.clone(), who.0.clone());
         self.desk
-            .handle(&member, text, &resolve, self.now())
+            .handle(&Caller::new(member, "shell"), text, &resolve, self.now())
             .await
             .text
     }
