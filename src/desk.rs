@@ -13,9 +13,8 @@ use tokio::sync::Notify;
 use crate::config::FollowUp;
 use crate::digest::Digester;
 use crate::domain::command::{self, help};
-use crate::domain::lifecycle::{ago, permit, Answerers, Role};
+use crate::domain::lifecycle::{ago, permit, snooze_until, Answerers, Role};
 use crate::domain::replies::{self, SavedReplies};
-use crate::domain::schedule::local_instant;
 use crate::domain::{review, stats, SnoozeUntil};
 use crate::domain::{Action, Command, ListFilter, Member, MemberRef, Tracked};
 use crate::store::{Store, StoreError};
@@ -222,7 +221,7 @@ impl Desk {
                     "Write the answer after the number: `{prefix} answer {number} <your reply>`."
                 ))
             }
-            Command::Snooze(number, until) => return self.snooze(number, until, now).await,
+            Command::Snooze(number, until) => return self.snooze(member, number, until, now).await,
             Command::Digest => {
                 let timezone = self.follow_up.timezone;
                 // In a route's channel: that channel's digest; elsewhere the whole team's.
@@ -372,28 +371,28 @@ impl Desk {
         Reply::ok(text)
     }
 
-    async fn snooze(&self, number: u64, until: SnoozeUntil, now: DateTime<Utc>) -> Reply {
+    async fn snooze(
+        &self,
+        member: &Member,
+        number: u64,
+        until: SnoozeUntil,
+        now: DateTime<Utc>,
+    ) -> Reply {
         let follow_up = &self.follow_up;
-        let until = match until {
-            SnoozeUntil::For(span) => match chrono::Duration::from_std(span) {
-                Ok(span) if span < chrono::Duration::days(3660) => now + span,
-                _ => return Reply::refused("That is too long to snooze; pick a date instead."),
-            },
-            SnoozeUntil::Tomorrow => follow_up.hours.next_opening(now),
-            SnoozeUntil::Date(date) => {
-                local_instant(&follow_up.timezone, date, chrono::NaiveTime::MIN)
-            }
+        let until = match snooze_until(&until, &follow_up.timezone, &follow_up.hours, now) {
+            Ok(until) => until,
+            Err(refusal) => return Reply::refused(refusal.to_string()),
         };
-        if until <= now {
-            return Reply::refused("That moment has passed; snooze until a later time.");
-        }
-        match self.store.snooze(number, until).await {
-            Ok(()) => Reply::ok(format!(
-                "#{number} is snoozed: no reminders until {}.",
-                until
-                    .with_timezone(&follow_up.timezone)
-                    .format("%a %Y-%m-%d %H:%M %Z")
-            )),
+        match self.store.snooze(number, member, until, now).await {
+            Ok(_) => {
+                self.outbox.notify_one();
+                Reply::ok(format!(
+                    "#{number} is snoozed: no reminders until {}.",
+                    until
+                        .with_timezone(&follow_up.timezone)
+                        .format("%a %Y-%m-%d %H:%M %Z")
+                ))
+            }
             Err(error) => self.failure(error),
         }
     }

@@ -4,10 +4,13 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sled::Transactional;
 
+use super::mentions::Applied;
 use super::outbox::{enqueue, Effect};
 use super::{abort, decode, encode, keys, settle, Result, Store, StoreError};
 use crate::domain::health::SourceHealth;
+use crate::domain::lifecycle::{self, Subject};
 use crate::domain::sla::Chase;
+use crate::domain::{Action, Member, Tracked};
 
 impl Store {
     /// The last local date the scheduled post `kind` ("digest", "report") was queued for.
@@ -85,19 +88,58 @@ impl Store {
         Ok(recorded)
     }
 
-    /// Silences reminders for `number` until `until`, durably. Errors if there is no such mention.
-    pub async fn snooze(&self, number: u64, until: DateTime<Utc>) -> Result<()> {
-        if !self.mentions.contains_key(keys::number(number))? {
-            return Err(StoreError::NoSuchMention(number));
-        }
-        self.chase.update_and_fetch(keys::number(number), |bytes| {
-            let mut chase: Chase = bytes
-                .and_then(|bytes| serde_json::from_slice(bytes).ok())
-                .unwrap_or_default();
-            chase.snoozed_until = Some(until);
-            Some(encode(&chase))
-        })?;
-        self.flush().await
+    /// Silences reminders for `number` until `until`, as the lifecycle allows (`Action::Snooze`):
+    /// the snooze, its history entry and a note for every chat in one transaction, flushed.
+    pub async fn snooze(
+        &self,
+        number: u64,
+        actor: &Member,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Applied> {
+        let action = Action::Snooze { until };
+        let trees = (&self.mentions, &self.history, &self.outbox, &self.chase);
+        let applied = settle(trees.transaction(|(mentions, history, outbox, chase)| {
+            let key = keys::number(number);
+            let bytes = mentions
+                .get(key)?
+                .ok_or_else(|| abort(StoreError::NoSuchMention(number)))?;
+            let tracked: Tracked = decode("mention", &bytes).map_err(abort)?;
+            let subject = Subject {
+                number,
+                network: tracked.mention.network,
+                link: tracked.mention.link.as_deref(),
+                state: &tracked.state,
+            };
+            // A snooze leaves the state as it is: only the history and the chase change.
+            let entry = lifecycle::apply(subject, actor, &action, now)
+                .map_err(abort)?
+                .entry;
+            let mut chased: Chase = match chase.get(key)? {
+                Some(bytes) => decode("chase", &bytes).map_err(abort)?,
+                None => Chase::default(),
+            };
+            chased.snoozed_until = Some(until);
+            chase.insert(&key, encode(&chased))?;
+            history.insert(
+                keys::history(number, history.generate_id()?),
+                encode(&entry),
+            )?;
+            for chat in &self.chats {
+                let effect = Effect::Update {
+                    chat: chat.clone(),
+                    number,
+                    note: entry.summary(),
+                };
+                enqueue(outbox, effect, now)?;
+            }
+            Ok(Applied {
+                tracked: tracked.clone(),
+                entry,
+            })
+        }))?;
+        self.flush().await?;
+        Ok(applied)
     }
 
     /// Notes the outcome of one poll of `source`: how many new mentions, or why it failed.
