@@ -77,6 +77,10 @@ impl Handler {
         let Some(user) = event.user.clone() else {
             return;
         };
+        if action.action_id.0 == render::SITE_LINK {
+            // The link opened the post in the browser; there is nothing to do here.
+            return;
+        }
         let Some(button) = Button::from_action_id(&action.action_id.0) else {
             tracing::debug!(action = %action.action_id.0, "ignoring a click on a control earshot does not know");
             return;
@@ -88,6 +92,7 @@ impl Handler {
         };
         let command = match button {
             Button::Claim => Command::Claim(number),
+            Button::Release => Command::Release(number),
             Button::Answer => Command::Answer(number, None),
             Button::Done => Command::Done(number, None),
             Button::Ignore => Command::Ignore(number, None),
