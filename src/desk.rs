@@ -19,6 +19,10 @@ use crate::domain::{review, stats, SnoozeUntil};
 use crate::domain::{Action, Command, ListFilter, Member, MemberRef, Tracked};
 use crate::store::{Store, StoreError};
 
+mod forms;
+
+pub use forms::AnswerForm;
+
 /// Lines on one page of `list`: a screenful in every chat, and within Discord's 2,000
 /// characters at the line length `list_line` keeps.
 const LIST_PAGE: usize = 15;
@@ -163,11 +167,6 @@ impl Desk {
 
     pub fn prefix(&self) -> &str {
         &self.prefix
-    }
-
-    /// Read access for chats that show more than replies (autocomplete, prefilled forms).
-    pub fn store(&self) -> &Store {
-        &self.store
     }
 
     /// Parses and executes `text` (what follows the command name). `resolve` turns a member

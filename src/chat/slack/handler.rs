@@ -14,7 +14,7 @@ use super::render::{self, Button};
 use super::SlackChat;
 use crate::desk::{Caller, Desk};
 use crate::domain::command;
-use crate::domain::{Command, Member, MemberRef, Refusal, ReplyPath};
+use crate::domain::{Command, Member, MemberRef};
 
 /// A modal must open within 3 seconds of the click that asked for it.
 const OPEN_MODAL_TIMEOUT: Duration = Duration::from_millis(2_500);
@@ -225,29 +225,16 @@ impl Handler {
         number: u64,
         trigger: Option<&SlackTriggerId>,
     ) -> Option<String> {
-        if let Err(reply) = self.desk.may_answer(caller, number) {
-            return Some(reply.text);
-        }
-        let tracked = match self.desk.mention(number) {
-            Ok(tracked) => tracked,
+        let form = match self.desk.answer_form(caller, number, None) {
+            Ok(form) => form,
             Err(reply) => return Some(reply.text),
         };
-        let mention = &tracked.mention;
-        if mention.network.reply_path() == ReplyPath::Manual {
-            let refusal = Refusal::NoReplyApi {
-                number,
-                network: mention.network,
-                link: mention.link.clone(),
-            };
-            return Some(refusal.to_string());
-        }
         let Some(trigger) = trigger else {
             return Some(self.answer_hint(number));
         };
-        let replies = self.filled_replies(number);
         let request = SlackApiViewsOpenRequest::new(
             trigger.clone(),
-            render::answer_modal(&tracked, &replies, None),
+            render::answer_modal(&form.tracked, &form.replies, None),
         );
         match tokio::time::timeout(OPEN_MODAL_TIMEOUT, self.chat.api.open_view(&request)).await {
             Ok(Ok(_)) => None,
@@ -257,19 +244,6 @@ impl Handler {
             }
             Err(_) => Some(self.answer_hint(number)),
         }
-    }
-
-    /// The saved replies, each filled in for #`number`, for the answer modal's select.
-    fn filled_replies(&self, number: u64) -> Vec<(String, String)> {
-        self.desk
-            .replies()
-            .replies
-            .keys()
-            .filter_map(|name| {
-                let text = self.desk.saved_reply(name, number).ok()?;
-                Some((name.clone(), text))
-            })
-            .collect()
     }
 
     /// A saved reply picked in the answer modal: the modal is redrawn (views.update) with the
@@ -289,15 +263,21 @@ impl Handler {
             tracing::warn!("a saved reply was picked in a form that names no mention");
             return;
         };
-        let tracked = match self.desk.mention(number) {
-            Ok(tracked) => tracked,
+        let Some(user) = &event.user else {
+            return;
+        };
+        let command = Command::Answer(number, None);
+        let caller = self
+            .caller(&user.id.0, user.name.as_deref(), &command)
+            .await;
+        let form = match self.desk.answer_form(&caller, number, None) {
+            Ok(form) => form,
             Err(reply) => {
                 tracing::warn!(number, reply = %reply.text, "cannot refill the answer form");
                 return;
             }
         };
-        let replies = self.filled_replies(number);
-        let view = render::answer_modal(&tracked, &replies, Some(name));
+        let view = render::answer_modal(&form.tracked, &form.replies, Some(name));
         let request = SlackApiViewsUpdateRequest::new(view).with_view_id(container.view_id.clone());
         if let Err(error) = self.chat.api.update_view(&request).await {
             tracing::warn!(number, %error, "Slack did not refill the answer form with the saved reply");
