@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
 mod pushes;
@@ -21,11 +21,11 @@ use crate::chat::shell::Shell;
 use crate::chat::slack::SlackChat;
 use crate::chat::{Chat, ChatError};
 use crate::config::Config;
-use crate::desk::{Caller, Desk};
+use crate::desk::Desk;
 use crate::digest::Digester;
 use crate::domain::lifecycle::Answerers;
 use crate::domain::mention::Provenance;
-use crate::domain::{Member, MemberRef, Mention};
+use crate::domain::{Member, Mention};
 use crate::outbox::Outbox;
 use crate::reminders::Reminders;
 use crate::report::Reporter;
@@ -80,7 +80,6 @@ pub struct App {
     pub desk: Desk,
     pub outbox: Outbox,
     pub shell: Arc<Shell>,
-    pub member: Member,
     sources: Vec<(Arc<dyn Source>, Rules)>,
     chats: Vec<Arc<dyn Chat>>,
     wake: Arc<Notify>,
@@ -124,7 +123,16 @@ impl App {
             || std::path::PathBuf::from("reports"),
             |data| data.join("reports"),
         );
-        let shell = Arc::new(Shell::stdout().with_files(reports));
+        let user = options
+            .member
+            .clone()
+            .or_else(|| config.shell.as_ref().map(|shell| shell.user.clone()))
+            .unwrap_or_else(|| "you".to_string());
+        let shell = Arc::new(
+            Shell::stdout()
+                .with_files(reports)
+                .with_member(Member::new(user.clone(), user)),
+        );
         let chats = build_chats(config, shell.clone(), &http)?;
         let wake = Arc::new(Notify::new());
         let outbox = Outbox::new(
@@ -139,17 +147,11 @@ impl App {
                 .with_replies(config.replies.clone()),
             config,
         );
-        let user = options
-            .member
-            .clone()
-            .or_else(|| config.shell.as_ref().map(|shell| shell.user.clone()))
-            .unwrap_or_else(|| "you".to_string());
         Ok(App {
             store,
             desk,
             outbox,
             shell,
-            member: Member::new(user.clone(), user),
             sources,
             chats,
             wake,
@@ -197,9 +199,9 @@ impl App {
         let follow_up = self.follow_up();
         follow_up.tick(Utc::now(), true).await;
         self.drain().await?;
-        let mut lines = stdin_lines();
+        let mut lines = self.shell.lines();
         while let Some(line) = lines.recv().await {
-            self.type_line(&line).await;
+            self.shell.type_line(&self.desk, &line).await;
             self.drain().await?;
         }
         self.drain().await?;
@@ -330,24 +332,14 @@ impl App {
             names.insert(id, name);
         }
 
-        let shell = Arc::new(self);
-        let typing = shell.clone();
-        let mut typing_stopped = stopped.clone();
+        // The terminal reads what is typed whether or not it relays cards (`[chat.shell]`).
         let id = tasks
-            .spawn(async move {
-                let mut lines = stdin_lines();
-                loop {
-                    tokio::select! {
-                        line = lines.recv() => match line {
-                            Some(line) => {
-                                if crate::chat::caught("a terminal command", typing.type_line(&line)).await.is_none() {
-                                    let _ = typing.shell.say(crate::chat::SORRY);
-                                }
-                            }
-                            // No terminal (a service, or input closed): keep relaying.
-                            None => return,
-                        },
-                        _ = typing_stopped.changed() => return,
+            .spawn({
+                let (shell, desk) = (self.shell.clone(), self.desk.clone());
+                let stopped = stopped.clone();
+                async move {
+                    if let Err(error) = shell.listen(desk, stopped).await {
+                        tracing::warn!(%error, "the terminal stopped reading");
                     }
                 }
             })
@@ -394,7 +386,7 @@ impl App {
             );
             tasks.abort_all();
         }
-        shell.store.flush().await?;
+        self.store.flush().await?;
         match failed {
             Some(error) => Err(error),
             None => Ok(()),
@@ -409,37 +401,6 @@ impl App {
                 return Ok(());
             }
         }
-    }
-
-    /// A line typed in the terminal: `/mentions claim 3`, or just `claim 3`.
-    pub async fn type_line(&self, line: &str) {
-        let line = line.trim();
-        if line.is_empty() {
-            return;
-        }
-        let prefix = self.desk.prefix();
-        let text = match line.strip_prefix(prefix) {
-            Some(rest) if rest.is_empty() || rest.starts_with(char::is_whitespace) => rest,
-            _ if line.starts_with('/') => {
-                let given = line.split_whitespace().next().unwrap_or(line);
-                let _ = self
-                    .shell
-                    .say(&format!("Unknown command `{given}`. Try `{prefix} help`."));
-                return;
-            }
-            _ => line,
-        };
-        let resolve = |who: &MemberRef| Member::new(who.0.clone(), who.0.clone());
-        let reply = self
-            .desk
-            .handle(
-                &Caller::new(self.member.clone(), "shell"),
-                text,
-                &resolve,
-                Utc::now(),
-            )
-            .await;
-        let _ = self.shell.say(&reply.text);
     }
 }
 
@@ -679,21 +640,6 @@ fn record_poll(store: &Store, source: &str, outcome: Result<usize, String>) {
     if let Err(error) = store.record_poll(source, outcome, Utc::now()) {
         tracing::warn!(source, %error, "cannot record the source's health");
     }
-}
-
-/// Lines from standard input, read on a plain thread: a blocked read must not hold up the
-/// runtime's shutdown.
-fn stdin_lines() -> mpsc::Receiver<String> {
-    let (sender, receiver) = mpsc::channel(64);
-    std::thread::spawn(move || {
-        for line in std::io::stdin().lines() {
-            let Ok(line) = line else { break };
-            if sender.blocking_send(line).is_err() {
-                break;
-            }
-        }
-    });
-    receiver
 }
 
 async fn shutdown_signal() -> std::io::Result<()> {
