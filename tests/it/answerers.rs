@@ -171,3 +171,82 @@ fn the_binary_reads_the_terminals_answerers_from_its_config() {
         run.stdout
     );
 }
+
+/// Each chat's caller as its adapter builds it: Slack's user id and user groups, Discord's
+/// namespaced member with its user id and roles, the terminal's name.
+fn callers(chat: &str) -> (earshot::desk::Caller, earshot::desk::Caller, Answerers) {
+    use earshot::desk::Caller;
+    match chat {
+        "slack" => (
+            Caller::new(Member::new("U1", "jane"), "slack").known_as(["U1".into(), "S9".into()]),
+            Caller::new(Member::new("U2", "eve"), "slack").known_as(["U2".into()]),
+            Answerers::new(["S9"]),
+        ),
+        "discord" => (
+            Caller::new(Member::new("discord:1", "jane"), "discord")
+                .known_as(["1".into(), "555".into()]),
+            Caller::new(Member::new("discord:2", "eve"), "discord")
+                .known_as(["2".into(), "777".into()]),
+            Answerers::new(["555"]),
+        ),
+        _ => (
+            Caller::new(Member::new("jane", "jane"), "shell"),
+            Caller::new(Member::new("eve", "eve"), "shell"),
+            Answerers::new(["jane"]),
+        ),
+    }
+}
+
+/// The same commands, in every chat, by an answerer and by a teammate who is not one: the
+/// desk answers alike (only the config section named in a refusal differs).
+#[tokio::test]
+async fn every_chat_gets_the_same_decisions_from_the_desk() {
+    // (who, command, how the reply starts); run in order on one open mention.
+    let table: &[(&str, &str, &str)] = &[
+        (
+            "eve",
+            "answer 1 Sorry!",
+            "Only the team's answerers may post answers",
+        ),
+        ("eve", "claim 1", "#1 is yours."),
+        ("jane", "answer 1 Sorry!", "#1 is claimed by @eve"),
+        ("eve", "snooze 1 2h", "#1 is snoozed"),
+        ("eve", "release 1", "#1 is open again for the team."),
+        ("jane", "claim 1", "#1 is yours."),
+        ("eve", "done 1", "#1 is done."),
+        (
+            "eve",
+            "snooze 1 2h",
+            "#1 is done by @eve. Use `reopen 1` first",
+        ),
+        ("jane", "reopen 1", "#1 is open again."),
+        (
+            "jane",
+            "answer 1 @ann@example.social Fixed",
+            "Your answer to #1 is queued",
+        ),
+        ("eve", "done 1", "An answer to #1 by @jane is on its way"),
+    ];
+    for chat in ["shell", "slack", "discord"] {
+        let store = Store::temporary(vec![chat.into()]).unwrap();
+        store
+            .ingest("masto", &[mention()], &Cursor::default(), Utc::now())
+            .unwrap();
+        let (jane, eve, answerers) = callers(chat);
+        let desk = Desk::new(store.clone(), "/mentions".into(), Arc::new(Notify::new()))
+            .with_answerers(chat, answerers);
+        let resolve = |who: &earshot::domain::MemberRef| Member::new(&who.0, &who.0);
+        for (who, command, want) in table {
+            let caller = if *who == "jane" { &jane } else { &eve };
+            let reply = desk.handle(caller, command, &resolve, Utc::now()).await;
+            assert!(
+                reply.text.starts_with(want),
+                "{chat}: {who} `{command}` said {:?}",
+                reply.text
+            );
+            if want.starts_with("Only") {
+                assert!(reply.text.contains(&format!("[chat.{chat}]")), "{chat}");
+            }
+        }
+    }
+}
