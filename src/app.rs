@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
 mod pushes;
@@ -23,7 +23,9 @@ use crate::chat::{Chat, ChatError};
 use crate::config::Config;
 use crate::desk::Desk;
 use crate::digest::Digester;
-use crate::domain::{Member, MemberRef, Mention};
+use crate::domain::lifecycle::Answerers;
+use crate::domain::mention::Provenance;
+use crate::domain::{Member, Mention};
 use crate::outbox::Outbox;
 use crate::reminders::Reminders;
 use crate::report::Reporter;
@@ -78,7 +80,6 @@ pub struct App {
     pub desk: Desk,
     pub outbox: Outbox,
     pub shell: Arc<Shell>,
-    pub member: Member,
     sources: Vec<(Arc<dyn Source>, Rules)>,
     chats: Vec<Arc<dyn Chat>>,
     wake: Arc<Notify>,
@@ -127,7 +128,16 @@ impl App {
             || std::path::PathBuf::from("reports"),
             |data| data.join("reports"),
         );
-        let shell = Arc::new(Shell::stdout().with_files(reports));
+        let user = options
+            .member
+            .clone()
+            .or_else(|| config.shell.as_ref().map(|shell| shell.user.clone()))
+            .unwrap_or_else(|| "you".to_string());
+        let shell = Arc::new(
+            Shell::stdout()
+                .with_files(reports)
+                .with_member(Member::new(user.clone(), user)),
+        );
         let chats = build_chats(config, shell.clone(), &http)?;
         let wake = Arc::new(Notify::new());
         let outbox = Outbox::new(
@@ -136,20 +146,17 @@ impl App {
             sources.iter().map(|(source, _)| source.clone()).collect(),
             wake.clone(),
         );
-        let desk = Desk::new(store.clone(), config.command.clone(), wake.clone())
-            .with_follow_up(config.follow_up.clone())
-            .with_replies(config.replies.clone());
-        let user = options
-            .member
-            .clone()
-            .or_else(|| config.shell.as_ref().map(|shell| shell.user.clone()))
-            .unwrap_or_else(|| "you".to_string());
+        let desk = with_answerers(
+            Desk::new(store.clone(), config.command.clone(), wake.clone())
+                .with_follow_up(config.follow_up.clone())
+                .with_replies(config.replies.clone()),
+            config,
+        );
         Ok(App {
             store,
             desk,
             outbox,
             shell,
-            member: Member::new(user.clone(), user),
             sources,
             chats,
             wake,
@@ -197,9 +204,9 @@ impl App {
         let follow_up = self.follow_up();
         follow_up.tick(Utc::now(), true).await;
         self.drain().await?;
-        let mut lines = stdin_lines();
+        let mut lines = self.shell.lines();
         while let Some(line) = lines.recv().await {
-            self.type_line(&line).await;
+            self.shell.type_line(&self.desk, &line).await;
             self.drain().await?;
         }
         self.drain().await?;
@@ -330,24 +337,14 @@ impl App {
             names.insert(id, name);
         }
 
-        let shell = Arc::new(self);
-        let typing = shell.clone();
-        let mut typing_stopped = stopped.clone();
+        // The terminal reads what is typed whether or not it relays cards (`[chat.shell]`).
         let id = tasks
-            .spawn(async move {
-                let mut lines = stdin_lines();
-                loop {
-                    tokio::select! {
-                        line = lines.recv() => match line {
-                            Some(line) => {
-                                if crate::chat::caught("a terminal command", typing.type_line(&line)).await.is_none() {
-                                    let _ = typing.shell.say(crate::chat::SORRY);
-                                }
-                            }
-                            // No terminal (a service, or input closed): keep relaying.
-                            None => return,
-                        },
-                        _ = typing_stopped.changed() => return,
+            .spawn({
+                let (shell, desk) = (self.shell.clone(), self.desk.clone());
+                let stopped = stopped.clone();
+                async move {
+                    if let Err(error) = shell.listen(desk, stopped).await {
+                        tracing::warn!(%error, "the terminal stopped reading");
                     }
                 }
             })
@@ -394,7 +391,7 @@ impl App {
             );
             tasks.abort_all();
         }
-        shell.store.flush().await?;
+        self.store.flush().await?;
         match failed {
             Some(error) => Err(error),
             None => Ok(()),
@@ -409,32 +406,6 @@ impl App {
                 return Ok(());
             }
         }
-    }
-
-    /// A line typed in the terminal: `/mentions claim 3`, or just `claim 3`.
-    pub async fn type_line(&self, line: &str) {
-        let line = line.trim();
-        if line.is_empty() {
-            return;
-        }
-        let prefix = self.desk.prefix();
-        let text = match line.strip_prefix(prefix) {
-            Some(rest) if rest.is_empty() || rest.starts_with(char::is_whitespace) => rest,
-            _ if line.starts_with('/') => {
-                let given = line.split_whitespace().next().unwrap_or(line);
-                let _ = self
-                    .shell
-                    .say(&format!("Unknown command `{given}`. Try `{prefix} help`."));
-                return;
-            }
-            _ => line,
-        };
-        let resolve = |who: &MemberRef| Member::new(who.0.clone(), who.0.clone());
-        let reply = self
-            .desk
-            .handle(&self.member, text, &resolve, Utc::now())
-            .await;
-        let _ = self.shell.say(&reply.text);
     }
 }
 
@@ -535,6 +506,22 @@ impl FollowUpTasks {
     }
 }
 
+/// Each chat's `answerers`, as its config section names them, for the desk to apply.
+fn with_answerers(desk: Desk, config: &Config) -> Desk {
+    let mut desk = desk;
+    if let Some(shell) = &config.shell {
+        desk = desk.with_answerers("shell", Answerers::new(shell.answerers.clone()));
+    }
+    if let Some(slack) = &config.slack {
+        desk = desk.with_answerers("slack", Answerers::new(slack.answerers.clone()));
+    }
+    if let Some(discord) = &config.discord {
+        let ids = discord.answerers.iter().map(u64::to_string);
+        desk = desk.with_answerers("discord", Answerers::new(ids));
+    }
+    desk
+}
+
 /// Every configured chat. The terminal is always built (it is also where `--once` prints), but
 /// only relays mentions when `[chat.shell]` is configured.
 fn build_chats(
@@ -629,20 +616,17 @@ fn relevant(
 ) -> Vec<Mention> {
     let name = source.name();
     let addressed = source.addressed_to_brand();
+    let ours = |id: &str| matches!(store.answered_with(name, id), Ok(Some(_)));
     mentions
         .into_iter()
-        .map(|mut mention| {
-            mention.direct |= addressed;
-            // A reply to one of the brand's answers is someone talking to the brand, keyword or not.
-            if let Some(parent) = &mention.in_reply_to {
-                if let Ok(Some(_)) = store.answered_with(name, parent) {
-                    mention.direct = true;
-                }
-            }
-            mention
+        .filter_map(|mention| {
+            let provenance = Provenance {
+                source_addressed: addressed,
+                is_our_answer: ours(&mention.key.id),
+                replies_to_our_answer: mention.in_reply_to.as_deref().is_some_and(ours),
+            };
+            mention.taken_in(provenance)
         })
-        // An answer earshot posted, read back by a poll, is the brand's own post.
-        .filter(|mention| !matches!(store.answered_with(name, &mention.key.id), Ok(Some(_))))
         .filter_map(|mut mention| match rules.judge(&mention) {
             Verdict::Relay(matched) => {
                 mention.matched = matched;
@@ -661,21 +645,6 @@ fn record_poll(store: &Store, source: &str, outcome: Result<usize, String>) {
     if let Err(error) = store.record_poll(source, outcome, Utc::now()) {
         tracing::warn!(source, %error, "cannot record the source's health");
     }
-}
-
-/// Lines from standard input, read on a plain thread: a blocked read must not hold up the
-/// runtime's shutdown.
-fn stdin_lines() -> mpsc::Receiver<String> {
-    let (sender, receiver) = mpsc::channel(64);
-    std::thread::spawn(move || {
-        for line in std::io::stdin().lines() {
-            let Ok(line) = line else { break };
-            if sender.blocking_send(line).is_err() {
-                break;
-            }
-        }
-    });
-    receiver
 }
 
 async fn shutdown_signal() -> std::io::Result<()> {

@@ -53,6 +53,9 @@ pub struct Config {
 pub struct ShellConfig {
     /// Who the terminal types as, unless `--as` says otherwise.
     pub user: String,
+    /// Terminal users (as `user` or `--as` name them) allowed to answer publicly; empty =
+    /// everyone, as under the other chats.
+    pub answerers: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -157,10 +160,10 @@ impl Config {
             check_rules(&global, &|message| invalid(None, "rules", message))?;
         }
 
-        let shell = raw
-            .chat
-            .shell
-            .map(|shell| ShellConfig { user: shell.user.0 });
+        let shell = raw.chat.shell.map(|shell| ShellConfig {
+            user: shell.user.0,
+            answerers: shell.answerers.into_iter().map(|name| name.0).collect(),
+        });
         let discord = raw
             .chat
             .discord
@@ -363,6 +366,8 @@ struct RawChat {
 #[serde(deny_unknown_fields)]
 struct RawShell {
     user: EnvString,
+    #[serde(default)]
+    answerers: Vec<EnvString>,
 }
 
 #[derive(Deserialize, Default)]

@@ -1,7 +1,10 @@
 //! The desk executes what people ask: a parsed [`Command`] becomes a read or one state
 //! transition in the store, and a reply for the person who asked. Chat adapters call
-//! [`Desk::handle`] with the text after the command name, or [`Desk::execute`] for a button.
+//! [`Desk::handle`] with the text after the command name, or [`Desk::execute`] for a button,
+//! naming the [`Caller`]; the desk applies the domain's rules (who may answer, what the
+//! lifecycle allows) alike for every chat.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -10,12 +13,15 @@ use tokio::sync::Notify;
 use crate::config::FollowUp;
 use crate::digest::Digester;
 use crate::domain::command::{self, help};
-use crate::domain::lifecycle::ago;
+use crate::domain::lifecycle::{ago, permit, snooze_until, Answerers, Role};
 use crate::domain::replies::{self, SavedReplies};
-use crate::domain::schedule::local_instant;
 use crate::domain::{review, stats, SnoozeUntil};
 use crate::domain::{Action, Command, ListFilter, Member, MemberRef, Tracked};
 use crate::store::{Store, StoreError};
+
+mod forms;
+
+pub use forms::AnswerForm;
 
 /// Lines on one page of `list`: a screenful in every chat, and within Discord's 2,000
 /// characters at the line length `list_line` keeps.
@@ -58,6 +64,37 @@ pub struct Desk {
     follow_up: Arc<FollowUp>,
     /// What `answer N :name` and `replies` read.
     replies: Arc<SavedReplies>,
+    /// Each chat's `answerers`, by chat name; a chat not named lets everyone answer.
+    answerers: Arc<HashMap<String, Answerers>>,
+}
+
+/// Who asks, as their chat knows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub member: Member,
+    /// The chat they asked in ("shell", "slack", "discord"): its `answerers` apply.
+    pub chat: String,
+    /// The ids that chat's `answerers` may name them by: their own, and the groups (Slack
+    /// user groups, Discord roles) they are in.
+    pub ids: Vec<String>,
+}
+
+impl Caller {
+    /// `member` asking in `chat`, known there by their member id alone.
+    pub fn new(member: Member, chat: impl Into<String>) -> Caller {
+        Caller {
+            ids: vec![member.id.clone()],
+            member,
+            chat: chat.into(),
+        }
+    }
+
+    /// Known in their chat by `ids` instead (a platform user id without the namespace the
+    /// member id carries, and their groups).
+    pub fn known_as(mut self, ids: impl IntoIterator<Item = String>) -> Caller {
+        self.ids = ids.into_iter().collect();
+        self
+    }
 }
 
 /// Where a command was typed: the chat, and the channel (`None`: the chat's own channel).
@@ -76,7 +113,31 @@ impl Desk {
             outbox,
             follow_up: Arc::default(),
             replies: Arc::default(),
+            answerers: Arc::default(),
         }
+    }
+
+    /// Lets only `answerers` post answers from `chat` (its config section's `answerers`).
+    pub fn with_answerers(mut self, chat: &str, answerers: Answerers) -> Desk {
+        Arc::make_mut(&mut self.answerers).insert(chat.to_string(), answerers);
+        self
+    }
+
+    /// What `caller` may do, by their chat's `answerers`.
+    pub fn role(&self, caller: &Caller) -> Role {
+        self.answerers
+            .get(&caller.chat)
+            .map_or(Role::Answerer, |answerers| answerers.role_of(&caller.ids))
+    }
+
+    /// Refuses an answer to #`number` by someone their chat does not let answer; chats ask
+    /// before they open an answer form.
+    pub fn may_answer(&self, caller: &Caller, number: u64) -> Result<(), Reply> {
+        let answer = Action::Answer {
+            text: String::new(),
+        };
+        permit(self.role(caller), &answer, number, &caller.chat)
+            .map_err(|refusal| Reply::refused(refusal.to_string()))
     }
 
     /// Answers `answer N :name` with the team's saved replies.
@@ -108,46 +169,47 @@ impl Desk {
         &self.prefix
     }
 
-    /// Read access for chats that show more than replies (autocomplete, prefilled forms).
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
     /// Parses and executes `text` (what follows the command name). `resolve` turns a member
     /// named in `assign` into a member, the way the chat knows them.
     pub async fn handle(
         &self,
-        member: &Member,
+        caller: &Caller,
         text: &str,
         resolve: &(dyn Fn(&MemberRef) -> Member + Sync),
         now: DateTime<Utc>,
     ) -> Reply {
         match command::parse(text, &self.prefix) {
-            Ok(command) => self.execute(member, command, resolve, now).await,
+            Ok(command) => self.execute(caller, command, resolve, now).await,
             Err(error) => Reply::refused(error.to_string()),
         }
     }
 
     pub async fn execute(
         &self,
-        member: &Member,
+        caller: &Caller,
         command: Command,
         resolve: &(dyn Fn(&MemberRef) -> Member + Sync),
         now: DateTime<Utc>,
     ) -> Reply {
-        self.execute_in(member, command, resolve, now, None).await
+        self.execute_in(caller, command, resolve, now, None).await
     }
 
     /// [`Desk::execute`] for a command typed in `here`.
     pub async fn execute_in(
         &self,
-        member: &Member,
+        caller: &Caller,
         command: Command,
         resolve: &(dyn Fn(&MemberRef) -> Member + Sync),
         now: DateTime<Utc>,
         here: Option<&Here>,
     ) -> Reply {
         let prefix = &self.prefix;
+        let member = &caller.member;
+        if let Command::Answer(number, _) = &command {
+            if let Err(reply) = self.may_answer(caller, *number) {
+                return reply;
+            }
+        }
         let (number, action) = match command {
             Command::Help => return Reply::ok(help(prefix)),
             Command::List { filter, page } => return self.list(filter, page, member, now, here),
@@ -158,7 +220,7 @@ impl Desk {
                     "Write the answer after the number: `{prefix} answer {number} <your reply>`."
                 ))
             }
-            Command::Snooze(number, until) => return self.snooze(number, until, now).await,
+            Command::Snooze(number, until) => return self.snooze(member, number, until, now).await,
             Command::Digest => {
                 let timezone = self.follow_up.timezone;
                 // In a route's channel: that channel's digest; elsewhere the whole team's.
@@ -190,6 +252,9 @@ impl Desk {
             Command::Ignore(number, reason) => (number, Action::Ignore { reason }),
             Command::Reopen(number) => (number, Action::Reopen),
         };
+        if let Err(refusal) = permit(self.role(caller), &action, number, &caller.chat) {
+            return Reply::refused(refusal.to_string());
+        }
         match self.store.apply(number, member, &action, now).await {
             Ok(applied) => {
                 self.outbox.notify_one();
@@ -305,28 +370,28 @@ impl Desk {
         Reply::ok(text)
     }
 
-    async fn snooze(&self, number: u64, until: SnoozeUntil, now: DateTime<Utc>) -> Reply {
+    async fn snooze(
+        &self,
+        member: &Member,
+        number: u64,
+        until: SnoozeUntil,
+        now: DateTime<Utc>,
+    ) -> Reply {
         let follow_up = &self.follow_up;
-        let until = match until {
-            SnoozeUntil::For(span) => match chrono::Duration::from_std(span) {
-                Ok(span) if span < chrono::Duration::days(3660) => now + span,
-                _ => return Reply::refused("That is too long to snooze; pick a date instead."),
-            },
-            SnoozeUntil::Tomorrow => follow_up.hours.next_opening(now),
-            SnoozeUntil::Date(date) => {
-                local_instant(&follow_up.timezone, date, chrono::NaiveTime::MIN)
-            }
+        let until = match snooze_until(&until, &follow_up.timezone, &follow_up.hours, now) {
+            Ok(until) => until,
+            Err(refusal) => return Reply::refused(refusal.to_string()),
         };
-        if until <= now {
-            return Reply::refused("That moment has passed; snooze until a later time.");
-        }
-        match self.store.snooze(number, until).await {
-            Ok(()) => Reply::ok(format!(
-                "#{number} is snoozed: no reminders until {}.",
-                until
-                    .with_timezone(&follow_up.timezone)
-                    .format("%a %Y-%m-%d %H:%M %Z")
-            )),
+        match self.store.snooze(number, member, until, now).await {
+            Ok(_) => {
+                self.outbox.notify_one();
+                Reply::ok(format!(
+                    "#{number} is snoozed: no reminders until {}.",
+                    until
+                        .with_timezone(&follow_up.timezone)
+                        .format("%a %Y-%m-%d %H:%M %Z")
+                ))
+            }
             Err(error) => self.failure(error),
         }
     }
@@ -419,7 +484,8 @@ fn said(prefix: &str, tracked: &Tracked, action: &Action) -> String {
         Action::AnswerDelivered { .. }
         | Action::AnswerFailed { .. }
         | Action::AnsweredElsewhere { .. }
-        | Action::ReleaseStale => {
+        | Action::ReleaseStale
+        | Action::Snooze { .. } => {
             format!("#{number}: {}", tracked.state.describe())
         }
     }

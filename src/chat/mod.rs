@@ -152,14 +152,13 @@ pub trait Chat: Send + Sync {
     }
 
     /// Whether [`Chat::listen`] is a listener that runs until shutdown (Slack, Discord): one
-    /// that returns early is started again. The terminal's returns at once by design.
+    /// that returns early is started again. The terminal's ends with its input, by design.
     fn listens(&self) -> bool {
         false
     }
 
     /// Receives what people type and click, hands it to `desk`, and answers them, until
-    /// `shutdown` turns true. Chats whose input the app drives itself (the terminal) keep the
-    /// default, which returns at once.
+    /// `shutdown` turns true. Chats that take no input keep the default, which returns at once.
     async fn listen(
         self: Arc<Self>,
         desk: Desk,

@@ -1,20 +1,31 @@
 //! The terminal as a chat, like Hubot's shell adapter: cards print to standard output, and each
-//! line typed on standard input is a message in the channel.
+//! line typed on standard input is a command, read and parsed here like the other chats' input
+//! and executed by the desk for the configured user.
 
 use std::io::Write;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, watch};
 
 use super::{Chat, ChatError};
+use crate::desk::{Caller, Desk};
 use crate::domain::lifecycle::ago;
-use crate::domain::{Member, Tracked};
+use crate::domain::{Member, MemberRef, Tracked};
+
+/// Lines typed ahead of the desk: a paste of many commands waits here, not in memory unbounded.
+const TYPED_AHEAD: usize = 64;
 
 pub struct Shell {
     out: Mutex<Box<dyn Write + Send>>,
     /// Where uploaded files (report charts) are written; the terminal prints their path.
     files: Option<std::path::PathBuf>,
+    /// Who types in the terminal (`[chat.shell] user`, or `--as`).
+    member: Member,
+    /// The lines typed; standard input unless [`Shell::with_input`] gave others. Taken by the
+    /// first [`Chat::listen`].
+    input: Mutex<Option<mpsc::Receiver<String>>>,
 }
 
 impl Shell {
@@ -26,6 +37,8 @@ impl Shell {
         Shell {
             out: Mutex::new(out),
             files: None,
+            member: Member::new("you", "you"),
+            input: Mutex::new(None),
         }
     }
 
@@ -33,6 +46,26 @@ impl Shell {
     pub fn with_files(mut self, folder: std::path::PathBuf) -> Shell {
         self.files = Some(folder);
         self
+    }
+
+    /// Types as `member`.
+    pub fn with_member(mut self, member: Member) -> Shell {
+        self.member = member;
+        self
+    }
+
+    /// Reads typed lines from `lines` instead of standard input.
+    pub fn with_input(self, lines: mpsc::Receiver<String>) -> Shell {
+        *self
+            .input
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(lines);
+        self
+    }
+
+    /// Who types here.
+    pub fn member(&self) -> &Member {
+        &self.member
     }
 
     /// Prints a message to the channel (command replies go through here too, so lines from
@@ -46,6 +79,67 @@ impl Shell {
             .and_then(|()| out.flush())
             .map_err(|error| ChatError::Permanent(format!("cannot write to the terminal: {error}")))
     }
+
+    /// The lines to read: those given, or standard input.
+    pub fn lines(&self) -> mpsc::Receiver<String> {
+        let given = self
+            .input
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        given.unwrap_or_else(stdin_lines)
+    }
+
+    /// One line typed in the terminal: `/mentions claim 3`, or just `claim 3`, executed by the
+    /// desk and answered here. A panic while handling it (a bug) is answered with an apology.
+    pub async fn type_line(&self, desk: &Desk, line: &str) {
+        let answer = crate::chat::caught("a terminal command", self.answer(desk, line)).await;
+        let said = match answer {
+            Some(Some(text)) => text,
+            Some(None) => return,
+            None => crate::chat::SORRY.to_string(),
+        };
+        // The terminal is the person's own screen: a failed write has nobody else to tell.
+        if let Err(error) = self.say(&said) {
+            tracing::warn!(%error, "cannot show a reply in the terminal");
+        }
+    }
+
+    /// What to print for `line`, `None` for a blank one.
+    async fn answer(&self, desk: &Desk, line: &str) -> Option<String> {
+        let line = line.trim();
+        if line.is_empty() {
+            return None;
+        }
+        let prefix = desk.prefix();
+        let text = match line.strip_prefix(prefix) {
+            Some(rest) if rest.is_empty() || rest.starts_with(char::is_whitespace) => rest,
+            _ if line.starts_with('/') => {
+                let given = line.split_whitespace().next().unwrap_or(line);
+                return Some(format!("Unknown command `{given}`. Try `{prefix} help`."));
+            }
+            _ => line,
+        };
+        // The terminal has no directory of people: a name in `assign` is the member.
+        let resolve = |who: &MemberRef| Member::new(who.0.clone(), who.0.clone());
+        let caller = Caller::new(self.member.clone(), self.name());
+        Some(desk.handle(&caller, text, &resolve, Utc::now()).await.text)
+    }
+}
+
+/// Lines from standard input, read on a plain thread: a blocked read must not hold up the
+/// runtime's shutdown.
+fn stdin_lines() -> mpsc::Receiver<String> {
+    let (sender, receiver) = mpsc::channel(TYPED_AHEAD);
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines() {
+            let Ok(line) = line else { break };
+            if sender.blocking_send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receiver
 }
 
 #[async_trait]
@@ -121,6 +215,26 @@ impl Chat for Shell {
             mention.number,
             clean(text)
         ))
+    }
+
+    /// Reads the typed lines until they end (no terminal: a service, or input closed) or
+    /// `shutdown`. The app runs it beside the chats whether or not `[chat.shell]` relays
+    /// cards, so it is not restarted when it returns.
+    async fn listen(
+        self: Arc<Self>,
+        desk: Desk,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<(), ChatError> {
+        let mut lines = self.lines();
+        loop {
+            tokio::select! {
+                line = lines.recv() => match line {
+                    Some(line) => self.type_line(&desk, &line).await,
+                    None => return Ok(()),
+                },
+                _ = shutdown.changed() => return Ok(()),
+            }
+        }
     }
 
     async fn upload(

@@ -31,6 +31,17 @@ fn the_documented_keys_work_as_written() {
     );
     assert_eq!(config.command, "/mentions");
     assert_eq!(config.shell.as_ref().map(|s| s.user.as_str()), Some("you"));
+    assert_eq!(config.shell.as_ref().map(|s| s.answerers.len()), Some(0));
+    let team = BASE.replace(
+        "user = \"you\"",
+        "user = \"you\"\nanswerers = [\"you\", \"jane\"]",
+    );
+    let config = parse_in(dir.path(), &format!("{team}{FEED}")).expect("valid");
+    assert_eq!(
+        config.shell.map(|s| s.answerers),
+        Some(vec!["you".to_string(), "jane".to_string()])
+    );
+    let config = parse_in(dir.path(), &format!("{BASE}{FEED}")).expect("valid");
     assert_eq!(config.rules.keywords, vec!["acme", "\"acme coffee\""]);
     assert_eq!(config.sources.len(), 1);
     let source = &config.sources[0];

@@ -48,6 +48,14 @@ pub enum Command {
     Replies,
 }
 
+impl Command {
+    /// Whether it would post in public under the brand's name, which only answerers may do
+    /// (chats that must look up a person's groups to tell ask only then).
+    pub fn publishes(&self) -> bool {
+        matches!(self, Command::Answer(..))
+    }
+}
+
 /// How long `snooze` silences a mention, as typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SnoozeUntil {

@@ -10,6 +10,14 @@ use serde::{Deserialize, Serialize};
 
 use super::network::{Network, ReplyPath};
 
+mod access;
+mod offers;
+mod snooze;
+
+pub use access::{permit, Answerers, Role};
+pub use offers::{offers, Offer};
+pub use snooze::snooze_until;
+
 /// A person on the team, as a chat adapter identifies them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Member {
@@ -179,6 +187,10 @@ pub enum Action {
     },
     /// earshot hands back a claim held past `release_claims_after` without an answer.
     ReleaseStale,
+    /// No reminders until `until`; the state stays as it is.
+    Snooze {
+        until: DateTime<Utc>,
+    },
 }
 
 impl Action {
@@ -195,7 +207,13 @@ impl Action {
             Action::Reopen => "reopen",
             Action::AnsweredElsewhere { .. } => "mark answered elsewhere",
             Action::ReleaseStale => "release a stale claim on",
+            Action::Snooze { .. } => "snooze",
         }
+    }
+
+    /// Whether it posts in public under the brand's name, which only answerers may do.
+    pub fn publishes(&self) -> bool {
+        matches!(self, Action::Answer { .. })
     }
 }
 
@@ -278,6 +296,12 @@ pub enum Refusal {
     },
     #[error("Only the outbox can {verb} #{number}.")]
     SystemOnly { number: u64, verb: &'static str },
+    #[error("Only the team's answerers may post answers on the networks; ask one of them to answer #{number} (the list is `answerers` under [chat.{chat}]). You can still claim it, or mark it done if it was answered elsewhere.")]
+    NotAnAnswerer { number: u64, chat: String },
+    #[error("That is too long to snooze; pick a date instead.")]
+    SnoozeTooLong,
+    #[error("That moment has passed; snooze until a later time.")]
+    SnoozePassed,
 }
 
 fn link_hint(link: &Option<String>) -> String {
@@ -333,6 +357,7 @@ pub fn apply(
         (State::Open, Action::Release) => "released",
         (State::Open, Action::Reopen) => "reopened",
         (State::Open, Action::ReleaseStale) => "released",
+        (_, Action::Snooze { .. }) => "snoozed",
         (next, _) => next.status().label(),
     };
     let by = match action {
@@ -371,6 +396,11 @@ fn decide(
     };
 
     match (action, state) {
+        // Reminders pause; whatever is under way (an answer on its way too) carries on.
+        (Action::Snooze { until }, State::Open | State::Claimed { .. }) => Ok((
+            state.clone(),
+            Some(format!("until {}", until.format("%Y-%m-%d %H:%M UTC"))),
+        )),
         (
             _,
             State::Claimed {

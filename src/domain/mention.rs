@@ -87,7 +87,30 @@ pub struct Mention {
     pub review: Option<crate::domain::review::Review>,
 }
 
+/// What earshot knows of a post's place in a conversation with the brand, beside the post.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Provenance {
+    /// Its source finds only posts addressed to the brand (its @-mentions, its inbox).
+    pub source_addressed: bool,
+    /// It is an answer earshot posted, read back by a poll.
+    pub is_our_answer: bool,
+    /// It replies to an answer earshot posted.
+    pub replies_to_our_answer: bool,
+}
+
 impl Mention {
+    /// The post as earshot takes it in: `None` for the brand's own answer read back (it is
+    /// not a mention); otherwise direct when the network, the source or the conversation says
+    /// it is addressed to the brand. A reply to one of the brand's answers is someone talking
+    /// to the brand, keyword or not.
+    pub fn taken_in(mut self, provenance: Provenance) -> Option<Mention> {
+        if provenance.is_our_answer {
+            return None;
+        }
+        self.direct |= provenance.source_addressed || provenance.replies_to_our_answer;
+        Some(self)
+    }
+
     /// The first words of the text, for one-line lists.
     pub fn excerpt(&self, max_chars: usize) -> String {
         let flat = self.text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -166,6 +189,45 @@ mod tests {
         mention.network = NAMING;
         mention.author.handle.clear();
         assert_eq!(mention.answer_draft(), "");
+    }
+
+    #[test]
+    fn a_post_is_direct_when_its_source_or_conversation_says_so_and_our_answer_is_no_mention() {
+        let post = |direct: bool| Mention {
+            key: MentionKey::new("s", "1"),
+            network: SHORT,
+            author: Author::default(),
+            text: "hello".into(),
+            link: None,
+            created_at: DateTime::UNIX_EPOCH,
+            matched: vec![],
+            language: None,
+            in_reply_to: Some("0".into()),
+            direct,
+            review: None,
+        };
+        let taken = |direct: bool, provenance: Provenance| {
+            post(direct)
+                .taken_in(provenance)
+                .map(|mention| mention.direct)
+        };
+        let from = |source_addressed, is_our_answer, replies_to_our_answer| Provenance {
+            source_addressed,
+            is_our_answer,
+            replies_to_our_answer,
+        };
+        // (the network said direct, provenance) -> None (ours) or whether it is direct.
+        let table = [
+            (false, from(false, false, false), Some(false)),
+            (true, from(false, false, false), Some(true)),
+            (false, from(true, false, false), Some(true)),
+            (false, from(false, false, true), Some(true)),
+            (false, from(false, true, false), None),
+            (true, from(true, true, true), None),
+        ];
+        for (direct, provenance, want) in table {
+            assert_eq!(taken(direct, provenance), want, "{direct} {provenance:?}");
+        }
     }
 
     #[test]

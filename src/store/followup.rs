@@ -2,10 +2,13 @@
 //! each mention has been chased (and its snooze), and each source's health.
 
 use super::engine::{Scan, Tree};
+use super::mentions::Applied;
 use super::outbox::{enqueue, Effect};
-use super::{decode, encode, keys, Result, Store, StoreError};
+use super::{abort, decode, encode, keys, Result, Store, StoreError};
 use crate::domain::health::SourceHealth;
+use crate::domain::lifecycle::{self, Subject};
 use crate::domain::sla::Chase;
+use crate::domain::{Action, Member, Tracked};
 use chrono::{DateTime, NaiveDate, Utc};
 
 impl Store {
@@ -86,21 +89,54 @@ impl Store {
         Ok(recorded)
     }
 
-    /// Silences reminders for `number` until `until`, durably. Errors if there is no such mention.
-    pub async fn snooze(&self, number: u64, until: DateTime<Utc>) -> Result<()> {
-        let key = keys::number(number);
-        if self.engine.get(Tree::Mentions, &key)?.is_none() {
-            return Err(StoreError::NoSuchMention(number));
-        }
-        self.engine.transaction(&[Tree::Chase], |tx| {
-            let mut chase: Chase = tx
-                .get(Tree::Chase, &key)?
-                .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-                .unwrap_or_default();
-            chase.snoozed_until = Some(until);
-            tx.insert(Tree::Chase, &key, &encode(&chase))
+    /// Silences reminders for `number` until `until`, as the lifecycle allows (`Action::Snooze`):
+    /// the snooze, its history entry and a note for every chat in one transaction, flushed.
+    pub async fn snooze(
+        &self,
+        number: u64,
+        actor: &Member,
+        until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Applied> {
+        let action = Action::Snooze { until };
+        let trees = [Tree::Mentions, Tree::History, Tree::Outbox, Tree::Chase];
+        let applied = self.engine.transaction(&trees, |tx| {
+            let key = keys::number(number);
+            let bytes = tx
+                .get(Tree::Mentions, &key)?
+                .ok_or_else(|| abort(StoreError::NoSuchMention(number)))?;
+            let tracked: Tracked = decode("mention", &bytes)?;
+            let subject = Subject {
+                number,
+                network: tracked.mention.network,
+                link: tracked.mention.link.as_deref(),
+                state: &tracked.state,
+            };
+            // A snooze leaves the state as it is: only the history and the chase change.
+            let entry = lifecycle::apply(subject, actor, &action, now)?.entry;
+            let mut chased: Chase = match tx.get(Tree::Chase, &key)? {
+                Some(bytes) => decode("chase", &bytes)?,
+                None => Chase::default(),
+            };
+            chased.snoozed_until = Some(until);
+            tx.insert(Tree::Chase, &key, &encode(&chased))?;
+            let id = tx.generate_id()?;
+            tx.insert(Tree::History, &keys::history(number, id), &encode(&entry))?;
+            for chat in &self.chats {
+                let effect = Effect::Update {
+                    chat: chat.clone(),
+                    number,
+                    note: entry.summary(),
+                };
+                enqueue(tx, effect, now)?;
+            }
+            Ok(Applied {
+                tracked: tracked.clone(),
+                entry,
+            })
         })?;
-        self.flush().await
+        self.flush().await?;
+        Ok(applied)
     }
 
     /// Notes the outcome of one poll of `source`: how many new mentions, or why it failed.

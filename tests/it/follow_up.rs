@@ -11,7 +11,7 @@ use chrono_tz::Europe::Amsterdam;
 use earshot::answered::AnswerWatch;
 use earshot::chat::{Chat, ChatError};
 use earshot::config::FollowUp;
-use earshot::desk::Desk;
+use earshot::desk::{Caller, Desk};
 use earshot::digest::Digester;
 use earshot::domain::business_hours::BusinessHours;
 use earshot::domain::schedule::{parse_time, Daily};
@@ -227,9 +227,14 @@ fn desk(store: &Store) -> Desk {
 
 async fn say(desk: &Desk, who: &str, text: &str, now: DateTime<Utc>) -> String {
     let resolve = |who: &MemberRef| Member::new(who.0.clone(), who.0.clone());
-    desk.handle(&Member::new(who, who), text, &resolve, now)
-        .await
-        .text
+    desk.handle(
+        &Caller::new(Member::new(who, who), "shell"),
+        text,
+        &resolve,
+        now,
+    )
+    .await
+    .text
 }
 
 /// Ticks the digest at `at` and returns whether it was queued.
@@ -397,7 +402,17 @@ async fn nudges_escalate_in_business_hours_and_stop_when_snoozed_or_claimed() {
         reply,
         "#1 is snoozed: no reminders until Tue 2026-03-24 09:00 CET."
     );
+    // The snooze is a step in the mention's history, noted on the card like every other.
+    let shown = say(&desk, "bob", "show 1", utc("2026-03-23T09:01:00Z")).await;
+    assert!(
+        shown.contains("2026-03-23 09:00 UTC snoozed by @jane: until 2026-03-24 08:00 UTC"),
+        "{shown}"
+    );
     assert_eq!(tick("2026-03-23T10:30:00Z").await, 0);
+    assert_eq!(
+        chat.take(),
+        vec!["update #1: snoozed by @jane: until 2026-03-24 08:00 UTC"]
+    );
     assert_eq!(tick("2026-03-24T07:59:00Z").await, 0);
     assert_eq!(tick("2026-03-24T08:00:00Z").await, 1);
     assert_eq!(chat.take(), vec!["nudge #1 in msg-1 [\"@oncall\"]"]);
@@ -425,6 +440,13 @@ async fn nudges_escalate_in_business_hours_and_stop_when_snoozed_or_claimed() {
     )
     .await
     .contains("has passed"));
+    // Closed mentions have no reminders to silence: the lifecycle says so.
+    say(&desk, "jane", "done 1", utc("2026-03-24T12:07:00Z")).await;
+    assert!(
+        say(&desk, "jane", "snooze 1 2h", utc("2026-03-24T12:08:00Z"))
+            .await
+            .starts_with("#1 is done by @jane. Use `reopen 1` first")
+    );
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::Utc;
 use earshot::answered::AnswerWatch;
 use earshot::app::poll;
-use earshot::desk::Desk;
+use earshot::desk::{Caller, Desk};
 use earshot::domain::{Cursor, Member, MemberRef, State, Status};
 use earshot::rules::Rules;
 use earshot::sources::hackernews::{HackerNews, Settings};
@@ -223,7 +223,12 @@ async fn answer_hands_out_the_reply_link_and_done_closes_the_mention() {
     let resolve = |who: &MemberRef| Member::new(who.0.clone(), who.0.clone());
 
     let refused = desk
-        .handle(&jane, "answer 1 We roast it fresh!", &resolve, Utc::now())
+        .handle(
+            &Caller::new(jane.clone(), "shell"),
+            "answer 1 We roast it fresh!",
+            &resolve,
+            Utc::now(),
+        )
         .await;
     assert!(!refused.ok);
     assert!(
@@ -245,7 +250,7 @@ async fn answer_hands_out_the_reply_link_and_done_closes_the_mention() {
 
     let done = desk
         .handle(
-            &jane,
+            &Caller::new(jane.clone(), "shell"),
             "done 1 https://news.ycombinator.com/item?id=47",
             &resolve,
             Utc::now(),

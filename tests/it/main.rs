@@ -8,6 +8,7 @@ mod fake_net;
 mod fake_stream;
 mod review_rig;
 
+mod answerers;
 mod app_store;
 mod architecture;
 mod bluesky;

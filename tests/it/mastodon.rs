@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use tokio::sync::Notify;
 
 use earshot::app::poll;
-use earshot::desk::Desk;
+use earshot::desk::{Caller, Desk};
 use earshot::domain::{Cursor, Member, MemberRef, Status};
 use earshot::outbox::Outbox;
 use earshot::rules::Rules;
@@ -637,7 +637,14 @@ async fn claimed_mention(source: Arc<Mastodon>) -> (Store, Desk, Outbox, Member)
     let outbox = Outbox::new(store.clone(), vec![], vec![source as Arc<dyn Source>], wake);
     let member = Member::new("U1", "jane");
     let resolve = |who: &MemberRef| Member::new(who.0.clone(), who.0.clone());
-    let reply = desk.handle(&member, "claim 1", &resolve, Utc::now()).await;
+    let reply = desk
+        .handle(
+            &Caller::new(member.clone(), "shell"),
+            "claim 1",
+            &resolve,
+            Utc::now(),
+        )
+        .await;
     assert!(reply.ok, "{}", reply.text);
     (store, desk, outbox, member)
 }
@@ -645,7 +652,12 @@ async fn claimed_mention(source: Arc<Mastodon>) -> (Store, Desk, Outbox, Member)
 async fn answer(desk: &Desk, member: &Member, text: &str) {
     let resolve = |who: &MemberRef| Member::new(who.0.clone(), who.0.clone());
     let reply = desk
-        .handle(member, &format!("answer 1 {text}"), &resolve, Utc::now())
+        .handle(
+            &Caller::new(member.clone(), "shell"),
+            &format!("answer 1 {text}"),
+            &resolve,
+            Utc::now(),
+        )
         .await;
     assert!(reply.ok, "{}", reply.text);
 }

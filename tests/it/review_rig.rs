@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use earshot::app::poll;
 use earshot::chat::{Chat, ChatError};
-use earshot::desk::Desk;
+use earshot::desk::{Caller, Desk};
 use earshot::domain::{Member, MemberRef, Tracked};
 use earshot::outbox::Outbox;
 use earshot::rules::Rules;
@@ -108,7 +108,7 @@ impl<S: Source + 'static> Rig<S> {
         let member = Member::new(who, who);
         let resolve = |who: &MemberRef| Member::new(who.0.clone(), who.0.clone());
         self.desk
-            .handle(&member, text, &resolve, Utc::now())
+            .handle(&Caller::new(member, "shell"), text, &resolve, Utc::now())
             .await
             .text
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use earshot::app::poll;
-use earshot::desk::Desk;
+use earshot::desk::{Caller, Desk};
 use earshot::digest::Digester;
 use earshot::domain::{
     Action, Author, BusinessReply, Cursor, Member, MemberRef, Mention, MentionKey, Network, Rating,
@@ -162,7 +162,7 @@ impl Rig {
         let member = Member::new(who, who);
         let resolve = |who: &MemberRef| Member::new(who.0.clone(), who.0.clone());
         self.desk
-            .handle(&member, text, &resolve, Utc::now())
+            .handle(&Caller::new(member, "shell"), text, &resolve, Utc::now())
             .await
             .text
     }

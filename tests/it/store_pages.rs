@@ -257,7 +257,12 @@ async fn list_shows_a_page_and_says_how_to_get_the_next(backend) {
     );
     let jane = Member::new("U1", "jane");
     let first = desk
-        .handle(&jane, "list", &|who| Member::new(&who.0, &who.0), now)
+        .handle(
+            &earshot::desk::Caller::new(jane.clone(), "shell"),
+            "list",
+            &|who| Member::new(&who.0, &who.0),
+            now,
+        )
         .await;
     let lines: Vec<&str> = first.text.lines().collect();
     assert_eq!(lines[0], "40 mention(s), open (page 1 of 3):");
@@ -267,7 +272,7 @@ async fn list_shows_a_page_and_says_how_to_get_the_next(backend) {
 
     let last = desk
         .handle(
-            &jane,
+            &earshot::desk::Caller::new(jane.clone(), "shell"),
             "list open 3",
             &|who| Member::new(&who.0, &who.0),
             now,
@@ -283,7 +288,7 @@ async fn list_shows_a_page_and_says_how_to_get_the_next(backend) {
 
     let beyond = desk
         .handle(
-            &jane,
+            &earshot::desk::Caller::new(jane.clone(), "shell"),
             "list open 4",
             &|who| Member::new(&who.0, &who.0),
             now,

@@ -16,18 +16,14 @@ use tokio::task::JoinHandle;
 
 use super::commands::{self, Ask, Button, ANSWER_FIELD};
 use super::render::{truncate, CONTENT_LIMIT};
-use crate::desk::{Desk, Here};
-use crate::domain::{Command, Member, MemberRef, Refusal, ReplyPath};
-use crate::store::StoreError;
+use crate::desk::{AnswerForm, Caller, Desk, Here};
+use crate::domain::{Member, MemberRef};
 
 /// Discord drops an interaction not answered within 3 s. Past this, the person sees "earshot is
 /// thinking…" and gets the reply as an edit once the desk is done.
 pub const DEFER_AFTER: Duration = Duration::from_secs(2);
 /// Discord's text inputs take at most 4000 characters.
 const INPUT_LIMIT: usize = 4000;
-/// How many of the newest owed mentions autocomplete filters what was typed from: Discord
-/// shows 25 choices, and reading every owed mention on each keystroke would not scale.
-const SUGGEST_FROM: usize = 200;
 /// Modal titles and input labels take at most 45 characters.
 const LABEL_LIMIT: usize = 45;
 
@@ -35,8 +31,6 @@ const LABEL_LIMIT: usize = 45;
 #[derive(Clone)]
 pub struct Responder {
     pub desk: Desk,
-    /// Role or user ids allowed to answer publicly; empty = everyone.
-    pub answerers: Vec<u64>,
     /// The configured channel: commands typed elsewhere are in a route's channel.
     pub channel: u64,
 }
@@ -109,7 +103,6 @@ impl Responder {
             Interaction::Ping(_) => Outcome::Pong,
             Interaction::Command(command) => {
                 let ask = commands::from_command(&command.data, &prefix);
-                let may_answer = self.may_answer(&command.user, command.member.as_deref());
                 let users = command.data.resolved.users.clone();
                 let resolve = move |who: &MemberRef| {
                     let id = who.0.trim_start_matches("<@").trim_start_matches('!');
@@ -120,12 +113,9 @@ impl Responder {
                         .map(|(_, user)| member(user, None))
                         .unwrap_or_else(|| Member::new(who.0.clone(), who.0.clone()))
                 };
-                let who = member(
-                    &command.user,
-                    command.member.as_ref().and_then(|m| m.nick.as_deref()),
-                );
+                let who = caller(&command.user, command.member.as_deref());
                 let here = self.here(command.channel_id.get());
-                self.act(ask, &who, may_answer, &resolve, Some(&here)).await
+                self.act(ask, &who, &resolve, Some(&here)).await
             }
             Interaction::Autocomplete(command) => {
                 match commands::from_command(&command.data, &prefix) {
@@ -141,22 +131,14 @@ impl Responder {
                     }
                     _ => commands::from_button(&click.data.custom_id, &prefix),
                 };
-                let may_answer = self.may_answer(&click.user, click.member.as_ref());
-                let who = member(
-                    &click.user,
-                    click.member.as_ref().and_then(|m| m.nick.as_deref()),
-                );
+                let who = caller(&click.user, click.member.as_ref());
                 let here = self.here(click.channel_id.get());
-                self.act(ask, &who, may_answer, &by_name, Some(&here)).await
+                self.act(ask, &who, &by_name, Some(&here)).await
             }
             Interaction::Modal(form) => {
                 let ask = commands::from_modal(&form.data);
-                let may_answer = self.may_answer(&form.user, form.member.as_ref());
-                let who = member(
-                    &form.user,
-                    form.member.as_ref().and_then(|m| m.nick.as_deref()),
-                );
-                self.act(ask, &who, may_answer, &by_name, None).await
+                let who = caller(&form.user, form.member.as_ref());
+                self.act(ask, &who, &by_name, None).await
             }
             _ => Outcome::Text("earshot does not handle this kind of interaction.".into()),
         }
@@ -165,21 +147,10 @@ impl Responder {
     async fn act(
         &self,
         ask: Ask,
-        who: &Member,
-        may_answer: bool,
+        who: &Caller,
         resolve: &(dyn Fn(&MemberRef) -> Member + Sync),
         here: Option<&Here>,
     ) -> Outcome {
-        let answering = matches!(
-            ask,
-            Ask::AnswerForm(_) | Ask::AnswerWith(..) | Ask::Run(Command::Answer(..))
-        );
-        if answering && !may_answer {
-            return Outcome::Text(
-                "Answers go out in public under the brand's name, and this server lets only some roles send them. Claim the mention and ask one of them, or add a note with `done`."
-                    .into(),
-            );
-        }
         match ask {
             Ask::Run(command) => {
                 let reply = self
@@ -190,18 +161,17 @@ impl Responder {
             }
             // Discord forms hold text inputs only, so the saved replies are offered first, as
             // a select in a message only the person sees; picking one opens the form with it.
-            Ask::AnswerForm(number) if !self.desk.replies().is_empty() => {
-                match self.answer_form(number, None) {
-                    Outcome::Form(_) => self.reply_picker(number),
-                    refusal => refusal,
-                }
-            }
-            Ask::AnswerForm(number) => self.answer_form(number, None),
-            Ask::AnswerWith(number, None) => self.answer_form(number, None),
-            Ask::AnswerWith(number, Some(name)) => match self.desk.saved_reply(&name, number) {
-                Ok(text) => self.answer_form(number, Some(text)),
+            Ask::AnswerForm(number) => match self.desk.answer_form(who, number, None) {
+                Ok(form) if !self.desk.replies().is_empty() => reply_picker(number, &form.replies),
+                Ok(form) => Outcome::Form(answer_form(form)),
                 Err(reply) => Outcome::Text(reply.text),
             },
+            Ask::AnswerWith(number, name) => {
+                match self.desk.answer_form(who, number, name.as_deref()) {
+                    Ok(form) => Outcome::Form(answer_form(form)),
+                    Err(reply) => Outcome::Text(reply.text),
+                }
+            }
             Ask::Suggest(typed) => self.suggest(&typed),
             Ask::Refuse(text) => Outcome::Text(text),
         }
@@ -215,152 +185,99 @@ impl Responder {
         }
     }
 
-    /// "Answer with a saved reply?": a select of the saved replies (each shown filled in for
-    /// this mention) and "write my own"; the choice opens the answer form with its text.
-    fn reply_picker(&self, number: u64) -> Outcome {
-        let mut options =
-            vec![
-                CreateSelectMenuOption::new("Write my own answer", commands::WRITE_OWN)
-                    .description("an empty form"),
-            ];
-        // A reply that cannot be filled in for this mention is not offered.
-        let filled = self
-            .desk
-            .replies()
-            .replies
-            .keys()
-            .filter_map(|name| Some((name, self.desk.saved_reply(name, number).ok()?)));
-        for (name, text) in filled.take(commands::MOST_CHOICES - 1) {
-            options.push(
-                CreateSelectMenuOption::new(truncate(&format!(":{name}"), 100), name.clone())
-                    .description(truncate(&text, 100)),
-            );
-        }
-        let menu = CreateSelectMenu::new(
-            commands::reply_pick_id(number),
-            CreateSelectMenuKind::String { options },
-        )
-        .placeholder("Pick a saved reply; you can edit it in the form");
-        Outcome::Pick(
-            format!("Answer #{number}: start from a saved reply, or write your own."),
-            CreateActionRow::SelectMenu(menu),
-        )
-    }
-
-    /// The answer form, prefilled with `text` (a saved reply) or where the network expects the
-    /// author's handle, and limited to what the network takes.
-    fn answer_form(&self, number: u64, text: Option<String>) -> Outcome {
-        let tracked = match self.desk.store().mention(number) {
-            Ok(tracked) => tracked,
-            Err(StoreError::NoSuchMention(_)) => {
-                return Outcome::Text(format!(
-                    "There is no mention #{number}. `{} list` shows the open ones.",
-                    self.desk.prefix()
-                ))
-            }
-            Err(error) => {
-                tracing::error!(%error, number, "cannot read a mention for the answer form");
-                return Outcome::Text(
-                    "Sorry, earshot cannot read its storage right now; try again in a moment."
-                        .into(),
-                );
-            }
-        };
-        let mention = &tracked.mention;
-        let max_chars = match mention.network.reply_path() {
-            ReplyPath::Direct { max_chars } => max_chars,
-            ReplyPath::Manual => {
-                return Outcome::Text(
-                    Refusal::NoReplyApi {
-                        number,
-                        network: mention.network,
-                        link: mention.link.clone(),
-                    }
-                    .to_string(),
-                )
-            }
-        };
-        let draft = text.unwrap_or_else(|| mention.answer_draft());
-        // A saved reply that came out longer than the network takes is shown whole, to be
-        // shortened here; the desk refuses it with the count if it is sent as it is.
-        let limit = max_chars.max(draft.chars().count()).min(INPUT_LIMIT);
-        let mut input = CreateInputText::new(
-            InputTextStyle::Paragraph,
-            truncate(
-                &format!("Reply to {}", mention.author.display()),
-                LABEL_LIMIT,
-            ),
-            ANSWER_FIELD,
-        )
-        .min_length(1)
-        .max_length(u16::try_from(limit).unwrap_or(u16::MAX))
-        .placeholder(truncate(
-            &format!(
-                "At most {limit} characters; posted publicly on {}",
-                mention.network
-            ),
-            100,
-        ))
-        .required(true);
-        if !draft.is_empty() {
-            input = input.value(truncate(&draft, INPUT_LIMIT));
-        }
-        // An answer here replaces the reply under the review: the form starts from it.
-        if let Some(reply) = mention
-            .review
-            .as_ref()
-            .and_then(|found| found.reply.as_ref())
-        {
-            input = input
-                .placeholder(truncate(
-                    &format!("Replaces the reply on {} now", mention.network),
-                    100,
-                ))
-                .value(truncate(&reply.text, limit));
-        }
-        let title = truncate(
-            &format!("Answer #{number} on {}", mention.network),
-            LABEL_LIMIT,
-        );
-        Outcome::Form(
-            CreateModal::new(Button::Answer.custom_id(number), title)
-                .components(vec![CreateActionRow::InputText(input)]),
-        )
-    }
-
     fn suggest(&self, typed: &str) -> Outcome {
-        // The newest owed mentions, whoever asks, and the one whose number was typed (however
-        // old): a bounded read on every keystroke.
-        let store = self.desk.store();
-        let candidates = store.newest_owed(SUGGEST_FROM).map(|mut owed| {
-            let typed_number = typed.trim().trim_start_matches('#').parse::<u64>().ok();
-            if let Some(number) = typed_number.filter(|n| !owed.iter().any(|t| t.number == *n)) {
-                if let Ok(tracked) = store.mention(number) {
-                    if tracked.state.status().is_owed() {
-                        owed.push(tracked);
-                    }
-                }
-            }
-            owed
-        });
-        match candidates {
-            Ok(open) => Outcome::Choices(commands::suggestions(&open, typed)),
-            Err(error) => {
-                tracing::error!(%error, "cannot list open mentions for autocomplete");
-                Outcome::Choices(CreateAutocompleteResponse::new())
-            }
-        }
+        Outcome::Choices(commands::suggestions(&self.desk.suggestions(typed), typed))
     }
+}
 
-    fn may_answer(&self, user: &User, guild_member: Option<&serenity::all::Member>) -> bool {
-        self.answerers.is_empty()
-            || self.answerers.contains(&user.id.get())
-            || guild_member.is_some_and(|m| {
-                m.roles
-                    .iter()
-                    .any(|role| self.answerers.contains(&role.get()))
-            })
+/// "Answer with a saved reply?": a select of the saved replies (each shown filled in for this
+/// mention) and "write my own"; the choice opens the answer form with its text.
+fn reply_picker(number: u64, filled: &[(String, String)]) -> Outcome {
+    let mut options = vec![
+        CreateSelectMenuOption::new("Write my own answer", commands::WRITE_OWN)
+            .description("an empty form"),
+    ];
+    for (name, text) in filled.iter().take(commands::MOST_CHOICES - 1) {
+        options.push(
+            CreateSelectMenuOption::new(truncate(&format!(":{name}"), 100), name.clone())
+                .description(truncate(text, 100)),
+        );
     }
+    let menu = CreateSelectMenu::new(
+        commands::reply_pick_id(number),
+        CreateSelectMenuKind::String { options },
+    )
+    .placeholder("Pick a saved reply; you can edit it in the form");
+    Outcome::Pick(
+        format!("Answer #{number}: start from a saved reply, or write your own."),
+        CreateActionRow::SelectMenu(menu),
+    )
+}
+
+/// The answer form as a Discord modal: prefilled with the desk's draft, and limited to what
+/// the network takes.
+fn answer_form(form: AnswerForm) -> CreateModal {
+    let AnswerForm {
+        tracked,
+        max_chars,
+        draft,
+        ..
+    } = form;
+    let number = tracked.number;
+    let mention = &tracked.mention;
+    // A saved reply that came out longer than the network takes is shown whole, to be
+    // shortened here; the desk refuses it with the count if it is sent as it is.
+    let limit = max_chars.max(draft.chars().count()).min(INPUT_LIMIT);
+    let mut input = CreateInputText::new(
+        InputTextStyle::Paragraph,
+        truncate(
+            &format!("Reply to {}", mention.author.display()),
+            LABEL_LIMIT,
+        ),
+        ANSWER_FIELD,
+    )
+    .min_length(1)
+    .max_length(u16::try_from(limit).unwrap_or(u16::MAX))
+    .placeholder(truncate(
+        &format!(
+            "At most {limit} characters; posted publicly on {}",
+            mention.network
+        ),
+        100,
+    ))
+    .required(true);
+    if !draft.is_empty() {
+        input = input.value(truncate(&draft, INPUT_LIMIT));
+    }
+    // An answer here replaces the reply under the review: the form starts from it.
+    if let Some(reply) = mention
+        .review
+        .as_ref()
+        .and_then(|found| found.reply.as_ref())
+    {
+        input = input
+            .placeholder(truncate(
+                &format!("Replaces the reply on {} now", mention.network),
+                100,
+            ))
+            .value(truncate(&reply.text, limit));
+    }
+    let title = truncate(
+        &format!("Answer #{number} on {}", mention.network),
+        LABEL_LIMIT,
+    );
+    CreateModal::new(Button::Answer.custom_id(number), title)
+        .components(vec![CreateActionRow::InputText(input)])
+}
+
+/// The person behind an interaction, known to `answerers` by their user id and their roles.
+fn caller(user: &User, guild_member: Option<&serenity::all::Member>) -> Caller {
+    let nick = guild_member.and_then(|m| m.nick.as_deref());
+    let roles = guild_member.into_iter().flat_map(|m| m.roles.iter());
+    let ids = std::iter::once(user.id.get())
+        .chain(roles.map(|role| role.get()))
+        .map(|id| id.to_string());
+    Caller::new(member(user, nick), "discord").known_as(ids)
 }
 
 /// A Discord user as a team member: ids are namespaced so they never meet another chat's.

@@ -345,7 +345,6 @@ impl Chat for Discord {
         self.register(desk.prefix()).await?;
         let responder = Responder {
             desk,
-            answerers: self.config.answerers.clone(),
             channel: self.config.channel_id,
         };
         match &self.config.endpoint {

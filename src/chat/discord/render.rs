@@ -10,7 +10,8 @@ use serenity::all::{
 };
 
 use super::commands::Button;
-use crate::domain::{Network, ReplyPath, Status, Tracked};
+use crate::domain::lifecycle::{offers, Offer};
+use crate::domain::{Network, Status, Tracked};
 
 /// Discord's embed description limit is 4096; a shorter cut keeps the whole embed (6000 in
 /// all) within bounds whatever the other fields hold.
@@ -377,8 +378,8 @@ fn linkable(url: &str) -> bool {
     web_url(url) && url.chars().count() <= URL_LIMIT
 }
 
-/// The buttons that make sense now: open mentions can be claimed, claimed ones released,
-/// closed ones reopened. Networks without a reply API get a link to answer on the site.
+/// The controls the domain offers for the mention now, as Discord buttons; a site link
+/// Discord could not open is left out.
 pub fn buttons(tracked: &Tracked) -> Vec<CreateActionRow> {
     let number = tracked.number;
     let button = |kind: Button, label: &str, style: ButtonStyle| {
@@ -386,27 +387,24 @@ pub fn buttons(tracked: &Tracked) -> Vec<CreateActionRow> {
             .label(label)
             .style(style)
     };
-    let mut row = Vec::new();
-    match tracked.state.status() {
-        Status::Open => row.push(button(Button::Claim, "Claim", ButtonStyle::Primary)),
-        Status::Claimed => row.push(button(Button::Release, "Release", ButtonStyle::Secondary)),
-        Status::Answered | Status::Done | Status::Ignored => {
-            row.push(button(Button::Reopen, "Reopen", ButtonStyle::Secondary));
-        }
-    }
-    if tracked.state.status().is_owed() {
-        match tracked.mention.network.reply_path() {
-            ReplyPath::Direct { .. } => {
-                row.push(button(Button::Answer, "Answer…", ButtonStyle::Primary));
+    let mention = &tracked.mention;
+    let row: Vec<CreateButton> = offers(&tracked.state, mention.network, mention.link.as_deref())
+        .into_iter()
+        .filter_map(|offer| match offer {
+            Offer::Claim => Some(button(Button::Claim, "Claim", ButtonStyle::Primary)),
+            Offer::Release => Some(button(Button::Release, "Release", ButtonStyle::Secondary)),
+            Offer::Answer => Some(button(Button::Answer, "Answer…", ButtonStyle::Primary)),
+            Offer::AnswerOnSite(link) => {
+                web_url(&link).then(|| CreateButton::new_link(link).label("Answer on the site"))
             }
-            ReplyPath::Manual => {
-                if let Some(link) = tracked.mention.link.as_deref().filter(|url| web_url(url)) {
-                    row.push(CreateButton::new_link(link).label("Answer on the site"));
-                }
-            }
-        }
-        row.push(button(Button::Done, "Done", ButtonStyle::Success));
-        row.push(button(Button::Ignore, "Ignore", ButtonStyle::Secondary));
+            Offer::Done => Some(button(Button::Done, "Done", ButtonStyle::Success)),
+            Offer::Ignore => Some(button(Button::Ignore, "Ignore", ButtonStyle::Secondary)),
+            Offer::Reopen => Some(button(Button::Reopen, "Reopen", ButtonStyle::Secondary)),
+        })
+        .collect();
+    // Discord refuses an empty row (nothing is offered while an answer is on its way).
+    if row.is_empty() {
+        return Vec::new();
     }
     vec![CreateActionRow::Buttons(row)]
 }
@@ -726,6 +724,23 @@ mod tests {
             at,
             note: None,
         };
+        assert_eq!(
+            labels(&tracked(
+                crate::sources::bluesky::TRAITS.network(),
+                done.clone()
+            )),
+            ["Reopen"]
+        );
+        let answering = State::Claimed {
+            by: Member::new("discord:1", "jane"),
+            at,
+            answering: true,
+        };
+        assert!(buttons(&tracked(
+            crate::sources::bluesky::TRAITS.network(),
+            answering
+        ))
+        .is_empty());
         assert_eq!(
             labels(&tracked(
                 crate::sources::bluesky::TRAITS.network(),

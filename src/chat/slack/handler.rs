@@ -12,9 +12,9 @@ use slack_morphism::prelude::*;
 
 use super::render::{self, Button};
 use super::SlackChat;
-use crate::desk::Desk;
+use crate::desk::{Caller, Desk};
 use crate::domain::command;
-use crate::domain::{Command, Member, MemberRef, Refusal, ReplyPath};
+use crate::domain::{Command, Member, MemberRef};
 
 /// A modal must open within 3 seconds of the click that asked for it.
 const OPEN_MODAL_TIMEOUT: Duration = Duration::from_millis(2_500);
@@ -31,13 +31,13 @@ impl Handler {
 
     /// The slash command: its answer is the acknowledgement, shown only to the caller.
     pub async fn command(&self, event: SlackCommandEvent) -> SlackCommandEventResponse {
-        let member = self.member(&event.user_id.0, None).await;
         let text = event.text.unwrap_or_default();
         // Commands work from any channel the app is in; `list` there puts its mentions first.
         let here = self.chat.here(&event.channel_id.0);
         let said = match command::parse(&text, self.desk.prefix()) {
             Ok(command) => {
-                self.run(&member, command, Some(&event.trigger_id), Some(&here))
+                let caller = self.caller(&event.user_id.0, None, &command).await;
+                self.run(&caller, command, Some(&event.trigger_id), Some(&here))
                     .await
             }
             Err(error) => Some(error.to_string()),
@@ -77,6 +77,10 @@ impl Handler {
         let Some(user) = event.user.clone() else {
             return;
         };
+        if action.action_id.0 == render::SITE_LINK {
+            // The link opened the post in the browser; there is nothing to do here.
+            return;
+        }
         let Some(button) = Button::from_action_id(&action.action_id.0) else {
             tracing::debug!(action = %action.action_id.0, "ignoring a click on a control earshot does not know");
             return;
@@ -88,24 +92,21 @@ impl Handler {
         };
         let command = match button {
             Button::Claim => Command::Claim(number),
+            Button::Release => Command::Release(number),
             Button::Answer => Command::Answer(number, None),
             Button::Done => Command::Done(number, None),
             Button::Ignore => Command::Ignore(number, None),
             Button::Reopen => Command::Reopen(number),
         };
-        let member = self
-            .member(
-                &user.id.0,
-                user.name.as_deref().or(user.username.as_deref()),
-            )
-            .await;
+        let name = user.name.as_deref().or(user.username.as_deref());
+        let caller = self.caller(&user.id.0, name, &command).await;
         let channel = event
             .channel
             .map(|channel| channel.id)
             .unwrap_or_else(|| self.chat.channel());
         let here = self.chat.here(&channel.0);
         if let Some(text) = self
-            .run(&member, command, Some(&event.trigger_id), Some(&here))
+            .run(&caller, command, Some(&event.trigger_id), Some(&here))
             .await
         {
             self.tell(channel, user.id, text);
@@ -144,23 +145,11 @@ impl Handler {
             .and_then(|input| input.value.clone())
             .unwrap_or_default();
         let errors = |text: &str| errors(&block, text);
-        let member = self
-            .member(&event.user.id.0, event.user.name.as_deref())
+        let command = Command::Answer(number, Some(text));
+        let caller = self
+            .caller(&event.user.id.0, event.user.name.as_deref(), &command)
             .await;
-        if !self
-            .chat
-            .people
-            .may_answer(&self.chat.api, &member.id)
-            .await
-        {
-            return errors(&not_an_answerer(number));
-        }
-        let answer = self.desk.execute(
-            &member,
-            Command::Answer(number, Some(text)),
-            &unnamed,
-            Utc::now(),
-        );
+        let answer = self.desk.execute(&caller, command, &unnamed, Utc::now());
         let Some(reply) = crate::chat::caught("a Slack answer form", answer).await else {
             return errors(crate::chat::SORRY);
         };
@@ -179,14 +168,14 @@ impl Handler {
     /// opened instead. A panic (a bug) is caught, logged, and answered with an apology.
     async fn run(
         &self,
-        member: &Member,
+        caller: &Caller,
         command: Command,
         trigger: Option<&SlackTriggerId>,
         here: Option<&crate::desk::Here>,
     ) -> Option<String> {
         crate::chat::caught(
             "a Slack command",
-            self.run_uncaught(member, command, trigger, here),
+            self.run_uncaught(caller, command, trigger, here),
         )
         .await
         .unwrap_or_else(|| Some(crate::chat::SORRY.into()))
@@ -194,22 +183,15 @@ impl Handler {
 
     async fn run_uncaught(
         &self,
-        member: &Member,
+        caller: &Caller,
         command: Command,
         trigger: Option<&SlackTriggerId>,
         here: Option<&crate::desk::Here>,
     ) -> Option<String> {
         let command = match command {
-            Command::Answer(number, _)
-                if !self
-                    .chat
-                    .people
-                    .may_answer(&self.chat.api, &member.id)
-                    .await =>
-            {
-                return Some(not_an_answerer(number));
+            Command::Answer(number, None) => {
+                return self.open_answer(caller, number, trigger).await
             }
-            Command::Answer(number, None) => return self.open_answer(number, trigger).await,
             Command::Assign(number, who) => {
                 let Some(to) = self.chat.people.named(&self.chat.api, &who).await else {
                     return Some(format!(
@@ -220,7 +202,7 @@ impl Handler {
                 let reply = self
                     .desk
                     .execute(
-                        member,
+                        caller,
                         Command::Assign(number, who),
                         &|_| to.clone(),
                         Utc::now(),
@@ -232,32 +214,27 @@ impl Handler {
         };
         let reply = self
             .desk
-            .execute_in(member, command, &unnamed, Utc::now(), here)
+            .execute_in(caller, command, &unnamed, Utc::now(), here)
             .await;
         Some(reply.text)
     }
 
-    async fn open_answer(&self, number: u64, trigger: Option<&SlackTriggerId>) -> Option<String> {
-        let tracked = match self.desk.mention(number) {
-            Ok(tracked) => tracked,
+    async fn open_answer(
+        &self,
+        caller: &Caller,
+        number: u64,
+        trigger: Option<&SlackTriggerId>,
+    ) -> Option<String> {
+        let form = match self.desk.answer_form(caller, number, None) {
+            Ok(form) => form,
             Err(reply) => return Some(reply.text),
         };
-        let mention = &tracked.mention;
-        if mention.network.reply_path() == ReplyPath::Manual {
-            let refusal = Refusal::NoReplyApi {
-                number,
-                network: mention.network,
-                link: mention.link.clone(),
-            };
-            return Some(refusal.to_string());
-        }
         let Some(trigger) = trigger else {
             return Some(self.answer_hint(number));
         };
-        let replies = self.filled_replies(number);
         let request = SlackApiViewsOpenRequest::new(
             trigger.clone(),
-            render::answer_modal(&tracked, &replies, None),
+            render::answer_modal(&form.tracked, &form.replies, None),
         );
         match tokio::time::timeout(OPEN_MODAL_TIMEOUT, self.chat.api.open_view(&request)).await {
             Ok(Ok(_)) => None,
@@ -267,19 +244,6 @@ impl Handler {
             }
             Err(_) => Some(self.answer_hint(number)),
         }
-    }
-
-    /// The saved replies, each filled in for #`number`, for the answer modal's select.
-    fn filled_replies(&self, number: u64) -> Vec<(String, String)> {
-        self.desk
-            .replies()
-            .replies
-            .keys()
-            .filter_map(|name| {
-                let text = self.desk.saved_reply(name, number).ok()?;
-                Some((name.clone(), text))
-            })
-            .collect()
     }
 
     /// A saved reply picked in the answer modal: the modal is redrawn (views.update) with the
@@ -299,15 +263,21 @@ impl Handler {
             tracing::warn!("a saved reply was picked in a form that names no mention");
             return;
         };
-        let tracked = match self.desk.mention(number) {
-            Ok(tracked) => tracked,
+        let Some(user) = &event.user else {
+            return;
+        };
+        let command = Command::Answer(number, None);
+        let caller = self
+            .caller(&user.id.0, user.name.as_deref(), &command)
+            .await;
+        let form = match self.desk.answer_form(&caller, number, None) {
+            Ok(form) => form,
             Err(reply) => {
                 tracing::warn!(number, reply = %reply.text, "cannot refill the answer form");
                 return;
             }
         };
-        let replies = self.filled_replies(number);
-        let view = render::answer_modal(&tracked, &replies, Some(name));
+        let view = render::answer_modal(&form.tracked, &form.replies, Some(name));
         let request = SlackApiViewsUpdateRequest::new(view).with_view_id(container.view_id.clone());
         if let Err(error) = self.chat.api.update_view(&request).await {
             tracing::warn!(number, %error, "Slack did not refill the answer form with the saved reply");
@@ -321,8 +291,16 @@ impl Handler {
         )
     }
 
-    async fn member(&self, id: &str, fallback: Option<&str>) -> Member {
-        self.chat.people.member(&self.chat.api, id, fallback).await
+    /// The Slack user `id` as the desk knows them; for a command that posts an answer, with
+    /// the `answerers` user groups they are in, which the desk weighs.
+    async fn caller(&self, id: &str, fallback: Option<&str>, command: &Command) -> Caller {
+        let people = &self.chat.people;
+        let member = people.member(&self.chat.api, id, fallback).await;
+        let mut ids = vec![id.to_string()];
+        if command.publishes() {
+            ids.extend(people.groups_of(&self.chat.api, id).await);
+        }
+        Caller::new(member, "slack").known_as(ids)
     }
 
     /// An ephemeral message to `user`, sent after the acknowledgement.
@@ -341,12 +319,6 @@ impl Handler {
 /// Commands other than `assign` name nobody; a name that reaches here stays as typed.
 fn unnamed(who: &MemberRef) -> Member {
     Member::new(who.0.clone(), who.0.clone())
-}
-
-fn not_an_answerer(number: u64) -> String {
-    format!(
-        "Only the team's answerers may post answers on the networks; ask one of them to answer #{number} (the list is `answerers` under [chat.slack]). You can still claim it, or mark it done if it was answered elsewhere."
-    )
 }
 
 /// Keeps the modal open with `text` under the answer box, whose block id is `block`.

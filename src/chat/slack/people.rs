@@ -1,5 +1,6 @@
 //! Slack members as the core knows them: a [`Member`] with the Slack user id and the name
-//! people see, and who may post answers publicly (`answerers`: users and user groups).
+//! people see, and which of the user groups named in `answerers` they are in (the desk
+//! decides who may answer).
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -20,7 +21,8 @@ const GROUP_TTL: Duration = Duration::from_secs(5 * 60);
 const LOOKUP_TIMEOUT: Duration = Duration::from_millis(1_500);
 
 pub struct People {
-    /// Users (`U...`, `W...`) and user groups (`S...`) allowed to answer; empty = everyone.
+    /// Users (`U...`, `W...`) and user groups (`S...`) allowed to answer; only the groups are
+    /// read here, to look up their members.
     answerers: Vec<String>,
     names: Mutex<HashMap<String, (String, Instant)>>,
     groups: Mutex<HashMap<String, (HashSet<String>, Instant)>>,
@@ -72,17 +74,16 @@ impl People {
         Some(self.member(api, id, label).await)
     }
 
-    /// Whether `user` may post answers on the networks.
-    pub async fn may_answer(&self, api: &Api, user: &str) -> bool {
-        if self.answerers.is_empty() || self.answerers.iter().any(|a| a == user) {
-            return true;
-        }
+    /// The user groups named in `answerers` that `user` belongs to: with their id, what the
+    /// desk weighs against `answerers`. Only groups are looked up, and only when asked.
+    pub async fn groups_of(&self, api: &Api, user: &str) -> Vec<String> {
+        let mut groups = Vec::new();
         for group in self.answerers.iter().filter(|a| a.starts_with('S')) {
             if self.group_members(api, group).await.contains(user) {
-                return true;
+                groups.push(group.clone());
             }
         }
-        false
+        groups
     }
 
     async fn group_members(&self, api: &Api, group: &str) -> HashSet<String> {

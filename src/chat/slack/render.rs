@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use slack_morphism::prelude::*;
 
-use crate::domain::lifecycle::ago;
+use crate::domain::lifecycle::{ago, offers, Offer};
 use crate::domain::{ReplyPath, State, Tracked};
 
 /// Message metadata that marks a message as earshot's card for one mention; how a retried post
@@ -43,15 +43,21 @@ const TITLE_LIMIT: usize = 24;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Button {
     Claim,
+    Release,
     Answer,
     Done,
     Ignore,
     Reopen,
 }
 
+/// The action id of the "Answer on the site" link button: Slack reports its clicks too, and
+/// there is nothing to do for them.
+pub const SITE_LINK: &str = "answer_on_site";
+
 impl Button {
-    pub const ALL: [Button; 5] = [
+    pub const ALL: [Button; 6] = [
         Button::Claim,
+        Button::Release,
         Button::Answer,
         Button::Done,
         Button::Ignore,
@@ -61,6 +67,7 @@ impl Button {
     pub fn action_id(self) -> &'static str {
         match self {
             Button::Claim => "claim",
+            Button::Release => "release",
             Button::Answer => "answer",
             Button::Done => "done",
             Button::Ignore => "ignore",
@@ -75,6 +82,7 @@ impl Button {
     fn label(self) -> &'static str {
         match self {
             Button::Claim => "Claim",
+            Button::Release => "Release",
             Button::Answer => "Answer...",
             Button::Done => "Done",
             Button::Ignore => "Ignore",
@@ -165,35 +173,55 @@ pub fn card(tracked: &Tracked, now: DateTime<Utc>) -> SlackMessageContent {
             .with_text(md(state_line(&tracked.state)))
             .into(),
     );
-    let buttons = if tracked.state.status().is_owed() {
-        vec![Button::Claim, Button::Answer, Button::Done, Button::Ignore]
-    } else {
-        vec![Button::Reopen]
-    };
-    blocks.push(
-        SlackActionsBlock::new(
-            buttons
-                .into_iter()
-                .map(|button| {
-                    let element = SlackBlockButtonElement::new(button.label().into())
-                        .with_action_id(button.action_id().into())
-                        .with_value(number.to_string());
-                    match button {
-                        Button::Claim => element.with_style(SlackBlockButtonStyle::Primary),
-                        _ => element,
-                    }
-                    .into()
-                })
-                .collect(),
-        )
-        .with_block_id(format!("earshot-{number}").into())
-        .into(),
-    );
+    let buttons: Vec<SlackActionBlockElement> =
+        offers(&tracked.state, mention.network, mention.link.as_deref())
+            .iter()
+            .filter_map(|offer| button(offer, number))
+            .collect();
+    // Block Kit refuses an actions block without elements (nothing is offered while an answer
+    // is on its way).
+    if !buttons.is_empty() {
+        blocks.push(
+            SlackActionsBlock::new(buttons)
+                .with_block_id(format!("earshot-{number}").into())
+                .into(),
+        );
+    }
 
     SlackMessageContent::new()
         .with_text(fallback(tracked))
         .with_blocks(blocks)
         .with_metadata(metadata(number))
+}
+
+/// A card's control for what the domain offers; a site link Slack could not show is left out.
+fn button(offer: &Offer, number: u64) -> Option<SlackActionBlockElement> {
+    let kind = match offer {
+        Offer::Claim => Button::Claim,
+        Offer::Release => Button::Release,
+        Offer::Answer => Button::Answer,
+        Offer::Done => Button::Done,
+        Offer::Ignore => Button::Ignore,
+        Offer::Reopen => Button::Reopen,
+        Offer::AnswerOnSite(link) => {
+            let url = linkable(link).and_then(|_| url::Url::parse(link.trim()).ok())?;
+            let element = SlackBlockButtonElement::new("Answer on the site".into())
+                .with_action_id(SITE_LINK.into())
+                .with_value(number.to_string())
+                .with_url(url);
+            return Some(element.into());
+        }
+    };
+    let element = SlackBlockButtonElement::new(kind.label().into())
+        .with_action_id(kind.action_id().into())
+        .with_value(number.to_string());
+    Some(
+        match kind {
+            Button::Claim => element.with_style(SlackBlockButtonStyle::Primary),
+            _ => element,
+        }
+        .into(),
+    )
 }
 
 /// The metadata a card carries.
@@ -563,6 +591,71 @@ mod tests {
             follow_up_of: None,
             priority: Default::default(),
         }
+    }
+
+    /// Each button's label, and its link when it is one.
+    fn buttons(tracked: &Tracked) -> Vec<String> {
+        let card = serde_json::to_value(card(tracked, chrono::DateTime::UNIX_EPOCH)).unwrap();
+        card["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|block| block["type"] == "actions")
+            .flat_map(|block| block["elements"].as_array().unwrap().clone())
+            .map(|button| match button["url"].as_str() {
+                Some(url) => format!("{} <{url}>", button["text"]["text"].as_str().unwrap()),
+                None => button["text"]["text"].as_str().unwrap().to_string(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn buttons_follow_the_state_and_the_network_as_the_domain_offers_them() {
+        use crate::domain::Member;
+        let jane = Member::new("U1", "jane");
+        let at = chrono::DateTime::UNIX_EPOCH;
+        let mut tracked = review();
+        tracked.mention.review = None;
+        tracked.mention.network = crate::sources::mastodon::TRAITS.network();
+        assert_eq!(buttons(&tracked), ["Claim", "Answer...", "Done", "Ignore"]);
+        tracked.state = State::Claimed {
+            by: jane.clone(),
+            at,
+            answering: false,
+        };
+        assert_eq!(
+            buttons(&tracked),
+            ["Release", "Answer...", "Done", "Ignore"]
+        );
+        tracked.state = State::Claimed {
+            by: jane.clone(),
+            at,
+            answering: true,
+        };
+        assert!(
+            buttons(&tracked).is_empty(),
+            "nothing while the answer is on its way"
+        );
+        tracked.state = State::Done {
+            by: jane,
+            at,
+            note: None,
+        };
+        assert_eq!(buttons(&tracked), ["Reopen"]);
+        tracked.state = State::Open;
+        tracked.mention.network = crate::sources::feed::TRAITS.network();
+        tracked.mention.link = Some("https://news.example/1".into());
+        assert_eq!(
+            buttons(&tracked),
+            [
+                "Claim",
+                "Answer on the site <https://news.example/1>",
+                "Done",
+                "Ignore"
+            ]
+        );
+        tracked.mention.link = Some("javascript:alert(1)".into());
+        assert_eq!(buttons(&tracked), ["Claim", "Done", "Ignore"]);
     }
 
     #[test]

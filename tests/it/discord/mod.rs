@@ -18,6 +18,7 @@ use earshot::chat::slack::{Listen, SlackChat, SlackConfig};
 use earshot::chat::Chat;
 use earshot::config::{Config, DiscordConfig, DiscordEndpoint};
 use earshot::desk::Desk;
+use earshot::domain::lifecycle::Answerers;
 use earshot::domain::{Author, Cursor, Member, Mention, MentionKey, Network, State};
 use earshot::outbox::Outbox;
 use earshot::sources::{Fetched, Posted, Source, SourceError};
@@ -106,6 +107,8 @@ fn settings(fake: &FakeDiscord) -> DiscordConfig {
 async fn bot(config: DiscordConfig, fake: FakeDiscord, with_shell: bool) -> Bot {
     let mut names = vec!["discord".to_string()];
     let screen = Screen::default();
+    // As `App::build` does: the desk applies the section's `answerers`.
+    let answerers = Answerers::new(config.answerers.iter().map(u64::to_string));
     let discord = Arc::new(Discord::new(config, reqwest::Client::new()));
     let mut chats: Vec<Arc<dyn Chat>> = vec![discord.clone()];
     if with_shell {
@@ -118,7 +121,8 @@ async fn bot(config: DiscordConfig, fake: FakeDiscord, with_shell: bool) -> Bot 
         sent: Mutex::new(vec![]),
     });
     let outbox = Outbox::new(store.clone(), chats, vec![replies.clone()], wake.clone());
-    let desk = Desk::new(store.clone(), "/mentions".into(), wake);
+    let desk =
+        Desk::new(store.clone(), "/mentions".into(), wake).with_answerers("discord", answerers);
     let (stop, stopped) = watch::channel(false);
     let listening = tokio::spawn(discord.clone().listen(desk.clone(), stopped));
     Bot {
@@ -319,7 +323,10 @@ async fn slash_commands_answer_ephemerally_and_autocomplete_offers_open_mentions
     let jane = jane();
     bot.desk
         .execute(
-            &earshot::domain::Member::new("discord:4001", "Jane"),
+            &earshot::desk::Caller::new(
+                earshot::domain::Member::new("discord:4001", "Jane"),
+                "discord",
+            ),
             earshot::domain::Command::Done(3, None),
             &|who| earshot::domain::Member::new(who.0.clone(), who.0.clone()),
             Utc::now(),
@@ -387,7 +394,8 @@ async fn the_answer_form_is_limited_to_answerers_and_its_submission_queues_the_r
         "INTERACTION_CREATE",
         fake::click("5201", &outsider, "earshot:answer:1", &message),
     );
-    assert!(ephemeral_text(&fake.callback("5201").await).contains("only some roles"));
+    assert!(ephemeral_text(&fake.callback("5201").await)
+        .starts_with("Only the team's answerers may post answers on the networks; ask one of them to answer #1 (the list is `answerers` under [chat.discord])."));
 
     fake.dispatch(
         "INTERACTION_CREATE",

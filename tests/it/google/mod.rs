@@ -10,7 +10,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use earshot::app::poll;
-use earshot::desk::Desk;
+use earshot::desk::{Caller, Desk};
 use earshot::digest::Digester;
 use earshot::domain::{ListFilter, Member, MemberRef, State};
 use earshot::net::oauth::OAuth;
@@ -158,7 +158,7 @@ impl Desk2 {
         let member = Member::new("jane", "jane");
         let resolve = |who: &MemberRef| Member::new(who.0.clone(), who.0.clone());
         self.desk
-            .handle(&member, text, &resolve, self.now())
+            .handle(&Caller::new(member, "shell"), text, &resolve, self.now())
             .await
             .text
     }

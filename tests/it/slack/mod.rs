@@ -15,6 +15,7 @@ use earshot::chat::slack::signature::sign;
 use earshot::chat::slack::{Listen, SlackChat, SlackConfig};
 use earshot::chat::{Chat, ChatError};
 use earshot::desk::Desk;
+use earshot::domain::lifecycle::Answerers;
 use earshot::domain::{Author, Cursor, Member, Mention, MentionKey, Network, Status};
 use earshot::outbox::Outbox;
 use earshot::sources::{Fetched, Posted, Source, SourceError};
@@ -101,6 +102,8 @@ struct Bot {
 
 impl Bot {
     fn new(config: SlackConfig, store: Store, sources: Vec<Arc<dyn Source>>) -> Bot {
+        // As `App::build` does: the desk applies the section's `answerers`.
+        let answerers = Answerers::new(config.answerers.clone());
         let chat = Arc::new(SlackChat::new(config).unwrap());
         let wake = Arc::new(Notify::new());
         let outbox = Outbox::new(
@@ -109,7 +112,8 @@ impl Bot {
             sources,
             wake.clone(),
         );
-        let desk = Desk::new(store.clone(), "/mentions".into(), wake);
+        let desk =
+            Desk::new(store.clone(), "/mentions".into(), wake).with_answerers("slack", answerers);
         let (stop, _) = watch::channel(false);
         Bot {
             store,
@@ -597,11 +601,13 @@ async fn answerers_restrict_public_answers_but_not_claims() {
     assert!(ack["payload"]["text"]
         .as_str()
         .unwrap()
-        .starts_with("Only the team's answerers may post answers"));
+        .starts_with("Only the team's answerers may post answers on the networks; ask one of them to answer #1 (the list is `answerers` under [chat.slack])."));
     let ack = fake
         .ack(&fake.send("interactive", modal_submit(1, "hello")))
         .await;
     assert_eq!(ack["payload"]["response_action"], "errors");
+    let said = ack["payload"]["errors"].to_string();
+    assert!(said.contains("Only the team's answerers"), "{said}");
     assert_eq!(bot.store.mention(1).unwrap().state.status(), Status::Open);
 
     let ack = fake
