@@ -124,6 +124,18 @@ impl Bot {
         }
     }
 
+    /// A bot on a temporary store with one card to post (#1, a Mastodon post naming Acme).
+    fn with_one_card(fake: &FakeSlack) -> Bot {
+        let bot = Bot::new(
+            config(fake),
+            Store::temporary(vec!["slack".into()]).unwrap(),
+            vec![],
+        );
+        let network = earshot::sources::mastodon::TRAITS.network();
+        bot.ingest(&[mention("masto", "1", network, "Acme")]);
+        bot
+    }
+
     /// Starts the chat's listener and the outbox worker, as `earshot run` does.
     fn run(&self) {
         let chat = self.chat.clone();
@@ -640,17 +652,7 @@ async fn a_rate_limited_post_is_retried_after_retry_after() {
         slack.failures.push_back(Failure::Unavailable);
         slack.failures.push_back(Failure::RateLimited(7));
     });
-    let bot = Bot::new(
-        config(&fake),
-        Store::temporary(vec!["slack".into()]).unwrap(),
-        vec![],
-    );
-    bot.ingest(&[mention(
-        "masto",
-        "1",
-        earshot::sources::mastodon::TRAITS.network(),
-        "Acme",
-    )]);
+    let bot = Bot::with_one_card(&fake);
     let at = |seconds| Utc::now() + chrono::Duration::seconds(seconds);
     let start = at(0);
     let after = |seconds| start + chrono::Duration::seconds(seconds);
@@ -694,17 +696,7 @@ async fn another_apps_metadata_in_the_channel_does_not_stall_a_retried_post() {
         slack.foreign.push(json!({ "type": "message", "ts": "1700000000.000002", "text": "hi", "user": "U7" }));
         slack.failures.push_back(Failure::LoseAnswer);
     });
-    let bot = Bot::new(
-        config(&fake),
-        Store::temporary(vec!["slack".into()]).unwrap(),
-        vec![],
-    );
-    bot.ingest(&[mention(
-        "masto",
-        "1",
-        earshot::sources::mastodon::TRAITS.network(),
-        "Acme",
-    )]);
+    let bot = Bot::with_one_card(&fake);
     let start = Utc::now();
     bot.outbox.drain(start).await.unwrap();
     assert_eq!(
@@ -808,17 +800,7 @@ async fn a_restart_during_an_outage_posts_each_pending_message_exactly_once() {
 async fn http_mode_verifies_signatures() {
     let fake = FakeSlack::start().await;
     let secret = "8f742231b10e8888abcd99yyyzzz85a5";
-    let bot = Bot::new(
-        config(&fake),
-        Store::temporary(vec!["slack".into()]).unwrap(),
-        vec![],
-    );
-    bot.ingest(&[mention(
-        "masto",
-        "1",
-        earshot::sources::mastodon::TRAITS.network(),
-        "Acme",
-    )]);
+    let bot = Bot::with_one_card(&fake);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(bot.chat.clone().serve_http(
@@ -1186,17 +1168,7 @@ async fn a_retry_after_beyond_any_clock_delays_one_card_at_most_an_hour() {
             .push_back(Failure::RateLimited(99_999_999_999_999));
         slack.failures.push_back(Failure::RateLimited(u64::MAX));
     });
-    let bot = Bot::new(
-        config(&fake),
-        Store::temporary(vec!["slack".into()]).unwrap(),
-        vec![],
-    );
-    bot.ingest(&[mention(
-        "masto",
-        "1",
-        earshot::sources::mastodon::TRAITS.network(),
-        "Acme",
-    )]);
+    let bot = Bot::with_one_card(&fake);
     let start = Utc::now();
     let due = || bot.store.outbox().unwrap()[0].1.not_before;
     for _ in 0..2 {

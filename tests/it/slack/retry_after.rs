@@ -6,10 +6,9 @@
 //! panics, whatever date is named.
 
 use chrono::{Duration, Utc};
-use earshot::store::Store;
 
 use super::fake::{Failure, FakeSlack};
-use super::{config, mention, Bot};
+use super::Bot;
 
 #[tokio::test]
 async fn an_http_date_retry_after_waits_the_outbox_backoff_and_the_card_goes_out() {
@@ -23,17 +22,7 @@ async fn an_http_date_retry_after_waits_the_outbox_backoff_and_the_card_goes_out
             .failures
             .push_back(Failure::RateLimitedUntil(now - Duration::hours(2)));
     });
-    let bot = Bot::new(
-        config(&fake),
-        Store::temporary(vec!["slack".into()]).unwrap(),
-        vec![],
-    );
-    bot.ingest(&[mention(
-        "masto",
-        "1",
-        earshot::sources::mastodon::TRAITS.network(),
-        "Acme",
-    )]);
+    let bot = Bot::with_one_card(&fake);
     let due = || bot.store.outbox().unwrap()[0].1.not_before;
     let start = Utc::now();
 
@@ -66,17 +55,7 @@ async fn a_date_slack_could_never_mean_still_delays_one_card_at_most_an_hour() {
             .failures
             .push_back(Failure::RateLimitedUntil(chrono::DateTime::<Utc>::MIN_UTC));
     });
-    let bot = Bot::new(
-        config(&fake),
-        Store::temporary(vec!["slack".into()]).unwrap(),
-        vec![],
-    );
-    bot.ingest(&[mention(
-        "masto",
-        "1",
-        earshot::sources::mastodon::TRAITS.network(),
-        "Acme",
-    )]);
+    let bot = Bot::with_one_card(&fake);
     let start = Utc::now();
     let due = || bot.store.outbox().unwrap()[0].1.not_before;
     for _ in 0..2 {
