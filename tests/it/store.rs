@@ -530,3 +530,58 @@ async fn after_a_storage_failure_nothing_more_is_written(backend) {
     assert!(matches!(store.flush().await, Err(StoreError::Broken(_))));
 }
 }
+
+on_both! {
+#[tokio::test]
+async fn a_snooze_is_one_lifecycle_step_with_its_history_and_card_notes(backend) {
+    let place = backend.place();
+    let store = place.open(chats());
+    let now = Utc::now();
+    store
+        .ingest(
+            "s",
+            &[mention("s", "1", earshot::sources::mastodon::TRAITS.network())],
+            &Cursor::default(),
+            now,
+        )
+        .unwrap();
+    let posts = store.outbox().unwrap().len();
+    let until = now + chrono::Duration::hours(2);
+    let applied = store.snooze(1, &bob(), until, now).await.unwrap();
+    assert_eq!(applied.tracked.state, State::Open, "the state stays as it was");
+    assert_eq!(applied.entry.to, "snoozed");
+    assert_eq!(store.chase(1).unwrap().snoozed_until, Some(until));
+    let history = store.history(1).unwrap();
+    assert_eq!(history.last().unwrap().by, bob());
+    assert_eq!(history.last().unwrap().to, "snoozed");
+    let notes: Vec<String> = store
+        .outbox()
+        .unwrap()
+        .into_iter()
+        .skip(posts)
+        .map(|(_, entry)| match entry.effect {
+            Effect::Update { chat, number, .. } => format!("{chat} {number}"),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
+    assert_eq!(notes, ["shell 1", "slack 1"]);
+
+    // Refused by the lifecycle: nothing is written.
+    store.apply(1, &jane(), &Action::Done { note: None }, now).await.unwrap();
+    let before = (store.history(1).unwrap().len(), store.outbox().unwrap().len());
+    let later = until + chrono::Duration::hours(1);
+    assert!(matches!(
+        store.snooze(1, &bob(), later, now).await,
+        Err(StoreError::Refused(_))
+    ));
+    assert!(matches!(
+        store.snooze(9, &bob(), later, now).await,
+        Err(StoreError::NoSuchMention(9))
+    ));
+    assert_eq!(
+        (store.history(1).unwrap().len(), store.outbox().unwrap().len()),
+        before
+    );
+    assert_eq!(store.chase(1).unwrap().snoozed_until, Some(until));
+}
+}
