@@ -3,30 +3,15 @@
 //! one of either kind, record for record, numbers going on without a gap. Also: two stores on
 //! one database cannot store one post twice.
 
-use chrono::{DateTime, Utc};
-use earshot::domain::{Action, Author, Cursor, Member, Mention, MentionKey};
+use chrono::Utc;
+use earshot::domain::{Action, Cursor, Member, Mention};
 use earshot::store::{Location, Store, StoreError};
 
 use crate::backend::{sql_on, Backend, Place};
 
+/// A Mastodon post numbered by `id`, as the store's own tests make them.
 fn mention(id: &str) -> Mention {
-    Mention {
-        key: MentionKey::new("masto", id),
-        network: earshot::sources::mastodon::TRAITS.network(),
-        author: Author {
-            handle: "jane".into(),
-            name: None,
-            profile: None,
-        },
-        text: format!("acme post {id}"),
-        link: Some(format!("https://example.com/{id}")),
-        created_at: DateTime::UNIX_EPOCH,
-        matched: vec!["acme".into()],
-        language: None,
-        in_reply_to: None,
-        direct: false,
-        review: None,
-    }
+    crate::store::mention("masto", id, earshot::sources::mastodon::TRAITS.network())
 }
 
 fn chats() -> Vec<String> {

@@ -8,7 +8,7 @@ use earshot::domain::{
 };
 use earshot::store::{Effect, Grant, Store, StoreError};
 
-fn mention(source: &str, id: &str, network: Network) -> Mention {
+pub(crate) fn mention(source: &str, id: &str, network: Network) -> Mention {
     Mention {
         key: MentionKey::new(source, id),
         network,
