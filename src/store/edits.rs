@@ -3,8 +3,9 @@
 //! transaction: the mention, its indexes, a history entry and the card updates.
 
 use super::engine::{Tree, Tx, TxResult};
+use super::mentions::read_tracked;
 use super::outbox::{enqueue, Effect, OutboxEntry};
-use super::{abort, decode, encode, keys, Result, Store, StoreError};
+use super::{decode, encode, keys, Result, Store};
 use crate::domain::lifecycle::{self, Subject};
 use crate::domain::review::{self, BusinessReply};
 use crate::domain::{Action, HistoryEntry, Member, Mention, Priority, State, Tracked};
@@ -69,10 +70,7 @@ impl Store {
         ];
         self.engine.transaction(&trees, |tx| {
             let key = keys::number(number);
-            let bytes = tx
-                .get(Tree::Mentions, &key)?
-                .ok_or_else(|| abort(StoreError::NoSuchMention(number)))?;
-            let mut tracked: Tracked = decode("mention", &bytes)?;
+            let mut tracked = read_tracked(tx, number)?;
             let revision = review::revise(&tracked.mention, read);
             if revision.is_empty() {
                 return Ok(false);

@@ -2,13 +2,14 @@
 //! each mention has been chased (and its snooze), and each source's health.
 
 use super::engine::{Scan, Tree};
+use super::mentions::read_tracked;
 use super::mentions::Applied;
 use super::outbox::{enqueue, Effect};
-use super::{abort, decode, encode, keys, Result, Store, StoreError};
+use super::{decode, encode, keys, Result, Store};
 use crate::domain::health::SourceHealth;
 use crate::domain::lifecycle::{self, Subject};
 use crate::domain::sla::Chase;
-use crate::domain::{Action, Member, Tracked};
+use crate::domain::{Action, Member};
 use chrono::{DateTime, NaiveDate, Utc};
 
 impl Store {
@@ -102,10 +103,7 @@ impl Store {
         let trees = [Tree::Mentions, Tree::History, Tree::Outbox, Tree::Chase];
         let applied = self.engine.transaction(&trees, |tx| {
             let key = keys::number(number);
-            let bytes = tx
-                .get(Tree::Mentions, &key)?
-                .ok_or_else(|| abort(StoreError::NoSuchMention(number)))?;
-            let tracked: Tracked = decode("mention", &bytes)?;
+            let tracked = read_tracked(tx, number)?;
             let subject = Subject {
                 number,
                 network: tracked.mention.network,

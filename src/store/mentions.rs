@@ -430,10 +430,7 @@ impl Store {
         ];
         self.engine.transaction(&trees, |tx| {
             let key = keys::number(number);
-            let bytes = tx
-                .get(Tree::Mentions, &key)?
-                .ok_or_else(|| abort(StoreError::NoSuchMention(number)))?;
-            let mut tracked: Tracked = decode("mention", &bytes)?;
+            let mut tracked = read_tracked(tx, number)?;
             let subject = Subject {
                 number,
                 network: tracked.mention.network,
@@ -528,6 +525,15 @@ fn first_ranked(
         .map(|(_, rank)| rank.2)
         .collect();
     Ok((total, numbers))
+}
+
+/// Mention `number` as a transaction sees it; a number never handed out aborts the transaction
+/// with `NoSuchMention`.
+pub(super) fn read_tracked(tx: &mut dyn Tx, number: u64) -> TxResult<Tracked> {
+    let bytes = tx
+        .get(Tree::Mentions, &keys::number(number))?
+        .ok_or_else(|| abort(StoreError::NoSuchMention(number)))?;
+    Ok(decode("mention", &bytes)?)
 }
 
 fn read_next_number(tx: &mut dyn Tx) -> TxResult<u64> {
