@@ -9,9 +9,11 @@ use chrono::Utc;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 
+mod leader;
 mod pushes;
 mod streaming;
 
+pub use leader::{Leadership, LEASE_TTL, RENEW_EVERY};
 pub use pushes::{push_cursor_name, Pushes};
 pub use streaming::{follow, stream_cursor_name};
 
@@ -167,7 +169,11 @@ impl App {
 
     /// The digest, the weekly report, reminders and answered-detection, as configured.
     pub fn follow_up(&self) -> FollowUpTasks {
-        let store = &self.store;
+        self.follow_up_on(&self.store)
+    }
+
+    /// The same, writing through `store` (the leader's fenced handle, in `run`).
+    fn follow_up_on(&self, store: &Store) -> FollowUpTasks {
         let settings = &self.follow_up;
         FollowUpTasks {
             digest: settings
@@ -227,43 +233,71 @@ impl App {
         let mut tasks = JoinSet::new();
         let mut names = HashMap::new();
 
+        // Several processes may run on one database: the leader lease decides which polls.
+        let holder = leader::holder_name();
+        let (campaign, leadership) = leader::campaign(self.store.clone(), &holder);
+        let id = tasks.spawn(campaign.run(stopped.clone())).id();
+        names.insert(id, "leader lease".to_string());
+        let leader_store = self.store.fenced(leadership.fence());
+
         for (source, rules) in self.sources.clone() {
             // A stream's (re)connection asks the poller for a poll now: the REST backfill.
             let backfill = Arc::new(Notify::new());
             if source.streams() {
+                let name = format!("stream {}", source.name());
+                let (store, source, rules) = (leader_store.clone(), source.clone(), rules.clone());
+                let (backfill, wake) = (backfill.clone(), self.wake.clone());
+                let leadership = leadership.clone();
+                let stopped = stopped.clone();
                 let id = tasks
-                    .spawn(follow(
-                        self.store.clone(),
-                        source.clone(),
-                        rules.clone(),
-                        backfill.clone(),
-                        self.wake.clone(),
-                        stopped.clone(),
-                    ))
+                    .spawn(async move {
+                        leadership
+                            .while_leading(stopped, |term| {
+                                follow(
+                                    store.clone(),
+                                    source.clone(),
+                                    rules.clone(),
+                                    backfill.clone(),
+                                    wake.clone(),
+                                    term,
+                                )
+                            })
+                            .await
+                    })
                     .id();
-                names.insert(id, format!("stream {}", source.name()));
+                names.insert(id, name);
             }
-            let store = self.store.clone();
+            let store = leader_store.clone();
             let wake = self.wake.clone();
-            let mut stopped = stopped.clone();
             let name = format!("source {}", source.name());
+            let leadership = leadership.clone();
+            let stopped = stopped.clone();
             let id = tasks
                 .spawn(async move {
-                    loop {
-                        if poll(&store, source.as_ref(), &rules).await > 0 {
-                            wake.notify_one();
-                        }
-                        tokio::select! {
-                            _ = tokio::time::sleep(source.every()) => {}
-                            _ = backfill.notified() => {}
-                            _ = stopped.changed() => return,
-                        }
-                    }
+                    leadership
+                        .while_leading(stopped, |term| {
+                            keep_polling(
+                                store.clone(),
+                                source.clone(),
+                                rules.clone(),
+                                backfill.clone(),
+                                wake.clone(),
+                                term,
+                            )
+                        })
+                        .await
                 })
                 .id();
             names.insert(id, name);
         }
-        let id = tasks.spawn(self.outbox.clone().run(stopped.clone())).id();
+        let id = tasks
+            .spawn(
+                self.outbox
+                    .clone()
+                    .with_holder(&holder)
+                    .run(stopped.clone()),
+            )
+            .id();
         names.insert(id, "outbox".to_string());
 
         if let Some(settings) = self.meta_webhooks.clone() {
@@ -305,25 +339,17 @@ impl App {
             .id();
         names.insert(id, "store".to_string());
 
-        let follow_up = self.follow_up();
+        let follow_up = Arc::new(self.follow_up_on(&leader_store));
         let wake = self.wake.clone();
-        let mut follow_up_stopped = stopped.clone();
         let id = tasks
-            .spawn(async move {
-                let mut last_answer_check: Option<std::time::Instant> = None;
-                loop {
-                    let check_answers =
-                        last_answer_check.is_none_or(|at| at.elapsed() >= ANSWER_CHECK_EVERY);
-                    if check_answers {
-                        last_answer_check = Some(std::time::Instant::now());
-                    }
-                    if follow_up.tick(Utc::now(), check_answers).await {
-                        wake.notify_one();
-                    }
-                    tokio::select! {
-                        _ = tokio::time::sleep(FOLLOW_UP_EVERY) => {}
-                        _ = follow_up_stopped.changed() => return,
-                    }
+            .spawn({
+                let (leadership, stopped) = (leadership.clone(), stopped.clone());
+                async move {
+                    leadership
+                        .while_leading(stopped, |term| {
+                            keep_following_up(follow_up.clone(), wake.clone(), term)
+                        })
+                        .await
                 }
             })
             .id();
@@ -333,7 +359,19 @@ impl App {
             let name = format!("chat {}", chat.name());
             let desk = self.desk.clone();
             let stopped = stopped.clone();
-            let id = tasks.spawn(keep_listening(chat, desk, stopped)).id();
+            let id = if chat.listens_alone() {
+                let leadership = leadership.clone();
+                tasks.spawn(async move {
+                    leadership
+                        .while_leading(stopped, |term| {
+                            keep_listening(chat.clone(), desk.clone(), term)
+                        })
+                        .await
+                })
+            } else {
+                tasks.spawn(keep_listening(chat, desk, stopped))
+            }
+            .id();
             names.insert(id, name);
         }
 
@@ -405,6 +443,49 @@ impl App {
             if pass.delivered == 0 {
                 return Ok(());
             }
+        }
+    }
+}
+
+/// Polls `source` on its schedule (and when its stream asks for a backfill) until `stopped`.
+async fn keep_polling(
+    store: Store,
+    source: Arc<dyn Source>,
+    rules: Rules,
+    backfill: Arc<Notify>,
+    wake: Arc<Notify>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        if poll(&store, source.as_ref(), &rules).await > 0 {
+            wake.notify_one();
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(source.every()) => {}
+            _ = backfill.notified() => {}
+            _ = stopped.changed() => return,
+        }
+    }
+}
+
+/// Ticks the follow-up tasks every [`FOLLOW_UP_EVERY`] until `stopped`.
+async fn keep_following_up(
+    follow_up: Arc<FollowUpTasks>,
+    wake: Arc<Notify>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut last_answer_check: Option<std::time::Instant> = None;
+    loop {
+        let check_answers = last_answer_check.is_none_or(|at| at.elapsed() >= ANSWER_CHECK_EVERY);
+        if check_answers {
+            last_answer_check = Some(std::time::Instant::now());
+        }
+        if follow_up.tick(Utc::now(), check_answers).await {
+            wake.notify_one();
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(FOLLOW_UP_EVERY) => {}
+            _ = stopped.changed() => return,
         }
     }
 }

@@ -214,6 +214,12 @@ impl Desk {
             Command::Help => return Reply::ok(help(prefix)),
             Command::List { filter, page } => return self.list(filter, page, member, now, here),
             Command::Replies => return Reply::ok(self.replies.listing(prefix)),
+            Command::Health => {
+                return match crate::status::health(&self.store, now) {
+                    Ok(text) => Reply::ok(text),
+                    Err(error) => self.failure(error),
+                }
+            }
             Command::Show(number) => return self.show(number, now),
             Command::Answer(number, None) => {
                 return Reply::refused(format!(

@@ -31,6 +31,14 @@ const STATUS_EVERY: Duration = Duration::from_secs(30);
 const LONGEST_SERVER_WAIT: Duration = Duration::from_secs(60 * 60);
 /// A server asking to retry at once is still given this pause, so a lane cannot spin.
 const SHORTEST_SERVER_WAIT: Duration = Duration::from_secs(1);
+/// How long a process holds an outbox lane it is delivering: longer than one delivery may
+/// take (a network request times out after 30 s), renewed before each. When a process dies
+/// mid-lane, another takes the lane over once this has run out.
+pub const LANE_TTL: Duration = Duration::from_secs(45);
+/// A lane held by another process is looked at again this soon: it releases the lane at the
+/// end of its pass, and effects this process queued meanwhile may wait in it.
+const LANE_RECHECK: Duration = Duration::from_secs(2);
+
 /// An entry that has failed this many times in a row (about an hour of backoff) holds up its
 /// lane: it is logged as an error and reported by `earshot status` and the digest.
 pub const STUCK_ATTEMPTS: u32 = 12;
@@ -41,6 +49,8 @@ pub struct Outbox {
     chats: HashMap<String, Arc<dyn Chat>>,
     sources: HashMap<String, Arc<dyn Source>>,
     wake: Arc<Notify>,
+    /// This outbox's name in the lane leases: processes on one database take turns per lane.
+    holder: Arc<str>,
 }
 
 /// What one pass over the outbox did.
@@ -88,7 +98,14 @@ impl Outbox {
                 .map(|s| (s.name().to_string(), s))
                 .collect(),
             wake,
+            holder: default_holder().into(),
         }
+    }
+
+    /// Takes lanes under `holder`'s name (the process's, as in the leader lease).
+    pub fn with_holder(mut self, holder: &str) -> Outbox {
+        self.holder = holder.into();
+        self
     }
 
     /// Runs until `shutdown` fires: drains what is due, then sleeps until the next entry is due
@@ -166,16 +183,46 @@ impl Outbox {
         Ok(released)
     }
 
-    /// Delivers every entry that is due at `now`, in queue order per lane.
+    /// Delivers every entry that is due at `now`, in queue order per lane, in the lanes no
+    /// other process is delivering.
     pub async fn drain(&self, now: DateTime<Utc>) -> Result<Pass, StoreError> {
+        let entries = self.store.outbox()?;
+        let mut due: Vec<String> = Vec::new();
+        for (_, entry) in &entries {
+            let lane = entry.effect.lane();
+            if entry.not_before <= now && !due.contains(&lane) {
+                due.push(lane);
+            }
+        }
+        let lanes = if due.is_empty() {
+            Vec::new()
+        } else {
+            self.store.take_lanes(&due, &self.holder, LANE_TTL)?
+        };
+        let drained = self.drain_lanes(entries, &lanes, now).await;
+        if !lanes.is_empty() {
+            if let Err(error) = self.store.release_lanes(&lanes, &self.holder) {
+                tracing::warn!(%error, "cannot hand the outbox's lanes back; other processes take them when they run out");
+            }
+        }
+        drained
+    }
+
+    async fn drain_lanes(
+        &self,
+        entries: Vec<(OutboxId, OutboxEntry)>,
+        lanes: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Pass, StoreError> {
         let mut pass = Pass::default();
         let mut waiting: HashSet<String> = HashSet::new();
         // A held entry waits for a person; only the entries behind it about the same card (an
         // update of a card not posted yet) wait with it.
         let mut held: HashSet<(String, String)> = HashSet::new();
-        for (id, entry) in self.store.outbox()? {
-            let lane = entry.effect.lane();
-            let thread = entry.effect.thread();
+        let mut renewed = std::time::Instant::now();
+        for (id, listed) in entries {
+            let lane = listed.effect.lane();
+            let thread = listed.effect.thread();
             let behind_held = thread
                 .as_ref()
                 .is_some_and(|thread| held.contains(&(lane.clone(), thread.clone())));
@@ -184,6 +231,22 @@ impl Outbox {
                 pass.deferred += 1;
                 continue;
             }
+            if listed.not_before <= now && !lanes.contains(&lane) {
+                // Another process is delivering this lane; look again soon.
+                waiting.insert(lane);
+                pass.deferred += 1;
+                pass.next_due = earliest(pass.next_due, later(now, LANE_RECHECK));
+                continue;
+            }
+            // Read again: another process may have delivered or retried it since the listing.
+            let entry = if listed.not_before <= now {
+                match self.store.outbox_entry(id)? {
+                    Some(entry) => entry,
+                    None => continue,
+                }
+            } else {
+                listed
+            };
             if entry.not_before > now {
                 if entry.held.is_some() {
                     if let Some(thread) = thread {
@@ -195,6 +258,16 @@ impl Outbox {
                 pass.deferred += 1;
                 pass.next_due = earliest(pass.next_due, entry.not_before);
                 continue;
+            }
+            if renewed.elapsed() >= LANE_TTL / 3 {
+                renewed = std::time::Instant::now();
+                let kept = self.store.take_lanes(lanes, &self.holder, LANE_TTL)?;
+                if !kept.contains(&lane) {
+                    waiting.insert(lane);
+                    pass.deferred += 1;
+                    pass.next_due = earliest(pass.next_due, later(now, LANE_RECHECK));
+                    continue;
+                }
             }
             match self.deliver(id, entry, now).await? {
                 Delivery::Done => pass.delivered += 1,
@@ -619,6 +692,14 @@ pub fn later(now: DateTime<Utc>, wait: Duration) -> DateTime<Utc> {
         .ok()
         .and_then(|wait| now.checked_add_signed(wait))
         .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+/// A name for an outbox no process name was given to (a test's, `run --once`'s): unique in the
+/// process, so two of them take turns as two processes would.
+fn default_holder() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("outbox-{}-{n}", std::process::id())
 }
 
 fn earliest(a: Option<DateTime<Utc>>, b: DateTime<Utc>) -> Option<DateTime<Utc>> {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use crate::outbox::{HELD_RETRY, STUCK_ATTEMPTS};
-use crate::store::{OutboxEntry, Store, StoreError};
+use crate::store::{OutboxEntry, Store, StoreError, LEADER};
 
 /// How many entries, oldest first, the digest's look at the outbox reads: held and stuck
 /// entries are at the head of their lanes, and a long backlog must not page every entry in.
@@ -89,10 +89,12 @@ pub fn report(store: &Store, now: DateTime<Utc>) -> Result<String, StoreError> {
         now.format("%Y-%m-%d %H:%M:%S UTC"),
         store.location()
     )];
+    lines.push(leader(store)?);
     lines.push(format!(
         "Outbox: {} waiting to be delivered.",
         count(backlog.pending)
     ));
+    lines.extend(oldest(store, now)?);
     let problems = backlog.problems();
     if problems.is_empty() {
         lines.push("Delivery: nothing held, nothing stuck.".into());
@@ -112,6 +114,54 @@ pub fn report(store: &Store, now: DateTime<Utc>) -> Result<String, StoreError> {
         lines.extend(sources.into_iter().map(|line| format!("  {line}")));
     }
     Ok(lines.join("\n"))
+}
+
+/// Which process leads and what waits to be delivered, in a few lines: `/mentions health`.
+pub fn health(store: &Store, now: DateTime<Utc>) -> Result<String, StoreError> {
+    let mut lines = vec![leader(store)?];
+    lines.push(format!(
+        "Outbox: {} waiting to be delivered.",
+        count(store.outbox_len())
+    ));
+    lines.extend(oldest(store, now)?);
+    Ok(lines.join("\n"))
+}
+
+/// Who holds the leader lease, since when; or that nobody does.
+fn leader(store: &Store) -> Result<String, StoreError> {
+    Ok(match store.lease(LEADER)? {
+        Some(lease) if lease.live => format!(
+            "Leader: {} since {} (term {}).",
+            lease.holder,
+            lease.since.format("%Y-%m-%d %H:%M:%S UTC"),
+            lease.epoch
+        ),
+        Some(lease) => format!(
+            "Leader: none; the lease of {} ran out at {}. A running process takes over within {} s.",
+            lease.holder,
+            lease.expires.format("%Y-%m-%d %H:%M:%S UTC"),
+            (crate::app::LEASE_TTL + crate::app::RENEW_EVERY).as_secs()
+        ),
+        None => "Leader: none; no earshot process holds the lease (is one running?).".into(),
+    })
+}
+
+/// The effect that has waited longest, and for how long.
+fn oldest(store: &Store, now: DateTime<Utc>) -> Result<Option<String>, StoreError> {
+    let head = store.outbox_head(1)?;
+    Ok(head.first().map(|(_, entry)| match entry.queued_at {
+        Some(at) => {
+            let waited = (now - at).to_std().unwrap_or_default();
+            let waited = std::time::Duration::from_secs(waited.as_secs());
+            format!(
+                "Oldest undelivered: {}, queued {} ({} ago).",
+                entry.describe(),
+                at.format("%Y-%m-%d %H:%M:%S UTC"),
+                humantime::format_duration(waited)
+            )
+        }
+        None => format!("Oldest undelivered: {}.", entry.describe()),
+    }))
 }
 
 /// Where the running bot leaves its latest report: beside the store's folder.

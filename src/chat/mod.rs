@@ -157,6 +157,13 @@ pub trait Chat: Send + Sync {
         false
     }
 
+    /// Whether only one process may hold the listener (Discord's gateway is one bot session):
+    /// then only the leader runs it. Slack's Socket Mode spreads events over every
+    /// connection, and HTTP endpoints serve on any process, so they run everywhere.
+    fn listens_alone(&self) -> bool {
+        false
+    }
+
     /// Receives what people type and click, hands it to `desk`, and answers them, until
     /// `shutdown` turns true. Chats that take no input keep the default, which returns at once.
     async fn listen(

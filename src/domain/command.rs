@@ -46,6 +46,8 @@ pub enum Command {
     },
     /// The saved replies, for `answer N :name`.
     Replies,
+    /// Which process leads, and what waits in the outbox.
+    Health,
 }
 
 impl Command {
@@ -145,6 +147,11 @@ pub const USAGE: &[(&str, &str, &str)] = &[
         "replies",
         "the saved replies, for `answer N :name`",
     ),
+    (
+        "health",
+        "health",
+        "which earshot process leads, and what waits to be delivered",
+    ),
 ];
 
 /// The help text for `prefix` (the configured command name, such as `/mentions`).
@@ -209,6 +216,8 @@ pub fn parse(text: &str, prefix: &str) -> Result<Command, ParseError> {
         "digest" => Err(usage_error()),
         "replies" if rest.is_empty() => Ok(Command::Replies),
         "replies" => Err(usage_error()),
+        "health" if rest.is_empty() => Ok(Command::Health),
+        "health" => Err(usage_error()),
         "stats" => match rest.to_lowercase().as_str() {
             "" => Ok(Command::Stats {
                 days: DEFAULT_STATS_DAYS,
@@ -366,6 +375,8 @@ mod tests {
             ("digest", ok(Command::Digest)),
             ("digest now", Err("Usage: `/mentions digest`".into())),
             ("stats", ok(Command::Stats { days: 7 })),
+            ("health", ok(Command::Health)),
+            ("HEALTH", ok(Command::Health)),
             ("stats 30d", ok(Command::Stats { days: 30 })),
             ("stats 0d", Err("Usage: `/mentions stats [7d|30d]`".into())),
             ("stats week", Err("Usage: `/mentions stats [7d|30d]`".into())),

@@ -34,6 +34,7 @@ impl Store {
     ) -> Result<bool> {
         let key = sent_key(kind);
         let queued = self.engine.transaction(&[Tree::Meta, Tree::Outbox], |tx| {
+            self.check_fence(tx)?;
             if let Some(bytes) = tx.get(Tree::Meta, &key)? {
                 let sent: NaiveDate = decode("sent date", &bytes)?;
                 if sent >= date {
@@ -73,6 +74,7 @@ impl Store {
         let recorded = self
             .engine
             .transaction(&[Tree::Chase, Tree::Outbox], |tx| {
+                self.check_fence(tx)?;
                 let current: Chase = match tx.get(Tree::Chase, &key)? {
                     Some(bytes) => decode("chase", &bytes)?,
                     None => Chase::default(),

@@ -76,6 +76,7 @@ impl Store {
             Tree::Answers,
         ];
         let numbers = self.engine.transaction(&trees, |tx| {
+            self.check_fence(tx)?;
             let mut next = read_next_number(tx)?;
             let mut weather = self.read_weather();
             let mut held = false;
@@ -184,8 +185,11 @@ impl Store {
 
     /// Moves a cursor without new mentions (a poll that found nothing new, or a 304).
     pub fn save_cursor(&self, source: &str, cursor: &Cursor) -> Result<()> {
-        self.engine
-            .insert(Tree::Cursors, source.as_bytes(), &encode(cursor))
+        let bytes = encode(cursor);
+        self.engine.transaction(&[Tree::Cursors], |tx| {
+            self.check_fence(tx)?;
+            tx.insert(Tree::Cursors, source.as_bytes(), &bytes)
+        })
     }
 
     pub fn mention(&self, number: u64) -> Result<Tracked> {

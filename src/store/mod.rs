@@ -14,6 +14,7 @@ mod edits;
 mod engine;
 mod followup;
 mod keys;
+mod leases;
 mod location;
 mod mentions;
 mod outbox;
@@ -32,6 +33,8 @@ use crate::domain::Refusal;
 
 pub use copy::Copied;
 pub use credentials::{Credentials, Grant};
+pub use engine::Lease;
+pub use leases::{Fence, LEADER};
 pub use location::{DatabaseUrl, Location};
 pub use mentions::Page;
 pub use outbox::{Effect, OutboxEntry, OutboxId};
@@ -85,6 +88,8 @@ pub enum StoreError {
         #[source]
         source: serde_json::Error,
     },
+    #[error("this process no longer leads ({0}); it wrote nothing, the leader does")]
+    Fenced(String),
     #[error("no mention #{0}")]
     NoSuchMention(u64),
     #[error(transparent)]
@@ -117,6 +122,8 @@ pub struct Store {
     /// Set at the first storage failure (a full or failing disk): from then on nothing more is
     /// written, and the app stops, rather than go on with state the disk may not hold.
     broken: std::sync::Arc<std::sync::OnceLock<String>>,
+    /// Set on the leader's handle (see [`Store::fenced`]).
+    fence: Option<Fence>,
 }
 
 impl Store {
@@ -218,6 +225,7 @@ impl Store {
             storm: None,
             routes: Default::default(),
             broken: Default::default(),
+            fence: None,
         };
         store.check_schema(schema)?;
         store.check_indexes()?;

@@ -217,6 +217,15 @@ impl Store {
             .collect()
     }
 
+    /// Entry `id` as it stands now (`None`: it left the outbox), read again just before a
+    /// delivery: another process may have delivered it since it was listed.
+    pub fn outbox_entry(&self, id: OutboxId) -> Result<Option<OutboxEntry>> {
+        self.engine
+            .get(Tree::Outbox, &keys::number(id.0))?
+            .map(|bytes| decode("outbox entry", &bytes))
+            .transpose()
+    }
+
     /// How many entries wait (0 if the store cannot be read: the caller only reports it).
     pub fn outbox_len(&self) -> usize {
         self.engine.len(Tree::Outbox).unwrap_or(0)

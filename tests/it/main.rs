@@ -23,6 +23,7 @@ mod full_disk;
 mod google;
 mod hackernews;
 mod jetstream;
+mod leases;
 mod mastodon;
 mod mastodon_streaming;
 mod meta;

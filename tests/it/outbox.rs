@@ -14,6 +14,8 @@ use earshot::domain::{
 use earshot::outbox::Outbox;
 use earshot::sources::{Fetched, Posted, Source, SourceError};
 use earshot::store::Store;
+
+use crate::backend::Backend;
 use tokio::sync::Notify;
 
 /// A chat that records what it was asked to do and fails on demand.
@@ -580,5 +582,57 @@ async fn a_refused_answer_returns_to_its_author_and_the_mention_stays_claimed(ba
         )
         .await
         .unwrap();
+}
+}
+
+on_both! {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_draining_one_outbox_deliver_each_effect_once_and_in_order(backend) {
+    let place = backend.place();
+    // Two processes: on PostgreSQL each with its own connections; a sled folder opens once.
+    let first = place.open(vec!["fake".into()]);
+    let second = match backend {
+        Backend::Sled => first.clone(),
+        Backend::Postgres => place.open(vec!["fake".into()]),
+    };
+    let (one, two) = (rig(first), rig(second));
+    let now = Utc::now();
+    let batch: Vec<Mention> = (0..40).map(|i| mention(&format!("m{i}"))).collect();
+    one.store.ingest("masto", &batch, &Cursor::default(), now).unwrap();
+    for number in 1..=40 {
+        one.store
+            .apply(number, &Member::new("U1", "jane"), &Action::Claim, now)
+            .await
+            .unwrap();
+    }
+    for _ in 0..20 {
+        let (a, b) = (one.outbox.clone(), two.outbox.clone());
+        let (a, b) = tokio::join!(
+            tokio::spawn(async move { a.drain(Utc::now()).await.unwrap() }),
+            tokio::spawn(async move { b.drain(Utc::now()).await.unwrap() }),
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        if a.delivered + b.delivered == 0 && one.store.outbox_len() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(one.store.outbox_len(), 0);
+    let mut log = one.chat.log();
+    log.extend(two.chat.log());
+    for number in 1..=40 {
+        let post = format!("post #{number}");
+        let update = format!("update msg-{number} #{number}: claimed by @jane [claimed by @jane]");
+        assert_eq!(log.iter().filter(|line| **line == post).count(), 1, "{post}");
+        assert_eq!(log.iter().filter(|line| **line == update).count(), 1, "{update}");
+        // The card's update comes after the card, whichever process delivered them.
+        let posted_by_one = one.chat.log().contains(&post);
+        let updated_by_one = one.chat.log().contains(&update);
+        if posted_by_one == updated_by_one {
+            let own = if posted_by_one { one.chat.log() } else { two.chat.log() };
+            let at = |line: &str| own.iter().position(|l| l == line).unwrap();
+            assert!(at(&post) < at(&update), "#{number} updated before posted");
+        }
+    }
 }
 }

@@ -337,6 +337,11 @@ impl Chat for Discord {
         true
     }
 
+    fn listens_alone(&self) -> bool {
+        // The gateway is one session per bot; the interactions endpoint is plain HTTP.
+        self.config.endpoint.is_none()
+    }
+
     async fn listen(
         self: Arc<Self>,
         desk: Desk,

@@ -4,6 +4,7 @@
 //! folder (the default), and PostgreSQL, in a database (`[store] url`). Every rule about
 //! mentions, numbers, indexes and the outbox lives in the store above it, once, for both.
 
+mod lease;
 pub mod postgres;
 mod sled;
 
@@ -11,6 +12,7 @@ use std::ops::Bound;
 
 use super::{Result, StoreError};
 
+pub use self::lease::{Lease, MemoryLeases};
 pub use self::postgres::PgEngine;
 pub use self::sled::SledEngine;
 
@@ -197,6 +199,12 @@ pub trait Tx {
     fn prefetch(&mut self, _tree: Tree, _keys: &[Vec<u8>]) -> TxResult<()> {
         Ok(())
     }
+    /// The holder and epoch of lease `name`, read so that the transaction commits only if they
+    /// still hold when it does (see [`Engine::acquire`]). `None`: no such lease. A sled store's
+    /// leases are its one process's, which nobody else can take; it says so with `None`.
+    fn lease(&mut self, _name: &str) -> TxResult<Option<(String, u64)>> {
+        Ok(None)
+    }
 }
 
 /// The engine a store runs on.
@@ -266,6 +274,64 @@ impl Engine {
         match self {
             Engine::Sled(engine) => engine.transaction(trees, work),
             Engine::Postgres(engine) => engine.transaction(work),
+        }
+    }
+
+    /// Renews lease `name` for `holder` for `ttl`, or takes it if it expired; `None` while
+    /// another holds it.
+    pub fn acquire(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Option<Lease>> {
+        match self {
+            Engine::Sled(engine) => Ok(engine.leases().acquire(name, holder, ttl)),
+            Engine::Postgres(engine) => engine.acquire(name, holder, ttl),
+        }
+    }
+
+    /// Takes (or renews) those of the leases `names` nobody else holds, without waiting for
+    /// any: the outbox's lanes.
+    pub fn take(
+        &self,
+        names: &[String],
+        holder: &str,
+        ttl: std::time::Duration,
+    ) -> Result<Vec<String>> {
+        match self {
+            Engine::Sled(engine) => Ok(engine.leases().take(names, holder, ttl)),
+            Engine::Postgres(engine) => engine.take(names, holder, ttl),
+        }
+    }
+
+    /// Ends `holder`'s lease `name` now, keeping its epoch for the next term.
+    pub fn release(&self, name: &str, holder: &str) -> Result<()> {
+        match self {
+            Engine::Sled(engine) => {
+                engine.leases().release(name, holder);
+                Ok(())
+            }
+            Engine::Postgres(engine) => engine.release(name, holder),
+        }
+    }
+
+    /// Ends and forgets `holder`'s leases `names` (lanes, which need no epoch).
+    pub fn forget(&self, names: &[String], holder: &str) -> Result<()> {
+        match self {
+            Engine::Sled(engine) => {
+                engine.leases().forget(names, holder);
+                Ok(())
+            }
+            Engine::Postgres(engine) => engine.forget(names, holder),
+        }
+    }
+
+    /// Lease `name` as it stands, if anyone ever held it.
+    pub fn lease(&self, name: &str) -> Result<Option<Lease>> {
+        match self {
+            Engine::Sled(engine) => Ok(engine.leases().read(name)),
+            Engine::Postgres(engine) => engine.read_lease(name),
         }
     }
 

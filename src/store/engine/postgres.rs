@@ -11,6 +11,7 @@
 //! waits on a channel. That is safe on any thread, a tokio worker's included, and the driver's
 //! timers are never the ones a test has paused.
 
+mod lease;
 mod schema;
 mod transaction;
 

@@ -16,6 +16,8 @@ use crate::store::{Result, StoreError};
 pub struct SledEngine {
     db: sled::Db,
     trees: Arc<Vec<sled::Tree>>,
+    /// The folder is locked to one process, so its leases need not outlive it.
+    leases: super::MemoryLeases,
 }
 
 /// How long to wait for a previous earshot (or a just-dropped handle, whose flusher thread lets
@@ -46,7 +48,12 @@ impl SledEngine {
         Ok(SledEngine {
             db,
             trees: Arc::new(trees),
+            leases: Default::default(),
         })
+    }
+
+    pub(super) fn leases(&self) -> &super::MemoryLeases {
+        &self.leases
     }
 
     fn tree(&self, tree: Tree) -> &sled::Tree {

@@ -23,6 +23,7 @@ impl PgEngine {
     pub fn schema_state(&self) -> Result<SchemaState> {
         let mut names: Vec<String> = Tree::ALL.iter().map(|tree| table(*tree)).collect();
         names.push("earshot_ids".into());
+        names.push("earshot_leases".into());
         let wanted = names.len();
         let row = self.run(move |client| async move {
             client
@@ -50,7 +51,12 @@ impl PgEngine {
                 table(tree)
             ));
         }
-        script.push_str("CREATE SEQUENCE IF NOT EXISTS earshot_ids;\nCOMMIT;");
+        script.push_str("CREATE SEQUENCE IF NOT EXISTS earshot_ids;\n");
+        // Leases are timed by the database's clock (see `lease.rs`), so they are typed columns.
+        script.push_str(
+            "CREATE TABLE IF NOT EXISTS earshot_leases (name text PRIMARY KEY, holder text NOT NULL, \
+             epoch bigint NOT NULL, since timestamptz NOT NULL, expires_at timestamptz NOT NULL);\nCOMMIT;",
+        );
         self.run(move |client| async move { client.batch_execute(&script).await })
     }
 

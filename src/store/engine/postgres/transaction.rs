@@ -172,6 +172,18 @@ fn upsert_many(tree: Tree) -> String {
 }
 
 impl Tx for PgTx {
+    fn lease(&mut self, name: &str) -> TxResult<Option<(String, u64)>> {
+        let name = name.to_string();
+        let row = self.run(move |client| async move {
+            let outcome = client.query_opt(super::lease::FENCE, &[&name]).await;
+            (client, outcome)
+        })?;
+        Ok(row.map(|row| {
+            let epoch: i64 = row.get(1);
+            (row.get(0), u64::try_from(epoch).unwrap_or(0))
+        }))
+    }
+
     fn get(&mut self, tree: Tree, key: &[u8]) -> TxResult<Option<Vec<u8>>> {
         let known = (tree, key.to_vec());
         if let Some(value) = self.writes.get(&known) {
