@@ -17,6 +17,7 @@ mod complaints;
 mod conversation;
 mod crash;
 mod discord;
+mod failover;
 mod feed_relay;
 mod follow_up;
 mod full_disk;

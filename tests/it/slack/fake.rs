@@ -175,6 +175,19 @@ impl FakeSlack {
         .await
     }
 
+    /// The acknowledgement of envelope `id` if it arrives within `within` (a connection that
+    /// died with it never acknowledges it, and Slack would send it again).
+    pub async fn ack_within(&self, id: &str, within: Duration) -> Option<Value> {
+        let started = std::time::Instant::now();
+        while started.elapsed() < within {
+            if let Some(ack) = self.acks.lock().unwrap().get(id).cloned() {
+                return Some(ack);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
+    }
+
     /// Waits until `check` finds something in the fake's state.
     pub async fn until<T>(&self, what: &str, check: impl Fn(&Slack) -> Option<T>) -> T {
         eventually(what, || check(&self.state.lock().unwrap())).await
