@@ -185,3 +185,42 @@ fn the_lease_survives_its_connections_being_recycled() {
         );
     }
 }
+
+on_both! {
+#[tokio::test]
+async fn health_in_the_chat_names_the_leader_and_the_oldest_waiting_effect(backend) {
+    use earshot::desk::{Caller, Desk};
+    use earshot::domain::Member;
+
+    let place = backend.place();
+    let store = place.open(vec!["slack".into()]);
+    let desk = Desk::new(store.clone(), "/mentions".into(), std::sync::Arc::new(tokio::sync::Notify::new()));
+    let caller = Caller::new(Member::new("U1", "jane"), "slack");
+    let resolve = |_: &earshot::domain::MemberRef| Member::new("U2", "bob");
+    let now = Utc::now();
+
+    let nobody = desk.handle(&caller, "health", &resolve, now).await;
+    assert!(nobody.ok);
+    assert!(nobody.text.starts_with("Leader: none; no earshot process holds the lease"), "{}", nobody.text);
+    assert!(nobody.text.contains("Outbox: 0 effects waiting"), "{}", nobody.text);
+
+    let term = store.acquire_lease(LEADER, "db1:4242:20261203T070000", LONG).unwrap().unwrap();
+    ingest(&store, "1").unwrap();
+    let text = desk.handle(&caller, "health", &resolve, now + chrono::Duration::minutes(3)).await.text;
+    assert!(
+        text.contains(&format!("Leader: db1:4242:20261203T070000 since {} (term {})", term.since.format("%Y-%m-%d %H:%M:%S UTC"), term.epoch)),
+        "{text}"
+    );
+    assert!(text.contains("Outbox: 1 effect waiting"), "{text}");
+    assert!(text.contains("Oldest undelivered: the card for #1 in slack"), "{text}");
+    assert!(text.contains("(3m ago)") || text.contains("(2m 59s ago)"), "{text}");
+
+    store.release_lease(LEADER, "db1:4242:20261203T070000").unwrap();
+    let lapsed = desk.handle(&caller, "health", &resolve, now).await.text;
+    assert!(lapsed.contains("Leader: none; the lease of db1:4242:20261203T070000 ran out at"), "{lapsed}");
+    // The whole status report carries the same lines.
+    let report = earshot::status::report(&store, now).unwrap();
+    assert!(report.contains("Leader: none; the lease of db1"), "{report}");
+    assert!(report.contains("Oldest undelivered: the card for #1"), "{report}");
+}
+}
