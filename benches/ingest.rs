@@ -11,6 +11,10 @@
 //! - Ingest and `claim`/`answer` latency (each including its commit) on PostgreSQL, beside
 //!   sled, in the same run; skipped with a line saying why when the server does not answer.
 //!
+//! - Outbox drain rate: 3,000 cards delivered to a chat that answers at once, by one outbox and
+//!   by two on separate handles of the same store (two processes, taking turns per lane), on
+//!   sled and on PostgreSQL.
+//!
 //! Storm mode is off, so every mention queues its own card: the most writes per mention.
 //! Targets on a 2-core machine: >= 20,000 mentions/s; command p99 <= 5 ms; peak RSS <= 64 MiB;
 //! on PostgreSQL >= 5,000 mentions/s and command p99 <= 20 ms.
@@ -31,6 +35,7 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 const MENTIONS: u64 = 100_000;
 const POLL: u64 = 100;
 const COMMANDS: u64 = 1_000;
+const DRAIN: u64 = 3_000;
 
 fn main() {
     // `cargo test --all-targets` runs bench programs too, unoptimised; only `cargo bench`
@@ -89,6 +94,9 @@ fn main() {
     drop(db);
 
     let postgres = on_postgres(&runtime, &rules, now);
+    let drain_dir = tempfile::tempdir().expect("temp dir");
+    let drain_store = Store::open(drain_dir.path(), vec!["shell".into()]).expect("store");
+    let sled_drain = drain_rate(vec![drain_store.clone(), drain_store]);
 
     let rate = |elapsed: Duration| MENTIONS as f64 / elapsed.as_secs_f64();
     println!(
@@ -115,8 +123,10 @@ fn main() {
         percentile(&mut answers, 50.0),
         percentile(&mut answers, 99.0)
     );
+    let (one, two) = sled_drain;
+    println!("  outbox drain, {DRAIN} cards: one process {one:>7.0} effects/s, two processes {two:>7.0} effects/s");
     match postgres {
-        Ok((ingest, mut claims, mut answers)) => {
+        Ok((ingest, mut claims, mut answers, (one, two))) => {
             println!("  PostgreSQL (same run, same records; targets >= 5,000/s, p99 <= 20 ms):");
             println!(
                 "  ingest rules -> store -> outbox: {:>9.0} mentions/s  ({:.2} s)",
@@ -133,6 +143,7 @@ fn main() {
                 percentile(&mut answers, 50.0),
                 percentile(&mut answers, 99.0)
             );
+            println!("  outbox drain, {DRAIN} cards: one process {one:>7.0} effects/s, two processes {two:>7.0} effects/s");
         }
         Err(why) => {
             println!("  PostgreSQL: skipped, {why} (start it with `bash tests/postgres/setup.sh`)")
@@ -223,13 +234,16 @@ fn measure(
     (ingest, claims, answers)
 }
 
+/// Ingest time, claim and answer latencies, and the drain rates of one and two processes.
+type PgFigures = (Duration, Vec<Duration>, Vec<Duration>, (f64, f64));
+
 /// The same measurements on a new database of the PostgreSQL server EARSHOT_BENCH_POSTGRES
 /// names (default: the one tests/postgres/setup.sh starts), or why they were skipped.
 fn on_postgres(
     runtime: &tokio::runtime::Runtime,
     rules: &Rules,
     now: DateTime<Utc>,
-) -> Result<(Duration, Vec<Duration>, Vec<Duration>), String> {
+) -> Result<PgFigures, String> {
     let server = std::env::var("EARSHOT_BENCH_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:54329/postgres".into());
     let name = format!("earshot_bench_{}", std::process::id());
@@ -240,13 +254,110 @@ fn on_postgres(
     let measured = Store::migrate(&location)
         .and_then(|_| Store::open_at(&location, vec!["shell".into()]))
         .map_err(|error| error.to_string())
-        .map(|store| measure(&store, runtime, rules, now));
+        .map(|store| measure(&store, runtime, rules, now))
+        .and_then(|(ingest, claims, answers)| {
+            // A database of its own, without the 100k cards above waiting in its outbox.
+            let drain = format!("{name}_drain");
+            admin(runtime, &server, &format!("CREATE DATABASE {drain}"))?;
+            url.set_path(&drain);
+            let location = Location::Postgres(DatabaseUrl::parse(url.as_str())?);
+            let rates = Store::migrate(&location)
+                .and_then(|_| {
+                    let first = Store::open_at(&location, vec!["shell".into()])?;
+                    let second = Store::open_at(&location, vec!["shell".into()])?;
+                    Ok(drain_rate(vec![first, second]))
+                })
+                .map_err(|error| error.to_string());
+            let _ = admin(
+                runtime,
+                &server,
+                &format!("DROP DATABASE {drain} WITH (FORCE)"),
+            );
+            rates.map(|rates| (ingest, claims, answers, rates))
+        });
     let _ = admin(
         runtime,
         &server,
         &format!("DROP DATABASE {name} WITH (FORCE)"),
     );
     measured
+}
+
+/// A chat that takes every card at once, so the outbox's own cost is what is timed.
+struct NullChat;
+
+#[async_trait::async_trait]
+impl earshot::chat::Chat for NullChat {
+    fn name(&self) -> &str {
+        "shell"
+    }
+
+    async fn post(
+        &self,
+        mention: &earshot::domain::Tracked,
+        _now: DateTime<Utc>,
+    ) -> Result<String, earshot::chat::ChatError> {
+        Ok(format!("card-{}", mention.number))
+    }
+
+    async fn update(
+        &self,
+        _message: &str,
+        _mention: &earshot::domain::Tracked,
+        _note: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<(), earshot::chat::ChatError> {
+        Ok(())
+    }
+}
+
+/// Cards delivered per second by one outbox on `handles[0]`, then by one on each handle at
+/// once (on PostgreSQL, two connection pools: two processes).
+fn drain_rate(handles: Vec<Store>) -> (f64, f64) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut rates = Vec::new();
+    for (round, processes) in [1usize, 2].into_iter().enumerate() {
+        let first = &handles[0];
+        let now = Utc::now();
+        for poll in 0..DRAIN / POLL {
+            let batch: Vec<Mention> = (poll * POLL..(poll + 1) * POLL)
+                .map(|n| mention(n + (round as u64 + 1) * 10_000_000))
+                .collect();
+            first
+                .ingest("drain", &batch, &Cursor::default(), now)
+                .expect("ingest");
+        }
+        let outboxes: Vec<earshot::outbox::Outbox> = handles[..processes]
+            .iter()
+            .map(|store| {
+                earshot::outbox::Outbox::new(
+                    store.clone(),
+                    vec![std::sync::Arc::new(NullChat)],
+                    vec![],
+                    std::sync::Arc::new(tokio::sync::Notify::new()),
+                )
+            })
+            .collect();
+        let started = Instant::now();
+        runtime.block_on(async {
+            while first.outbox_len() > 0 {
+                let passes: Vec<_> = outboxes
+                    .iter()
+                    .cloned()
+                    .map(|outbox| tokio::spawn(async move { outbox.drain(Utc::now()).await }))
+                    .collect();
+                for pass in passes {
+                    pass.await.expect("task").expect("drain");
+                }
+            }
+        });
+        rates.push(DRAIN as f64 / started.elapsed().as_secs_f64());
+    }
+    (rates[0], rates[1])
 }
 
 fn admin(runtime: &tokio::runtime::Runtime, server: &str, sql: &str) -> Result<(), String> {

@@ -31,6 +31,7 @@ mod meta;
 mod meta_webhooks;
 mod migrate;
 mod outbox;
+mod postgres_tls;
 mod reddit;
 mod reviews;
 mod service;

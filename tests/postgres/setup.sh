@@ -46,8 +46,27 @@ if [ ! -f "$cluster/data/PG_VERSION" ]; then
     echo "postgres setup: creating a cluster in $cluster"
     as_owner "$bin/initdb" -D "$cluster/data" -U postgres --auth=trust --encoding=UTF8 >/dev/null
 fi
+# TLS, for the test that connects with sslmode=require: a CA of the cluster's own (tests trust
+# it with sslrootcert=) and a server certificate it signed for 127.0.0.1. Plain connections
+# still work. Without openssl the server runs without TLS and that test says it is skipped.
+tls=""
+if command -v openssl >/dev/null; then
+    if [ ! -f "$cluster/tls/server.crt" ]; then
+        echo "postgres setup: making a test CA and server certificate in $cluster/tls"
+        as_owner mkdir -p "$cluster/tls"
+        as_owner bash -c "cd '$cluster/tls' \
+            && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 3650 -subj /CN=earshot-test-ca 2>/dev/null \
+            && openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=localhost 2>/dev/null \
+            && printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > server.ext \
+            && openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 3650 -extfile server.ext 2>/dev/null \
+            && chmod 600 server.key && chmod 644 ca.crt"
+    fi
+    tls="-c ssl=on -c ssl_cert_file=$cluster/tls/server.crt -c ssl_key_file=$cluster/tls/server.key"
+else
+    echo "postgres setup: no openssl; the server runs without TLS"
+fi
 # Durable as in production (fsync, synchronous commit), so the benchmark's figures hold there.
 as_owner "$bin/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w -t 60 \
-    -o "-h 127.0.0.1 -p $port -k $cluster -c max_connections=300" \
+    -o "-h 127.0.0.1 -p $port -k $cluster -c max_connections=300 $tls" \
     start >/dev/null
 echo "postgres setup: ready on 127.0.0.1:$port"

@@ -13,6 +13,7 @@
 
 mod lease;
 mod schema;
+mod tls;
 mod transaction;
 
 use std::collections::VecDeque;
@@ -48,20 +49,23 @@ pub struct PgEngine {
 impl PgEngine {
     /// A pool of connections to the database `url` names, checked by making one.
     pub fn connect(url: &str) -> Result<PgEngine> {
-        let mut config: tokio_postgres::Config = url
+        let wanted = tls::wanted(url)?;
+        let mut config: tokio_postgres::Config = wanted
+            .url
             .parse()
             .map_err(|error| StoreError::Postgres(format!("the database address: {error}")))?;
         config
             .application_name("earshot")
             .connect_timeout(CONNECT_TIMEOUT);
-        let manager = Manager::from_config(
-            config,
-            tokio_postgres::NoTls,
-            ManagerConfig {
-                // A broken connection is replaced; a live one needs no extra round trip.
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let recycling = ManagerConfig {
+            // A broken connection is replaced; a live one needs no extra round trip.
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = if wanted.tls {
+            Manager::from_config(config, tls::connector(wanted.root.as_ref())?, recycling)
+        } else {
+            Manager::from_config(config, tokio_postgres::NoTls, recycling)
+        };
         let pool = Pool::builder(manager)
             .max_size(POOL_SIZE)
             .runtime(deadpool_postgres::Runtime::Tokio1)
