@@ -17,6 +17,7 @@ mod keys;
 mod location;
 mod mentions;
 mod outbox;
+mod retention;
 mod storm;
 mod upgrade;
 mod windows;
