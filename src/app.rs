@@ -31,6 +31,7 @@ use crate::domain::{Member, Mention};
 use crate::outbox::Outbox;
 use crate::reminders::Reminders;
 use crate::report::Reporter;
+use crate::retention::Retention;
 use crate::rules::{Rules, Verdict};
 use crate::sources::{registry, Source};
 use crate::store::{Store, StoreError};
@@ -199,6 +200,17 @@ impl App {
         }
     }
 
+    /// The hourly look at copied texts whose network's terms limit how long they are kept.
+    pub fn retention(&self) -> Retention {
+        Retention::new(
+            self.store.clone(),
+            self.sources
+                .iter()
+                .map(|(source, _)| source.clone())
+                .collect(),
+        )
+    }
+
     /// `earshot run --once`: one poll of every source, the commands on stdin, a drained outbox.
     pub async fn run_once(&self) -> Result<(), AppError> {
         for (source, rules) in &self.sources {
@@ -209,6 +221,10 @@ impl App {
         }
         let follow_up = self.follow_up();
         follow_up.tick(Utc::now(), true).await;
+        // A store run only by `--once` (from cron) must keep the networks' terms too.
+        if let Err(error) = self.retention().tick(Utc::now()).await {
+            tracing::error!(%error, "looking after copied texts failed; the next run tries again");
+        }
         self.drain().await?;
         let mut lines = self.shell.lines();
         while let Some(line) = lines.recv().await {
@@ -354,6 +370,11 @@ impl App {
             })
             .id();
         names.insert(id, "follow-up".to_string());
+
+        let id = tasks
+            .spawn(self.retention().run(self.wake.clone(), stopped.clone()))
+            .id();
+        names.insert(id, "retention".to_string());
 
         for chat in self.chats.clone() {
             let name = format!("chat {}", chat.name());

@@ -11,7 +11,8 @@
 //!
 //! Following up, each a periodic producer of outbox effects: [`digest`] (daily, what is owed),
 //! [`reminders`] (nudges, owner reminders, stale claims), [`answered`] (answers made outside
-//! earshot) and [`report`] (stats and the weekly chart). Storm mode (many mentions at once: one
+//! earshot), [`report`] (stats and the weekly chart) and [`retention`] (copied texts a
+//! network's terms limit, read again or dropped hourly). Storm mode (many mentions at once: one
 //! summary card instead of a flood) is decided in `domain::storm` and applied at ingest.
 //!
 //! [`webhooks`] take what networks push (Meta's, for Facebook and Instagram) through the same
@@ -34,6 +35,7 @@ pub mod net;
 pub mod outbox;
 pub mod reminders;
 pub mod report;
+pub mod retention;
 pub mod rules;
 pub mod sources;
 pub mod status;

@@ -377,6 +377,7 @@ mod tests {
             follow_up_of: None,
             priority: Default::default(),
             place: Default::default(),
+            copy: Default::default(),
         };
         let text = card(&tracked, now);
         assert_eq!(

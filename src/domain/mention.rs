@@ -141,6 +141,11 @@ pub struct Tracked {
     /// stored before routes existed read as unrouted.
     #[serde(default)]
     pub place: crate::domain::routing::Placement,
+    /// Whether its text is still the copy made when it was found, one read again since, or
+    /// dropped under the network's terms (see `domain::retention`). Mentions stored before
+    /// the rule existed read as `Fresh`: copied when they were found.
+    #[serde(default)]
+    pub copy: crate::domain::TextCopy,
 }
 
 #[cfg(test)]

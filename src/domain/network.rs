@@ -49,6 +49,20 @@ pub struct NetworkTraits {
     pub aliases: fn(&Mention, &str, Option<&str>) -> Vec<String>,
     /// The network's colour (0xRRGGBB), a hint for chats that colour cards by network.
     pub colour: u32,
+    /// How long the network's terms let earshot keep its copy of what a member wrote (see
+    /// `domain::retention`); `None`: as long as the team needs it.
+    pub copies_expire: Option<CopyLimit>,
+}
+
+/// A network's limit on keeping copies of its members' words: how long, and the terms that
+/// say so, named in the placeholder that replaces a dropped text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CopyLimit {
+    pub after: std::time::Duration,
+    /// What people read: "LinkedIn's API Data Storage Requirements".
+    pub terms: &'static str,
+    /// Where the terms are published.
+    pub link: &'static str,
 }
 
 impl NetworkTraits {
@@ -66,6 +80,7 @@ impl NetworkTraits {
             names_author: false,
             aliases: no_aliases,
             colour: NEUTRAL,
+            copies_expire: None,
         }
     }
 
@@ -131,6 +146,11 @@ impl Network {
     pub fn colour(self) -> u32 {
         self.0.colour
     }
+
+    /// How long a copy of a member's words may be kept, where the network's terms limit it.
+    pub fn copies_expire(self) -> Option<CopyLimit> {
+        self.0.copies_expire
+    }
 }
 
 impl PartialEq for Network {
@@ -195,6 +215,17 @@ pub(crate) mod examples {
         unit: "bytes",
         replaces: true,
         ..NetworkTraits::new("reviews", "Reviews")
+    });
+
+    /// Answered directly; its terms let a copy of a member's words be kept 48 hours.
+    pub const EXPIRING: Network = Network::new(&NetworkTraits {
+        reply: ReplyPath::Direct { max_chars: 1_250 },
+        copies_expire: Some(super::CopyLimit {
+            after: std::time::Duration::from_secs(48 * 3600),
+            terms: "the Expiring terms",
+            link: "https://expiring.example/terms",
+        }),
+        ..NetworkTraits::new("expiring", "Expiring")
     });
 
     /// Answered directly, with at most 2 @-mentions.

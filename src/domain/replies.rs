@@ -193,6 +193,7 @@ mod tests {
             follow_up_of: None,
             priority: Default::default(),
             place: Default::default(),
+            copy: Default::default(),
         }
     }
 

@@ -265,6 +265,7 @@ mod tests {
             follow_up_of: None,
             priority: Default::default(),
             place: Default::default(),
+            copy: Default::default(),
         };
         assert_eq!(Subject::of(&tracked).rating, Some(2));
         tracked.mention.review = None;

@@ -166,6 +166,7 @@ mod tests {
             received_at: utc(received),
             priority: Default::default(),
             place: Default::default(),
+            copy: Default::default(),
             follow_up_of: None,
         }
     }

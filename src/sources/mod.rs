@@ -30,7 +30,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use tokio::sync::mpsc;
 
-use crate::domain::{Cursor, Mention, Network};
+use crate::domain::{Cursor, Mention, Network, Reread};
 
 #[async_trait]
 pub trait Source: Send + Sync {
@@ -81,6 +81,15 @@ pub trait Source: Send + Sync {
         idempotency_key: &str,
     ) -> Result<Posted, SourceError> {
         self.reply(mention, text, idempotency_key).await
+    }
+
+    /// `mention`'s text as the network has it now, for a network whose terms limit how long
+    /// earshot may keep its copy (`NetworkTraits::copies_expire`, see `domain::retention`):
+    /// the text, `Gone` when the post is no longer there, `Unsupported` (the default) when
+    /// this source cannot read it again.
+    async fn read_again(&self, mention: &Mention) -> Result<Reread, SourceError> {
+        let _ = mention;
+        Ok(Reread::Unsupported)
     }
 
     /// Whether the brand's own account has replied to `mention` on the network, and if so how

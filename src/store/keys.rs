@@ -110,6 +110,16 @@ pub fn storm_message(chat: &str, storm: u64) -> Vec<u8> {
     joined(chat.as_bytes(), &second)
 }
 
+/// The `Meta` keys of the mentions whose text is a copy the network's terms limit (see
+/// `store::retention`): `copy:` then the number.
+pub const COPY_PREFIX: &[u8] = b"copy:";
+
+pub fn copy(number: u64) -> Vec<u8> {
+    let mut key = COPY_PREFIX.to_vec();
+    key.extend_from_slice(&number.to_be_bytes());
+    key
+}
+
 /// The number stored at the end of a composite key.
 pub fn trailing_number(key: &[u8]) -> u64 {
     read_u64(&key[key.len().saturating_sub(8)..])

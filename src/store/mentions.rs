@@ -116,6 +116,7 @@ impl Store {
                     follow_up_of,
                     priority: priorities[index].clone(),
                     place: Placement::default(),
+                    copy: Default::default(),
                 };
                 // Decided once: changing the routes later moves new mentions only.
                 tracked.place = self
@@ -123,6 +124,9 @@ impl Store {
                     .place(&crate::domain::routing::Subject::of(&tracked));
                 tx.insert(Tree::Keys, key, &keys::number(number))?;
                 tx.insert(Tree::Mentions, &keys::number(number), &encode(&tracked))?;
+                if mention.network.copies_expire().is_some() {
+                    tx.insert(Tree::Meta, &keys::copy(number), &[])?;
+                }
                 tx.insert(
                     Tree::ByStatus,
                     &keys::by_status(Status::Open, number),

@@ -18,6 +18,7 @@ mod leases;
 mod location;
 mod mentions;
 mod outbox;
+mod retention;
 mod storm;
 mod upgrade;
 mod windows;

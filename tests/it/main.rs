@@ -15,6 +15,7 @@ mod bluesky;
 mod bluesky_e2e;
 mod complaints;
 mod conversation;
+mod copies;
 mod crash;
 mod discord;
 mod failover;

@@ -1012,6 +1012,218 @@ mod linkedin {
         assert!(problem.contains("expires on 2026-12-06"), "{problem}");
     }
 
+    /// LinkedIn's terms let a member's comment be kept 48 hours: an hourly look (its clock
+    /// injected) reads an owed comment again, drops a closed one and one LinkedIn no longer
+    /// has (404), and drops an owed one it cannot read again in the limit's last hour; each
+    /// change queues the card's update.
+    #[tokio::test]
+    async fn copied_comments_are_read_again_while_owed_and_dropped_within_linkedins_48_hours() {
+        use earshot::domain::{Action, TextCopy};
+        use earshot::retention::Retention;
+        use earshot::store::Effect;
+
+        let fake = Fake::start().await;
+        let store = Store::temporary(vec!["shell".into()]).unwrap();
+        let ms = at("2026-12-02T11:00:00Z").timestamp_millis();
+        let (owed, closed, deleted) = (
+            C1,
+            "urn:li:comment:(urn:li:activity:1,14)",
+            "urn:li:comment:(urn:li:activity:1,15)",
+        );
+        fake.on(
+            "GET",
+            POSTS,
+            Reply::json(json!({"elements": [{"id": "urn:li:share:1"}]}).to_string()),
+        )
+        .on(
+            "GET",
+            POST_COMMENTS,
+            Reply::json(
+                json!({
+                "elements": [
+                    comment(owed, "urn:li:person:jane", "Is this shipping?", ms, 0),
+                    comment(closed, "urn:li:person:bob", "Love it", ms + 1000, 0),
+                    comment(deleted, "urn:li:person:ann", "Broken again", ms + 2000, 0),
+                ],
+                "paging": {"start": 0, "count": 3, "total": 3}})
+                .to_string(),
+            ),
+        );
+        let source = linkedin(&fake, vec![Watch::Comments], None);
+        assert_eq!(poll(&store, &source, &rules()).await, 3);
+        let found = Utc::now();
+        let everyone = Member::new("x", "x");
+        let number = |id: &str| {
+            store
+                .list(ListFilter::All, &everyone)
+                .unwrap()
+                .into_iter()
+                .find(|t| t.mention.key.id == id)
+                .unwrap()
+                .number
+        };
+        let (owed, closed, deleted) = (number(owed), number(closed), number(deleted));
+        store
+            .apply(
+                closed,
+                &Member::new("U1", "jane"),
+                &Action::Done { note: None },
+                found,
+            )
+            .await
+            .unwrap();
+        let updates = |number: u64| -> Vec<String> {
+            store
+                .outbox()
+                .unwrap()
+                .into_iter()
+                .filter_map(|(_, entry)| match entry.effect {
+                    Effect::Update {
+                        chat,
+                        number: n,
+                        note,
+                    } if n == number => Some(format!("{chat}: {note}")),
+                    _ => None,
+                })
+                .collect()
+        };
+        let before = updates(closed).len();
+        let retention = Retention::new(store.clone(), vec![Arc::new(source)]);
+
+        // Not yet: 41 hours is more than six before the limit.
+        assert_eq!(
+            retention
+                .tick(found + chrono::Duration::hours(41))
+                .await
+                .unwrap(),
+            0
+        );
+        assert!(fake
+            .requests_to("/socialActions/urn%3Ali%3Aactivity%3A1/comments/11")
+            .is_empty());
+
+        const READ_OWED: &str = "/socialActions/urn%3Ali%3Aactivity%3A1/comments/11";
+        const READ_DELETED: &str = "/socialActions/urn%3Ali%3Aactivity%3A1/comments/15";
+        fake.on(
+            "GET",
+            READ_OWED,
+            Reply::json(
+                comment(
+                    C1,
+                    "urn:li:person:jane",
+                    "Is this shipping? Asking for my team",
+                    ms,
+                    0,
+                )
+                .to_string(),
+            ),
+        )
+        .on(
+            "GET",
+            READ_DELETED,
+            Reply::status(404, r#"{"status":404,"message":"Not Found"}"#),
+        );
+        let first = found + chrono::Duration::hours(42);
+        assert_eq!(retention.tick(first).await.unwrap(), 3);
+        assert!(fake.unused().is_empty(), "{:?}", fake.unused());
+        let read = &fake.requests_to(READ_OWED)[0];
+        assert_eq!(read.header("linkedin-version"), Some("202611"));
+        assert_eq!(read.header("x-restli-protocol-version"), Some("2.0.0"));
+
+        let refreshed = store.mention(owed).unwrap();
+        assert_eq!(
+            refreshed.mention.text,
+            "Is this shipping? Asking for my team"
+        );
+        assert_eq!(refreshed.copy, TextCopy::ReadAgain { at: first });
+        assert_eq!(
+            updates(owed),
+            vec!["shell: text read again by @earshot: the text changed on the network"]
+        );
+        for (number, why) in [(closed, "closed"), (deleted, "no longer on LinkedIn")] {
+            let dropped = store.mention(number).unwrap();
+            assert_eq!(dropped.copy, TextCopy::Dropped { at: first });
+            assert!(
+                dropped.mention.text.starts_with("(text removed: LinkedIn's API Data Storage Requirements let earshot keep a copy for 48 hours, see https://learn.microsoft.com/en-us/linkedin/marketing/data-storage-requirements"),
+                "{}",
+                dropped.mention.text
+            );
+            assert!(
+                dropped
+                    .mention
+                    .link
+                    .as_deref()
+                    .unwrap()
+                    .contains("commentUrn="),
+                "the card still opens it"
+            );
+            let last = store.history(number).unwrap().pop().unwrap();
+            assert_eq!(
+                last.summary(),
+                format!("text dropped by @earshot: {why}; as LinkedIn's API Data Storage Requirements require")
+            );
+            assert!(updates(number)
+                .last()
+                .unwrap()
+                .starts_with("shell: text dropped"));
+        }
+        assert_eq!(updates(closed).len(), before + 1);
+        assert_eq!(
+            store.mention(deleted).unwrap().state.status().label(),
+            "open",
+            "still owed: only the text went"
+        );
+        assert_eq!(store.expiring_copies().unwrap(), vec![owed]);
+
+        // The refreshed copy counts from its read. LinkedIn then refuses the read: it is
+        // tried hourly, and dropped in the limit's last hour.
+        for _ in 0..2 {
+            fake.on(
+                "GET",
+                READ_OWED,
+                Reply::status(403, r#"{"status":403,"message":"Not enough permissions"}"#),
+            );
+        }
+        assert_eq!(
+            retention
+                .tick(first + chrono::Duration::hours(41))
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(fake.requests_to(READ_OWED).len(), 1, "not due yet");
+        assert_eq!(
+            retention
+                .tick(first + chrono::Duration::hours(46))
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            store.mention(owed).unwrap().copy,
+            TextCopy::ReadAgain { at: first }
+        );
+        let last_hour = first + chrono::Duration::hours(47);
+        assert_eq!(retention.tick(last_hour).await.unwrap(), 1);
+        assert_eq!(fake.requests_to(READ_OWED).len(), 3);
+        let dropped = store.mention(owed).unwrap();
+        assert_eq!(dropped.copy, TextCopy::Dropped { at: last_hour });
+        let note = store.history(owed).unwrap().pop().unwrap().summary();
+        assert!(
+            note.starts_with("text dropped by @earshot: could not be read again:"),
+            "{note}"
+        );
+        assert!(note.contains("403"), "{note}");
+        assert!(store.expiring_copies().unwrap().is_empty());
+        assert_eq!(
+            retention
+                .tick(last_hour + chrono::Duration::hours(100))
+                .await
+                .unwrap(),
+            0
+        );
+    }
+
     fn clock() -> (Clock, Arc<Mutex<DateTime<Utc>>>) {
         let now = Arc::new(Mutex::new(at("2026-12-02T12:00:00Z")));
         let reading = now.clone();

@@ -528,6 +528,7 @@ mod tests {
             follow_up_of: None,
             priority: Default::default(),
             place: Default::default(),
+            copy: Default::default(),
         };
         let open = vec![
             mention(2, "jane", "Acme lids leak"),

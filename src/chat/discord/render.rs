@@ -519,6 +519,7 @@ mod tests {
             follow_up_of: None,
             priority: Default::default(),
             place: Default::default(),
+            copy: Default::default(),
         }
     }
 

@@ -568,6 +568,7 @@ mod tests {
         });
         Tracked {
             place: Default::default(),
+            copy: Default::default(),
             number: 4,
             mention: Mention {
                 key: MentionKey::new("gbp", "accounts/1/locations/2/reviews/3"),
@@ -738,6 +739,7 @@ mod tests {
         use crate::domain::{Author, Mention, MentionKey, State, Tracked};
         let mut tracked = Tracked {
             place: Default::default(),
+            copy: Default::default(),
             number: 7,
             mention: Mention {
                 review: None,
@@ -839,6 +841,7 @@ mod tests {
                 follow_up_of: None,
                 priority: Priority::default(),
                 place: Default::default(),
+                copy: Default::default(),
             };
             let card = serde_json::to_value(card(&tracked, Utc::now())).expect("serialises");
             let blocks = card["blocks"].as_array().expect("blocks");

@@ -43,6 +43,7 @@ fn mention(
         received_at: received,
         priority: Default::default(),
         place: Default::default(),
+        copy: Default::default(),
         follow_up_of: None,
     };
     let mut history = vec![HistoryEntry {

@@ -8,17 +8,25 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{LinkedIn, DEFAULT_API_URL, DEFAULT_EVERY, DEFAULT_TOKEN_URL, DEFAULT_VERSION};
 use crate::config::keys::{KeyError, Keys};
-use crate::domain::{NetworkTraits, ReplyPath};
+use crate::domain::{CopyLimit, NetworkTraits, ReplyPath};
 use crate::net::oauth::OAuth;
 use crate::net::Secret;
 use crate::sources::registry::{Context, Network, SourceSpec};
 use crate::sources::Source;
 
-/// How LinkedIn takes answers.
-/// LinkedIn's comment text limit is 1,250 characters.
+/// How LinkedIn takes answers, and how long its copies may be kept.
+/// LinkedIn's comment text limit is 1,250 characters. Its Data Storage Requirements allow
+/// keeping members' social activity (their posts and comments) for 48 hours and other
+/// members' profile data for 24; earshot keeps no names (a comment's author is its member
+/// URN), so the 48 hours bound the text.
 pub static TRAITS: NetworkTraits = NetworkTraits {
     reply: ReplyPath::Direct { max_chars: 1_250 },
     colour: 0x0A66C2,
+    copies_expire: Some(CopyLimit {
+        after: std::time::Duration::from_secs(48 * 3600),
+        terms: "LinkedIn's API Data Storage Requirements",
+        link: "https://learn.microsoft.com/en-us/linkedin/marketing/data-storage-requirements",
+    }),
     ..NetworkTraits::new("linkedin", "LinkedIn")
 };
 

@@ -5,11 +5,13 @@
 //!
 //! `config.rs` reads the section, `token.rs` holds the access token (renewed with a refresh
 //! token when the app has them, and kept in the store), `comments.rs` reads the posts'
-//! comments and their replies, `reply.rs` answers once, `wire.rs` holds the JSON shapes.
+//! comments and their replies, `reply.rs` answers once, `reread.rs` reads a comment's text again (LinkedIn's terms limit
+//! how long earshot keeps its copy), `wire.rs` holds the JSON shapes.
 
 mod comments;
 pub mod config;
 mod reply;
+mod reread;
 mod token;
 mod wire;
 
@@ -20,7 +22,7 @@ use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 
 use super::{Fetched, Posted, Source, SourceError};
-use crate::domain::{Author, Cursor, Mention, MentionKey, Network};
+use crate::domain::{Author, Cursor, Mention, MentionKey, Network, Reread};
 use crate::net::{
     base_url, read_json, Budget, Clock, CursorSet, Failure, PostOnce, Purpose, RateHeaders,
     Transport,
@@ -87,13 +89,27 @@ impl LinkedIn {
     }
 
     /// One call with the token (renewed once if LinkedIn refuses it) and the versioned
-    /// headers; a retired version and a dead token say which config key to change.
+    /// headers, its JSON answer read; a retired version and a dead token say which config key
+    /// to change.
     async fn call<T: DeserializeOwned>(
         &self,
         what: &str,
         purpose: Purpose,
         build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
     ) -> Result<T, Failure> {
+        let response = self.respond(what, purpose, build).await?;
+        let response = self.transport.check(what, response).await?;
+        read_json(what, response).await
+    }
+
+    /// [`LinkedIn::call`] up to the response, for a caller that reads a status itself (a 404
+    /// that means the comment is gone).
+    async fn respond(
+        &self,
+        what: &str,
+        purpose: Purpose,
+        build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, Failure> {
         let api = base_url(&self.settings.api_url);
         let http = self.transport.http();
         let auth = self.token.auth(&self.transport);
@@ -127,8 +143,7 @@ impl LinkedIn {
                 self.name
             )));
         }
-        let response = self.transport.check(what, response).await?;
-        read_json(what, response).await
+        Ok(response)
     }
 
     async fn read_mentions(
@@ -218,6 +233,12 @@ impl Source for LinkedIn {
             cursor,
             problems,
         })
+    }
+
+    /// A comment's text as it is now (404: gone). A mention of the Page in a post is not read
+    /// again (it holds earshot's words, not the post's): its text goes at the limit.
+    async fn read_again(&self, mention: &Mention) -> Result<Reread, SourceError> {
+        Ok(self.reread(mention).await?)
     }
 
     /// Under a comment: a reply on the comment's post; under a post: a top-level comment.

@@ -68,9 +68,15 @@ impl Comment {
 /// The activity a comment URN belongs to: `urn:li:comment:(urn:li:activity:1,2)` ->
 /// `urn:li:activity:1`.
 pub fn comment_object(urn: &str) -> Option<String> {
+    comment_parts(urn).map(|(object, _)| object)
+}
+
+/// The activity a comment URN belongs to and the comment's own id:
+/// `urn:li:comment:(urn:li:activity:1,2)` -> (`urn:li:activity:1`, `2`).
+pub fn comment_parts(urn: &str) -> Option<(String, String)> {
     let inner = urn.strip_prefix("urn:li:comment:(")?.strip_suffix(')')?;
-    let (object, _) = inner.rsplit_once(',')?;
-    Some(object.to_string())
+    let (object, id) = inner.rsplit_once(',')?;
+    Some((object.to_string(), id.to_string()))
 }
 
 #[cfg(test)]
@@ -82,5 +88,9 @@ mod tests {
             Some("urn:li:activity:7000")
         );
         assert_eq!(super::comment_object("urn:li:share:1"), None);
+        assert_eq!(
+            super::comment_parts("urn:li:comment:(urn:li:ugcPost:7000,6999)"),
+            Some(("urn:li:ugcPost:7000".to_string(), "6999".to_string()))
+        );
     }
 }
