@@ -129,22 +129,8 @@ impl Campaign {
 }
 
 impl Leadership {
-    /// A process that leads from the start and never stops (a test, or `run --once`).
-    pub fn always() -> Leadership {
-        let fence = Fence::new("this process");
-        fence.hold(1);
-        let (sender, leading) = watch::channel(true);
-        // The sender is dropped: the value stays `true` for good.
-        drop(sender);
-        Leadership { fence, leading }
-    }
-
     pub fn fence(&self) -> Fence {
         self.fence.clone()
-    }
-
-    pub fn is_leading(&self) -> bool {
-        *self.leading.borrow()
     }
 
     /// Runs leader work for as long as this process leads, again at each new term, until
