@@ -92,6 +92,16 @@ pub struct App {
 
 impl App {
     pub fn build(config: &Config, options: &RunOptions) -> Result<App, AppError> {
+        App::build_with_terminal(config, options, Shell::stdout())
+    }
+
+    /// As [`App::build`], with `terminal` as the terminal (its output and typed lines) instead
+    /// of standard output and input: the integration tests' harness reads and types there.
+    pub fn build_with_terminal(
+        config: &Config,
+        options: &RunOptions,
+        terminal: Shell,
+    ) -> Result<App, AppError> {
         let mut store = Store::open_at(&config.store, config.chat_names())?
             .with_lexicon(config.follow_up.lexicon.clone())
             .with_routes(config.routes.clone());
@@ -137,7 +147,7 @@ impl App {
             .or_else(|| config.shell.as_ref().map(|shell| shell.user.clone()))
             .unwrap_or_else(|| "you".to_string());
         let shell = Arc::new(
-            Shell::stdout()
+            terminal
                 .with_files(reports)
                 .with_member(Member::new(user.clone(), user)),
         );
@@ -245,6 +255,16 @@ impl App {
 
     /// `earshot run`: until Ctrl-C or SIGTERM.
     pub async fn run(self) -> Result<(), AppError> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// As [`App::run`], until `shutdown` completes instead of a signal: a test harness runs
+    /// several apps in one process and stops each on its own. A task that stopped is the
+    /// error returned, as it is for `run`.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = std::io::Result<()>>,
+    ) -> Result<(), AppError> {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = JoinSet::new();
         let mut names = HashMap::new();
@@ -412,7 +432,7 @@ impl App {
 
         tracing::info!("earshot is running; Ctrl-C stops it");
         let mut failed = None;
-        let signal = shutdown_signal();
+        let signal = shutdown;
         tokio::pin!(signal);
         loop {
             tokio::select! {

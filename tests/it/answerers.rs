@@ -1,10 +1,9 @@
 //! The terminal enforces `answerers` as Slack and Discord do: the desk decides, with the same
 //! refusal, for every chat (Slack's and Discord's cases are in their modules, asserting the
-//! same text). Here the terminal adapter's own input loop, and the real binary reading
+//! same text). Here the terminal adapter's own input loop, and the real app reading
 //! `[chat.shell] answerers` from its config.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::Utc;
 use earshot::chat::shell::Shell;
@@ -15,29 +14,9 @@ use earshot::domain::{Author, Cursor, Member, Mention, MentionKey, State};
 use earshot::store::Store;
 use tokio::sync::{mpsc, watch, Notify};
 
-use crate::common::{atom, Setup};
-
-/// What the terminal printed.
-#[derive(Clone, Default)]
-struct Screen(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Screen {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Screen {
-    fn take(&self) -> String {
-        let text = String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned();
-        self.0.lock().unwrap().clear();
-        text
-    }
-}
+use crate::common::atom;
+use crate::harness::terminal::Screen;
+use crate::harness::{TestApp, BASE, FEED};
 
 fn mention() -> Mention {
     Mention {
@@ -138,38 +117,32 @@ async fn the_terminal_lets_only_its_answerers_answer_and_everyone_else_work_the_
     ));
 }
 
-#[test]
-fn the_binary_reads_the_terminals_answerers_from_its_config() {
-    let setup = Setup::new(
-        "[[sources]]\nkind = \"feed\"\nname = \"alerts\"\nurl = \"feed.xml\"\nevery = \"5m\"\n",
+#[tokio::test]
+async fn the_app_reads_the_terminals_answerers_from_its_config() {
+    let config =
+        format!("{BASE}{FEED}").replace("user = \"you\"", "user = \"you\"\nanswerers = [\"jane\"]");
+    let mut app = TestApp::prepare(&config);
+    app.feed.serve(
+        Some(&atom(&[("1", "Acme opens", "Acme opens a shop")])),
+        "application/atom+xml",
     );
-    std::fs::write(
-        setup.path().join("feed.xml"),
-        atom(&[("1", "Acme opens", "Acme opens a shop")]),
-    )
-    .unwrap();
-    let config = std::fs::read_to_string(setup.config()).unwrap();
-    let config = config.replace("user = \"you\"", "user = \"you\"\nanswerers = [\"jane\"]");
-    std::fs::write(setup.config(), config).unwrap();
-
-    let run = setup.run_once("answer 1 Thanks!\nclaim 1\n", &[]);
-    assert!(run.success, "{}", run.stderr);
-    assert!(run.stdout.contains(REFUSAL), "{}", run.stdout);
-    assert!(run.stdout.contains("#1 is yours."), "{}", run.stdout);
+    app.launch(None).await;
+    app.until_screen("┌─ #1 ").await;
+    app.type_line("answer 1 Thanks!").await;
+    app.type_line("claim 1").await;
+    app.until_screen(REFUSAL).await;
+    app.until_screen("#1 is yours.").await;
+    app.type_line("release 1").await;
+    app.until_screen("#1 is open again").await;
 
     // jane may answer: the next rule she meets is the feed's (it has no reply API).
-    assert!(setup
-        .run_once("release 1\n", &[])
-        .stdout
-        .contains("#1 is open again"));
-    let run = setup.run_once("answer 1 Thanks!\n", &["--as", "jane"]);
-    assert!(run.success, "{}", run.stderr);
-    assert!(!run.stdout.contains(REFUSAL), "{}", run.stdout);
-    assert!(
-        run.stdout.contains("earshot cannot post on feed for you"),
-        "{}",
-        run.stdout
-    );
+    app.restart(Some("jane")).await;
+    app.until_polled(1).await;
+    app.type_line("answer 1 Thanks!").await;
+    app.until_screen("earshot cannot post on feed for you")
+        .await;
+    let jane = app.finish().await;
+    assert!(!jane.contains(REFUSAL), "{jane}");
 }
 
 /// Each chat's caller as its adapter builds it: Slack's user id and user groups, Discord's

@@ -1,19 +1,18 @@
-//! The real binary against a feed served on 127.0.0.1: relayed once, numbered, filtered by the
-//! rules, never relayed again (next run, restart, 304), and robust to bad and vanished feeds.
+//! The real app against a feed served on 127.0.0.1: relayed once, numbered, filtered by the
+//! rules, never relayed again (next run, restart, 304), and robust to bad and vanished feeds;
+//! commands typed in the terminal. The binary's `run --once` and `check` are here too.
 
 use crate::common;
+use crate::harness::terminal::cards;
+use crate::harness::{TestApp, BASE, FEED};
 
-use common::{atom, start_feed_server, FeedState, Setup};
+use common::{atom, Setup};
+use earshot::domain::State;
 
-fn http_source(addr: std::net::SocketAddr) -> String {
-    format!("[[sources]]\nkind = \"feed\"\nname = \"alerts\"\nurl = \"http://{addr}/feed\"\nevery = \"1m\"\n")
-}
-
-#[test]
-fn relays_each_matching_entry_once_with_numbers_across_runs_and_304s() {
-    let state = FeedState::default();
-    let addr = start_feed_server(state.clone());
-    state.serve(
+#[tokio::test]
+async fn relays_each_matching_entry_once_with_numbers_across_restarts_and_304s() {
+    let mut app = TestApp::prepare(&format!("{BASE}{FEED}"));
+    app.feed.serve(
         Some(&atom(&[
             ("e1", "Acme lids leak", "the &lt;b&gt;Acme&lt;/b&gt; cups"),
             ("e2", "Vacature bij Acme", "barista"),
@@ -22,42 +21,33 @@ fn relays_each_matching_entry_once_with_numbers_across_runs_and_304s() {
         ])),
         "application/atom+xml",
     );
-    let setup = Setup::new(&http_source(addr));
-
-    let first = setup.run_once("", &[]);
-    assert!(first.success, "{}", first.stderr);
+    app.launch(None).await;
+    app.until_polled(1).await;
+    app.until_screen("┌─ #2 ").await;
+    // Each start polls at once: a restart is the next poll.
+    let first = app.restart(None).await;
     assert_eq!(
-        first.cards(),
+        cards(&first),
         vec![1, 2],
-        "e1 and e4 match; e2 is excluded, e3 is another word\n{}",
-        first.stdout
+        "e1 and e4 match; e2 is excluded, e3 is another word\n{first}"
     );
     assert!(
-        first.stdout.contains("│ Acme lids leak\n│ the Acme cups"),
-        "{}",
-        first.stdout
+        first.contains("│ Acme lids leak\n│ the Acme cups"),
+        "{first}"
     );
     assert!(
-        first.stdout.contains("https://news.example.com/e1"),
-        "redirect unwrapped:\n{}",
-        first.stdout
+        first.contains("https://news.example.com/e1"),
+        "redirect unwrapped:\n{first}"
     );
+    assert!(first.contains("matched: acme, \"acme coffee\""), "{first}");
     assert!(
-        first.stdout.contains("matched: acme, \"acme coffee\""),
-        "{}",
-        first.stdout
-    );
-    assert!(
-        !first.stdout.contains("Vacature"),
-        "excluded entry relayed:\n{}",
-        first.stdout
+        !first.contains("Vacature"),
+        "excluded entry relayed:\n{first}"
     );
 
     // Same feed again: the server answers 304 to the stored ETag, nothing is relayed.
-    let second = setup.run_once("", &[]);
-    assert!(second.success, "{}", second.stderr);
-    assert_eq!(second.cards(), Vec::<u64>::new(), "{}", second.stdout);
-    let requests = state.requests();
+    app.until_polled(1).await;
+    let requests = app.feed.requests();
     assert_eq!(requests.len(), 2);
     assert!(
         requests[1].if_none_match.is_some(),
@@ -66,7 +56,7 @@ fn relays_each_matching_entry_once_with_numbers_across_runs_and_304s() {
     assert_eq!(requests[1].status, 304);
 
     // A new entry among the old ones (new ETag, 200): only the new one, with the next number.
-    state.serve(
+    app.feed.serve(
         Some(&atom(&[
             ("e5", "Acme again", "hello"),
             ("e1", "Acme lids leak", "the cups"),
@@ -74,61 +64,48 @@ fn relays_each_matching_entry_once_with_numbers_across_runs_and_304s() {
         ])),
         "application/atom+xml",
     );
-    let third = setup.run_once("list all\n", &[]);
-    assert!(third.success, "{}", third.stderr);
-    assert_eq!(third.cards(), vec![3], "{}", third.stdout);
-    assert!(
-        third.stdout.contains("3 mention(s), all:"),
-        "{}",
-        third.stdout
-    );
+    let second = app.restart(None).await;
+    assert_eq!(cards(&second), Vec::<u64>::new(), "{second}");
+    app.until_screen("┌─ #3 ").await;
+    app.type_line("list all").await;
+    app.until_screen("3 mention(s), all:").await;
+    let third = app.finish().await;
+    assert_eq!(cards(&third), vec![3], "{third}");
 }
 
-#[test]
-fn a_malformed_or_vanished_feed_is_reported_and_loses_nothing() {
-    let state = FeedState::default();
-    let addr = start_feed_server(state.clone());
-    let setup = Setup::new(&http_source(addr));
-
-    state.serve(
+#[tokio::test]
+async fn a_malformed_or_vanished_feed_is_reported_and_loses_nothing() {
+    let mut app = TestApp::prepare(&format!("{BASE}{FEED}"));
+    app.feed.serve(
         Some(&atom(&[("a1", "Acme one", "x")])),
         "application/atom+xml",
     );
-    let first = setup.run_once("", &[]);
-    assert_eq!(first.cards(), vec![1]);
+    app.launch(None).await;
+    app.until_screen("┌─ #1 ").await;
 
-    state.serve(Some("<rss><channel><item>broken"), "application/rss+xml");
-    let broken = setup.run_once("list\n", &[]);
-    assert!(
-        broken.success,
-        "a bad feed does not stop the bot: {}",
-        broken.stderr
-    );
-    assert!(
-        broken
-            .stderr
-            .contains("is not a valid RSS, Atom or JSON feed"),
-        "{}",
-        broken.stderr
-    );
-    assert!(
-        broken.stdout.contains("#1 · open"),
-        "earlier mentions are intact: {}",
-        broken.stdout
-    );
+    app.feed
+        .serve(Some("<rss><channel><item>broken"), "application/rss+xml");
+    let first = app.restart(None).await;
+    assert_eq!(cards(&first), vec![1]);
+    // A bad feed does not stop the app (the harness fails the test if a task died).
+    app.until_logged("is not a valid RSS, Atom or JSON feed")
+        .await;
+    app.type_line("list").await;
+    app.until_screen("#1 · open").await;
 
-    state.serve(None, "");
-    let gone = setup.run_once("", &[]);
-    assert!(gone.success);
-    assert!(gone.stderr.contains("404"), "{}", gone.stderr);
+    app.feed.serve(None, "");
+    app.restart(None).await;
+    app.until_logged("404").await;
 
     // The feed comes back with a new entry: relayed with the next number, the old one not again.
-    state.serve(
+    app.feed.serve(
         Some(&atom(&[("a2", "Acme two", "y"), ("a1", "Acme one", "x")])),
         "application/atom+xml",
     );
-    let back = setup.run_once("", &[]);
-    assert_eq!(back.cards(), vec![2], "{}", back.stdout);
+    app.restart(None).await;
+    app.until_screen("┌─ #2 ").await;
+    let back = app.finish().await;
+    assert_eq!(cards(&back), vec![2], "{back}");
 }
 
 #[test]
@@ -154,11 +131,13 @@ fn json_feed_from_a_local_file_relative_to_the_config() {
     );
 }
 
-#[test]
-fn commands_from_stdin_change_state_that_survives_a_restart() {
-    let setup = Setup::new("[[sources]]\nkind = \"feed\"\nname = \"local\"\nurl = \"feed.xml\"\n");
+#[tokio::test]
+async fn commands_typed_in_the_terminal_change_state_that_survives_a_restart() {
+    let mut app = TestApp::prepare(&format!(
+        "{BASE}[[sources]]\nkind = \"feed\"\nname = \"local\"\nurl = \"feed.xml\"\n"
+    ));
     std::fs::write(
-        setup.path().join("feed.xml"),
+        app.path().join("feed.xml"),
         atom(&[
             ("k1", "Acme one", "x"),
             ("k2", "Acme two", "y"),
@@ -166,76 +145,98 @@ fn commands_from_stdin_change_state_that_survives_a_restart() {
         ]),
     )
     .unwrap();
-    let run = setup.run_once(
-        "/mentions claim 1\nclaim #2\n/mentions ignore 3 spam\nanswer 1 Thanks!\n/mentions release 2\n",
-        &[],
-    );
-    assert!(run.success, "{}", run.stderr);
-    assert!(run.stdout.contains("#1 is yours."), "{}", run.stdout);
-    assert!(
-        run.stdout.contains("── #1 claimed by @you"),
-        "{}",
-        run.stdout
-    );
-    assert!(run.stdout.contains("#3 is ignored."), "{}", run.stdout);
-    assert!(
-        run.stdout.contains("earshot cannot post on feed for you"),
-        "{}",
-        run.stdout
-    );
+    app.launch(None).await;
+    app.until_screen("┌─ #3 ").await;
+    for line in [
+        "/mentions claim 1",
+        "claim #2",
+        "/mentions ignore 3 spam",
+        "answer 1 Thanks!",
+        "/mentions release 2",
+    ] {
+        app.type_line(line).await;
+    }
+    for said in [
+        "#1 is yours.",
+        "── #1 claimed by @you",
+        "#3 is ignored.",
+        "earshot cannot post on feed for you",
+        "#2 is open again",
+    ] {
+        app.until_screen(said).await;
+    }
 
     // Another member, after a restart: sees the same state and is refused on #1.
-    let bob = setup.run_once(
-        "claim 1\nlist\nclaim 2\nlist mine\nshow 3\n",
-        &["--as", "bob"],
-    );
-    assert!(bob.success, "{}", bob.stderr);
+    app.restart(Some("bob")).await;
+    // Stopped in the middle of its poll, the app would log that it could not store it.
+    app.until_polled(1).await;
+    for line in ["claim 1", "list", "claim 2", "list mine", "show 3"] {
+        app.type_line(line).await;
+    }
+    for said in [
+        "#1 is claimed by @you (since ",
+        "#2 is yours.",
+        "1 mention(s), mine:\n#2 · claimed by @bob",
+        "ignored by @you: spam",
+    ] {
+        app.until_screen(said).await;
+    }
+    let held = app
+        .until("#2 claimed by bob in the store", |store| {
+            let state = store.mention(2).ok()?.state;
+            matches!(&state, State::Claimed { by, .. } if by.id == "bob").then_some(state)
+        })
+        .await;
     assert!(
-        bob.stdout.contains("#1 is claimed by @you (since "),
-        "{}",
-        bob.stdout
+        matches!(
+            held,
+            State::Claimed {
+                answering: false,
+                ..
+            }
+        ),
+        "{held:?}"
     );
-    assert!(bob.stdout.contains("#2 is yours."), "{}", bob.stdout);
-    assert!(
-        bob.stdout
-            .contains("1 mention(s), mine:\n#2 · claimed by @bob"),
-        "{}",
-        bob.stdout
-    );
-    assert!(
-        bob.stdout.contains("ignored by @you: spam"),
-        "{}",
-        bob.stdout
-    );
+    let bob = app.finish().await;
     assert_eq!(
-        bob.cards(),
+        cards(&bob),
         Vec::<u64>::new(),
         "no card twice after restart"
     );
 }
 
-#[test]
-fn bad_commands_get_one_line_answers_and_the_bot_keeps_going() {
-    let setup = Setup::new("[[sources]]\nkind = \"feed\"\nname = \"local\"\nurl = \"feed.xml\"\n");
-    std::fs::write(
-        setup.path().join("feed.xml"),
-        atom(&[("k1", "Acme one", "x")]),
-    )
-    .unwrap();
-    let run = setup.run_once(
-        "claim\nclaim 99\nfrobnicate 1\n/other 3\nclaim 1\n\u{1b}[2J\n",
-        &[],
+#[tokio::test]
+async fn bad_commands_get_one_line_answers_and_the_app_keeps_going() {
+    let mut app = TestApp::prepare(&format!("{BASE}{FEED}"));
+    app.feed.serve(
+        Some(&atom(&[("k1", "Acme one", "x")])),
+        "application/atom+xml",
     );
-    assert!(run.success, "{}", run.stderr);
-    let out = &run.stdout;
-    assert!(
-        out.contains("`claim` needs a mention number, like `/mentions claim 12`."),
-        "{out}"
-    );
-    assert!(out.contains("There is no mention #99."), "{out}");
-    assert!(out.contains("Unknown subcommand `frobnicate`."), "{out}");
-    assert!(out.contains("Unknown command `/other`."), "{out}");
-    assert!(out.contains("#1 is yours."), "{out}");
+    app.launch(None).await;
+    app.until_screen("┌─ #1 ").await;
+    for line in [
+        "claim",
+        "claim 99",
+        "frobnicate 1",
+        "/other 3",
+        "claim 1",
+        "\u{1b}[2J",
+        "list mine",
+    ] {
+        app.type_line(line).await;
+    }
+    for said in [
+        "`claim` needs a mention number, like `/mentions claim 12`.",
+        "There is no mention #99.",
+        "Unknown subcommand `frobnicate`.",
+        "Unknown command `/other`.",
+        "#1 is yours.",
+        // Answered after the escape sequence: the terminal kept reading.
+        "1 mention(s), mine:",
+    ] {
+        app.until_screen(said).await;
+    }
+    app.finish().await;
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod backend;
 mod common;
 mod fake_net;
 mod fake_stream;
+mod harness;
 mod review_rig;
 
 mod answerers;

@@ -6,38 +6,26 @@ use crate::common;
 
 use std::time::{Duration, Instant};
 
-use axum::routing::any;
-use axum::{Json, Router};
 use common::Setup;
-use serde_json::json;
 
-/// A Slack whose every Web API call answers `invalid_auth`, as Slack does for a revoked token.
-fn start_refusing_slack() -> std::net::SocketAddr {
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            sender.send(listener.local_addr().unwrap()).unwrap();
-            let app = Router::new().route(
-                "/api/{method}",
-                any(|| async { Json(json!({ "ok": false, "error": "invalid_auth" })) }),
-            );
-            axum::serve(listener, app).await.unwrap();
-        });
-    });
-    receiver.recv().unwrap()
+use crate::slack::fake::FakeSlack;
+
+#[tokio::test]
+async fn a_chat_listener_that_fails_for_good_stops_earshot_with_a_failure_code() {
+    // Every Web API call answers `invalid_auth`, as Slack does for a revoked token.
+    let slack = FakeSlack::start().await;
+    slack.with(|slack| slack.revoked = true);
+    let setup = Setup::new(&format!(
+        "[chat.slack]\nchannel = \"C0123456789\"\nbot_token = \"xoxb-test\"\napp_token = \"xapp-test\"\napi_url = \"{}\"\n",
+        slack.api_url
+    ));
+    // The fake Slack answers on this runtime: the wait for the process blocks another thread.
+    tokio::task::spawn_blocking(move || runs_until_it_stops(setup))
+        .await
+        .unwrap();
 }
 
-#[test]
-fn a_chat_listener_that_fails_for_good_stops_earshot_with_a_failure_code() {
-    let slack = start_refusing_slack();
-    let setup = Setup::new(&format!(
-        "[chat.slack]\nchannel = \"C0123456789\"\nbot_token = \"xoxb-test\"\napp_token = \"xapp-test\"\napi_url = \"http://{slack}/api\"\n"
-    ));
+fn runs_until_it_stops(setup: Setup) {
     let started = Instant::now();
     let mut child = setup.command(&["run"]).spawn().unwrap();
     let status = loop {

@@ -29,6 +29,8 @@ pub enum Failure {
     Unavailable,
     /// The message is posted, but the answer is lost (a 503 instead): the crash window.
     LoseAnswer,
+    /// `{"ok": false, "error": <code>}`, a refusal no retry fixes (`channel_not_found`).
+    Refused(&'static str),
 }
 
 /// One message in the channel (a card or a thread note), as posted.
@@ -66,6 +68,8 @@ pub struct Slack {
     pub foreign: Vec<Value>,
     /// Every Web API call answers 503.
     pub outage: bool,
+    /// Every Web API call answers `invalid_auth`, as Slack does for a revoked token.
+    pub revoked: bool,
     pub users: HashMap<String, String>,
     pub groups: HashMap<String, Vec<String>>,
     /// Direct-message conversations opened, by user: the DM channel is `D` + the user id.
@@ -241,6 +245,9 @@ async fn web_api(
     if slack.outage {
         return (StatusCode::SERVICE_UNAVAILABLE, "upstream connect error").into_response();
     }
+    if slack.revoked {
+        return ok_false("invalid_auth");
+    }
     match method.as_str() {
         "apps.connections.open" => ok(json!({ "url": ws_url })),
         "chat.postMessage" => {
@@ -265,6 +272,9 @@ async fn web_api(
             }
             if let Some(Failure::Unavailable) = failure {
                 return (StatusCode::SERVICE_UNAVAILABLE, "unavailable").into_response();
+            }
+            if let Some(Failure::Refused(code)) = failure {
+                return ok_false(code);
             }
             slack.next_ts += 1;
             // Real Slack timestamps: seconds now, then a per-channel sequence.
