@@ -2,157 +2,27 @@
 //! across restarts and daylight-saving changes), nudges and escalation in business hours,
 //! snooze, stale claims, answered-detection, and the weekly report's chart.
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc, Weekday};
 use chrono_tz::Europe::Amsterdam;
 use earshot::answered::AnswerWatch;
-use earshot::chat::{Chat, ChatError};
 use earshot::config::FollowUp;
 use earshot::desk::{Caller, Desk};
 use earshot::digest::Digester;
 use earshot::domain::business_hours::BusinessHours;
 use earshot::domain::schedule::{parse_time, Daily};
 use earshot::domain::sla::Sla;
-use earshot::domain::{
-    Author, Cursor, Member, MemberRef, Mention, MentionKey, Network, Status, Tracked,
-};
+use earshot::domain::{Author, Cursor, Member, MemberRef, Mention, MentionKey, Status};
 use earshot::outbox::Outbox;
 use earshot::reminders::Reminders;
 use earshot::report::Reporter;
-use earshot::sources::{Fetched, Source, SourceError};
+use earshot::sources::Source;
 use earshot::store::Store;
 use tokio::sync::Notify;
 
-/// A chat that records every kind of message it is asked to send.
-#[derive(Default)]
-struct FakeChat {
-    log: Mutex<Vec<String>>,
-    uploads: Mutex<Vec<(String, Vec<u8>)>>,
-}
-
-impl FakeChat {
-    fn log(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
-    }
-
-    fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.log.lock().unwrap())
-    }
-
-    fn push(&self, line: String) {
-        self.log.lock().unwrap().push(line);
-    }
-}
-
-#[async_trait]
-impl Chat for FakeChat {
-    fn name(&self) -> &str {
-        "fake"
-    }
-
-    async fn post(&self, mention: &Tracked, _now: DateTime<Utc>) -> Result<String, ChatError> {
-        self.push(format!("post #{}", mention.number));
-        Ok(format!("msg-{}", mention.number))
-    }
-
-    async fn update(
-        &self,
-        _message: &str,
-        mention: &Tracked,
-        note: &str,
-        _now: DateTime<Utc>,
-    ) -> Result<(), ChatError> {
-        self.push(format!("update #{}: {note}", mention.number));
-        Ok(())
-    }
-
-    async fn post_notice(&self, text: &str, _now: DateTime<Utc>) -> Result<(), ChatError> {
-        self.push(format!("notice: {text}"));
-        Ok(())
-    }
-
-    async fn nudge(
-        &self,
-        message: &str,
-        mention: &Tracked,
-        _text: &str,
-        ping: &[String],
-        _now: DateTime<Utc>,
-    ) -> Result<(), ChatError> {
-        self.push(format!("nudge #{} in {message} {ping:?}", mention.number));
-        Ok(())
-    }
-
-    async fn notify_member(
-        &self,
-        member: &Member,
-        _message: &str,
-        mention: &Tracked,
-        _text: &str,
-        _now: DateTime<Utc>,
-    ) -> Result<(), ChatError> {
-        self.push(format!("remind {member} #{}", mention.number));
-        Ok(())
-    }
-
-    async fn upload(
-        &self,
-        file_name: &str,
-        bytes: &[u8],
-        caption: &str,
-        _now: DateTime<Utc>,
-    ) -> Result<(), ChatError> {
-        self.push(format!(
-            "upload {file_name}: {}",
-            caption.lines().next().unwrap_or_default()
-        ));
-        self.uploads
-            .lock()
-            .unwrap()
-            .push((file_name.to_string(), bytes.to_vec()));
-        Ok(())
-    }
-}
-
-/// A network whose threads show the brand's reply under the posts listed in `answered`.
-struct FakeNetwork {
-    answered: Vec<String>,
-}
-
-#[async_trait]
-impl Source for FakeNetwork {
-    fn name(&self) -> &str {
-        "masto"
-    }
-
-    fn network(&self) -> Network {
-        earshot::sources::mastodon::TRAITS.network()
-    }
-
-    fn every(&self) -> Duration {
-        Duration::from_secs(60)
-    }
-
-    async fn fetch(&self, cursor: &Cursor) -> Result<Fetched, SourceError> {
-        Ok(Fetched {
-            mentions: vec![],
-            cursor: cursor.clone(),
-            ..Fetched::default()
-        })
-    }
-
-    async fn answered_by_brand(&self, mention: &Mention) -> Result<Option<String>, SourceError> {
-        Ok(self.answered.contains(&mention.key.id).then(|| {
-            format!(
-                "reply by @acme: https://masto.example/@acme/{}",
-                mention.key.id
-            )
-        }))
-    }
-}
+use crate::harness::fake_chat::FakeChat;
+use crate::harness::fake_source::FakeSource;
 
 fn utc(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text)
@@ -411,7 +281,7 @@ async fn nudges_escalate_in_business_hours_and_stop_when_snoozed_or_claimed() {
     assert_eq!(tick("2026-03-23T10:30:00Z").await, 0);
     assert_eq!(
         chat.take(),
-        vec!["update #1: snoozed by @jane: until 2026-03-24 08:00 UTC"]
+        vec!["update msg-1 #1: snoozed by @jane: until 2026-03-24 08:00 UTC [open]"]
     );
     assert_eq!(tick("2026-03-24T07:59:00Z").await, 0);
     assert_eq!(tick("2026-03-24T08:00:00Z").await, 1);
@@ -500,8 +370,9 @@ async fn an_answer_made_on_the_network_closes_the_mention_and_says_how() {
             utc("2026-03-23T08:00:00Z"),
         )
         .unwrap();
-    let network: Arc<dyn Source> = Arc::new(FakeNetwork {
+    let network: Arc<dyn Source> = Arc::new(FakeSource {
         answered: vec!["a".into()],
+        ..FakeSource::default()
     });
     let watch = AnswerWatch::new(store.clone(), vec![network]);
     assert_eq!(watch.tick(utc("2026-03-23T09:00:00Z")).await.unwrap(), 1);

@@ -1,124 +1,20 @@
 //! The outbox delivers cards, card updates and answers in order, retries with backoff, never
 //! loses an effect to an outage and never does one twice.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use earshot::chat::{Chat, ChatError};
-use earshot::domain::{
-    Action, Author, Cursor, Member, Mention, MentionKey, Network, State, Tracked,
-};
+use earshot::chat::ChatError;
+use earshot::domain::{Action, Author, Cursor, Member, Mention, MentionKey, State};
 use earshot::outbox::Outbox;
-use earshot::sources::{Fetched, Posted, Source, SourceError};
+use earshot::sources::SourceError;
 use earshot::store::Store;
 
 use crate::backend::Backend;
+use crate::harness::fake_chat::FakeChat;
+use crate::harness::fake_source::FakeSource;
 use tokio::sync::Notify;
-
-/// A chat that records what it was asked to do and fails on demand.
-#[derive(Default)]
-struct FakeChat {
-    log: Mutex<Vec<String>>,
-    failures: Mutex<VecDeque<ChatError>>,
-}
-
-impl FakeChat {
-    fn fail_next(&self, error: ChatError) {
-        self.failures.lock().unwrap().push_back(error);
-    }
-
-    fn log(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
-    }
-
-    fn next_failure(&self) -> Option<ChatError> {
-        self.failures.lock().unwrap().pop_front()
-    }
-}
-
-#[async_trait]
-impl Chat for FakeChat {
-    fn name(&self) -> &str {
-        "fake"
-    }
-
-    async fn post(&self, mention: &Tracked, _now: DateTime<Utc>) -> Result<String, ChatError> {
-        if let Some(error) = self.next_failure() {
-            return Err(error);
-        }
-        self.log
-            .lock()
-            .unwrap()
-            .push(format!("post #{}", mention.number));
-        Ok(format!("msg-{}", mention.number))
-    }
-
-    async fn update(
-        &self,
-        message: &str,
-        mention: &Tracked,
-        note: &str,
-        _now: DateTime<Utc>,
-    ) -> Result<(), ChatError> {
-        if let Some(error) = self.next_failure() {
-            return Err(error);
-        }
-        self.log.lock().unwrap().push(format!(
-            "update {message} #{}: {note} [{}]",
-            mention.number,
-            mention.state.describe()
-        ));
-        Ok(())
-    }
-}
-
-/// A network that takes replies, records them with their idempotency keys, and fails on demand.
-#[derive(Default)]
-struct FakeNetwork {
-    replies: Mutex<Vec<(String, String, String)>>,
-    failures: Mutex<VecDeque<SourceError>>,
-}
-
-#[async_trait]
-impl Source for FakeNetwork {
-    fn name(&self) -> &str {
-        "masto"
-    }
-
-    fn network(&self) -> Network {
-        earshot::sources::mastodon::TRAITS.network()
-    }
-
-    fn every(&self) -> Duration {
-        Duration::from_secs(60)
-    }
-
-    async fn fetch(&self, cursor: &Cursor) -> Result<Fetched, SourceError> {
-        Ok(Fetched {
-            mentions: vec![],
-            cursor: cursor.clone(),
-            ..Fetched::default()
-        })
-    }
-
-    async fn reply(&self, mention: &Mention, text: &str, key: &str) -> Result<Posted, SourceError> {
-        if let Some(error) = self.failures.lock().unwrap().pop_front() {
-            return Err(error);
-        }
-        self.replies.lock().unwrap().push((
-            mention.key.id.clone(),
-            text.to_string(),
-            key.to_string(),
-        ));
-        Ok(Posted {
-            link: Some(format!("https://masto.example/reply-to-{}", mention.key.id)),
-            id: None,
-        })
-    }
-}
 
 fn mention(id: &str) -> Mention {
     Mention {
@@ -143,13 +39,13 @@ fn mention(id: &str) -> Mention {
 struct Rig {
     store: Store,
     chat: Arc<FakeChat>,
-    network: Arc<FakeNetwork>,
+    network: Arc<FakeSource>,
     outbox: Outbox,
 }
 
 fn rig(store: Store) -> Rig {
     let chat = Arc::new(FakeChat::default());
-    let network = Arc::new(FakeNetwork::default());
+    let network = Arc::new(FakeSource::default());
     let outbox = Outbox::new(
         store.clone(),
         vec![chat.clone()],

@@ -2,68 +2,16 @@
 //! and updates it as the storm grows, alerts once, ends after the calm period (per-mention cards
 //! resume), and loses no mention, across a restart too.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use earshot::chat::{Chat, ChatError};
 use earshot::domain::storm::StormPolicy;
-use earshot::domain::{Action, Author, Cursor, ListFilter, Member, Mention, MentionKey, Tracked};
+use earshot::domain::{Action, Author, Cursor, ListFilter, Member, Mention, MentionKey};
 use earshot::outbox::Outbox;
 use earshot::store::{Store, StormMode};
 use tokio::sync::Notify;
 
-#[derive(Default)]
-struct FakeChat {
-    log: Mutex<Vec<String>>,
-}
-
-impl FakeChat {
-    fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.log.lock().unwrap())
-    }
-    fn push(&self, line: String) {
-        self.log.lock().unwrap().push(line);
-    }
-}
-
-#[async_trait]
-impl Chat for FakeChat {
-    fn name(&self) -> &str {
-        "fake"
-    }
-    async fn post(&self, mention: &Tracked, _now: DateTime<Utc>) -> Result<String, ChatError> {
-        self.push(format!("post #{}", mention.number));
-        Ok(format!("msg-{}", mention.number))
-    }
-    async fn update(
-        &self,
-        _message: &str,
-        mention: &Tracked,
-        note: &str,
-        _now: DateTime<Utc>,
-    ) -> Result<(), ChatError> {
-        self.push(format!("update #{}: {note}", mention.number));
-        Ok(())
-    }
-    async fn post_notice(&self, text: &str, _now: DateTime<Utc>) -> Result<(), ChatError> {
-        self.push(format!("notice: {text}"));
-        Ok(())
-    }
-    async fn post_summary(&self, text: &str, _now: DateTime<Utc>) -> Result<String, ChatError> {
-        self.push(format!("summary: {text}"));
-        Ok("summary-msg".into())
-    }
-    async fn update_summary(
-        &self,
-        message: &str,
-        text: &str,
-        _now: DateTime<Utc>,
-    ) -> Result<(), ChatError> {
-        self.push(format!("edit {message}: {text}"));
-        Ok(())
-    }
-}
+use crate::harness::fake_chat::FakeChat;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 20, 12, 0, 0).unwrap()

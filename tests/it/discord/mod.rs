@@ -4,12 +4,12 @@
 
 mod fake;
 mod routes;
+use crate::harness::fake_source::FakeSource;
+use crate::harness::terminal::Screen;
 use crate::slack::fake as slack_fake;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use earshot::app::{App, RunOptions};
 use earshot::chat::discord::Discord;
@@ -19,66 +19,13 @@ use earshot::chat::Chat;
 use earshot::config::{Config, DiscordConfig, DiscordEndpoint};
 use earshot::desk::Desk;
 use earshot::domain::lifecycle::Answerers;
-use earshot::domain::{Author, Cursor, Member, Mention, MentionKey, Network, State};
+use earshot::domain::{Author, Cursor, Member, Mention, MentionKey, State};
 use earshot::outbox::Outbox;
-use earshot::sources::{Fetched, Posted, Source, SourceError};
 use earshot::store::{Effect, Store};
 use ed25519_dalek::{Signer, SigningKey};
 use fake::{FakeDiscord, Person, CHANNEL, TOKEN};
 use serde_json::{json, Value};
 use tokio::sync::{watch, Notify};
-
-/// A Mastodon-like source that takes answers and remembers them.
-struct Replies {
-    sent: Mutex<Vec<String>>,
-}
-
-#[async_trait]
-impl Source for Replies {
-    fn name(&self) -> &str {
-        "masto"
-    }
-    fn network(&self) -> Network {
-        earshot::sources::mastodon::TRAITS.network()
-    }
-    fn every(&self) -> std::time::Duration {
-        std::time::Duration::from_secs(60)
-    }
-    async fn fetch(&self, cursor: &Cursor) -> Result<Fetched, SourceError> {
-        Ok(Fetched {
-            mentions: vec![],
-            cursor: cursor.clone(),
-            ..Fetched::default()
-        })
-    }
-    async fn reply(&self, _: &Mention, text: &str, _: &str) -> Result<Posted, SourceError> {
-        self.sent.lock().unwrap().push(text.to_string());
-        Ok(Posted {
-            link: Some("https://example.social/@brand/2".into()),
-            id: None,
-        })
-    }
-}
-
-/// What the terminal printed.
-#[derive(Clone, Default)]
-struct Screen(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Screen {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Screen {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
 
 struct Bot {
     fake: FakeDiscord,
@@ -86,7 +33,7 @@ struct Bot {
     desk: Desk,
     outbox: Outbox,
     discord: Arc<Discord>,
-    replies: Arc<Replies>,
+    replies: Arc<FakeSource>,
     screen: Screen,
     stop: watch::Sender<bool>,
     listening: tokio::task::JoinHandle<Result<(), earshot::chat::ChatError>>,
@@ -117,9 +64,7 @@ async fn bot(config: DiscordConfig, fake: FakeDiscord, with_shell: bool) -> Bot 
     }
     let store = Store::temporary(names).unwrap();
     let wake = Arc::new(Notify::new());
-    let replies = Arc::new(Replies {
-        sent: Mutex::new(vec![]),
-    });
+    let replies = Arc::new(FakeSource::default());
     let outbox = Outbox::new(store.clone(), chats, vec![replies.clone()], wake.clone());
     let desk =
         Desk::new(store.clone(), "/mentions".into(), wake).with_answerers("discord", answerers);
@@ -428,7 +373,7 @@ async fn the_answer_form_is_limited_to_answerers_and_its_submission_queues_the_r
     bot.outbox.drain(Utc::now()).await.unwrap();
     bot.outbox.drain(Utc::now()).await.unwrap();
     assert_eq!(
-        *bot.replies.sent.lock().unwrap(),
+        bot.replies.texts(),
         vec!["@jane@example.social Fixed, sorry!".to_string()]
     );
     assert!(matches!(
@@ -442,7 +387,7 @@ async fn the_answer_form_is_limited_to_answerers_and_its_submission_queues_the_r
         .unwrap();
     assert_eq!(
         last_edit.body["embeds"][0]["title"],
-        json!("#1 · Mastodon · answered by @Jane: https://example.social/@brand/2")
+        json!("#1 · Mastodon · answered by @Jane: https://masto.example/reply-to-1")
     );
     bot.stop().await;
 }

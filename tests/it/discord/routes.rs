@@ -3,7 +3,7 @@
 //! before the answer form (Discord forms hold text inputs only), which opens the form filled in.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{NaiveTime, Utc};
 use earshot::chat::discord::Discord;
@@ -20,7 +20,9 @@ use serde_json::{json, Value};
 use tokio::sync::{watch, Notify};
 
 use super::fake::{self, FakeDiscord, CHANNEL, SUPPORT};
-use super::{ephemeral_text, jane, mention, settings, Bot, Replies, Screen};
+use super::{ephemeral_text, jane, mention, settings, Bot};
+use crate::harness::fake_source::FakeSource;
+use crate::harness::terminal::Screen;
 
 async fn routed_bot(fake: &FakeDiscord, routes: Routes, replies: SavedReplies) -> Bot {
     let discord = Arc::new(Discord::new(settings(fake), reqwest::Client::new()));
@@ -28,9 +30,7 @@ async fn routed_bot(fake: &FakeDiscord, routes: Routes, replies: SavedReplies) -
         .unwrap()
         .with_routes(routes);
     let wake = Arc::new(Notify::new());
-    let sent = Arc::new(Replies {
-        sent: Mutex::new(vec![]),
-    });
+    let sent = Arc::new(FakeSource::default());
     let outbox = Outbox::new(
         store.clone(),
         vec![discord.clone() as Arc<dyn Chat>],
@@ -318,7 +318,7 @@ async fn the_answer_button_offers_saved_replies_and_a_pick_opens_the_form_filled
     assert!(ephemeral_text(&fake.callback("6106").await).starts_with("Your answer to #1 is queued"));
     bot.outbox.drain(Utc::now()).await.unwrap();
     assert_eq!(
-        *bot.replies.sent.lock().unwrap(),
+        bot.replies.texts(),
         ["@jane@example.social Sorry! Refunded."]
     );
     bot.stop().await;
@@ -356,7 +356,7 @@ async fn the_answer_command_takes_a_saved_reply_by_name_and_replies_lists_them()
     assert!(ephemeral_text(&fake.callback("6203").await).starts_with("Your answer to #1 is queued"));
     bot.outbox.drain(Utc::now()).await.unwrap();
     assert_eq!(
-        *bot.replies.sent.lock().unwrap(),
+        bot.replies.texts(),
         ["@jane@example.social Sorry, Jane! Acme will refund #1 today."]
     );
     bot.stop().await;

@@ -8,6 +8,8 @@
 
 pub mod capture;
 mod fails;
+pub mod fake_chat;
+pub mod fake_source;
 pub mod terminal;
 
 use std::collections::HashSet;
