@@ -1,4 +1,5 @@
-//! Shared test harness: a local feed server on 127.0.0.1 and a way to run the real binary.
+//! A local feed server on 127.0.0.1 (the fake source of `harness::TestApp`) and a way to run
+//! the real binary, for the tests of what only the process shows (exit codes, kill -9).
 #![allow(dead_code)]
 
 use std::net::SocketAddr;

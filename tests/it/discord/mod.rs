@@ -4,19 +4,21 @@
 
 mod fake;
 mod routes;
+use crate::common::atom;
 use crate::harness::fake_source::FakeSource;
 use crate::harness::terminal::Screen;
+use crate::harness::{TestApp, FEED};
 use crate::slack::fake as slack_fake;
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
-use earshot::app::{App, RunOptions};
+
 use earshot::chat::discord::Discord;
 use earshot::chat::shell::Shell;
 use earshot::chat::slack::{Listen, SlackChat, SlackConfig};
 use earshot::chat::Chat;
-use earshot::config::{Config, DiscordConfig, DiscordEndpoint};
+use earshot::config::{DiscordConfig, DiscordEndpoint};
 use earshot::desk::Desk;
 use earshot::domain::lifecycle::Answerers;
 use earshot::domain::{Author, Cursor, Member, Mention, MentionKey, State};
@@ -651,28 +653,27 @@ async fn with_discord_and_the_terminal_a_claim_in_discord_updates_both() {
 #[tokio::test]
 async fn the_config_section_alone_relays_to_discord() {
     let fake = FakeDiscord::start().await;
-    let dir = tempfile::tempdir().unwrap();
     std::env::set_var("EARSHOT_TEST_DISCORD_TOKEN", TOKEN);
     let text = format!(
-        "[store]\npath = \"data\"\n\n[chat.discord]\nchannel_id = \"{CHANNEL}\"\ntoken = \"${{EARSHOT_TEST_DISCORD_TOKEN}}\"\napi_url = \"{}\"\n\n[rules]\nkeywords = [\"acme\"]\n",
+        "[store]\npath = \"data\"\n\n[chat.discord]\nchannel_id = \"{CHANNEL}\"\ntoken = \"${{EARSHOT_TEST_DISCORD_TOKEN}}\"\napi_url = \"{}\"\n\n[rules]\nkeywords = [\"acme\"]\n\n{FEED}",
         fake.url
     );
-    let config = Config::parse(&dir.path().join("earshot.toml"), &text).unwrap();
-    assert_eq!(config.chat_names(), vec!["discord"]);
-    let app = App::build(&config, &RunOptions::default()).unwrap();
-    app.store
-        .ingest(
-            "masto",
-            &[mention("1", "Acme lids leak")],
-            &Cursor::default(),
-            Utc::now(),
-        )
-        .unwrap();
-    app.drain().await.unwrap();
+    let mut app = TestApp::prepare(&text);
+    app.feed.serve(
+        Some(&atom(&[("1", "Acme lids leak", "x")])),
+        "application/atom+xml",
+    );
+    app.launch(None).await;
+    // The whole app: the card goes out, and the gateway session is up beside it.
+    app.until("the card's message in Discord", |store| {
+        store.message_ref("discord", 1).ok()?
+    })
+    .await;
+    fake.wait_identified().await;
     let posts = fake.requests_to("POST", &format!("/channels/{CHANNEL}/messages"));
     assert_eq!(posts.len(), 1);
     assert_eq!(posts[0].authorization.as_deref(), Some("Bot test-token"));
-    assert!(app.store.message_ref("discord", 1).unwrap().is_some());
+    app.finish().await;
 }
 
 fn hex(bytes: &[u8]) -> String {
