@@ -36,12 +36,15 @@ impl Store {
     /// Applies `change` to mention `number`'s text in one transaction: the mention, a history
     /// entry by earshot, and an update of its card in every chat (which re-renders it from the
     /// record, so the chat's copy goes too); a dropped text leaves the index. A text dropped
-    /// meanwhile is left alone (returns false). Flushed before it returns.
+    /// meanwhile is left alone (returns false). Refused on a leader's store whose term is
+    /// over. Flushed before it returns.
     pub fn change_copy(&self, number: u64, change: &Change, now: DateTime<Utc>) -> Result<bool> {
         self.writable()?;
         let system = Member::new("earshot", "earshot");
         let trees = [Tree::Mentions, Tree::History, Tree::Outbox, Tree::Meta];
         let changed = self.engine.transaction(&trees, |tx| {
+            // Only the leader looks after copies; a stale one would read and note twice.
+            self.check_fence(tx)?;
             let mut tracked = read_tracked(tx, number)?;
             if matches!(tracked.copy, TextCopy::Dropped { .. }) {
                 return Ok(false);
