@@ -6,10 +6,9 @@
 use chrono::{DateTime, Duration, Utc};
 use earshot::domain::retention::{Change, Why};
 use earshot::domain::{Cursor, TextCopy, Tracked};
-use earshot::store::Effect;
 
 use crate::backend::{sql_on, Backend};
-use crate::store::mention;
+use crate::store::{mention, updates};
 
 fn chats() -> Vec<String> {
     vec!["shell".into(), "slack".into()]
@@ -23,22 +22,6 @@ fn found() -> DateTime<Utc> {
 
 fn linkedin(id: &str) -> earshot::domain::Mention {
     mention("linkedin", id, earshot::sources::linkedin::TRAITS.network())
-}
-
-fn updates(store: &earshot::store::Store, number: u64) -> Vec<(String, String)> {
-    store
-        .outbox()
-        .unwrap()
-        .into_iter()
-        .filter_map(|(_, entry)| match entry.effect {
-            Effect::Update {
-                chat,
-                number: n,
-                note,
-            } if n == number => Some((chat, note)),
-            _ => None,
-        })
-        .collect()
 }
 
 on_both! {

@@ -8,6 +8,23 @@ use earshot::domain::{
 };
 use earshot::store::{Effect, Grant, Store, StoreError};
 
+/// The card updates queued for mention `number`, as (chat, note), oldest first.
+pub(crate) fn updates(store: &Store, number: u64) -> Vec<(String, String)> {
+    store
+        .outbox()
+        .unwrap()
+        .into_iter()
+        .filter_map(|(_, entry)| match entry.effect {
+            Effect::Update {
+                chat,
+                number: n,
+                note,
+            } if n == number => Some((chat, note)),
+            _ => None,
+        })
+        .collect()
+}
+
 pub(crate) fn mention(source: &str, id: &str, network: Network) -> Mention {
     Mention {
         key: MentionKey::new(source, id),

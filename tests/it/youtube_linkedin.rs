@@ -1020,7 +1020,6 @@ mod linkedin {
     async fn copied_comments_are_read_again_while_owed_and_dropped_within_linkedins_48_hours() {
         use earshot::domain::{Action, TextCopy};
         use earshot::retention::Retention;
-        use earshot::store::Effect;
 
         let fake = Fake::start().await;
         let store = Store::temporary(vec!["shell".into()]).unwrap();
@@ -1073,18 +1072,9 @@ mod linkedin {
             .await
             .unwrap();
         let updates = |number: u64| -> Vec<String> {
-            store
-                .outbox()
-                .unwrap()
+            crate::store::updates(&store, number)
                 .into_iter()
-                .filter_map(|(_, entry)| match entry.effect {
-                    Effect::Update {
-                        chat,
-                        number: n,
-                        note,
-                    } if n == number => Some(format!("{chat}: {note}")),
-                    _ => None,
-                })
+                .map(|(chat, note)| format!("{chat}: {note}"))
                 .collect()
         };
         let before = updates(closed).len();
