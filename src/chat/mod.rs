@@ -107,10 +107,12 @@ pub trait Chat: Send + Sync {
     }
 
     /// Chases an unclaimed mention in its thread, alerting `ping` (member names, `@oncall`, or
-    /// `@channel` for everyone). By default a thread note through [`Chat::update`].
+    /// `@channel` for everyone). `message` is the mention's card, `None` when it is not shown
+    /// (yet, or its post failed for good): the reminder then goes to the channel itself. By
+    /// default a thread note through [`Chat::update`], or a notice without a card.
     async fn nudge(
         &self,
-        message: &str,
+        message: Option<&str>,
         mention: &Tracked,
         text: &str,
         ping: &[String],
@@ -121,15 +123,22 @@ pub trait Chat: Send + Sync {
         } else {
             format!("{} {text}", ping.join(" "))
         };
-        self.update(message, mention, &note, now).await
+        match message {
+            Some(message) => self.update(message, mention, &note, now).await,
+            None => {
+                self.post_notice(&format!("#{}: {note}", mention.number), now)
+                    .await
+            }
+        }
     }
 
     /// Tells `member` something about a mention they hold: a direct message where the chat has
-    /// them; by default a note in the mention's thread that names them.
+    /// them; by default a note in the mention's thread (`message`, as for [`Chat::nudge`]) that
+    /// names them.
     async fn notify_member(
         &self,
         member: &Member,
-        message: &str,
+        message: Option<&str>,
         mention: &Tracked,
         text: &str,
         now: DateTime<Utc>,

@@ -77,36 +77,30 @@ pub enum Effect {
 }
 
 impl Effect {
-    pub fn number(&self) -> u64 {
+    /// The mention an effect is about; `None` for those about no single mention (a digest, a
+    /// report, a storm's summary, an alert, a notice).
+    pub fn mention(&self) -> Option<u64> {
         match self {
             Effect::Post { number, .. }
             | Effect::Update { number, .. }
             | Effect::Reply { number, .. }
             | Effect::Nudge { number, .. }
-            | Effect::Remind { number, .. } => *number,
-            // Not about one mention.
+            | Effect::Remind { number, .. } => Some(*number),
             Effect::Digest { .. }
             | Effect::Report { .. }
             | Effect::Summary { .. }
             | Effect::Alert { .. }
-            | Effect::Notice { .. } => 0,
+            | Effect::Notice { .. } => None,
         }
     }
 
     /// The card (or storm summary) an effect is about, if any: the effects about one card keep
     /// their order even when a refusal holds the first of them out of its lane.
     pub fn thread(&self) -> Option<String> {
-        match self {
-            Effect::Post { number, .. }
-            | Effect::Update { number, .. }
-            | Effect::Nudge { number, .. }
-            | Effect::Remind { number, .. }
-            | Effect::Reply { number, .. } => Some(format!("mention:{number}")),
-            Effect::Summary { storm, .. } => Some(format!("storm:{storm}")),
-            Effect::Digest { .. }
-            | Effect::Report { .. }
-            | Effect::Alert { .. }
-            | Effect::Notice { .. } => None,
+        match (self, self.mention()) {
+            (_, Some(number)) => Some(format!("mention:{number}")),
+            (Effect::Summary { storm, .. }, None) => Some(format!("storm:{storm}")),
+            _ => None,
         }
     }
 

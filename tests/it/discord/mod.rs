@@ -781,7 +781,7 @@ async fn a_nudge_escalates_in_the_thread_and_a_hostile_post_still_cannot_ping() 
     let ping = ["@here".to_string(), "<@&555>".into(), "4001".into()];
     let text = format!("#1 is still unclaimed: {}", tracked.mention.text);
     bot.discord
-        .nudge(&id, &tracked, &text, &ping, Utc::now())
+        .nudge(Some(&id), &tracked, &text, &ping, Utc::now())
         .await
         .unwrap();
 
@@ -801,7 +801,7 @@ async fn a_nudge_escalates_in_the_thread_and_a_hostile_post_still_cannot_ping() 
 
     // The first round alerts nobody.
     bot.discord
-        .nudge(&id, &tracked, "#1 first reminder", &[], Utc::now())
+        .nudge(Some(&id), &tracked, "#1 first reminder", &[], Utc::now())
         .await
         .unwrap();
     let sent = fake.requests_to("POST", &format!("/channels/{id}/messages"));
@@ -822,7 +822,13 @@ async fn a_reminder_to_a_member_is_a_direct_message_or_else_a_thread_note() {
     let tracked = bot.store.mention(1).unwrap();
     let jane = Member::new("discord:4001", "Jane");
     bot.discord
-        .notify_member(&jane, &id, &tracked, "you claimed #1 @here", Utc::now())
+        .notify_member(
+            &jane,
+            Some(&id),
+            &tracked,
+            "you claimed #1 @here",
+            Utc::now(),
+        )
         .await
         .unwrap();
 
@@ -846,7 +852,7 @@ async fn a_reminder_to_a_member_is_a_direct_message_or_else_a_thread_note() {
         json!({ "code": 50007, "message": "Cannot send messages to this user" }),
     );
     bot.discord
-        .notify_member(&jane, &id, &tracked, "you claimed #1", Utc::now())
+        .notify_member(&jane, Some(&id), &tracked, "you claimed #1", Utc::now())
         .await
         .unwrap();
     let notes = fake.requests_to("POST", &format!("/channels/{id}/messages"));
