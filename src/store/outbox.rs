@@ -5,7 +5,7 @@
 use super::engine::{Scan, Tree, Tx, TxResult};
 use super::mentions::{Applied, Settling};
 use super::{decode, encode, keys, Result, Store};
-use crate::domain::{Action, Member};
+use crate::domain::{Action, Actor, Member};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -296,13 +296,13 @@ impl Store {
         reply_id: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Applied> {
-        let system = Member::new("earshot", "earshot");
         let outbox_key = keys::number(id.0);
         let settling = Settling {
             outbox_key: &outbox_key,
             reply_id,
         };
-        let applied = self.apply_in_transaction(number, &system, action, now, Some(settling))?;
+        let applied =
+            self.apply_in_transaction(number, &Actor::System, action, now, Some(settling))?;
         self.flush().await?;
         Ok(applied)
     }

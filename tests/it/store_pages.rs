@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use earshot::digest::Digester;
-use earshot::domain::{Action, Author, Cursor, ListFilter, Member, Mention, MentionKey};
+use earshot::domain::{Action, Author, Cursor, ListFilter, Member, Mention, MentionKey, Step};
 use earshot::store::Store;
 
 fn mention(id: u64, text: &str) -> Mention {
@@ -132,7 +132,7 @@ async fn figures_read_only_their_window(backend) {
         .unwrap()
         .iter()
         .map(|(tracked, history)| {
-            assert_eq!(history.last().unwrap().to, "done");
+            assert_eq!(history.last().unwrap().to, Step::Done);
             tracked.number
         })
         .collect();

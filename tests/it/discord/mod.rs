@@ -19,7 +19,7 @@ use earshot::chat::Chat;
 use earshot::config::{Config, DiscordConfig, DiscordEndpoint};
 use earshot::desk::Desk;
 use earshot::domain::lifecycle::Answerers;
-use earshot::domain::{Author, Cursor, Member, Mention, MentionKey, Network, State};
+use earshot::domain::{Actor, Author, Cursor, Member, Mention, MentionKey, Network, State};
 use earshot::outbox::Outbox;
 use earshot::sources::{Fetched, Posted, Source, SourceError};
 use earshot::store::{Effect, Store};
@@ -433,7 +433,7 @@ async fn the_answer_form_is_limited_to_answerers_and_its_submission_queues_the_r
     );
     assert!(matches!(
         bot.store.mention(1).unwrap().state,
-        State::Answered { ref by, .. } if by.id == "discord:4001"
+        State::Answered { by: Actor::Member(ref by), .. } if by.id == "discord:4001"
     ));
     let id = message["id"].as_str().unwrap();
     let last_edit = fake
