@@ -346,7 +346,7 @@ fn a_store_from_another_schema_version_is_refused() {
     let error = Store::open(dir.path(), chats()).err().expect("refused");
     let message = error.to_string();
     assert!(
-        message.contains("schema version 99, but this earshot reads version 2"),
+        message.contains("schema version 99, but this earshot reads version 3"),
         "{message}"
     );
 

@@ -231,7 +231,7 @@ async fn a_store_of_the_previous_schema_is_brought_forward_at_open() {
     // And it stays at the new version.
     let db = crate::common::raw_sled(dir.path());
     let version = db.open_tree("meta").unwrap().get("schema_version").unwrap();
-    assert_eq!(version.as_deref(), Some(&2u64.to_be_bytes()[..]));
+    assert_eq!(version.as_deref(), Some(&3u64.to_be_bytes()[..]));
 }
 
 on_both! {
