@@ -315,3 +315,32 @@ fn outbox_entry(item: Result<super::engine::Entry>) -> Result<(OutboxId, OutboxE
         decode("outbox entry", &bytes)?,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Effect;
+
+    #[test]
+    fn an_effect_names_its_mention_only_when_it_has_one() {
+        let post = Effect::Post {
+            chat: "slack".into(),
+            number: 7,
+        };
+        assert_eq!(post.mention(), Some(7));
+        assert_eq!(post.thread().as_deref(), Some("mention:7"));
+        let summary = Effect::Summary {
+            chat: "slack".into(),
+            storm: 2,
+            text: "a storm".into(),
+            channel: None,
+            lane: String::new(),
+        };
+        assert_eq!(summary.mention(), None);
+        assert_eq!(summary.thread().as_deref(), Some("storm:2"));
+        let notice = Effect::Notice {
+            chat: "slack".into(),
+            text: "imported".into(),
+        };
+        assert_eq!((notice.mention(), notice.thread()), (None, None));
+    }
+}
