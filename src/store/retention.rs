@@ -13,7 +13,7 @@ use super::mentions::read_tracked;
 use super::outbox::{enqueue, Effect};
 use super::{decode, encode, keys, Result, Store};
 use crate::domain::retention::Change;
-use crate::domain::{Member, TextCopy, Tracked};
+use crate::domain::{TextCopy, Tracked};
 
 /// Set once every mention stored before the index existed has been looked at.
 const INDEXED_KEY: &[u8] = b"copies_indexed";
@@ -40,7 +40,6 @@ impl Store {
     /// over. Flushed before it returns.
     pub fn change_copy(&self, number: u64, change: &Change, now: DateTime<Utc>) -> Result<bool> {
         self.writable()?;
-        let system = Member::new("earshot", "earshot");
         let trees = [Tree::Mentions, Tree::History, Tree::Outbox, Tree::Meta];
         let changed = self.engine.transaction(&trees, |tx| {
             // Only the leader looks after copies; a stale one would read and note twice.
@@ -49,7 +48,7 @@ impl Store {
             if matches!(tracked.copy, TextCopy::Dropped { .. }) {
                 return Ok(false);
             }
-            let entry = change.apply(&mut tracked, &system, now);
+            let entry = change.apply(&mut tracked, now);
             tx.insert(Tree::Mentions, &keys::number(number), &encode(&tracked))?;
             if matches!(change, Change::Drop(_)) {
                 tx.remove(Tree::Meta, &keys::copy(number))?;

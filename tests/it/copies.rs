@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use earshot::domain::retention::{Change, Why};
-use earshot::domain::{Cursor, TextCopy, Tracked};
+use earshot::domain::{Actor, Cursor, Step, TextCopy, Tracked};
 
 use crate::backend::{sql_on, Backend};
 use crate::store::{mention, updates};
@@ -50,7 +50,7 @@ fn a_changed_copy_is_one_transaction_and_a_dropped_one_leaves_the_index(backend)
     assert_eq!(one.copy, TextCopy::ReadAgain { at });
     let history = store.history(1).unwrap();
     let last = history.last().unwrap();
-    assert_eq!((last.by.id.as_str(), last.to.as_str()), ("earshot", "text read again"));
+    assert_eq!((&last.by, last.to), (&Actor::System, Step::TextReadAgain));
     let notes = updates(&store, 1);
     assert_eq!(
         notes.iter().map(|(chat, _)| chat.as_str()).collect::<Vec<_>>(),

@@ -76,7 +76,7 @@ mod youtube {
     }
 
     fn ids(store: &Store) -> Vec<String> {
-        let all = store.list(ListFilter::All, &Member::new("x", "x")).unwrap();
+        let all = store.list(ListFilter::All, Member::new("x", "x")).unwrap();
         let mut ids: Vec<String> = all.into_iter().map(|t| t.mention.key.id).collect();
         ids.sort();
         ids
@@ -267,7 +267,7 @@ mod youtube {
         assert_eq!(ids(&store).len(), 6);
         assert!(fake.unused().is_empty(), "{:?}", fake.unused());
         let relayed = store
-            .list(ListFilter::All, &Member::new("x", "x"))
+            .list(ListFilter::All, Member::new("x", "x"))
             .unwrap()
             .into_iter()
             .find(|t| t.mention.key.id == "t1.r3")
@@ -894,7 +894,7 @@ mod linkedin {
         script(&fake);
         let restarted = linkedin(&fake, vec![Watch::Comments], None);
         assert_eq!(poll(&store, &restarted, &rules()).await, 0, "relayed once");
-        let all = store.list(ListFilter::All, &Member::new("x", "x")).unwrap();
+        let all = store.list(ListFilter::All, Member::new("x", "x")).unwrap();
         let mut ids: Vec<String> = all.iter().map(|t| t.mention.key.id.clone()).collect();
         ids.sort();
         assert_eq!(
@@ -1128,7 +1128,7 @@ mod linkedin {
         assert_eq!(refreshed.copy, TextCopy::ReadAgain { at: first });
         assert_eq!(
             updates(owed),
-            vec!["shell: text read again by @earshot: the text changed on the network"]
+            vec!["shell: text read again by earshot: the text changed on the network"]
         );
         for (number, why) in [(closed, "closed"), (deleted, "no longer on LinkedIn")] {
             let dropped = store.mention(number).unwrap();
@@ -1150,7 +1150,7 @@ mod linkedin {
             let last = store.history(number).unwrap().pop().unwrap();
             assert_eq!(
                 last.summary(),
-                format!("text dropped by @earshot: {why}; as LinkedIn's API Data Storage Requirements require")
+                format!("text dropped by earshot: {why}; as LinkedIn's API Data Storage Requirements require")
             );
             assert!(updates(number)
                 .last()
@@ -1200,7 +1200,7 @@ mod linkedin {
         assert_eq!(dropped.copy, TextCopy::Dropped { at: last_hour });
         let note = store.history(owed).unwrap().pop().unwrap().summary();
         assert!(
-            note.starts_with("text dropped by @earshot: could not be read again:"),
+            note.starts_with("text dropped by earshot: could not be read again:"),
             "{note}"
         );
         assert!(note.contains("403"), "{note}");

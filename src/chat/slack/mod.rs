@@ -261,22 +261,22 @@ impl Chat for SlackChat {
 
     async fn nudge(
         &self,
-        message: &str,
+        message: Option<&str>,
         mention: &Tracked,
         text: &str,
         ping: &[String],
         _now: DateTime<Utc>,
     ) -> Result<(), ChatError> {
         let content = render::nudge(text, ping);
-        let request = if message.is_empty() {
-            // The card is not shown (yet): the reminder goes to its channel itself.
-            SlackApiChatPostMessageRequest::new(self.channel_of(mention), content)
-        } else {
+        let request = if let Some(message) = message {
             let (channel, ts) = parse_message_id(message)?;
             // An escalation is also shown in the channel, where the people it alerts look.
             SlackApiChatPostMessageRequest::new(channel, content)
                 .with_thread_ts(ts)
                 .with_reply_broadcast(!ping.is_empty())
+        } else {
+            // The card is not shown (yet): the reminder goes to its channel itself.
+            SlackApiChatPostMessageRequest::new(self.channel_of(mention), content)
         };
         self.api
             .post_message(&request.with_unfurl_links(false).with_unfurl_media(false))
@@ -287,7 +287,7 @@ impl Chat for SlackChat {
     async fn notify_member(
         &self,
         member: &Member,
-        message: &str,
+        message: Option<&str>,
         mention: &Tracked,
         text: &str,
         now: DateTime<Utc>,
