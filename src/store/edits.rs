@@ -4,7 +4,7 @@
 
 use super::engine::{Tree, Tx, TxResult};
 use super::mentions::read_tracked;
-use super::outbox::{enqueue, Effect, OutboxEntry};
+use super::outbox::{Effect, OutboxEntry};
 use super::{decode, encode, keys, Result, Store};
 use crate::domain::lifecycle::{self, Subject};
 use crate::domain::review::{self, BusinessReply};
@@ -103,19 +103,7 @@ impl Store {
             )?;
             tx.insert(Tree::Mentions, &key, &encode(&tracked))?;
             for entry in &entries {
-                if entry.settles() {
-                    tx.insert(Tree::Settled, &keys::settled(entry.at, number), &[])?;
-                }
-                let id = tx.generate_id()?;
-                tx.insert(Tree::History, &keys::history(number, id), &encode(entry))?;
-                for chat in &self.chats {
-                    let effect = Effect::Update {
-                        chat: chat.clone(),
-                        number,
-                        note: entry.summary(),
-                    };
-                    enqueue(tx, effect, now)?;
-                }
+                self.record_step(tx, number, entry, now)?;
             }
             Ok(true)
         })

@@ -121,16 +121,7 @@ impl Store {
             };
             chased.snoozed_until = Some(until);
             tx.insert(Tree::Chase, &key, &encode(&chased))?;
-            let id = tx.generate_id()?;
-            tx.insert(Tree::History, &keys::history(number, id), &encode(&entry))?;
-            for chat in &self.chats {
-                let effect = Effect::Update {
-                    chat: chat.clone(),
-                    number,
-                    note: entry.summary(),
-                };
-                enqueue(tx, effect, now)?;
-            }
+            self.record_step(tx, number, &entry, now)?;
             Ok(Applied {
                 tracked: tracked.clone(),
                 entry,

@@ -384,6 +384,31 @@ impl Store {
             .collect()
     }
 
+    /// Records `entry` as mention `number`'s next step, in the open transaction: the history
+    /// entry, the settled index when it settles the mention, and the card's note in every chat.
+    pub(super) fn record_step(
+        &self,
+        tx: &mut dyn Tx,
+        number: u64,
+        entry: &HistoryEntry,
+        now: DateTime<Utc>,
+    ) -> TxResult<()> {
+        if entry.settles() {
+            tx.insert(Tree::Settled, &keys::settled(entry.at, number), &[])?;
+        }
+        let id = tx.generate_id()?;
+        tx.insert(Tree::History, &keys::history(number, id), &encode(entry))?;
+        for chat in &self.chats {
+            let effect = Effect::Update {
+                chat: chat.clone(),
+                number,
+                note: entry.summary(),
+            };
+            enqueue(tx, effect, now)?;
+        }
+        Ok(())
+    }
+
     /// Every transition of a mention, oldest first, starting with its arrival (which is derived
     /// from the mention rather than stored, to keep ingest to the writes it needs).
     pub fn history(&self, number: u64) -> Result<Vec<HistoryEntry>> {
@@ -462,12 +487,6 @@ impl Store {
             }
             tx.insert(Tree::Mentions, &key, &encode(&tracked))?;
             let entry = transition.entry;
-            if entry.settles() {
-                tx.insert(Tree::Settled, &keys::settled(entry.at, number), &[])?;
-            }
-            let id = tx.generate_id()?;
-            tx.insert(Tree::History, &keys::history(number, id), &encode(&entry))?;
-
             // The lifecycle took the answer from a member: earshot writes none of its own.
             if let (Action::Answer { text }, Some(author)) = (action, actor.member()) {
                 let effect = Effect::Reply {
@@ -477,14 +496,7 @@ impl Store {
                 };
                 enqueue(tx, effect, now)?;
             }
-            for chat in &self.chats {
-                let effect = Effect::Update {
-                    chat: chat.clone(),
-                    number,
-                    note: entry.summary(),
-                };
-                enqueue(tx, effect, now)?;
-            }
+            self.record_step(tx, number, &entry, now)?;
             if let Some(settling) = &settling {
                 tx.remove(Tree::Outbox, settling.outbox_key)?;
                 if let (Some(reply), Action::AnswerDelivered { .. }) = (settling.reply_id, action) {

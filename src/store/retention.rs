@@ -10,7 +10,6 @@ use chrono::{DateTime, Utc};
 
 use super::engine::{Scan, Tree};
 use super::mentions::read_tracked;
-use super::outbox::{enqueue, Effect};
 use super::{decode, encode, keys, Result, Store};
 use crate::domain::retention::Change;
 use crate::domain::{TextCopy, Tracked};
@@ -53,16 +52,7 @@ impl Store {
             if matches!(change, Change::Drop(_)) {
                 tx.remove(Tree::Meta, &keys::copy(number))?;
             }
-            let id = tx.generate_id()?;
-            tx.insert(Tree::History, &keys::history(number, id), &encode(&entry))?;
-            for chat in &self.chats {
-                let effect = Effect::Update {
-                    chat: chat.clone(),
-                    number,
-                    note: entry.summary(),
-                };
-                enqueue(tx, effect, now)?;
-            }
+            self.record_step(tx, number, &entry, now)?;
             Ok(true)
         });
         let changed = self.watch(changed)?;
