@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use tokio::sync::watch;
-use tokio::task::{Id, JoinError, JoinSet};
+use tokio::task::{Id, JoinSet};
 
 use super::leader::Leadership;
 
@@ -51,7 +51,7 @@ impl Tasks {
         let ended = self.set.join_next_with_id().await?;
         let (id, outcome) = match ended {
             Ok((id, ())) => (id, "ended".to_string()),
-            Err(error) => (error.id(), outcome_of(&error)),
+            Err(error) => (error.id(), format!("failed: {error}")),
         };
         Some((self.names.remove(&id).unwrap_or_default(), outcome))
     }
@@ -64,8 +64,4 @@ impl Tasks {
     pub fn abort_all(&mut self) {
         self.set.abort_all();
     }
-}
-
-fn outcome_of(error: &JoinError) -> String {
-    format!("failed: {error}")
 }
