@@ -99,12 +99,13 @@ impl Chat for FakeChat {
 
     async fn nudge(
         &self,
-        message: &str,
+        message: Option<&str>,
         mention: &Tracked,
         _text: &str,
         ping: &[String],
         _now: DateTime<Utc>,
     ) -> Result<(), ChatError> {
+        let message = message.unwrap_or("(no card)");
         self.push(format!("nudge #{} in {message} {ping:?}", mention.number));
         Ok(())
     }
@@ -112,7 +113,7 @@ impl Chat for FakeChat {
     async fn notify_member(
         &self,
         member: &Member,
-        _message: &str,
+        _message: Option<&str>,
         mention: &Tracked,
         _text: &str,
         _now: DateTime<Utc>,
