@@ -657,6 +657,12 @@ pub async fn poll(store: &Store, source: &dyn Source, rules: &Rules) -> usize {
             );
             numbers.len() + revised
         }
+        // The term ended (another process leads, or this one is stopping): nothing was written
+        // and the cursor did not move, so the leader reads these again. Not a failure.
+        Err(error @ StoreError::Fenced(_)) => {
+            tracing::info!(source = name, %error, "what the poll found is left to the leader");
+            0
+        }
         Err(error) => {
             tracing::error!(source = name, %error, "cannot store what the source found; trying again next poll");
             0
@@ -669,6 +675,10 @@ pub async fn poll(store: &Store, source: &dyn Source, rules: &Rules) -> usize {
 fn revise(store: &Store, name: &str, kept: &[Mention]) -> usize {
     match store.revise(name, kept, Utc::now()) {
         Ok(revised) => revised,
+        Err(error @ StoreError::Fenced(_)) => {
+            tracing::info!(source = name, %error, "the changes to known reviews are left to the leader");
+            0
+        }
         Err(error) => {
             tracing::error!(source = name, %error, "cannot store the changes to known reviews; trying again next poll");
             0

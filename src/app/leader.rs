@@ -115,10 +115,16 @@ impl Campaign {
         }
         self.step_down();
         let store = self.store.clone();
+        let name = holder.clone();
         let released =
-            tokio::task::spawn_blocking(move || store.release_lease(LEADER, &holder)).await;
-        if let Ok(Err(error)) = released {
-            tracing::warn!(%error, "cannot give up the leader lease; another process takes over when it runs out");
+            tokio::task::spawn_blocking(move || store.release_lease(LEADER, &name)).await;
+        match released {
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "cannot give up the leader lease; another process takes over when it runs out")
+            }
+            _ => {
+                tracing::info!(holder = %holder, "stopping: this process gave up the leader lease")
+            }
         }
     }
 

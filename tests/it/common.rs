@@ -25,6 +25,9 @@ struct Served {
     content_type: String,
     etag: Option<String>,
     requests: Vec<RequestSeen>,
+    /// While set, requests wait before they are answered (see [`FeedState::hold`]).
+    held: bool,
+    waiting: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +45,21 @@ impl FeedState {
         served.etag = body.map(|b| format!("\"{:x}\"", fxhash(b)));
     }
 
+    /// Requests from now on wait, unanswered, until [`FeedState::release`]: a test acts while a
+    /// poll is in flight.
+    pub fn hold(&self) {
+        self.inner.lock().unwrap().held = true;
+    }
+
+    pub fn release(&self) {
+        self.inner.lock().unwrap().held = false;
+    }
+
+    /// How many requests wait for [`FeedState::release`].
+    pub fn waiting(&self) -> usize {
+        self.inner.lock().unwrap().waiting
+    }
+
     pub fn requests(&self) -> Vec<RequestSeen> {
         self.inner.lock().unwrap().requests.clone()
     }
@@ -54,11 +72,22 @@ fn fxhash(text: &str) -> u64 {
 }
 
 async fn feed(State(state): State<FeedState>, headers: HeaderMap) -> Response {
-    let mut served = state.inner.lock().unwrap();
     let if_none_match = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let held = {
+        let mut served = state.inner.lock().unwrap();
+        served.waiting += usize::from(served.held);
+        served.held
+    };
+    if held {
+        while state.inner.lock().unwrap().held {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        state.inner.lock().unwrap().waiting -= 1;
+    }
+    let mut served = state.inner.lock().unwrap();
     let (status, response) = match (&served.body, &served.etag) {
         (None, _) => (404, (StatusCode::NOT_FOUND, "gone").into_response()),
         (Some(_), Some(etag)) if if_none_match.as_deref() == Some(etag.as_str()) => (

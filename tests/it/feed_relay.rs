@@ -301,3 +301,34 @@ async fn entries_without_id_or_link_are_relayed_once_from_a_feed_without_etag() 
     assert_eq!(store.mention(2).unwrap().mention.text, "Acme <3 forever");
     assert!(fake.unused().is_empty());
 }
+
+/// Stopping while a poll is in flight: the process gives up leading first, so what the poll
+/// then brings is not stored by it (an INFO line, not an ERROR: it is the orderly way to stop),
+/// the cursor stays, and the next run stores the mention. Nothing is lost.
+#[tokio::test]
+async fn a_poll_in_flight_when_the_app_stops_is_left_to_the_next_run() {
+    let mut app = TestApp::prepare(&format!("{BASE}{FEED}"));
+    app.feed.serve(
+        Some(&atom(&[("s1", "Acme order", "still not here")])),
+        "application/atom+xml",
+    );
+    app.feed.hold();
+    app.launch(None).await;
+    let feed = app.feed.clone();
+    app.until("the first poll to wait for the feed", |_| {
+        (feed.waiting() == 1).then_some(())
+    })
+    .await;
+
+    app.signal_stop();
+    app.until_logged("gave up the leader lease").await;
+    app.feed.release();
+    app.until_logged("left to the leader").await;
+    let stopped = app.restart(None).await;
+    assert_eq!(cards(&stopped), Vec::<u64>::new(), "{stopped}");
+
+    app.until_screen("┌─ #1 ").await;
+    app.until_screen("Acme order").await;
+    let next = app.finish().await;
+    assert_eq!(cards(&next), vec![1], "{next}");
+}

@@ -259,14 +259,24 @@ impl TestApp {
         }
     }
 
-    /// Stops the running app and checks how it ended.
-    async fn stop(&mut self) {
-        let Some(mut running) = self.running.take() else {
-            return;
-        };
-        if let Some(stop) = running.stop.take() {
+    /// Tells the app to stop, as Ctrl-C does, without waiting for it: the test looks at what
+    /// it does while it stops, then [`TestApp::finish`]es.
+    pub fn signal_stop(&mut self) {
+        if let Some(stop) = self
+            .running
+            .as_mut()
+            .and_then(|running| running.stop.take())
+        {
             let _ = stop.send(());
         }
+    }
+
+    /// Stops the running app and checks how it ended.
+    async fn stop(&mut self) {
+        self.signal_stop();
+        let Some(running) = self.running.take() else {
+            return;
+        };
         let started = Instant::now();
         while !running.thread.is_finished() && started.elapsed() < STOP_WITHIN {
             tokio::time::sleep(LOOK_EVERY).await;
