@@ -1,62 +1,20 @@
 //! What the review-network tests share (`reviews.rs`, `google/`, `app_store/`, `trustpilot/`):
-//! a chat that records its cards and updates, the brand's rules, and the store, outbox and
-//! desk around one real source.
+//! the brand's rules, and the store, outbox and desk around one real source, with the harness's
+//! chat logging whole cards.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use earshot::app::poll;
-use earshot::chat::{Chat, ChatError};
 use earshot::desk::{Caller, Desk};
-use earshot::domain::{Member, MemberRef, Tracked};
+use earshot::domain::{Member, MemberRef};
 use earshot::outbox::Outbox;
 use earshot::rules::Rules;
 use earshot::sources::Source;
 use earshot::store::Store;
 use tokio::sync::Notify;
 
-/// Records every card posted and updated, as the terminal renders them.
-#[derive(Default)]
-pub struct Cards {
-    log: Mutex<Vec<String>>,
-}
-
-impl Cards {
-    pub fn log(&self) -> Vec<String> {
-        self.log.lock().unwrap().clone()
-    }
-}
-
-#[async_trait]
-impl Chat for Cards {
-    fn name(&self) -> &str {
-        "fake"
-    }
-
-    async fn post(&self, mention: &Tracked, now: DateTime<Utc>) -> Result<String, ChatError> {
-        self.log
-            .lock()
-            .unwrap()
-            .push(earshot::chat::shell::card(mention, now));
-        Ok(format!("msg-{}", mention.number))
-    }
-
-    async fn update(
-        &self,
-        _message: &str,
-        mention: &Tracked,
-        note: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), ChatError> {
-        self.log.lock().unwrap().push(format!(
-            "update #{}: {note}\n{}",
-            mention.number,
-            earshot::chat::shell::card(mention, now)
-        ));
-        Ok(())
-    }
-}
+use crate::harness::fake_chat::FakeChat;
 
 /// The rules of a brand whose reviews never name it: no keyword of "acme" in any of them.
 pub fn rules() -> Rules {
@@ -66,7 +24,7 @@ pub fn rules() -> Rules {
 pub struct Rig<S: Source + 'static> {
     pub store: Store,
     pub source: Arc<S>,
-    pub cards: Arc<Cards>,
+    pub cards: Arc<FakeChat>,
     outbox: Outbox,
     desk: Desk,
 }
@@ -74,7 +32,7 @@ pub struct Rig<S: Source + 'static> {
 impl<S: Source + 'static> Rig<S> {
     pub fn new(store: Store, source: S) -> Rig<S> {
         let source = Arc::new(source);
-        let cards = Arc::new(Cards::default());
+        let cards = Arc::new(FakeChat::rendering());
         let outbox = Outbox::new(
             store.clone(),
             vec![cards.clone()],

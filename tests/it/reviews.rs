@@ -19,7 +19,8 @@ use earshot::sources::{Fetched, Posted, Source, SourceError};
 use earshot::store::{Store, StoreError};
 use tokio::sync::Notify;
 
-use crate::review_rig::{rules, Cards};
+use crate::harness::fake_chat::FakeChat;
+use crate::review_rig::rules;
 
 /// Google Play as the tests script it: the reviews it shows now, and the replies posted to it.
 struct FakePlay {
@@ -125,14 +126,14 @@ fn with_reply(mut mention: Mention, text: &str) -> Mention {
 struct Rig {
     store: Store,
     play: Arc<FakePlay>,
-    chat: Arc<Cards>,
+    chat: Arc<FakeChat>,
     outbox: Outbox,
     desk: Desk,
 }
 
 fn rig(store: Store, network: Network) -> Rig {
     let play = FakePlay::new(network);
-    let chat = Arc::new(Cards::default());
+    let chat = Arc::new(FakeChat::rendering());
     let outbox = Outbox::new(
         store.clone(),
         vec![chat.clone()],

@@ -24,7 +24,8 @@ use earshot::store::Store;
 use serde_json::{json, Value};
 use tokio::sync::Notify;
 
-use crate::review_rig::{rules, Cards};
+use crate::harness::fake_chat::FakeChat;
+use crate::review_rig::rules;
 use fake::{gbp_review, play_review, stamp, Fake};
 
 const PRIVATE_KEY: &str = include_str!("../../fixtures/google/test-service-account.key.pem");
@@ -114,7 +115,7 @@ fn play_source(fake: &Fake, clock: &earshot::net::Clock) -> Arc<GooglePlay> {
 struct Desk2 {
     store: Store,
     source: Arc<dyn Source>,
-    cards: Arc<Cards>,
+    cards: Arc<FakeChat>,
     outbox: Outbox,
     desk: Desk,
     now: fake::Clock,
@@ -122,7 +123,7 @@ struct Desk2 {
 
 impl Desk2 {
     fn new(store: Store, source: Arc<dyn Source>, now: &fake::Clock) -> Desk2 {
-        let cards = Arc::new(Cards::default());
+        let cards = Arc::new(FakeChat::rendering());
         let outbox = Outbox::new(
             store.clone(),
             vec![cards.clone()],
