@@ -1,63 +1,19 @@
 //! A reply to the brand's answer comes back as a new mention linked to the one it continues,
 //! and is relayed even without a keyword: someone is talking to the brand.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use earshot::app::poll;
 use earshot::chat::shell::card;
-use earshot::domain::{Action, Author, Cursor, Member, Mention, MentionKey, Network, State};
+use earshot::domain::{Action, Author, Member, Mention, MentionKey, State};
 use earshot::outbox::Outbox;
 use earshot::rules::Rules;
-use earshot::sources::{Fetched, Posted, Source, SourceError, StreamEvent};
 use earshot::store::Store;
 use tokio::sync::Notify;
 
-/// A network whose posts the test sets, and which answers with post id `answer-<n>`.
-#[derive(Default)]
-struct Network1 {
-    posts: Mutex<Vec<Mention>>,
-}
-
-#[async_trait]
-impl Source for Network1 {
-    fn name(&self) -> &str {
-        "masto"
-    }
-
-    fn network(&self) -> Network {
-        earshot::sources::mastodon::TRAITS.network()
-    }
-
-    fn every(&self) -> Duration {
-        Duration::from_secs(30)
-    }
-
-    async fn fetch(&self, cursor: &Cursor) -> Result<Fetched, SourceError> {
-        Ok(Fetched {
-            mentions: std::mem::take(&mut *self.posts.lock().unwrap()),
-            cursor: cursor.clone(),
-            ..Fetched::default()
-        })
-    }
-
-    async fn reply(
-        &self,
-        mention: &Mention,
-        _text: &str,
-        _key: &str,
-    ) -> Result<Posted, SourceError> {
-        Ok(Posted {
-            link: Some(format!(
-                "https://masto.example/@acme/answer-{}",
-                mention.key.id
-            )),
-            id: Some(format!("answer-{}", mention.key.id)),
-        })
-    }
-}
+use crate::harness::fake_source::FakeSource;
 
 fn post(id: &str, text: &str, in_reply_to: Option<&str>) -> Mention {
     Mention {
@@ -82,7 +38,7 @@ fn post(id: &str, text: &str, in_reply_to: Option<&str>) -> Mention {
 #[tokio::test]
 async fn a_reply_to_our_answer_is_a_linked_follow_up_even_without_a_keyword() {
     let store = Store::temporary(vec![]).unwrap();
-    let network = Arc::new(Network1::default());
+    let network = Arc::new(FakeSource::default());
     let outbox = Outbox::new(
         store.clone(),
         vec![],
@@ -92,11 +48,7 @@ async fn a_reply_to_our_answer_is_a_linked_follow_up_even_without_a_keyword() {
     let rules = Rules::new(&["acme".into()], &["spam".into()], &[]);
     let now = Utc::now();
 
-    network
-        .posts
-        .lock()
-        .unwrap()
-        .push(post("p1", "acme lids leak", None));
+    network.queue([post("p1", "acme lids leak", None)]);
     assert_eq!(poll(&store, network.as_ref(), &rules).await, 1);
     let jane = Member::new("U1", "jane");
     store
@@ -116,7 +68,7 @@ async fn a_reply_to_our_answer_is_a_linked_follow_up_even_without_a_keyword() {
         State::Answered { .. }
     ));
 
-    network.posts.lock().unwrap().extend([
+    network.queue([
         post("p2", "thanks, done", Some("answer-p1")),
         post("p3", "unrelated reply", Some("someone-else")),
         post("p4", "spam reply", Some("answer-p1")),
@@ -132,65 +84,12 @@ async fn a_reply_to_our_answer_is_a_linked_follow_up_even_without_a_keyword() {
     assert!(card(&follow_up, now).contains("↪ replies to our answer on #1"));
 }
 
-/// The same network followed live: the reply arrives over the stream instead of a poll.
-struct Live {
-    polled: Network1,
-    streamed: Mutex<Vec<Mention>>,
-}
-
-#[async_trait]
-impl Source for Live {
-    fn name(&self) -> &str {
-        self.polled.name()
-    }
-
-    fn network(&self) -> Network {
-        earshot::sources::mastodon::TRAITS.network()
-    }
-
-    fn every(&self) -> Duration {
-        Duration::from_secs(30)
-    }
-
-    async fn fetch(&self, cursor: &Cursor) -> Result<Fetched, SourceError> {
-        self.polled.fetch(cursor).await
-    }
-
-    fn streams(&self) -> bool {
-        true
-    }
-
-    async fn stream(
-        &self,
-        cursor: Cursor,
-        events: tokio::sync::mpsc::Sender<StreamEvent>,
-    ) -> Result<(), SourceError> {
-        let mentions = std::mem::take(&mut *self.streamed.lock().unwrap());
-        if !mentions.is_empty() {
-            let fetched = Fetched {
-                mentions,
-                cursor: Cursor {
-                    position: Some("1".into()),
-                    ..cursor
-                },
-                ..Fetched::default()
-            };
-            let _ = events.send(StreamEvent::Posts(fetched)).await;
-        }
-        Ok(())
-    }
-
-    async fn reply(&self, mention: &Mention, text: &str, key: &str) -> Result<Posted, SourceError> {
-        self.polled.reply(mention, text, key).await
-    }
-}
-
 #[tokio::test]
 async fn a_reply_to_our_answer_over_the_live_stream_is_linked_like_a_polled_one() {
     let store = Store::temporary(vec![]).unwrap();
-    let network = Arc::new(Live {
-        polled: Network1::default(),
-        streamed: Mutex::new(Vec::new()),
+    let network = Arc::new(FakeSource {
+        live: true,
+        ..FakeSource::default()
     });
     let outbox = Outbox::new(
         store.clone(),
@@ -200,12 +99,7 @@ async fn a_reply_to_our_answer_over_the_live_stream_is_linked_like_a_polled_one(
     );
     let rules = Rules::new(&["acme".into()], &[], &[]);
     let now = Utc::now();
-    network
-        .polled
-        .posts
-        .lock()
-        .unwrap()
-        .push(post("p1", "acme lids leak", None));
+    network.queue([post("p1", "acme lids leak", None)]);
     assert_eq!(poll(&store, network.as_ref(), &rules).await, 1);
     let jane = Member::new("U1", "jane");
     let answer = Action::Answer {
@@ -215,11 +109,7 @@ async fn a_reply_to_our_answer_over_the_live_stream_is_linked_like_a_polled_one(
     outbox.drain(now).await.unwrap();
 
     // No keyword: only being a reply to our answer makes it relevant.
-    network
-        .streamed
-        .lock()
-        .unwrap()
-        .push(post("p2", "thanks, done", Some("answer-p1")));
+    network.stream_next([post("p2", "thanks, done", Some("answer-p1"))]);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let following = tokio::spawn(earshot::app::follow(
         store.clone(),

@@ -2,93 +2,16 @@
 //! every poll (as the review APIs do: newest first, re-read each time): relayed once with their
 //! stars, low ratings first, edits and outside replies revised in place, answers that replace.
 
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use earshot::app::poll;
-use earshot::desk::{Caller, Desk};
 use earshot::digest::Digester;
 use earshot::domain::{
-    Action, Author, BusinessReply, Cursor, Member, MemberRef, Mention, MentionKey, Network, Rating,
-    Refusal, Review, State, Status, Tracked,
+    Action, Author, BusinessReply, Cursor, Member, Mention, MentionKey, Network, Rating, Refusal,
+    Review, State, Status, Tracked,
 };
-use earshot::outbox::Outbox;
-use earshot::sources::{Fetched, Posted, Source, SourceError};
 use earshot::store::{Store, StoreError};
-use tokio::sync::Notify;
 
-use crate::harness::fake_chat::FakeChat;
-use crate::review_rig::rules;
-
-/// Google Play as the tests script it: the reviews it shows now, and the replies posted to it.
-struct FakePlay {
-    network: Network,
-    page: Mutex<Vec<Mention>>,
-    replies: Mutex<Vec<(String, String)>>,
-}
-
-impl FakePlay {
-    fn new(network: Network) -> Arc<FakePlay> {
-        Arc::new(FakePlay {
-            network,
-            page: Mutex::new(Vec::new()),
-            replies: Mutex::new(Vec::new()),
-        })
-    }
-
-    fn show(&self, reviews: Vec<Mention>) {
-        *self.page.lock().unwrap() = reviews;
-    }
-
-    fn replies(&self) -> Vec<(String, String)> {
-        self.replies.lock().unwrap().clone()
-    }
-}
-
-#[async_trait]
-impl Source for FakePlay {
-    fn name(&self) -> &str {
-        "play"
-    }
-
-    fn network(&self) -> Network {
-        self.network
-    }
-
-    fn every(&self) -> Duration {
-        Duration::from_secs(60)
-    }
-
-    fn addressed_to_brand(&self) -> bool {
-        true
-    }
-
-    async fn fetch(&self, cursor: &Cursor) -> Result<Fetched, SourceError> {
-        Ok(Fetched {
-            problems: Vec::new(),
-            mentions: self.page.lock().unwrap().clone(),
-            cursor: cursor.clone(),
-        })
-    }
-
-    /// An upsert, as Play's `reviews/{id}:reply` is: a second reply replaces the first.
-    async fn reply(
-        &self,
-        mention: &Mention,
-        text: &str,
-        _key: &str,
-    ) -> Result<Posted, SourceError> {
-        let mut replies = self.replies.lock().unwrap();
-        replies.retain(|(id, _)| id != &mention.key.id);
-        replies.push((mention.key.id.clone(), text.to_string()));
-        Ok(Posted {
-            link: Some(format!("https://play.example/reviews/{}", mention.key.id)),
-            id: None,
-        })
-    }
-}
+use crate::harness::fake_source::FakeSource;
+use crate::review_rig::Rig;
 
 fn review(id: &str, stars: u8, text: &str) -> Mention {
     let mut found = Review::new(Rating::new(stars).unwrap());
@@ -123,54 +46,10 @@ fn with_reply(mut mention: Mention, text: &str) -> Mention {
     mention
 }
 
-struct Rig {
-    store: Store,
-    play: Arc<FakePlay>,
-    chat: Arc<FakeChat>,
-    outbox: Outbox,
-    desk: Desk,
-}
-
-fn rig(store: Store, network: Network) -> Rig {
-    let play = FakePlay::new(network);
-    let chat = Arc::new(FakeChat::rendering());
-    let outbox = Outbox::new(
-        store.clone(),
-        vec![chat.clone()],
-        vec![play.clone()],
-        Arc::new(Notify::new()),
-    );
-    let desk = Desk::new(store.clone(), "/mentions".into(), Arc::new(Notify::new()));
-    Rig {
-        store,
-        play,
-        chat,
-        outbox,
-        desk,
-    }
-}
-
-impl Rig {
-    async fn poll(&self) -> usize {
-        poll(&self.store, self.play.as_ref(), &rules()).await
-    }
-
-    async fn drain(&self) {
-        while self.outbox.drain(Utc::now()).await.unwrap().delivered > 0 {}
-    }
-
-    async fn say(&self, who: &str, text: &str) -> String {
-        let member = Member::new(who, who);
-        let resolve = |who: &MemberRef| Member::new(who.0.clone(), who.0.clone());
-        self.desk
-            .handle(&Caller::new(member, "shell"), text, &resolve, Utc::now())
-            .await
-            .text
-    }
-
-    fn log(&self) -> Vec<String> {
-        self.chat.log()
-    }
+/// Google Play as the tests script it: the page of reviews it shows now, and the replies
+/// posted to it (an upsert, as Play's `reviews/{id}:reply` is).
+fn rig(store: Store, network: Network) -> Rig<FakeSource> {
+    Rig::new(store, FakeSource::reviews("play", network))
 }
 
 #[tokio::test]
@@ -182,7 +61,7 @@ async fn reviews_are_relayed_once_across_restarts_with_their_stars() {
             Store::open(&path, vec!["fake".into()]).unwrap(),
             earshot::sources::google_play::TRAITS.network(),
         );
-        rig.play.show(vec![
+        rig.source.show(vec![
             review("r1", 1, "Crashes on start"),
             review("r2", 5, ""),
             review("r3", 4, "vacature: we're hiring"),
@@ -194,7 +73,7 @@ async fn reviews_are_relayed_once_across_restarts_with_their_stars() {
         );
         assert_eq!(rig.poll().await, 0, "a re-read is no news");
         rig.drain().await;
-        let cards = rig.log();
+        let cards = rig.cards();
         assert_eq!(cards.len(), 2, "{cards:#?}");
         assert!(
             cards[0].contains("★☆☆☆☆ 1/5 · Acme Coffee · v2.3.1"),
@@ -217,7 +96,7 @@ async fn reviews_are_relayed_once_across_restarts_with_their_stars() {
         Store::open(&path, vec!["fake".into()]).unwrap(),
         earshot::sources::google_play::TRAITS.network(),
     );
-    rig.play.show(vec![
+    rig.source.show(vec![
         review("r4", 3, "Fine"),
         review("r1", 1, "Crashes on start"),
         review("r2", 5, ""),
@@ -248,7 +127,7 @@ async fn a_one_star_review_sorts_first_in_list_and_digest() {
     rig.store
         .ingest("masto", &[words], &Cursor::default(), Utc::now())
         .unwrap();
-    rig.play
+    rig.source
         .show(vec![review("r1", 5, "Lovely"), review("r2", 1, "Meh")]);
     rig.poll().await;
 
@@ -278,7 +157,7 @@ async fn an_edited_review_updates_its_card_and_reopens_an_answered_mention() {
         Store::temporary(vec!["fake".into()]).unwrap(),
         earshot::sources::google_play::TRAITS.network(),
     );
-    rig.play.show(vec![review("r1", 2, "Lids leak")]);
+    rig.source.show(vec![review("r1", 2, "Lids leak")]);
     rig.poll().await;
     rig.say("jane", "claim 1").await;
     rig.say("jane", "answer 1 Sorry! New lids ship next week.")
@@ -289,14 +168,14 @@ async fn an_edited_review_updates_its_card_and_reopens_an_answered_mention() {
         State::Answered { .. }
     ));
     // The re-read shows earshot's own reply under the review: no news.
-    rig.play.show(vec![with_reply(
+    rig.source.show(vec![with_reply(
         review("r1", 2, "Lids leak"),
         "Sorry! New lids ship next week.",
     )]);
     assert_eq!(rig.poll().await, 0);
     let before = rig.store.history(1).unwrap().len();
 
-    rig.play.show(vec![with_reply(
+    rig.source.show(vec![with_reply(
         review("r1", 4, "New lids are fine now"),
         "Sorry! New lids ship next week.",
     )]);
@@ -316,7 +195,7 @@ async fn an_edited_review_updates_its_card_and_reopens_an_answered_mention() {
         "reopened by earshot: edited: 2★ → 4★, new text"
     );
     rig.drain().await;
-    let update = rig.log().last().cloned().unwrap();
+    let update = rig.cards().last().cloned().unwrap();
     assert!(
         update.starts_with("update #1: reopened by earshot: edited: 2★ → 4★"),
         "{update}"
@@ -340,7 +219,7 @@ async fn an_edited_review_updates_its_card_and_reopens_an_answered_mention() {
 
     // An edit to a mention still owed keeps it with its holder.
     rig.say("bob", "claim 1").await;
-    rig.play.show(vec![review("r1", 5, "Great now")]);
+    rig.source.show(vec![review("r1", 5, "Great now")]);
     assert_eq!(rig.poll().await, 1);
     let tracked = rig.store.mention(1).unwrap();
     assert_eq!(tracked.state.status(), Status::Claimed);
@@ -365,7 +244,7 @@ async fn unchanged_rereads_change_nothing() {
         review("r1", 2, "Meh"),
         with_reply(review("r2", 3, "Okay"), "Thanks!"),
     ];
-    rig.play.show(page);
+    rig.source.show(page);
     assert_eq!(
         rig.poll().await,
         3,
@@ -376,13 +255,13 @@ async fn unchanged_rereads_change_nothing() {
     let histories: Vec<usize> = (1..=2)
         .map(|n| rig.store.history(n).unwrap().len())
         .collect();
-    let cards = rig.log().len();
+    let cards = rig.cards().len();
     for _ in 0..3 {
         assert_eq!(rig.poll().await, 0);
     }
     assert_eq!(rig.store.outbox_len(), 0, "nothing queued");
     rig.drain().await;
-    assert_eq!(rig.log().len(), cards);
+    assert_eq!(rig.cards().len(), cards);
     for n in 1..=2u64 {
         assert_eq!(rig.store.mention(n).unwrap(), stored[n as usize - 1]);
         assert_eq!(
@@ -393,11 +272,11 @@ async fn unchanged_rereads_change_nothing() {
     // A stale read (older than the stored copy by the network's update time) is ignored too.
     let mut fresh = review("r1", 4, "Better");
     fresh.review.as_mut().unwrap().updated_at = DateTime::from_timestamp(2_000, 0);
-    rig.play.show(vec![fresh]);
+    rig.source.show(vec![fresh]);
     assert_eq!(rig.poll().await, 1);
     let mut stale = review("r1", 2, "Meh");
     stale.review.as_mut().unwrap().updated_at = DateTime::from_timestamp(1_000, 0);
-    rig.play.show(vec![stale]);
+    rig.source.show(vec![stale]);
     assert_eq!(rig.poll().await, 0);
     assert_eq!(rig.store.mention(1).unwrap().mention.text, "Better");
 }
@@ -408,7 +287,7 @@ async fn an_outside_reply_answers_the_review_and_is_shown_before_replacing() {
         Store::temporary(vec!["fake".into()]).unwrap(),
         earshot::sources::google_play::TRAITS.network(),
     );
-    rig.play.show(vec![
+    rig.source.show(vec![
         with_reply(review("r1", 1, "Broken"), "Fixed in 2.4, sorry!"),
         review("r2", 2, "Slow"),
     ]);
@@ -442,7 +321,7 @@ async fn an_outside_reply_answers_the_review_and_is_shown_before_replacing() {
     assert!(answered.contains("“Fixed in 2.4, sorry!”"), "{answered}");
     rig.drain().await;
     assert_eq!(
-        rig.play.replies(),
+        rig.source.answers(),
         vec![("r1".to_string(), "Fixed for good in 2.5".to_string())]
     );
     let known = rig.store.mention(1).unwrap().mention.review.unwrap().reply;
@@ -450,7 +329,7 @@ async fn an_outside_reply_answers_the_review_and_is_shown_before_replacing() {
 
     // A reply made on the site to a mention someone holds closes it too.
     rig.say("bob", "claim 2").await;
-    rig.play
+    rig.source
         .show(vec![with_reply(review("r2", 2, "Slow"), "Faster in 2.5")]);
     assert_eq!(rig.poll().await, 1);
     let tracked = rig.store.mention(2).unwrap();
@@ -493,7 +372,7 @@ async fn answers_are_held_to_each_review_networks_limit() {
         let rig = rig(Store::temporary(vec!["fake".into()]).unwrap(), network);
         let mut found = review("r1", 1, "Bad");
         found.network = network;
-        rig.play.show(vec![found]);
+        rig.source.show(vec![found]);
         rig.poll().await;
         match rig
             .store

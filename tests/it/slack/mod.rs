@@ -6,10 +6,9 @@ pub mod fake;
 mod retry_after;
 mod routes;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::Utc;
 use earshot::chat::slack::signature::sign;
 use earshot::chat::slack::{Listen, SlackChat, SlackConfig};
@@ -18,11 +17,13 @@ use earshot::desk::Desk;
 use earshot::domain::lifecycle::Answerers;
 use earshot::domain::{Author, Cursor, Member, Mention, MentionKey, Network, Status};
 use earshot::outbox::Outbox;
-use earshot::sources::{Fetched, Posted, Source, SourceError};
+use earshot::sources::Source;
 use earshot::store::{Effect, Store};
 use fake::{Failure, FakeSlack};
 use serde_json::{json, Value};
 use tokio::sync::{watch, Notify};
+
+use crate::harness::fake_source::FakeSource;
 
 const CHANNEL: &str = "C0123456789";
 
@@ -57,38 +58,6 @@ fn mention(source: &str, id: &str, network: Network, text: &str) -> Mention {
         in_reply_to: None,
         direct: false,
         review: None,
-    }
-}
-
-/// A Mastodon-like source that takes answers and says where it posted them.
-struct Answering {
-    replies: Mutex<Vec<String>>,
-}
-
-#[async_trait]
-impl Source for Answering {
-    fn name(&self) -> &str {
-        "masto"
-    }
-    fn network(&self) -> Network {
-        earshot::sources::mastodon::TRAITS.network()
-    }
-    fn every(&self) -> Duration {
-        Duration::from_secs(60)
-    }
-    async fn fetch(&self, cursor: &Cursor) -> Result<Fetched, SourceError> {
-        Ok(Fetched {
-            mentions: vec![],
-            cursor: cursor.clone(),
-            ..Fetched::default()
-        })
-    }
-    async fn reply(&self, _: &Mention, text: &str, _: &str) -> Result<Posted, SourceError> {
-        self.replies.lock().unwrap().push(text.to_string());
-        Ok(Posted {
-            link: Some("https://social.example/@acme/99".into()),
-            id: Some("99".into()),
-        })
     }
 }
 
@@ -489,9 +458,7 @@ async fn the_slash_command_answers_ephemerally() {
 #[tokio::test]
 async fn a_modal_submit_queues_the_reply_and_the_message_shows_the_link() {
     let fake = FakeSlack::start().await;
-    let source = Arc::new(Answering {
-        replies: Mutex::new(vec![]),
-    });
+    let source = Arc::new(FakeSource::default());
     let bot = Bot::new(
         config(&fake),
         Store::temporary(vec!["slack".into()]).unwrap(),
@@ -560,13 +527,10 @@ async fn a_modal_submit_queues_the_reply_and_the_message_shows_the_link() {
     assert!(
         update
             .to_string()
-            .contains("<https://social.example/@acme/99|the reply>"),
+            .contains("<https://masto.example/reply-to-1|the reply>"),
         "{update}"
     );
-    assert_eq!(
-        *source.replies.lock().unwrap(),
-        vec!["@jane They don't; here is why."]
-    );
+    assert_eq!(source.texts(), vec!["@jane They don't; here is why."]);
     assert_eq!(
         bot.store.mention(1).unwrap().state.status(),
         Status::Answered
@@ -580,7 +544,7 @@ async fn a_modal_submit_queues_the_reply_and_the_message_shows_the_link() {
         notes,
         vec![
             "answer queued by @Jane Doe",
-            "answered by @Jane Doe: https://social.example/@acme/99"
+            "answered by @Jane Doe: https://masto.example/reply-to-1"
         ]
     );
 }

@@ -2,7 +2,7 @@
 //! about them follows there; saved replies answer from the command and from the modal's select.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{NaiveTime, Utc};
 use earshot::digest::Digester;
@@ -15,7 +15,8 @@ use earshot::store::{Effect, Store};
 use serde_json::{json, Value};
 
 use super::fake::FakeSlack;
-use super::{config, mention, modal_submit, slash_command, Answering, Bot, CHANNEL};
+use super::{config, mention, modal_submit, slash_command, Bot, CHANNEL};
+use crate::harness::fake_source::FakeSource;
 
 const SUPPORT: &str = "C0SUPPORT01";
 
@@ -241,9 +242,7 @@ fn saved() -> SavedReplies {
 #[tokio::test]
 async fn saved_replies_answer_from_the_command_and_refuse_what_does_not_fit() {
     let fake = FakeSlack::start().await;
-    let source = Arc::new(Answering {
-        replies: Mutex::new(vec![]),
-    });
+    let source = Arc::new(FakeSource::default());
     let mut bot = Bot::new(
         config(&fake),
         Store::temporary(vec!["slack".into()]).unwrap(),
@@ -285,11 +284,11 @@ async fn saved_replies_answer_from_the_command_and_refuse_what_does_not_fit() {
         .await
         .starts_with("Your answer to #1 is queued"));
     fake.until("the answer delivered", |_| {
-        (!source.replies.lock().unwrap().is_empty()).then_some(())
+        (!source.texts().is_empty()).then_some(())
     })
     .await;
     assert_eq!(
-        *source.replies.lock().unwrap(),
+        source.texts(),
         ["@jane Sorry, Jane Roe! Acme will refund #1 today."]
     );
 }
@@ -319,9 +318,7 @@ fn pick(number: u64, name: &str) -> Value {
 #[tokio::test]
 async fn the_answer_modal_offers_saved_replies_and_a_pick_fills_the_box() {
     let fake = FakeSlack::start().await;
-    let source = Arc::new(Answering {
-        replies: Mutex::new(vec![]),
-    });
+    let source = Arc::new(FakeSource::default());
     let mut bot = Bot::new(
         config(&fake),
         Store::temporary(vec!["slack".into()]).unwrap(),
@@ -387,11 +384,8 @@ async fn the_answer_modal_offers_saved_replies_and_a_pick_fills_the_box() {
         "closes: {ack}"
     );
     fake.until("the answer delivered", |_| {
-        (!source.replies.lock().unwrap().is_empty()).then_some(())
+        (!source.texts().is_empty()).then_some(())
     })
     .await;
-    assert_eq!(
-        *source.replies.lock().unwrap(),
-        ["@jane Sorry, Jane! We refund today."]
-    );
+    assert_eq!(source.texts(), ["@jane Sorry, Jane! We refund today."]);
 }
