@@ -11,12 +11,14 @@ mod leader;
 mod pushes;
 mod streaming;
 mod tasks;
+mod watched;
 
 use tasks::Tasks;
 
 pub use leader::{Leadership, LEASE_TTL, RENEW_EVERY};
 pub use pushes::{push_cursor_name, Pushes};
 pub use streaming::{follow, stream_cursor_name};
+pub use watched::Watched;
 
 use crate::answered::AnswerWatch;
 use crate::chat::discord::Discord;
@@ -283,34 +285,22 @@ impl App {
         let leader_store = self.store.fenced(leadership.fence());
 
         for (source, rules) in self.sources.clone() {
-            // A stream's (re)connection asks the poller for a poll now: the REST backfill.
-            let backfill = Arc::new(Notify::new());
+            let watched = Watched::new(
+                leader_store.clone(),
+                source.clone(),
+                rules,
+                self.wake.clone(),
+            );
             if source.streams() {
                 let name = format!("stream {}", source.name());
-                let (store, source, rules) = (leader_store.clone(), source.clone(), rules.clone());
-                let (backfill, wake) = (backfill.clone(), self.wake.clone());
+                let watched = watched.clone();
                 tasks.spawn_leading(name, &leadership, &stopped, move |term| {
-                    follow(
-                        store.clone(),
-                        source.clone(),
-                        rules.clone(),
-                        backfill.clone(),
-                        wake.clone(),
-                        term,
-                    )
+                    follow(watched.clone(), term)
                 });
             }
-            let (store, wake) = (leader_store.clone(), self.wake.clone());
             let name = format!("source {}", source.name());
             tasks.spawn_leading(name, &leadership, &stopped, move |term| {
-                keep_polling(
-                    store.clone(),
-                    source.clone(),
-                    rules.clone(),
-                    backfill.clone(),
-                    wake.clone(),
-                    term,
-                )
+                keep_polling(watched.clone(), term)
             });
         }
         let outbox = self.outbox.clone().with_holder(&holder);
@@ -435,15 +425,15 @@ impl App {
     }
 }
 
-/// Polls `source` on its schedule (and when its stream asks for a backfill) until `stopped`.
-async fn keep_polling(
-    store: Store,
-    source: Arc<dyn Source>,
-    rules: Rules,
-    backfill: Arc<Notify>,
-    wake: Arc<Notify>,
-    mut stopped: watch::Receiver<bool>,
-) {
+/// Polls the source on its schedule (and when its stream asks for a backfill) until `stopped`.
+async fn keep_polling(watched: Watched, mut stopped: watch::Receiver<bool>) {
+    let Watched {
+        store,
+        source,
+        rules,
+        backfill,
+        wake,
+    } = watched;
     loop {
         if poll(&store, source.as_ref(), &rules).await > 0 {
             wake.notify_one();

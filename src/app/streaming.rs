@@ -2,15 +2,16 @@
 //! reconnecting with backoff, and feeds what arrives through the same rules -> store path as
 //! a poll, with the stream's own cursor stored in the same transaction as its mentions.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::{mpsc, watch};
 
 use crate::rules::{Rules, Verdict};
 use crate::sources::{Fetched, Source, SourceError, StreamEvent};
 use crate::store::Store;
+
+use super::Watched;
 
 /// The first wait before reconnecting a stream that dropped; it doubles while connections keep
 /// failing, up to [`RECONNECT_LONGEST`], and starts over once a connection is up.
@@ -28,17 +29,16 @@ pub fn stream_cursor_name(source: &str) -> String {
     format!("{source}#stream")
 }
 
-/// Follows `source`'s stream until `stopped`. After every (re)connection, `backfill` asks the
-/// source's poller for a poll now: streams do not replay what was posted while they were down.
-/// `wake` tells the outbox that new mentions await their cards.
-pub async fn follow(
-    store: Store,
-    source: Arc<dyn Source>,
-    rules: Rules,
-    backfill: Arc<Notify>,
-    wake: Arc<Notify>,
-    mut stopped: watch::Receiver<bool>,
-) {
+/// Follows the source's stream until `stopped`. After every (re)connection, the backfill
+/// signal asks the source's poller for a poll now; new mentions wake the outbox.
+pub async fn follow(watched: Watched, mut stopped: watch::Receiver<bool>) {
+    let Watched {
+        store,
+        source,
+        rules,
+        backfill,
+        wake,
+    } = watched;
     let name = source.name().to_string();
     let cursor_name = stream_cursor_name(&name);
     let mut wait = RECONNECT_FIRST;

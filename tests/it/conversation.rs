@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use earshot::app::poll;
+use earshot::app::{poll, Watched};
 use earshot::chat::shell::card;
 use earshot::domain::{Action, Author, Member, Mention, MentionKey, State};
 use earshot::outbox::Outbox;
@@ -112,11 +112,13 @@ async fn a_reply_to_our_answer_over_the_live_stream_is_linked_like_a_polled_one(
     network.stream_next([post("p2", "thanks, done", Some("answer-p1"))]);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let following = tokio::spawn(earshot::app::follow(
-        store.clone(),
-        network.clone(),
-        rules,
-        Arc::new(Notify::new()),
-        Arc::new(Notify::new()),
+        Watched {
+            store: store.clone(),
+            source: network.clone(),
+            rules,
+            backfill: Arc::new(Notify::new()),
+            wake: Arc::new(Notify::new()),
+        },
         stopped,
     ));
     let follow_up = tokio::time::timeout(Duration::from_secs(10), async {

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::sync::{watch, Notify};
 
-use earshot::app::{follow, stream_cursor_name};
+use earshot::app::{follow, stream_cursor_name, Watched};
 use earshot::domain::{ListFilter, Member};
 use earshot::rules::Rules;
 use earshot::sources::bluesky::{Bluesky, Watch};
@@ -161,11 +161,13 @@ async fn firehose_posts_are_matched_stored_with_their_cursor_and_resumed_after_a
     let (stop, stopped) = watch::channel(false);
     let backfill = Arc::new(Notify::new());
     let task = tokio::spawn(follow(
-        store.clone(),
-        source,
-        rules,
-        backfill.clone(),
-        Arc::new(Notify::new()),
+        Watched {
+            store: store.clone(),
+            source,
+            rules,
+            backfill: backfill.clone(),
+            wake: Arc::new(Notify::new()),
+        },
         stopped,
     ));
 
@@ -258,11 +260,13 @@ async fn a_restart_resumes_from_the_stored_cursor() {
     );
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(follow(
-        store.clone(),
-        source,
-        Rules::new(&["acme".into()], &[], &[]),
-        Arc::new(Notify::new()),
-        Arc::new(Notify::new()),
+        Watched {
+            store: store.clone(),
+            source,
+            rules: Rules::new(&["acme".into()], &[], &[]),
+            backfill: Arc::new(Notify::new()),
+            wake: Arc::new(Notify::new()),
+        },
         stopped,
     ));
     until(|| {
@@ -351,11 +355,13 @@ async fn cards_name_authors_by_handle_looked_up_once_for_the_posts_the_rules_kep
     let rules = Rules::new(&["acme".into()], &[], &["acme-support.bsky.social".into()]);
     let (stop, stopped) = watch::channel(false);
     let task = tokio::spawn(follow(
-        store.clone(),
-        streaming(&jet, &pds),
-        rules,
-        Arc::new(Notify::new()),
-        Arc::new(Notify::new()),
+        Watched {
+            store: store.clone(),
+            source: streaming(&jet, &pds),
+            rules,
+            backfill: Arc::new(Notify::new()),
+            wake: Arc::new(Notify::new()),
+        },
         stopped,
     ));
     until(|| relayed(&store).len() >= 4).await;
@@ -423,11 +429,13 @@ async fn cards_show_the_did_when_the_lookup_fails_or_hangs() {
         let (stop, stopped) = watch::channel(false);
         let started = std::time::Instant::now();
         let task = tokio::spawn(follow(
-            store.clone(),
-            streaming(&jet, &pds),
-            Rules::new(&["acme".into()], &[], &[]),
-            Arc::new(Notify::new()),
-            Arc::new(Notify::new()),
+            Watched {
+                store: store.clone(),
+                source: streaming(&jet, &pds),
+                rules: Rules::new(&["acme".into()], &[], &[]),
+                backfill: Arc::new(Notify::new()),
+                wake: Arc::new(Notify::new()),
+            },
             stopped,
         ));
         until(|| !relayed(&store).is_empty()).await;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::sync::{watch, Notify};
 
-use earshot::app::follow;
+use earshot::app::{follow, Watched};
 use earshot::domain::{ListFilter, Member};
 use earshot::rules::Rules;
 use earshot::sources::mastodon::{Mastodon, Watch};
@@ -83,11 +83,13 @@ async fn streamed_mentions_and_hashtag_posts_are_stored_and_every_connection_bac
         }
     });
     let task = tokio::spawn(follow(
-        store.clone(),
-        source,
-        Rules::new(&["acme".into()], &[], &["acmehq".into()]),
-        backfill,
-        Arc::new(Notify::new()),
+        Watched {
+            store: store.clone(),
+            source,
+            rules: Rules::new(&["acme".into()], &[], &["acmehq".into()]),
+            backfill,
+            wake: Arc::new(Notify::new()),
+        },
         stopped,
     ));
     let relayed = || -> Vec<(String, String, bool)> {
