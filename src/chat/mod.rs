@@ -246,7 +246,6 @@ impl From<crate::net::Failure> for ChatError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Author, Mention, MentionKey, State};
 
     /// A chat that keeps every default and records what reaches `update` and `post_notice`.
     #[derive(Default)]
@@ -280,33 +279,7 @@ mod tests {
     }
 
     fn tracked() -> Tracked {
-        let now = DateTime::UNIX_EPOCH;
-        Tracked {
-            number: 12,
-            mention: Mention {
-                key: MentionKey::new("masto", "109"),
-                network: crate::domain::network::examples::READ_ONLY,
-                author: Author {
-                    handle: "jane@example.social".into(),
-                    name: None,
-                    profile: None,
-                },
-                text: "acme".into(),
-                link: None,
-                created_at: now,
-                matched: vec!["acme".into()],
-                language: None,
-                in_reply_to: None,
-                direct: false,
-                review: None,
-            },
-            state: State::Open,
-            received_at: now,
-            follow_up_of: None,
-            priority: Default::default(),
-            place: Default::default(),
-            copy: Default::default(),
-        }
+        crate::domain::mention::examples::tracked(crate::domain::network::examples::READ_ONLY)
     }
 
     #[tokio::test]

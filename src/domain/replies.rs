@@ -165,36 +165,16 @@ fn known_list(known: &[String]) -> String {
 mod tests {
     use super::*;
     use crate::domain::network::examples::{LONG, NAMING};
-    use crate::domain::{Author, Mention, MentionKey, Network, State};
-    use chrono::DateTime;
+    use crate::domain::Network;
 
     fn tracked(network: Network, name: Option<&str>, handle: &str) -> Tracked {
-        Tracked {
-            number: 12,
-            mention: Mention {
-                review: None,
-                key: MentionKey::new("s", "1"),
-                network,
-                author: Author {
-                    handle: handle.into(),
-                    name: name.map(Into::into),
-                    profile: None,
-                },
-                text: "my order never came".into(),
-                link: Some("https://x.example/status/1".into()),
-                created_at: DateTime::UNIX_EPOCH,
-                matched: vec![],
-                language: None,
-                in_reply_to: None,
-                direct: false,
-            },
-            state: State::Open,
-            received_at: DateTime::UNIX_EPOCH,
-            follow_up_of: None,
-            priority: Default::default(),
-            place: Default::default(),
-            copy: Default::default(),
-        }
+        let mut tracked = crate::domain::mention::examples::tracked(network);
+        let mention = &mut tracked.mention;
+        mention.author.handle = handle.into();
+        mention.author.name = name.map(Into::into);
+        mention.text = "my order never came".into();
+        mention.link = Some("https://x.example/status/1".into());
+        tracked
     }
 
     fn saved() -> SavedReplies {

@@ -182,7 +182,7 @@ fn limit_and_age(
 mod tests {
     use super::*;
     use crate::domain::network::examples::{EXPIRING, LONG};
-    use crate::domain::{Author, Member, Mention, MentionKey, State, Status};
+    use crate::domain::{Member, MentionKey, State, Status};
 
     fn utc(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text)
@@ -197,28 +197,18 @@ mod tests {
     }
 
     fn tracked(network: crate::domain::Network, state: State, copy: TextCopy) -> Tracked {
-        Tracked {
-            number: 7,
-            mention: Mention {
-                key: MentionKey::new("linkedin", "urn:li:comment:(urn:li:activity:1,2)"),
-                network,
-                author: Author::default(),
-                text: "Is this shipping?".into(),
-                link: Some("https://expiring.example/post/1".into()),
-                created_at: utc(FOUND),
-                matched: vec![],
-                language: None,
-                in_reply_to: None,
-                direct: true,
-                review: None,
-            },
-            state,
-            received_at: utc(FOUND),
-            follow_up_of: None,
-            priority: Default::default(),
-            place: Default::default(),
-            copy,
-        }
+        let mut tracked = crate::domain::mention::examples::tracked(network);
+        tracked.number = 7;
+        tracked.state = state;
+        tracked.copy = copy;
+        tracked.received_at = utc(FOUND);
+        let mention = &mut tracked.mention;
+        mention.key = MentionKey::new("linkedin", "urn:li:comment:(urn:li:activity:1,2)");
+        mention.text = "Is this shipping?".into();
+        mention.link = Some("https://expiring.example/post/1".into());
+        mention.created_at = utc(FOUND);
+        mention.direct = true;
+        tracked
     }
 
     fn claimed() -> State {

@@ -127,7 +127,6 @@ fn claimed_at(state: &State) -> Option<DateTime<Utc>> {
 mod tests {
     use super::*;
     use crate::domain::network::examples::LONG;
-    use crate::domain::{Author, Mention, MentionKey};
     use chrono_tz::Europe::Amsterdam;
 
     fn utc(text: &str) -> DateTime<Utc> {
@@ -147,28 +146,12 @@ mod tests {
     }
 
     fn tracked(received: &str, state: State) -> Tracked {
-        Tracked {
-            number: 1,
-            mention: Mention {
-                key: MentionKey::new("x", "1"),
-                network: LONG,
-                author: Author::default(),
-                text: "acme".into(),
-                link: None,
-                created_at: utc(received),
-                matched: vec![],
-                language: None,
-                in_reply_to: None,
-                direct: false,
-                review: None,
-            },
-            state,
-            received_at: utc(received),
-            priority: Default::default(),
-            place: Default::default(),
-            copy: Default::default(),
-            follow_up_of: None,
-        }
+        let mut tracked = crate::domain::mention::examples::tracked(LONG);
+        tracked.number = 1;
+        tracked.state = state;
+        tracked.received_at = utc(received);
+        tracked.mention.created_at = utc(received);
+        tracked
     }
 
     /// Runs the chase minute by minute from `from` to `to`, returning when each step fired.

@@ -489,38 +489,22 @@ mod tests {
     use serde_json::{json, Value};
 
     use super::*;
-    use crate::domain::{Author, Member, Mention, MentionKey, State};
+    use crate::domain::{Member, State};
 
     fn tracked(network: Network, state: State) -> Tracked {
         let now = DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
             .unwrap()
             .to_utc();
-        Tracked {
-            number: 12,
-            mention: Mention {
-                key: MentionKey::new("masto", "109"),
-                network,
-                author: Author {
-                    handle: "jane@example.social".into(),
-                    name: Some("Jane".into()),
-                    profile: Some("https://example.social/@jane".into()),
-                },
-                text: "**Acme** [spoof](https://evil.example) <@123> @everyone".into(),
-                link: Some("https://example.social/@jane/109".into()),
-                created_at: now,
-                matched: vec!["acme".into()],
-                language: None,
-                in_reply_to: None,
-                direct: false,
-                review: None,
-            },
-            state,
-            received_at: now,
-            follow_up_of: None,
-            priority: Default::default(),
-            place: Default::default(),
-            copy: Default::default(),
-        }
+        let mut tracked = crate::domain::mention::examples::tracked(network);
+        tracked.state = state;
+        tracked.received_at = now;
+        let mention = &mut tracked.mention;
+        mention.created_at = now;
+        mention.author.name = Some("Jane".into());
+        mention.author.profile = Some("https://example.social/@jane".into());
+        mention.text = "**Acme** [spoof](https://evil.example) <@123> @everyone".into();
+        mention.link = Some("https://example.social/@jane/109".into());
+        tracked
     }
 
     fn labels(tracked: &Tracked) -> Vec<String> {
