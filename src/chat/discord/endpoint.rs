@@ -112,7 +112,8 @@ async fn interactions(
         Ok(interaction) => interaction,
         Err(error) => {
             tracing::warn!(%error, "a signed Discord interaction could not be read");
-            return (StatusCode::BAD_REQUEST, "unreadable interaction").into_response();
+            let said = format!("unreadable interaction: {error}");
+            return (StatusCode::BAD_REQUEST, said).into_response();
         }
     };
     let application = interaction.application_id().get();

@@ -602,6 +602,17 @@ async fn http_mode_answers_pings_and_signed_clicks_and_rejects_forged_or_stale_r
         "nothing changed"
     );
 
+    // Signed but not an interaction serenity can read: refused, saying what is missing.
+    let partial = send(json!({"type": 3, "token": "t"}), &key, now)
+        .await
+        .unwrap();
+    assert_eq!(partial.status(), 400);
+    let said = partial.text().await.unwrap();
+    assert!(
+        said.starts_with("unreadable interaction: missing field"),
+        "{said}"
+    );
+
     let signed = send(claim, &key, now).await.unwrap();
     assert_eq!(signed.status(), 200);
     let answer: Value = serde_json::from_slice(&signed.bytes().await.unwrap()).unwrap();
