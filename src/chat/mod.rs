@@ -279,7 +279,7 @@ mod tests {
     }
 
     fn tracked() -> Tracked {
-        crate::domain::mention::examples::tracked(crate::domain::network::examples::READ_ONLY)
+        crate::domain::examples::tracked(crate::domain::network::examples::READ_ONLY)
     }
 
     #[tokio::test]

@@ -148,13 +148,8 @@ const ALL_DAYS: [Weekday; 7] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::examples::utc;
     use chrono_tz::Europe::Amsterdam;
-
-    fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text)
-            .unwrap()
-            .with_timezone(&Utc)
-    }
 
     fn office() -> BusinessHours {
         BusinessHours::parse("mon-fri 09:00-17:00", Amsterdam).unwrap()

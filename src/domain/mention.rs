@@ -148,46 +148,6 @@ pub struct Tracked {
     pub copy: crate::domain::TextCopy,
 }
 
-/// A mention for the library's unit tests, so each test states only what differs.
-#[cfg(test)]
-pub mod examples {
-    use chrono::DateTime;
-
-    use super::{Author, Mention, MentionKey, Tracked};
-    use crate::domain::{Network, State};
-
-    /// `#12`: an open post `masto/109` on `network` by @jane@example.social saying "acme"
-    /// (which matched), posted and found at the epoch, unrouted, not a complaint.
-    pub fn tracked(network: Network) -> Tracked {
-        Tracked {
-            number: 12,
-            mention: Mention {
-                key: MentionKey::new("masto", "109"),
-                network,
-                author: Author {
-                    handle: "jane@example.social".into(),
-                    name: None,
-                    profile: None,
-                },
-                text: "acme".into(),
-                link: None,
-                created_at: DateTime::UNIX_EPOCH,
-                matched: vec!["acme".into()],
-                language: None,
-                in_reply_to: None,
-                direct: false,
-                review: None,
-            },
-            state: State::Open,
-            received_at: DateTime::UNIX_EPOCH,
-            follow_up_of: None,
-            priority: Default::default(),
-            place: Default::default(),
-            copy: Default::default(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,6 +5,8 @@ pub mod business_hours;
 pub mod command;
 pub mod complaint;
 pub mod cursor;
+#[cfg(test)]
+pub mod examples;
 pub mod health;
 pub mod length;
 pub mod lifecycle;

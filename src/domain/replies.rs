@@ -168,7 +168,7 @@ mod tests {
     use crate::domain::Network;
 
     fn tracked(network: Network, name: Option<&str>, handle: &str) -> Tracked {
-        let mut tracked = crate::domain::mention::examples::tracked(network);
+        let mut tracked = crate::domain::examples::tracked(network);
         let mention = &mut tracked.mention;
         mention.author.handle = handle.into();
         mention.author.name = name.map(Into::into);

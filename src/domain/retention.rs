@@ -181,14 +181,9 @@ fn limit_and_age(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::examples::utc;
     use crate::domain::network::examples::{EXPIRING, LONG};
     use crate::domain::{Member, MentionKey, State, Status};
-
-    fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text)
-            .unwrap()
-            .with_timezone(&Utc)
-    }
 
     const FOUND: &str = "2026-12-01T00:00:00Z";
 
@@ -197,7 +192,7 @@ mod tests {
     }
 
     fn tracked(network: crate::domain::Network, state: State, copy: TextCopy) -> Tracked {
-        let mut tracked = crate::domain::mention::examples::tracked(network);
+        let mut tracked = crate::domain::examples::tracked(network);
         tracked.number = 7;
         tracked.state = state;
         tracked.copy = copy;

@@ -83,13 +83,8 @@ pub fn parse_timezone(text: &str) -> Result<Tz, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::examples::utc;
     use chrono_tz::Europe::Amsterdam;
-
-    fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text)
-            .unwrap()
-            .with_timezone(&Utc)
-    }
 
     fn date(text: &str) -> NaiveDate {
         text.parse().unwrap()

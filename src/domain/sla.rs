@@ -126,14 +126,9 @@ fn claimed_at(state: &State) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::examples::utc;
     use crate::domain::network::examples::LONG;
     use chrono_tz::Europe::Amsterdam;
-
-    fn utc(text: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(text)
-            .unwrap()
-            .with_timezone(&Utc)
-    }
 
     fn sla(release: Option<Duration>) -> Sla {
         Sla {
@@ -146,7 +141,7 @@ mod tests {
     }
 
     fn tracked(received: &str, state: State) -> Tracked {
-        let mut tracked = crate::domain::mention::examples::tracked(LONG);
+        let mut tracked = crate::domain::examples::tracked(LONG);
         tracked.number = 1;
         tracked.state = state;
         tracked.received_at = utc(received);

@@ -495,7 +495,7 @@ mod tests {
         let now = DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
             .unwrap()
             .to_utc();
-        let mut tracked = crate::domain::mention::examples::tracked(network);
+        let mut tracked = crate::domain::examples::tracked(network);
         tracked.state = state;
         tracked.received_at = now;
         let mention = &mut tracked.mention;
