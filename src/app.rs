@@ -427,20 +427,14 @@ impl App {
 
 /// Polls the source on its schedule (and when its stream asks for a backfill) until `stopped`.
 async fn keep_polling(watched: Watched, mut stopped: watch::Receiver<bool>) {
-    let Watched {
-        store,
-        source,
-        rules,
-        backfill,
-        wake,
-    } = watched;
+    let source = watched.source.as_ref();
     loop {
-        if poll(&store, source.as_ref(), &rules).await > 0 {
-            wake.notify_one();
+        if poll(&watched.store, source, &watched.rules).await > 0 {
+            watched.wake.notify_one();
         }
         tokio::select! {
             _ = tokio::time::sleep(source.every()) => {}
-            _ = backfill.notified() => {}
+            _ = watched.backfill.notified() => {}
             _ = stopped.changed() => return,
         }
     }
