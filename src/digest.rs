@@ -14,8 +14,8 @@ use crate::domain::priority::complaints_first;
 use crate::domain::routing::lane_channel;
 use crate::domain::schedule::{local_instant, Daily};
 use crate::domain::stats::{human, percentile};
-use crate::domain::{Actor, HistoryEntry, ListFilter, State, Status, Tracked};
-use crate::store::{Effect, Store, StoreError};
+use crate::domain::{HistoryEntry, Status, Tracked};
+use crate::store::{Effect, Held, Store, StoreError};
 
 /// How many unclaimed mentions, and how many per owner, the digest names; the rest it counts.
 pub const DIGEST_LINES: usize = 15;
@@ -27,8 +27,9 @@ pub struct Owed {
     pub unclaimed: usize,
     /// The most urgent of them, complaints first, then oldest first.
     pub unclaimed_first: Vec<Tracked>,
-    /// Every claimed mention not answered yet.
-    pub claimed: Vec<Tracked>,
+    /// Each member's claimed mentions not answered yet: how many, and the most urgent
+    /// [`DIGEST_LINES`] of them.
+    pub claimed: Vec<Held>,
 }
 
 /// The digest as of `now`, with "yesterday" the local day before `now`'s in `timezone`.
@@ -43,11 +44,21 @@ pub fn compose(
     let today = now.with_timezone(&timezone).date_naive();
     let mut lines = vec![format!("Daily digest for {}", today.format("%A %-d %B %Y"))];
 
-    let mut claimed: BTreeMap<String, Vec<&Tracked>> = BTreeMap::new();
-    for tracked in &owed.claimed {
-        if let State::Claimed { by, .. } = &tracked.state {
-            claimed.entry(by.to_string()).or_default().push(tracked);
-        }
+    // Held per member id; the team knows its members by name, so two ids with one name (one
+    // person in two chats) are one owner here. Each id's first are its most urgent, so the
+    // most urgent of their union are among them.
+    let mut claimed: BTreeMap<String, (usize, Vec<&Tracked>)> = BTreeMap::new();
+    for held in &owed.claimed {
+        let Some(owner) = held.first.iter().find_map(|tracked| tracked.state.holder()) else {
+            continue;
+        };
+        let (total, first) = claimed.entry(owner.to_string()).or_default();
+        *total += held.total;
+        first.extend(
+            held.first
+                .iter()
+                .filter(|tracked| tracked.state.holder().is_some()),
+        );
     }
 
     if owed.unclaimed == 0 && claimed.is_empty() {
@@ -65,15 +76,17 @@ pub fn compose(
     }
     if !claimed.is_empty() {
         lines.push("Claimed, not answered yet:".into());
-        for (owner, mut held) in claimed {
-            held.sort_by_key(|tracked| tracked.received_at);
-            complaints_first(&mut held, |tracked| &tracked.priority);
-            lines.push(format!("  {owner} ({}):", held.len()));
-            for tracked in held.iter().take(DIGEST_LINES) {
+        for (owner, (total, mut first)) in claimed {
+            // Oldest first is by number, the order mentions were found in (as for unclaimed).
+            first.sort_by_key(|tracked| tracked.number);
+            complaints_first(&mut first, |tracked| &tracked.priority);
+            first.truncate(DIGEST_LINES);
+            lines.push(format!("  {owner} ({total}):"));
+            for tracked in &first {
                 lines.push(format!("    {}", line(tracked, now)));
             }
-            if held.len() > DIGEST_LINES {
-                lines.push(format!("    … and {} more", held.len() - DIGEST_LINES));
+            if total > first.len() {
+                lines.push(format!("    … and {} more", total - first.len()));
             }
         }
     }
@@ -156,7 +169,7 @@ impl Digester {
         let owed = Owed {
             unclaimed,
             unclaimed_first: first,
-            claimed: store.list(ListFilter::Claimed, Actor::System)?,
+            claimed: store.most_urgent_held(DIGEST_LINES, None)?,
         };
         let mut text = compose(
             &owed,
@@ -189,12 +202,10 @@ impl Digester {
         let here = |tracked: &Tracked| tracked.place.channel(chat) == channel;
         let since = now - Duration::days(2);
         let (unclaimed, first) = store.most_urgent_in(Status::Open, DIGEST_LINES, chat, channel)?;
-        let mut claimed = store.list(ListFilter::Claimed, Actor::System)?;
-        claimed.retain(|tracked| here(tracked));
         let owed = Owed {
             unclaimed,
             unclaimed_first: first,
-            claimed,
+            claimed: store.most_urgent_held(DIGEST_LINES, Some((chat, channel)))?,
         };
         let mut recent = store.received_or_settled_since(since)?;
         recent.retain(|(tracked, _)| here(tracked));

@@ -77,6 +77,11 @@ pub fn by_owner(member_id: &str, number: u64) -> Vec<u8> {
     key
 }
 
+/// The member id a [`by_owner`] key starts with.
+pub fn owner_of(key: &[u8]) -> &[u8] {
+    &key[..key.len().saturating_sub(9)]
+}
+
 pub fn history(number: u64, seq: u64) -> Vec<u8> {
     let mut key = number.to_be_bytes().to_vec();
     key.extend_from_slice(&seq.to_be_bytes());
@@ -144,6 +149,7 @@ mod tests {
         assert!(by_status(Status::Open, u64::MAX) < by_status(Status::Claimed, 1));
         assert_eq!(read_u64(&number(123_456)), 123_456);
         assert_eq!(trailing_number(&by_owner("jane", 42)), 42);
+        assert_eq!(owner_of(&by_owner("jane", 42)), b"jane");
     }
 
     #[test]

@@ -40,6 +40,7 @@ pub use location::{DatabaseUrl, Location};
 pub use mentions::Page;
 pub use outbox::{Effect, OutboxEntry, OutboxId};
 pub use storm::StormMode;
+pub use windows::Held;
 
 /// Bumped whenever the on-disk layout changes; a store written by another version is refused
 /// rather than misread, except the versions [`Store::upgrade`] knows how to bring forward.

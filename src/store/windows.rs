@@ -2,7 +2,7 @@
 //! only the mentions in the window, so the bot's memory and the time a report takes follow the
 //! window, not the years of mentions behind it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
 use chrono::{DateTime, Utc};
 
@@ -10,6 +10,14 @@ use super::engine::{Scan, Tree};
 use super::{decode, keys, Result, Store};
 use crate::domain::routing::lane_channel;
 use crate::domain::{HistoryEntry, Status, Tracked};
+
+/// One member's claimed mentions: how many, and the most urgent of them.
+#[derive(Debug, Clone, Default)]
+pub struct Held {
+    pub total: usize,
+    /// Complaints first (the highest score first), then oldest first.
+    pub first: Vec<Tracked>,
+}
 
 impl Store {
     /// Mentions found at or after `from`, with their histories, oldest first: what the chart
@@ -102,6 +110,61 @@ impl Store {
             (lane_channel(lane, chat) == channel).then_some(false)
         })?;
         Ok((total, self.numbered(numbers)?))
+    }
+
+    /// Every member's claimed mentions, each member's first `limit` picked from the status and
+    /// owner indexes, so only those are read: reading all of them would page in a node of the
+    /// mentions tree for nearly each one (they are spread over the years), which sled's cache
+    /// does not give back. `here` (a chat, and its channel or `None` for the chat's own) keeps
+    /// the mentions that live there; `None` keeps all.
+    pub fn most_urgent_held(
+        &self,
+        limit: usize,
+        here: Option<(&str, Option<&str>)>,
+    ) -> Result<Vec<Held>> {
+        let mut owners: HashMap<u64, Vec<u8>> = HashMap::new();
+        for entry in self.engine.scan(Tree::ByOwner, Scan::all().keys()) {
+            let (key, _) = entry?;
+            owners.insert(keys::trailing_number(&key), keys::owner_of(&key).to_vec());
+        }
+        // Per member, a max-heap whose top is the one to drop next (as `first_ranked`).
+        let mut held: BTreeMap<Vec<u8>, (usize, BinaryHeap<keys::RankOrder>)> = BTreeMap::new();
+        let claimed = Scan::prefix(&keys::status_prefix(Status::Claimed));
+        for entry in self.engine.scan(Tree::ByStatus, claimed) {
+            let (key, value) = entry?;
+            if here
+                .is_some_and(|(chat, channel)| lane_channel(&keys::lane(&value), chat) != channel)
+            {
+                continue;
+            }
+            let number = keys::trailing_number(&key);
+            let owner = match owners.remove(&number) {
+                Some(owner) => owner,
+                // Both indexes change in one transaction; should they ever disagree, the
+                // mention itself says who holds it.
+                None => self
+                    .mention(number)?
+                    .state
+                    .holder()
+                    .map(|member| member.id.as_bytes().to_vec())
+                    .unwrap_or_default(),
+            };
+            let (total, first) = held.entry(owner).or_default();
+            *total += 1;
+            first.push(keys::rank_order(&value, number));
+            if first.len() > limit {
+                first.pop();
+            }
+        }
+        held.into_values()
+            .map(|(total, first)| {
+                let numbers = first.into_sorted_vec().into_iter().map(|rank| rank.2);
+                Ok(Held {
+                    total,
+                    first: self.numbered(numbers.collect())?,
+                })
+            })
+            .collect()
     }
 
     /// The lanes of the mentions still owed an answer, from the status index alone: the

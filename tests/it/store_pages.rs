@@ -189,6 +189,72 @@ async fn the_digest_names_the_most_urgent_and_counts_the_rest(backend) {
 }
 }
 
+on_both! {
+#[tokio::test]
+async fn the_digest_names_each_owners_most_urgent_and_counts_the_rest(backend) {
+    let place = backend.place();
+    let store = place.open(vec![]);
+    let now = Utc::now();
+    for n in 1..=40u64 {
+        let text = match n {
+            5 | 33 => COMPLAINT,
+            12 => MILD,
+            _ => "Acme coffee is nice",
+        };
+        let received = now - Duration::minutes(40 - n as i64);
+        store
+            .ingest("feed", &[mention(n, text)], &Cursor::default(), received)
+            .unwrap();
+    }
+    // Two members named jane (two chats' ids): the digest knows them by name, as one.
+    let (jane, bob, other_jane) = (
+        Member::new("U1", "jane"),
+        Member::new("U2", "bob"),
+        Member::new("D3", "jane"),
+    );
+    // Claimed out of order: the digest orders by urgency, not by when they were claimed.
+    for n in (1..=20).rev() {
+        store.apply(n, &jane, &Action::Claim, now).await.unwrap();
+    }
+    for n in [23, 21, 22] {
+        store.apply(n, &bob, &Action::Claim, now).await.unwrap();
+    }
+    for n in [33, 24] {
+        store.apply(n, &other_jane, &Action::Claim, now).await.unwrap();
+    }
+    // Answered ones are owed nothing.
+    store.apply(25, &bob, &Action::Claim, now).await.unwrap();
+    store
+        .apply(25, &bob, &Action::Ignore { reason: None }, now)
+        .await
+        .unwrap();
+    let claimed = |text: &str| -> Vec<String> {
+        let from = text
+            .find("Claimed, not answered yet:\n")
+            .expect("a claimed section");
+        text[from..]
+            .lines()
+            .skip(1)
+            .take_while(|line| line.starts_with("  "))
+            .map(|line| match line.find('#') {
+                Some(at) => line[at..].split(' ').next().unwrap_or_default().to_string(),
+                None => line.trim().to_string(),
+            })
+            .collect()
+    };
+    let expected = [
+        "@bob (3):", "#21", "#22", "#23", "@jane (22):", "#5", "#33", "#12", "#1", "#2", "#3",
+        "#4", "#6", "#7", "#8", "#9", "#10", "#11", "#13", "#14", "… and 7 more",
+    ];
+    let text = Digester::text(&store, chrono_tz::UTC, now).unwrap();
+    assert_eq!(claimed(&text), expected, "{text}");
+    assert!(text.contains("Unclaimed (14):"), "{text}");
+    // A channel's digest (here the chat's own, which holds every unrouted mention) the same.
+    let here = Digester::text_in(&store, chrono_tz::UTC, now, "shell", None).unwrap();
+    assert_eq!(claimed(&here), expected, "{here}");
+}
+}
+
 #[tokio::test]
 async fn a_store_of_the_previous_schema_is_brought_forward_at_open() {
     let dir = tempfile::tempdir().unwrap();
