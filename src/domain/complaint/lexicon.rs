@@ -106,12 +106,15 @@ pub struct Compiled {
     /// Patterns that start with a prefix, by the prefix's first character: tried only at
     /// words that start with it.
     pub by_prefix: FxHashMap<char, Vec<usize>>,
+    /// The ASCII first characters of `by_prefix`, as bits: most words start with a letter no
+    /// prefix starts with, and are answered without a lookup.
+    pub prefix_ascii: u128,
     /// (symbol, its signal)
     pub symbols: Vec<(String, usize)>,
-    /// The first characters of the symbols, so a post is scanned for them once: ASCII ones as
-    /// bits (most of a post is ASCII, and most of it starts no symbol), the rest listed.
-    pub symbol_ascii: u128,
-    pub symbol_starts: Vec<char>,
+    /// The first bytes of the symbols (UTF-8), as bits, so a post is scanned for them once,
+    /// byte by byte: most of a post starts no symbol. A first byte is never a continuation
+    /// byte, so a match is always on a character boundary.
+    pub symbol_bytes: [u64; 4],
     /// The `num` class's bit: digits belong to it without being listed.
     pub num_class: Option<WordClasses>,
 }
@@ -263,7 +266,12 @@ impl Compiled {
                         list.push(at);
                     }
                 }
-                First::Prefix(initial) => self.by_prefix.entry(initial).or_default().push(at),
+                First::Prefix(initial) => {
+                    if initial.is_ascii() {
+                        self.prefix_ascii |= 1 << (initial as u32);
+                    }
+                    self.by_prefix.entry(initial).or_default().push(at)
+                }
             }
             self.patterns.push((pattern, index));
         }
@@ -272,24 +280,27 @@ impl Compiled {
                 return Err("a symbol is empty".to_string());
             }
             self.symbols.push((symbol.clone(), index));
-            match symbol.chars().next() {
-                Some(initial) if initial.is_ascii() => self.symbol_ascii |= 1 << (initial as u32),
-                Some(initial) if !self.symbol_starts.contains(&initial) => {
-                    self.symbol_starts.push(initial)
-                }
-                _ => {}
+            if let Some(&first) = symbol.as_bytes().first() {
+                self.symbol_bytes[usize::from(first >> 6)] |= 1 << (first & 63);
             }
         }
         Ok(())
     }
 
-    /// Whether a symbol may start at `c`.
-    pub fn starts_symbol(&self, c: char) -> bool {
-        if c.is_ascii() {
-            self.symbol_ascii & (1 << (c as u32)) != 0
-        } else {
-            self.symbol_starts.contains(&c)
+    /// Whether a symbol may start with the byte `b`.
+    pub fn starts_symbol(&self, b: u8) -> bool {
+        self.symbol_bytes[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+    }
+
+    /// The patterns that start with a prefix of `word`'s first character.
+    pub fn prefix_patterns(&self, word: &str) -> &[usize] {
+        let Some(initial) = word.chars().next() else {
+            return &[];
+        };
+        if initial.is_ascii() && self.prefix_ascii & (1 << (initial as u32)) == 0 {
+            return &[];
         }
+        self.by_prefix.get(&initial).map_or(&[], Vec::as_slice)
     }
 
     /// The classes of a word, given its vocabulary entry (digits are in `num`).

@@ -83,10 +83,24 @@ pub fn read_up_to(text: &str) -> usize {
     cut
 }
 
-/// The sentences of `text` (at most [`MAX_BYTES`] of it).
-pub fn sentences(text: &str) -> Vec<Sentence<'_>> {
+/// The words of a post, all sentences in one list: one allocation for the words and one for
+/// the sentences, however long the post (scoring runs on every mention at ingest).
+#[derive(Debug, Default)]
+pub struct Tokens<'a> {
+    pub words: Vec<Word<'a>>,
+    /// Each sentence as the range of its words in `words`; none is empty.
+    pub sentences: Vec<std::ops::Range<usize>>,
+}
+
+/// The words and sentences of `text` (at most [`MAX_BYTES`] of it).
+pub fn read(text: &str) -> Tokens<'_> {
     let text = &text[..read_up_to(text)];
-    let mut sentences = vec![Sentence::default()];
+    // About one word per six bytes of prose: one allocation for most posts.
+    let mut tokens = Tokens {
+        words: Vec::with_capacity(text.len() / 6 + 1),
+        sentences: Vec::new(),
+    };
+    let mut sentence_start = 0;
     let mut clause = 0u16;
     let mut chars = text.char_indices().peekable();
     while let Some((at, c)) = chars.next() {
@@ -106,22 +120,21 @@ pub fn sentences(text: &str) -> Vec<Sentence<'_>> {
             }
             let folded = fold(&text[at..end]);
             if !folded.is_empty() {
-                if let Some(sentence) = sentences.last_mut() {
-                    sentence.words.push(Word {
-                        text: folded,
-                        start: at,
-                        end,
-                        clause,
-                    });
-                }
+                tokens.words.push(Word {
+                    text: folded,
+                    start: at,
+                    end,
+                    clause,
+                });
             }
         } else if SENTENCE_ENDS.contains(&c) {
             // "7.99" and "6,95" are one number, not two sentences.
             let digit_around = c == '.'
                 && text[..at].ends_with(|p: char| p.is_ascii_digit())
                 && chars.peek().is_some_and(|(_, n)| n.is_ascii_digit());
-            if !digit_around && sentences.last().is_some_and(|s| !s.words.is_empty()) {
-                sentences.push(Sentence::default());
+            if !digit_around && tokens.words.len() > sentence_start {
+                tokens.sentences.push(sentence_start..tokens.words.len());
+                sentence_start = tokens.words.len();
                 clause = 0;
             }
         } else if CLAUSE_ENDS.contains(&c) {
@@ -133,10 +146,22 @@ pub fn sentences(text: &str) -> Vec<Sentence<'_>> {
             }
         }
     }
-    if sentences.last().is_some_and(|s| s.words.is_empty()) {
-        sentences.pop();
+    if tokens.words.len() > sentence_start {
+        tokens.sentences.push(sentence_start..tokens.words.len());
     }
+    tokens
+}
+
+/// The sentences of `text` (at most [`MAX_BYTES`] of it), each with its own words.
+pub fn sentences(text: &str) -> Vec<Sentence<'_>> {
+    let Tokens { words, sentences } = read(text);
+    let mut words = words.into_iter();
     sentences
+        .into_iter()
+        .map(|range| Sentence {
+            words: words.by_ref().take(range.len()).collect(),
+        })
+        .collect()
 }
 
 /// The folded words of a pattern or a list entry, read exactly as post text is.
