@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Action, ListFilter, Member, State};
+use crate::domain::{Action, Actor, ListFilter, State};
 use crate::sources::Source;
 use crate::store::{Store, StoreError};
 
@@ -29,9 +29,8 @@ impl AnswerWatch {
 
     /// Checks every mention still owed; returns how many were found answered.
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
-        let system = Member::new("earshot", "earshot");
         let mut found = 0;
-        for tracked in self.store.list(ListFilter::Open, &system)? {
+        for tracked in self.store.list(ListFilter::Open, Actor::System)? {
             // An answer on its way through earshot settles by itself.
             if matches!(
                 tracked.state,
@@ -58,7 +57,7 @@ impl AnswerWatch {
             };
             match self
                 .store
-                .apply(tracked.number, &system, &action, now)
+                .apply(tracked.number, Actor::System, &action, now)
                 .await
             {
                 Ok(_) => found += 1,

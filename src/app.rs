@@ -1,17 +1,18 @@
 //! Wires the config into running parts: sources polled on their schedules, the outbox worker,
 //! and the terminal chat reading commands, under one supervisor with an explicit shutdown.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
 use tokio::sync::{watch, Notify};
-use tokio::task::JoinSet;
 
 mod leader;
 mod pushes;
 mod streaming;
+mod tasks;
+
+use tasks::Tasks;
 
 pub use leader::{Leadership, LEASE_TTL, RENEW_EVERY};
 pub use pushes::{push_cursor_name, Pushes};
@@ -46,6 +47,8 @@ const FOLLOW_UP_EVERY: Duration = Duration::from_secs(60);
 const ANSWER_CHECK_EVERY: Duration = Duration::from_secs(15 * 60);
 /// How long shutdown waits for in-flight work before leaving it to the outbox for next time.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// The one task that may end on its own: stdin closes when nobody types (a service).
+const TERMINAL_INPUT: &str = "terminal input";
 
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -202,8 +205,13 @@ impl App {
 
     /// The hourly look at copied texts whose network's terms limit how long they are kept.
     pub fn retention(&self) -> Retention {
+        self.retention_on(&self.store)
+    }
+
+    /// Copies looked after through `store` (the leader's, fenced).
+    fn retention_on(&self, store: &Store) -> Retention {
         Retention::new(
-            self.store.clone(),
+            store.clone(),
             self.sources
                 .iter()
                 .map(|(source, _)| source.clone())
@@ -246,14 +254,12 @@ impl App {
     /// `earshot run`: until Ctrl-C or SIGTERM.
     pub async fn run(self) -> Result<(), AppError> {
         let (stop, stopped) = watch::channel(false);
-        let mut tasks = JoinSet::new();
-        let mut names = HashMap::new();
+        let mut tasks = Tasks::default();
 
         // Several processes may run on one database: the leader lease decides which polls.
         let holder = leader::holder_name();
         let (campaign, leadership) = leader::campaign(self.store.clone(), &holder);
-        let id = tasks.spawn(campaign.run(stopped.clone())).id();
-        names.insert(id, "leader lease".to_string());
+        tasks.spawn("leader lease", campaign.run(stopped.clone()));
         let leader_store = self.store.fenced(leadership.fence());
 
         for (source, rules) in self.sources.clone() {
@@ -263,58 +269,32 @@ impl App {
                 let name = format!("stream {}", source.name());
                 let (store, source, rules) = (leader_store.clone(), source.clone(), rules.clone());
                 let (backfill, wake) = (backfill.clone(), self.wake.clone());
-                let leadership = leadership.clone();
-                let stopped = stopped.clone();
-                let id = tasks
-                    .spawn(async move {
-                        leadership
-                            .while_leading(stopped, |term| {
-                                follow(
-                                    store.clone(),
-                                    source.clone(),
-                                    rules.clone(),
-                                    backfill.clone(),
-                                    wake.clone(),
-                                    term,
-                                )
-                            })
-                            .await
-                    })
-                    .id();
-                names.insert(id, name);
+                tasks.spawn_leading(name, &leadership, &stopped, move |term| {
+                    follow(
+                        store.clone(),
+                        source.clone(),
+                        rules.clone(),
+                        backfill.clone(),
+                        wake.clone(),
+                        term,
+                    )
+                });
             }
-            let store = leader_store.clone();
-            let wake = self.wake.clone();
+            let (store, wake) = (leader_store.clone(), self.wake.clone());
             let name = format!("source {}", source.name());
-            let leadership = leadership.clone();
-            let stopped = stopped.clone();
-            let id = tasks
-                .spawn(async move {
-                    leadership
-                        .while_leading(stopped, |term| {
-                            keep_polling(
-                                store.clone(),
-                                source.clone(),
-                                rules.clone(),
-                                backfill.clone(),
-                                wake.clone(),
-                                term,
-                            )
-                        })
-                        .await
-                })
-                .id();
-            names.insert(id, name);
+            tasks.spawn_leading(name, &leadership, &stopped, move |term| {
+                keep_polling(
+                    store.clone(),
+                    source.clone(),
+                    rules.clone(),
+                    backfill.clone(),
+                    wake.clone(),
+                    term,
+                )
+            });
         }
-        let id = tasks
-            .spawn(
-                self.outbox
-                    .clone()
-                    .with_holder(&holder)
-                    .run(stopped.clone()),
-            )
-            .id();
-        names.insert(id, "outbox".to_string());
+        let outbox = self.outbox.clone().with_holder(&holder);
+        tasks.spawn("outbox", outbox.run(stopped.clone()));
 
         if let Some(settings) = self.meta_webhooks.clone() {
             let pushes = Pushes::new(self.store.clone(), &self.sources, self.wake.clone());
@@ -327,88 +307,62 @@ impl App {
                 .map_err(|source| AppError::Webhooks { address, source })?;
             tracing::info!(%address, path = crate::webhooks::meta::PATH, "serving Meta's webhooks");
             let stopped = stopped.clone();
-            let id = tasks
-                .spawn(async move {
-                    let receiver = Arc::new(pushes);
-                    if let Err(error) =
-                        crate::webhooks::meta::serve(listener, settings, receiver, stopped).await
-                    {
-                        tracing::error!(%error, "Meta's webhook endpoint failed");
-                    }
-                })
-                .id();
-            names.insert(id, "Meta webhooks".to_string());
+            tasks.spawn("Meta webhooks", async move {
+                let receiver = Arc::new(pushes);
+                if let Err(error) =
+                    crate::webhooks::meta::serve(listener, settings, receiver, stopped).await
+                {
+                    tracing::error!(%error, "Meta's webhook endpoint failed");
+                }
+            });
         }
 
         // The first storage failure (a full disk) stops the app, whichever task met it.
         let store = self.store.clone();
         let mut store_stopped = stopped.clone();
-        let id = tasks
-            .spawn(async move {
-                while store.broken().is_none() {
-                    tokio::select! {
-                        _ = tokio::time::sleep(STORE_CHECK_EVERY) => {}
-                        _ = store_stopped.changed() => return,
-                    }
+        tasks.spawn("store", async move {
+            while store.broken().is_none() {
+                tokio::select! {
+                    _ = tokio::time::sleep(STORE_CHECK_EVERY) => {}
+                    _ = store_stopped.changed() => return,
                 }
-            })
-            .id();
-        names.insert(id, "store".to_string());
+            }
+        });
 
         let follow_up = Arc::new(self.follow_up_on(&leader_store));
         let wake = self.wake.clone();
-        let id = tasks
-            .spawn({
-                let (leadership, stopped) = (leadership.clone(), stopped.clone());
-                async move {
-                    leadership
-                        .while_leading(stopped, |term| {
-                            keep_following_up(follow_up.clone(), wake.clone(), term)
-                        })
-                        .await
-                }
-            })
-            .id();
-        names.insert(id, "follow-up".to_string());
+        tasks.spawn_leading("follow-up", &leadership, &stopped, move |term| {
+            keep_following_up(follow_up.clone(), wake.clone(), term)
+        });
 
-        let id = tasks
-            .spawn(self.retention().run(self.wake.clone(), stopped.clone()))
-            .id();
-        names.insert(id, "retention".to_string());
+        // Looking after copies reads the networks again and writes history: the leader's work.
+        let retention = Arc::new(self.retention_on(&leader_store));
+        let wake = self.wake.clone();
+        tasks.spawn_leading("retention", &leadership, &stopped, move |term| {
+            let (retention, wake) = (retention.clone(), wake.clone());
+            async move { retention.run(wake, term).await }
+        });
 
         for chat in self.chats.clone() {
             let name = format!("chat {}", chat.name());
             let desk = self.desk.clone();
-            let stopped = stopped.clone();
-            let id = if chat.listens_alone() {
-                let leadership = leadership.clone();
-                tasks.spawn(async move {
-                    leadership
-                        .while_leading(stopped, |term| {
-                            keep_listening(chat.clone(), desk.clone(), term)
-                        })
-                        .await
-                })
+            if chat.listens_alone() {
+                tasks.spawn_leading(name, &leadership, &stopped, move |term| {
+                    keep_listening(chat.clone(), desk.clone(), term)
+                });
             } else {
-                tasks.spawn(keep_listening(chat, desk, stopped))
+                tasks.spawn(name, keep_listening(chat, desk, stopped.clone()));
             }
-            .id();
-            names.insert(id, name);
         }
 
         // The terminal reads what is typed whether or not it relays cards (`[chat.shell]`).
-        let id = tasks
-            .spawn({
-                let (shell, desk) = (self.shell.clone(), self.desk.clone());
-                let stopped = stopped.clone();
-                async move {
-                    if let Err(error) = shell.listen(desk, stopped).await {
-                        tracing::warn!(%error, "the terminal stopped reading");
-                    }
-                }
-            })
-            .id();
-        names.insert(id, "terminal input".to_string());
+        let (shell, desk) = (self.shell.clone(), self.desk.clone());
+        let shell_stopped = stopped.clone();
+        tasks.spawn(TERMINAL_INPUT, async move {
+            if let Err(error) = shell.listen(desk, shell_stopped).await {
+                tracing::warn!(%error, "the terminal stopped reading");
+            }
+        });
 
         tracing::info!("earshot is running; Ctrl-C stops it");
         let mut failed = None;
@@ -420,13 +374,8 @@ impl App {
                     result.map_err(AppError::Signals)?;
                     break;
                 }
-                Some(ended) = tasks.join_next_with_id() => {
-                    let (id, outcome) = match ended {
-                        Ok((id, ())) => (id, "ended".to_string()),
-                        Err(error) => (error.id(), format!("failed: {error}")),
-                    };
-                    let name = names.get(&id).cloned().unwrap_or_default();
-                    if name == "terminal input" {
+                Some((name, outcome)) = tasks.next_stopped() => {
+                    if name == TERMINAL_INPUT {
                         tracing::debug!("terminal input closed");
                         continue;
                     }
@@ -439,11 +388,9 @@ impl App {
         }
         tracing::info!("shutting down");
         let _ = stop.send(true);
-        if tokio::time::timeout(SHUTDOWN_GRACE, async {
-            while tasks.join_next().await.is_some() {}
-        })
-        .await
-        .is_err()
+        if tokio::time::timeout(SHUTDOWN_GRACE, tasks.join_all())
+            .await
+            .is_err()
         {
             tracing::warn!(
                 "work still in flight at shutdown stays in the outbox for the next start"

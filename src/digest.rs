@@ -14,7 +14,7 @@ use crate::domain::priority::complaints_first;
 use crate::domain::routing::lane_channel;
 use crate::domain::schedule::{local_instant, Daily};
 use crate::domain::stats::{human, percentile};
-use crate::domain::{HistoryEntry, ListFilter, Member, State, Status, Tracked};
+use crate::domain::{Actor, HistoryEntry, ListFilter, State, Status, Tracked};
 use crate::store::{Effect, Store, StoreError};
 
 /// How many unclaimed mentions, and how many per owner, the digest names; the rest it counts.
@@ -156,7 +156,7 @@ impl Digester {
         let owed = Owed {
             unclaimed,
             unclaimed_first: first,
-            claimed: store.list(ListFilter::Claimed, &Member::new("earshot", "earshot"))?,
+            claimed: store.list(ListFilter::Claimed, Actor::System)?,
         };
         let mut text = compose(
             &owed,
@@ -189,7 +189,7 @@ impl Digester {
         let here = |tracked: &Tracked| tracked.place.channel(chat) == channel;
         let since = now - Duration::days(2);
         let (unclaimed, first) = store.most_urgent_in(Status::Open, DIGEST_LINES, chat, channel)?;
-        let mut claimed = store.list(ListFilter::Claimed, &Member::new("earshot", "earshot"))?;
+        let mut claimed = store.list(ListFilter::Claimed, Actor::System)?;
         claimed.retain(|tracked| here(tracked));
         let owed = Owed {
             unclaimed,

@@ -560,13 +560,8 @@ impl Outbox {
         effect: &Effect,
         now: DateTime<Utc>,
     ) -> Result<Result<(), Failure>, StoreError> {
-        let message = |number| -> Result<String, StoreError> {
-            // A card not shown (yet) has no message; chats then note it in the channel.
-            Ok(self
-                .store
-                .message_ref(chat.name(), number)?
-                .unwrap_or_default())
-        };
+        // A card not shown (yet) has no message; chats then note it in the channel.
+        let message = |number| self.store.message_ref(chat.name(), number);
         let sent = match effect {
             Effect::Digest { text, channel, .. } | Effect::Alert { text, channel, .. } => {
                 chat.post_notice_in(channel.as_deref(), text, now).await
@@ -576,7 +571,7 @@ impl Outbox {
                 number, text, ping, ..
             } => {
                 let tracked = self.store.mention(*number)?;
-                chat.nudge(&message(*number)?, &tracked, text, ping, now)
+                chat.nudge(message(*number)?.as_deref(), &tracked, text, ping, now)
                     .await
             }
             Effect::Remind {
@@ -586,7 +581,7 @@ impl Outbox {
                 ..
             } => {
                 let tracked = self.store.mention(*number)?;
-                chat.notify_member(member, &message(*number)?, &tracked, text, now)
+                chat.notify_member(member, message(*number)?.as_deref(), &tracked, text, now)
                     .await
             }
             Effect::Report { text, days, .. } => match crate::report::chart::render(days) {

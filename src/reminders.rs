@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::lifecycle::ago;
 use crate::domain::sla::{next_step, Sla, Step};
-use crate::domain::{Action, ListFilter, Member, State};
+use crate::domain::{Action, Actor, ListFilter, State};
 use crate::store::{Effect, Store, StoreError};
 
 pub struct Reminders {
@@ -24,9 +24,8 @@ impl Reminders {
 
     /// Carries out every step due at `now`; returns how many.
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
-        let system = Member::new("earshot", "earshot");
         let mut done = 0;
-        for tracked in self.store.list(ListFilter::Open, &system)? {
+        for tracked in self.store.list(ListFilter::Open, Actor::System)? {
             let chase = self.store.chase(tracked.number)?;
             let Some(step) = next_step(&self.sla, &tracked, &chase, now) else {
                 continue;
@@ -67,7 +66,7 @@ impl Reminders {
                         .collect()
                 }
                 Step::Release { .. } => {
-                    match self.store.apply(number, &system, &Action::ReleaseStale, now).await {
+                    match self.store.apply(number, Actor::System, &Action::ReleaseStale, now).await {
                         Ok(_) => {}
                         // The owner acted meanwhile; next tick sees the new state.
                         Err(StoreError::Refused(_)) => continue,

@@ -49,7 +49,7 @@ impl Retention {
 
     /// Ticks at start and then every [`EVERY`] until `stopped`, waking the outbox for the card
     /// updates a tick queued.
-    pub async fn run(self, wake: Arc<Notify>, mut stopped: watch::Receiver<bool>) {
+    pub async fn run(&self, wake: Arc<Notify>, mut stopped: watch::Receiver<bool>) {
         loop {
             match self.tick(Utc::now()).await {
                 Ok(0) => {}

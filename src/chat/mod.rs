@@ -107,10 +107,12 @@ pub trait Chat: Send + Sync {
     }
 
     /// Chases an unclaimed mention in its thread, alerting `ping` (member names, `@oncall`, or
-    /// `@channel` for everyone). By default a thread note through [`Chat::update`].
+    /// `@channel` for everyone). `message` is the mention's card, `None` when it is not shown
+    /// (yet, or its post failed for good): the reminder then goes to the channel itself. By
+    /// default a thread note through [`Chat::update`], or a notice without a card.
     async fn nudge(
         &self,
-        message: &str,
+        message: Option<&str>,
         mention: &Tracked,
         text: &str,
         ping: &[String],
@@ -121,15 +123,22 @@ pub trait Chat: Send + Sync {
         } else {
             format!("{} {text}", ping.join(" "))
         };
-        self.update(message, mention, &note, now).await
+        match message {
+            Some(message) => self.update(message, mention, &note, now).await,
+            None => {
+                self.post_notice(&format!("#{}: {note}", mention.number), now)
+                    .await
+            }
+        }
     }
 
     /// Tells `member` something about a mention they hold: a direct message where the chat has
-    /// them; by default a note in the mention's thread that names them.
+    /// them; by default a note in the mention's thread (`message`, as for [`Chat::nudge`]) that
+    /// names them.
     async fn notify_member(
         &self,
         member: &Member,
-        message: &str,
+        message: Option<&str>,
         mention: &Tracked,
         text: &str,
         now: DateTime<Utc>,
@@ -236,7 +245,94 @@ impl From<crate::net::Failure> for ChatError {
 
 #[cfg(test)]
 mod tests {
-    use super::caught;
+    use super::*;
+    use crate::domain::{Author, Mention, MentionKey, State};
+
+    /// A chat that keeps every default and records what reaches `update` and `post_notice`.
+    #[derive(Default)]
+    struct Recording(std::sync::Mutex<Vec<String>>);
+
+    #[async_trait]
+    impl Chat for Recording {
+        fn name(&self) -> &str {
+            "recording"
+        }
+
+        async fn post(&self, _: &Tracked, _: DateTime<Utc>) -> Result<String, ChatError> {
+            Ok("card-12".into())
+        }
+
+        async fn update(
+            &self,
+            message: &str,
+            _: &Tracked,
+            note: &str,
+            _: DateTime<Utc>,
+        ) -> Result<(), ChatError> {
+            self.0.lock().unwrap().push(format!("{message}: {note}"));
+            Ok(())
+        }
+
+        async fn post_notice(&self, text: &str, _: DateTime<Utc>) -> Result<(), ChatError> {
+            self.0.lock().unwrap().push(format!("notice: {text}"));
+            Ok(())
+        }
+    }
+
+    fn tracked() -> Tracked {
+        let now = DateTime::UNIX_EPOCH;
+        Tracked {
+            number: 12,
+            mention: Mention {
+                key: MentionKey::new("masto", "109"),
+                network: crate::domain::network::examples::READ_ONLY,
+                author: Author {
+                    handle: "jane@example.social".into(),
+                    name: None,
+                    profile: None,
+                },
+                text: "acme".into(),
+                link: None,
+                created_at: now,
+                matched: vec!["acme".into()],
+                language: None,
+                in_reply_to: None,
+                direct: false,
+                review: None,
+            },
+            state: State::Open,
+            received_at: now,
+            follow_up_of: None,
+            priority: Default::default(),
+            place: Default::default(),
+            copy: Default::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reminder_goes_to_the_card_or_without_one_to_the_channel() {
+        let chat = Recording::default();
+        let now = DateTime::UNIX_EPOCH;
+        let jane = Member::new("U1", "jane");
+        let ping = ["@oncall".to_string()];
+        chat.nudge(Some("card-12"), &tracked(), "still open", &ping, now)
+            .await
+            .unwrap();
+        chat.nudge(None, &tracked(), "still open", &ping, now)
+            .await
+            .unwrap();
+        chat.notify_member(&jane, None, &tracked(), "yours", now)
+            .await
+            .unwrap();
+        assert_eq!(
+            chat.0.into_inner().unwrap(),
+            [
+                "card-12: @oncall still open",
+                "notice: #12: @oncall still open",
+                "notice: #12: @jane yours",
+            ]
+        );
+    }
 
     #[tokio::test]
     async fn a_panic_while_handling_a_command_is_caught() {

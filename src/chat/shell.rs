@@ -188,7 +188,7 @@ impl Chat for Shell {
 
     async fn nudge(
         &self,
-        _message: &str,
+        _message: Option<&str>,
         mention: &Tracked,
         text: &str,
         ping: &[String],
@@ -204,7 +204,7 @@ impl Chat for Shell {
     async fn notify_member(
         &self,
         member: &Member,
-        _message: &str,
+        _message: Option<&str>,
         mention: &Tracked,
         text: &str,
         _now: DateTime<Utc>,

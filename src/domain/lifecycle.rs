@@ -11,12 +11,16 @@ use serde::{Deserialize, Serialize};
 use super::network::{Network, ReplyPath};
 
 mod access;
+mod actor;
 mod offers;
 mod snooze;
+mod step;
 
 pub use access::{permit, Answerers, Role};
+pub use actor::Actor;
 pub use offers::{offers, Offer};
 pub use snooze::snooze_until;
+pub use step::Step;
 
 /// A person on the team, as a chat adapter identifies them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -62,24 +66,25 @@ pub enum State {
         answering: bool,
     },
     Answered {
-        by: Member,
+        by: Actor,
         at: DateTime<Utc>,
         link: Option<String>,
     },
     Done {
-        by: Member,
+        by: Actor,
         at: DateTime<Utc>,
         note: Option<String>,
     },
     Ignored {
-        by: Member,
+        by: Actor,
         at: DateTime<Utc>,
         reason: Option<String>,
     },
 }
 
-/// The coarse state, for indexes and filters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// The coarse state, for indexes and filters; stored as its label in history entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Status {
     Open,
     Claimed,
@@ -221,9 +226,10 @@ impl Action {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {
     pub at: DateTime<Utc>,
-    pub by: Member,
-    pub from: String,
-    pub to: String,
+    pub by: Actor,
+    /// The status before the step; `None` for its arrival, which had none.
+    pub from: Option<Status>,
+    pub to: Step,
     pub note: Option<String>,
 }
 
@@ -231,7 +237,7 @@ impl HistoryEntry {
     /// Whether this step closed the mention as handled: answered, through earshot or not, or
     /// done. The first such step is when stats and the digest count it answered.
     pub fn settles(&self) -> bool {
-        matches!(self.to.as_str(), "answered" | "done")
+        self.to.settles()
     }
 
     /// The line shown in a thread or the terminal: "claimed by @jane".
@@ -296,6 +302,8 @@ pub enum Refusal {
     },
     #[error("Only the outbox can {verb} #{number}.")]
     SystemOnly { number: u64, verb: &'static str },
+    #[error("Only a member of the team can {verb} #{number}.")]
+    PeopleOnly { number: u64, verb: &'static str },
     #[error("Only the team's answerers may post answers on the networks; ask one of them to answer #{number} (the list is `answerers` under [chat.{chat}]). You can still claim it, or mark it done if it was answered elsewhere.")]
     NotAnAnswerer { number: u64, chat: String },
     #[error("That is too long to snooze; pick a date instead.")]
@@ -335,10 +343,11 @@ pub struct Subject<'a> {
 /// Decides whether `actor` may do `action` to the mention, and what follows if so.
 pub fn apply(
     subject: Subject<'_>,
-    actor: &Member,
+    actor: impl Into<Actor>,
     action: &Action,
     now: DateTime<Utc>,
 ) -> Result<Transition, Refusal> {
+    let actor = &actor.into();
     let (next, note) = match action {
         Action::AnswerDelivered { link } => settle_answer(subject, Ok(link), now)?,
         Action::AnswerFailed { reason } => settle_answer(subject, Err(reason), now)?,
@@ -346,33 +355,37 @@ pub fn apply(
     };
     let state = subject.state;
     let to = match (&next, action) {
-        (State::Claimed { .. }, Action::Assign { .. }) => "assigned",
+        (State::Claimed { .. }, Action::Assign { .. }) => Step::Assigned,
         (
             State::Claimed {
                 answering: true, ..
             },
             _,
-        ) => "answer queued",
-        (State::Claimed { .. }, Action::AnswerFailed { .. }) => "answer failed",
-        (State::Open, Action::Release) => "released",
-        (State::Open, Action::Reopen) => "reopened",
-        (State::Open, Action::ReleaseStale) => "released",
-        (_, Action::Snooze { .. }) => "snoozed",
-        (next, _) => next.status().label(),
+        ) => Step::AnswerQueued,
+        (State::Claimed { .. }, Action::AnswerFailed { .. }) => Step::AnswerFailed,
+        (_, Action::Snooze { .. }) => Step::Snoozed,
+        (State::Open, Action::Reopen) => Step::Reopened,
+        // Release and ReleaseStale are the only other ways back to open.
+        (State::Open, _) => Step::Released,
+        (State::Claimed { .. }, _) => Step::Claimed,
+        (State::Answered { .. }, _) => Step::Answered,
+        (State::Done { .. }, _) => Step::Done,
+        (State::Ignored { .. }, _) => Step::Ignored,
     };
     let by = match action {
         // The outbox settles an answer on behalf of the person who wrote it.
-        Action::AnswerDelivered { .. } | Action::AnswerFailed { .. } => {
-            state.holder().cloned().unwrap_or_else(|| actor.clone())
-        }
+        Action::AnswerDelivered { .. } | Action::AnswerFailed { .. } => state
+            .holder()
+            .cloned()
+            .map_or_else(|| actor.clone(), Actor::Member),
         _ => actor.clone(),
     };
     Ok(Transition {
         entry: HistoryEntry {
             at: now,
             by,
-            from: state.status().label().to_string(),
-            to: to.to_string(),
+            from: Some(state.status()),
+            to,
             note,
         },
         state: next,
@@ -382,12 +395,19 @@ pub fn apply(
 /// The rules for what people do.
 fn decide(
     subject: Subject<'_>,
-    actor: &Member,
+    actor: &Actor,
     action: &Action,
     now: DateTime<Utc>,
 ) -> Result<(State, Option<String>), Refusal> {
     let number = subject.number;
     let state = subject.state;
+    // Claims and answers are a person's: earshot holds nothing and writes no answers.
+    let person = || {
+        actor.member().ok_or(Refusal::PeopleOnly {
+            number,
+            verb: action.verb(),
+        })
+    };
     let held_by_other = |holder: &Member, since: &DateTime<Utc>| Refusal::HeldByOther {
         number,
         holder: holder.clone(),
@@ -426,14 +446,14 @@ fn decide(
             })
         }
 
-        (Action::Claim, State::Open) => Ok((claimed(actor, now, false), None)),
-        (Action::Claim, State::Claimed { by, .. }) if by == actor => {
+        (Action::Claim, State::Open) => Ok((claimed(person()?, now, false), None)),
+        (Action::Claim, State::Claimed { by, .. }) if actor.is(by) => {
             Err(Refusal::AlreadyYours { number })
         }
         (Action::Claim, State::Claimed { by, at, .. }) => Err(held_by_other(by, at)),
 
         (Action::Release, State::Open) => Err(Refusal::NotClaimed { number }),
-        (Action::Release, State::Claimed { by, .. }) if by == actor => Ok((State::Open, None)),
+        (Action::Release, State::Claimed { by, .. }) if actor.is(by) => Ok((State::Open, None)),
         (Action::Release, State::Claimed { by, at, .. }) => Err(held_by_other(by, at)),
 
         (Action::Assign { to }, State::Claimed { by, .. }) if by == to => {
@@ -444,15 +464,16 @@ fn decide(
         }
         (Action::Assign { to }, _) => Ok((
             claimed(to, now, false),
-            (to != actor).then(|| format!("to {to}")),
+            (!actor.is(to)).then(|| format!("to {to}")),
         )),
 
-        (Action::Answer { .. }, State::Claimed { by, at, .. }) if by != actor => {
+        (Action::Answer { .. }, State::Claimed { by, at, .. }) if !actor.is(by) => {
             Err(held_by_other(by, at))
         }
         (Action::Answer { text }, _) => {
+            let author = person()?;
             check_answer(subject, text)?;
-            Ok((claimed(actor, now, true), None))
+            Ok((claimed(author, now, true), None))
         }
 
         (Action::Done { note }, _) => Ok((
@@ -474,7 +495,10 @@ fn decide(
 
         (Action::AnsweredElsewhere { how }, _) => Ok((
             State::Answered {
-                by: state.holder().cloned().unwrap_or_else(|| actor.clone()),
+                by: state
+                    .holder()
+                    .cloned()
+                    .map_or_else(|| actor.clone(), Actor::Member),
                 at: now,
                 link: None,
             },
@@ -515,7 +539,7 @@ fn settle_answer(
     Ok(match outcome {
         Ok(link) => (
             State::Answered {
-                by: by.clone(),
+                by: Actor::Member(by.clone()),
                 at: now,
                 link: link.clone(),
             },

@@ -23,7 +23,7 @@ pub mod text;
 
 pub use command::{Command, ListFilter, MemberRef, SnoozeUntil};
 pub use cursor::Cursor;
-pub use lifecycle::{Action, HistoryEntry, Member, Refusal, State, Status};
+pub use lifecycle::{Action, Actor, HistoryEntry, Member, Refusal, State, Status, Step};
 pub use mention::{Author, Mention, MentionKey, Tracked};
 pub use network::{CopyLimit, Network, NetworkTraits, ReplyPath};
 pub use priority::{Lexicon, Priority};

@@ -11,7 +11,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::lifecycle::{HistoryEntry, Member};
+use super::lifecycle::{Actor, HistoryEntry, Step};
 use super::network::CopyLimit;
 use super::Tracked;
 
@@ -112,14 +112,9 @@ pub fn after_reading(
 
 impl Change {
     /// Applies the change to `tracked` (its text and copy) and gives the history entry that
-    /// records it, by `system`.
-    pub fn apply(
-        &self,
-        tracked: &mut Tracked,
-        system: &Member,
-        now: DateTime<Utc>,
-    ) -> HistoryEntry {
-        let status = tracked.state.status().label().to_string();
+    /// records it, by earshot.
+    pub fn apply(&self, tracked: &mut Tracked, now: DateTime<Utc>) -> HistoryEntry {
+        let status = tracked.state.status();
         let network = tracked.mention.network;
         let (to, note) = match self {
             Change::Refresh { text } => {
@@ -130,7 +125,7 @@ impl Change {
                 };
                 tracked.mention.text = text.clone();
                 tracked.copy = TextCopy::ReadAgain { at: now };
-                ("text read again", note)
+                (Step::TextReadAgain, note)
             }
             Change::Drop(why) => {
                 let limit = network.copies_expire();
@@ -142,14 +137,14 @@ impl Change {
                     Why::Unread(reason) => format!("could not be read again: {reason}"),
                 };
                 let terms = limit.map_or("the network's terms", |limit| limit.terms);
-                ("text dropped", format!("{why}; as {terms} require"))
+                (Step::TextDropped, format!("{why}; as {terms} require"))
             }
         };
         HistoryEntry {
             at: now,
-            by: system.clone(),
-            from: status,
-            to: to.to_string(),
+            by: Actor::System,
+            from: Some(status),
+            to,
             note: Some(note),
         }
     }
@@ -187,7 +182,7 @@ fn limit_and_age(
 mod tests {
     use super::*;
     use crate::domain::network::examples::{EXPIRING, LONG};
-    use crate::domain::{Author, Mention, MentionKey, State};
+    use crate::domain::{Author, Member, Mention, MentionKey, State, Status};
 
     fn utc(text: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(text)
@@ -236,7 +231,7 @@ mod tests {
 
     fn answered() -> State {
         State::Answered {
-            by: member(),
+            by: member().into(),
             at: utc(FOUND),
             link: None,
         }
@@ -244,7 +239,7 @@ mod tests {
 
     fn ignored() -> State {
         State::Ignored {
-            by: member(),
+            by: member().into(),
             at: utc(FOUND),
             reason: None,
         }
@@ -378,26 +373,25 @@ mod tests {
 
     #[test]
     fn a_refresh_keeps_the_new_text_and_a_drop_leaves_the_placeholder_and_the_link() {
-        let system = Member::new("earshot", "earshot");
         let now = hours_after(FOUND, 43);
         let mut subject = tracked(EXPIRING, claimed(), TextCopy::Fresh);
         let entry = Change::Refresh {
             text: "Is this shipping? (edited)".into(),
         }
-        .apply(&mut subject, &system, now);
+        .apply(&mut subject, now);
         assert_eq!(subject.mention.text, "Is this shipping? (edited)");
         assert_eq!(subject.copy, TextCopy::ReadAgain { at: now });
         assert_eq!(
             entry.summary(),
-            "text read again by @earshot: the text changed on the network"
+            "text read again by earshot: the text changed on the network"
         );
         assert_eq!(
-            (entry.from.as_str(), entry.by.id.as_str()),
-            ("claimed", "earshot")
+            (entry.from, entry.to, entry.by.clone()),
+            (Some(Status::Claimed), Step::TextReadAgain, Actor::System)
         );
         assert!(!entry.settles());
 
-        let entry = Change::Drop(Why::Gone).apply(&mut subject, &system, now);
+        let entry = Change::Drop(Why::Gone).apply(&mut subject, now);
         assert_eq!(subject.copy, TextCopy::Dropped { at: now });
         assert_eq!(
             subject.mention.text,
@@ -411,7 +405,7 @@ mod tests {
         assert_eq!(subject.state, claimed(), "the mention is still owed");
         assert_eq!(
             entry.summary(),
-            "text dropped by @earshot: no longer on Expiring; as the Expiring terms require"
+            "text dropped by earshot: no longer on Expiring; as the Expiring terms require"
         );
     }
 

@@ -76,14 +76,12 @@ struct Outcome {
 
 fn outcome(tracked: &Tracked, history: &[HistoryEntry]) -> Outcome {
     let since = |entry: &HistoryEntry| (entry.at - tracked.received_at).max(Duration::zero());
-    let claim = history
-        .iter()
-        .find(|entry| matches!(entry.to.as_str(), "claimed" | "assigned" | "answer queued"));
+    let claim = history.iter().find(|entry| entry.to.takes_on());
     let answer = history.iter().find(|entry| entry.settles());
     Outcome {
         to_claim: claim.map(since),
         to_answer: answer.map(since),
-        answered_by: answer.map(|entry| entry.by.name.clone()),
+        answered_by: answer.map(|entry| entry.by.name().to_string()),
         ignored: answer.is_none() && tracked.state.status() == super::Status::Ignored,
     }
 }

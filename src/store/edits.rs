@@ -4,11 +4,11 @@
 
 use super::engine::{Tree, Tx, TxResult};
 use super::mentions::read_tracked;
-use super::outbox::{enqueue, Effect, OutboxEntry};
+use super::outbox::{Effect, OutboxEntry};
 use super::{decode, encode, keys, Result, Store};
 use crate::domain::lifecycle::{self, Subject};
 use crate::domain::review::{self, BusinessReply};
-use crate::domain::{Action, HistoryEntry, Member, Mention, Priority, State, Tracked};
+use crate::domain::{Action, Actor, HistoryEntry, Mention, Priority, State, Step, Tracked};
 use chrono::{DateTime, Utc};
 
 /// How much of a reply a history note quotes; `show` has room, a thread line should not wrap
@@ -57,7 +57,6 @@ impl Store {
     }
 
     fn revise_one(&self, number: u64, read: &Mention, now: DateTime<Utc>) -> Result<bool> {
-        let system = Member::new("earshot", "earshot");
         // Scored before the transaction, whose closure sled may run again on a conflict.
         let priority = self.priority_of(read);
         let trees = [
@@ -88,10 +87,10 @@ impl Store {
                     found.reply = found.reply.take().or(known_reply);
                 }
                 tracked.priority = priority.clone();
-                entries.push(edited(&mut tracked, &system, edit, now));
+                entries.push(edited(&mut tracked, edit, now));
             }
             if let Some(reply) = revision.reply {
-                if let Some(entry) = replied(&mut tracked, &system, reply, now) {
+                if let Some(entry) = replied(&mut tracked, reply, now) {
                     entries.push(entry);
                 }
             }
@@ -104,19 +103,7 @@ impl Store {
             )?;
             tx.insert(Tree::Mentions, &key, &encode(&tracked))?;
             for entry in &entries {
-                if entry.settles() {
-                    tx.insert(Tree::Settled, &keys::settled(entry.at, number), &[])?;
-                }
-                let id = tx.generate_id()?;
-                tx.insert(Tree::History, &keys::history(number, id), &encode(entry))?;
-                for chat in &self.chats {
-                    let effect = Effect::Update {
-                        chat: chat.clone(),
-                        number,
-                        note: entry.summary(),
-                    };
-                    enqueue(tx, effect, now)?;
-                }
+                self.record_step(tx, number, entry, now)?;
             }
             Ok(true)
         })
@@ -125,20 +112,20 @@ impl Store {
 
 /// The reviewer changed the review: noted, and reopened if it was closed, so the new text gets
 /// an answer. An owed mention stays with whoever holds it.
-fn edited(tracked: &mut Tracked, system: &Member, edit: &str, now: DateTime<Utc>) -> HistoryEntry {
+fn edited(tracked: &mut Tracked, edit: &str, now: DateTime<Utc>) -> HistoryEntry {
     let status = tracked.state.status();
     let (to, note) = if status.is_owed() {
-        ("edited", edit.to_string())
+        (Step::Edited, edit.to_string())
     } else {
         tracked.state = State::Open;
-        ("reopened", format!("edited: {edit}"))
+        (Step::Reopened, format!("edited: {edit}"))
     };
     let note = Some(note);
     HistoryEntry {
         at: now,
-        by: system.clone(),
-        from: status.label().to_string(),
-        to: to.to_string(),
+        by: Actor::System,
+        from: Some(status),
+        to,
         note,
     }
 }
@@ -148,7 +135,6 @@ fn edited(tracked: &mut Tracked, system: &Member, edit: &str, now: DateTime<Utc>
 /// reply's text in its history.
 fn replied(
     tracked: &mut Tracked,
-    system: &Member,
     reply: BusinessReply,
     now: DateTime<Utc>,
 ) -> Option<HistoryEntry> {
@@ -176,8 +162,13 @@ fn replied(
         link: tracked.mention.link.as_deref(),
         state: &tracked.state,
     };
-    let transition =
-        lifecycle::apply(subject, system, &Action::AnsweredElsewhere { how }, now).ok()?;
+    let transition = lifecycle::apply(
+        subject,
+        &Actor::System,
+        &Action::AnsweredElsewhere { how },
+        now,
+    )
+    .ok()?;
     tracked.state = transition.state;
     Some(transition.entry)
 }

@@ -9,7 +9,7 @@ use super::{decode, encode, keys, Result, Store};
 use crate::domain::health::SourceHealth;
 use crate::domain::lifecycle::{self, Subject};
 use crate::domain::sla::Chase;
-use crate::domain::{Action, Member};
+use crate::domain::{Action, Actor};
 use chrono::{DateTime, NaiveDate, Utc};
 
 impl Store {
@@ -97,11 +97,12 @@ impl Store {
     pub async fn snooze(
         &self,
         number: u64,
-        actor: &Member,
+        actor: impl Into<Actor>,
         until: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Applied> {
         let action = Action::Snooze { until };
+        let actor = actor.into();
         let trees = [Tree::Mentions, Tree::History, Tree::Outbox, Tree::Chase];
         let applied = self.engine.transaction(&trees, |tx| {
             let key = keys::number(number);
@@ -113,23 +114,14 @@ impl Store {
                 state: &tracked.state,
             };
             // A snooze leaves the state as it is: only the history and the chase change.
-            let entry = lifecycle::apply(subject, actor, &action, now)?.entry;
+            let entry = lifecycle::apply(subject, &actor, &action, now)?.entry;
             let mut chased: Chase = match tx.get(Tree::Chase, &key)? {
                 Some(bytes) => decode("chase", &bytes)?,
                 None => Chase::default(),
             };
             chased.snoozed_until = Some(until);
             tx.insert(Tree::Chase, &key, &encode(&chased))?;
-            let id = tx.generate_id()?;
-            tx.insert(Tree::History, &keys::history(number, id), &encode(&entry))?;
-            for chat in &self.chats {
-                let effect = Effect::Update {
-                    chat: chat.clone(),
-                    number,
-                    note: entry.summary(),
-                };
-                enqueue(tx, effect, now)?;
-            }
+            self.record_step(tx, number, &entry, now)?;
             Ok(Applied {
                 tracked: tracked.clone(),
                 entry,

@@ -8,7 +8,8 @@ use super::{abort, decode, encode, Result, Store, StoreError, NEXT_NUMBER_KEY};
 use crate::domain::lifecycle::{self, Subject};
 use crate::domain::routing::{lane_channel, Placement};
 use crate::domain::{
-    Action, Cursor, HistoryEntry, ListFilter, Member, Mention, MentionKey, State, Status, Tracked,
+    Action, Actor, Cursor, HistoryEntry, ListFilter, Member, Mention, MentionKey, State, Status,
+    Step, Tracked,
 };
 use chrono::{DateTime, Utc};
 
@@ -213,10 +214,11 @@ impl Store {
             - 1)
     }
 
-    /// The mentions in `filter`, oldest first. `member` is who "mine" means.
-    pub fn list(&self, filter: ListFilter, member: &Member) -> Result<Vec<Tracked>> {
-        let numbers: Vec<u64> = match filter {
-            ListFilter::Mine => self
+    /// The mentions in `filter`, oldest first. `who` is who "mine" means: earshot holds none.
+    pub fn list(&self, filter: ListFilter, who: impl Into<Actor>) -> Result<Vec<Tracked>> {
+        let numbers: Vec<u64> = match (filter, who.into()) {
+            (ListFilter::Mine, Actor::System) => Vec::new(),
+            (ListFilter::Mine, Actor::Member(member)) => self
                 .engine
                 .scan(
                     Tree::ByOwner,
@@ -224,14 +226,14 @@ impl Store {
                 )
                 .map(|entry| entry.map(|(key, _)| keys::trailing_number(&key)))
                 .collect::<Result<_>>()?,
-            ListFilter::All => {
+            (ListFilter::All, _) => {
                 let mut all = Vec::new();
                 for entry in self.engine.scan(Tree::Mentions, Scan::all().keys()) {
                     all.push(keys::read_u64(&entry?.0));
                 }
                 all
             }
-            ListFilter::Open | ListFilter::Claimed => {
+            (ListFilter::Open | ListFilter::Claimed, _) => {
                 let statuses: &[Status] = match filter {
                     ListFilter::Claimed => &[Status::Claimed],
                     _ => &[Status::Open, Status::Claimed],
@@ -382,15 +384,40 @@ impl Store {
             .collect()
     }
 
+    /// Records `entry` as mention `number`'s next step, in the open transaction: the history
+    /// entry, the settled index when it settles the mention, and the card's note in every chat.
+    pub(super) fn record_step(
+        &self,
+        tx: &mut dyn Tx,
+        number: u64,
+        entry: &HistoryEntry,
+        now: DateTime<Utc>,
+    ) -> TxResult<()> {
+        if entry.settles() {
+            tx.insert(Tree::Settled, &keys::settled(entry.at, number), &[])?;
+        }
+        let id = tx.generate_id()?;
+        tx.insert(Tree::History, &keys::history(number, id), &encode(entry))?;
+        for chat in &self.chats {
+            let effect = Effect::Update {
+                chat: chat.clone(),
+                number,
+                note: entry.summary(),
+            };
+            enqueue(tx, effect, now)?;
+        }
+        Ok(())
+    }
+
     /// Every transition of a mention, oldest first, starting with its arrival (which is derived
     /// from the mention rather than stored, to keep ingest to the writes it needs).
     pub fn history(&self, number: u64) -> Result<Vec<HistoryEntry>> {
         let tracked = self.mention(number)?;
         let found = HistoryEntry {
             at: tracked.received_at,
-            by: Member::new("earshot", "earshot"),
-            from: String::new(),
-            to: "open".into(),
+            by: Actor::System,
+            from: None,
+            to: Step::Found,
             note: Some(format!("found by {}", tracked.mention.key.source)),
         };
         std::iter::once(Ok(found))
@@ -408,11 +435,11 @@ impl Store {
     pub async fn apply(
         &self,
         number: u64,
-        actor: &Member,
+        actor: impl Into<Actor>,
         action: &Action,
         now: DateTime<Utc>,
     ) -> Result<Applied> {
-        let applied = self.apply_in_transaction(number, actor, action, now, None)?;
+        let applied = self.apply_in_transaction(number, &actor.into(), action, now, None)?;
         self.flush().await?;
         Ok(applied)
     }
@@ -422,7 +449,7 @@ impl Store {
     pub(super) fn apply_in_transaction(
         &self,
         number: u64,
-        actor: &Member,
+        actor: &Actor,
         action: &Action,
         now: DateTime<Utc>,
         settling: Option<Settling<'_>>,
@@ -460,28 +487,16 @@ impl Store {
             }
             tx.insert(Tree::Mentions, &key, &encode(&tracked))?;
             let entry = transition.entry;
-            if entry.settles() {
-                tx.insert(Tree::Settled, &keys::settled(entry.at, number), &[])?;
-            }
-            let id = tx.generate_id()?;
-            tx.insert(Tree::History, &keys::history(number, id), &encode(&entry))?;
-
-            if let Action::Answer { text } = action {
+            // The lifecycle took the answer from a member: earshot writes none of its own.
+            if let (Action::Answer { text }, Some(author)) = (action, actor.member()) {
                 let effect = Effect::Reply {
                     number,
                     text: text.trim().to_string(),
-                    by: actor.clone(),
+                    by: author.clone(),
                 };
                 enqueue(tx, effect, now)?;
             }
-            for chat in &self.chats {
-                let effect = Effect::Update {
-                    chat: chat.clone(),
-                    number,
-                    note: entry.summary(),
-                };
-                enqueue(tx, effect, now)?;
-            }
+            self.record_step(tx, number, &entry, now)?;
             if let Some(settling) = &settling {
                 tx.remove(Tree::Outbox, settling.outbox_key)?;
                 if let (Some(reply), Action::AnswerDelivered { .. }) = (settling.reply_id, action) {

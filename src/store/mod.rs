@@ -43,8 +43,9 @@ pub use storm::StormMode;
 
 /// Bumped whenever the on-disk layout changes; a store written by another version is refused
 /// rather than misread, except the versions [`Store::upgrade`] knows how to bring forward.
-/// Version 2 added the `settled` index.
-pub const SCHEMA_VERSION: u64 = 2;
+/// Version 2 added the `settled` index; version 3 records what earshot did itself as done by
+/// `"earshot"` (`domain::Actor::System`), not by a member of that name.
+pub const SCHEMA_VERSION: u64 = 3;
 
 const SCHEMA_KEY: &[u8] = b"schema_version";
 const NEXT_NUMBER_KEY: &[u8] = b"next_number";
@@ -237,16 +238,17 @@ impl Store {
         match self.engine.get(Tree::Meta, SCHEMA_KEY)? {
             Some(found) => {
                 let found = keys::read_u64(&found);
-                if found == 1 && schema == Schema::Check {
+                let older = (1..SCHEMA_VERSION).contains(&found);
+                if older && schema == Schema::Check {
                     return Err(StoreError::Unmigrated {
                         at: self.location.clone(),
                         why: format!(
-                            "has schema version 1, older than this earshot's {SCHEMA_VERSION}"
+                            "has schema version {found}, older than this earshot's {SCHEMA_VERSION}"
                         ),
                     });
                 }
-                if found == 1 {
-                    return self.upgrade_from_1();
+                if older {
+                    return self.upgrade(found);
                 }
                 if found != SCHEMA_VERSION {
                     return Err(StoreError::Schema {

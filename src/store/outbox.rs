@@ -5,7 +5,7 @@
 use super::engine::{Scan, Tree, Tx, TxResult};
 use super::mentions::{Applied, Settling};
 use super::{decode, encode, keys, Result, Store};
-use crate::domain::{Action, Member};
+use crate::domain::{Action, Actor, Member};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -77,36 +77,30 @@ pub enum Effect {
 }
 
 impl Effect {
-    pub fn number(&self) -> u64 {
+    /// The mention an effect is about; `None` for those about no single mention (a digest, a
+    /// report, a storm's summary, an alert, a notice).
+    pub fn mention(&self) -> Option<u64> {
         match self {
             Effect::Post { number, .. }
             | Effect::Update { number, .. }
             | Effect::Reply { number, .. }
             | Effect::Nudge { number, .. }
-            | Effect::Remind { number, .. } => *number,
-            // Not about one mention.
+            | Effect::Remind { number, .. } => Some(*number),
             Effect::Digest { .. }
             | Effect::Report { .. }
             | Effect::Summary { .. }
             | Effect::Alert { .. }
-            | Effect::Notice { .. } => 0,
+            | Effect::Notice { .. } => None,
         }
     }
 
     /// The card (or storm summary) an effect is about, if any: the effects about one card keep
     /// their order even when a refusal holds the first of them out of its lane.
     pub fn thread(&self) -> Option<String> {
-        match self {
-            Effect::Post { number, .. }
-            | Effect::Update { number, .. }
-            | Effect::Nudge { number, .. }
-            | Effect::Remind { number, .. }
-            | Effect::Reply { number, .. } => Some(format!("mention:{number}")),
-            Effect::Summary { storm, .. } => Some(format!("storm:{storm}")),
-            Effect::Digest { .. }
-            | Effect::Report { .. }
-            | Effect::Alert { .. }
-            | Effect::Notice { .. } => None,
+        match (self, self.mention()) {
+            (_, Some(number)) => Some(format!("mention:{number}")),
+            (Effect::Summary { storm, .. }, None) => Some(format!("storm:{storm}")),
+            _ => None,
         }
     }
 
@@ -302,13 +296,13 @@ impl Store {
         reply_id: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Applied> {
-        let system = Member::new("earshot", "earshot");
         let outbox_key = keys::number(id.0);
         let settling = Settling {
             outbox_key: &outbox_key,
             reply_id,
         };
-        let applied = self.apply_in_transaction(number, &system, action, now, Some(settling))?;
+        let applied =
+            self.apply_in_transaction(number, &Actor::System, action, now, Some(settling))?;
         self.flush().await?;
         Ok(applied)
     }
@@ -320,4 +314,33 @@ fn outbox_entry(item: Result<super::engine::Entry>) -> Result<(OutboxId, OutboxE
         OutboxId(keys::read_u64(&key)),
         decode("outbox entry", &bytes)?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Effect;
+
+    #[test]
+    fn an_effect_names_its_mention_only_when_it_has_one() {
+        let post = Effect::Post {
+            chat: "slack".into(),
+            number: 7,
+        };
+        assert_eq!(post.mention(), Some(7));
+        assert_eq!(post.thread().as_deref(), Some("mention:7"));
+        let summary = Effect::Summary {
+            chat: "slack".into(),
+            storm: 2,
+            text: "a storm".into(),
+            channel: None,
+            lane: String::new(),
+        };
+        assert_eq!(summary.mention(), None);
+        assert_eq!(summary.thread().as_deref(), Some("storm:2"));
+        let notice = Effect::Notice {
+            chat: "slack".into(),
+            text: "imported".into(),
+        };
+        assert_eq!((notice.mention(), notice.thread()), (None, None));
+    }
 }

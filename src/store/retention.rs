@@ -10,10 +10,9 @@ use chrono::{DateTime, Utc};
 
 use super::engine::{Scan, Tree};
 use super::mentions::read_tracked;
-use super::outbox::{enqueue, Effect};
 use super::{decode, encode, keys, Result, Store};
 use crate::domain::retention::Change;
-use crate::domain::{Member, TextCopy, Tracked};
+use crate::domain::{TextCopy, Tracked};
 
 /// Set once every mention stored before the index existed has been looked at.
 const INDEXED_KEY: &[u8] = b"copies_indexed";
@@ -36,31 +35,24 @@ impl Store {
     /// Applies `change` to mention `number`'s text in one transaction: the mention, a history
     /// entry by earshot, and an update of its card in every chat (which re-renders it from the
     /// record, so the chat's copy goes too); a dropped text leaves the index. A text dropped
-    /// meanwhile is left alone (returns false). Flushed before it returns.
+    /// meanwhile is left alone (returns false). Refused on a leader's store whose term is
+    /// over. Flushed before it returns.
     pub fn change_copy(&self, number: u64, change: &Change, now: DateTime<Utc>) -> Result<bool> {
         self.writable()?;
-        let system = Member::new("earshot", "earshot");
         let trees = [Tree::Mentions, Tree::History, Tree::Outbox, Tree::Meta];
         let changed = self.engine.transaction(&trees, |tx| {
+            // Only the leader looks after copies; a stale one would read and note twice.
+            self.check_fence(tx)?;
             let mut tracked = read_tracked(tx, number)?;
             if matches!(tracked.copy, TextCopy::Dropped { .. }) {
                 return Ok(false);
             }
-            let entry = change.apply(&mut tracked, &system, now);
+            let entry = change.apply(&mut tracked, now);
             tx.insert(Tree::Mentions, &keys::number(number), &encode(&tracked))?;
             if matches!(change, Change::Drop(_)) {
                 tx.remove(Tree::Meta, &keys::copy(number))?;
             }
-            let id = tx.generate_id()?;
-            tx.insert(Tree::History, &keys::history(number, id), &encode(&entry))?;
-            for chat in &self.chats {
-                let effect = Effect::Update {
-                    chat: chat.clone(),
-                    number,
-                    note: entry.summary(),
-                };
-                enqueue(tx, effect, now)?;
-            }
+            self.record_step(tx, number, &entry, now)?;
             Ok(true)
         });
         let changed = self.watch(changed)?;

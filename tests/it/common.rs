@@ -185,6 +185,51 @@ pub fn run(mut command: Command, stdin: &str) -> Run {
     }
 }
 
+/// A small deterministic generator, so a failing run of a randomised test can be replayed.
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    pub fn below(&mut self, bound: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % bound
+    }
+}
+
+/// A feed file that gains entries round after round, as a busy Google Alert does.
+pub struct GrowingFeed {
+    path: PathBuf,
+    entries: Vec<(String, String, String)>,
+}
+
+impl GrowingFeed {
+    pub fn new(path: PathBuf) -> GrowingFeed {
+        GrowingFeed {
+            path,
+            entries: Vec::new(),
+        }
+    }
+
+    /// Adds `count` entries for `round` (ids `r<round>-<j>`, all about acme) and rewrites the
+    /// file with every entry so far.
+    pub fn add_round(&mut self, round: impl std::fmt::Display, count: usize) {
+        for j in 0..count {
+            self.entries.push((
+                format!("r{round}-{j}"),
+                format!("Acme post {round}-{j}"),
+                "about acme".into(),
+            ));
+        }
+        let view: Vec<(&str, &str, &str)> = self
+            .entries
+            .iter()
+            .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
+            .collect();
+        std::fs::write(&self.path, atom(&view)).unwrap();
+    }
+}
+
 /// An Atom feed with one entry per (id, title, html content).
 pub fn atom(entries: &[(&str, &str, &str)]) -> String {
     let mut xml = String::from(

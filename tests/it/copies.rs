@@ -5,11 +5,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 use earshot::domain::retention::{Change, Why};
-use earshot::domain::{Cursor, TextCopy, Tracked};
-use earshot::store::Effect;
+use earshot::domain::{Actor, Cursor, Step, TextCopy, Tracked};
 
 use crate::backend::{sql_on, Backend};
-use crate::store::mention;
+use crate::store::{mention, updates};
 
 fn chats() -> Vec<String> {
     vec!["shell".into(), "slack".into()]
@@ -23,22 +22,6 @@ fn found() -> DateTime<Utc> {
 
 fn linkedin(id: &str) -> earshot::domain::Mention {
     mention("linkedin", id, earshot::sources::linkedin::TRAITS.network())
-}
-
-fn updates(store: &earshot::store::Store, number: u64) -> Vec<(String, String)> {
-    store
-        .outbox()
-        .unwrap()
-        .into_iter()
-        .filter_map(|(_, entry)| match entry.effect {
-            Effect::Update {
-                chat,
-                number: n,
-                note,
-            } if n == number => Some((chat, note)),
-            _ => None,
-        })
-        .collect()
 }
 
 on_both! {
@@ -67,7 +50,7 @@ fn a_changed_copy_is_one_transaction_and_a_dropped_one_leaves_the_index(backend)
     assert_eq!(one.copy, TextCopy::ReadAgain { at });
     let history = store.history(1).unwrap();
     let last = history.last().unwrap();
-    assert_eq!((last.by.id.as_str(), last.to.as_str()), ("earshot", "text read again"));
+    assert_eq!((&last.by, last.to), (&Actor::System, Step::TextReadAgain));
     let notes = updates(&store, 1);
     assert_eq!(
         notes.iter().map(|(chat, _)| chat.as_str()).collect::<Vec<_>>(),

@@ -8,22 +8,10 @@ use std::io::{BufRead, BufReader, Write};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{atom, Setup};
+use common::{GrowingFeed, Setup, XorShift};
 
 const ROUNDS: u64 = 30;
 const NEW_PER_ROUND: u64 = 12;
-
-/// A small deterministic generator, so a failing round can be replayed.
-struct XorShift(u64);
-
-impl XorShift {
-    fn below(&mut self, bound: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % bound
-    }
-}
 
 enum Ack {
     Claimed { member: String },
@@ -36,27 +24,15 @@ fn kill_nine_loses_no_acknowledged_command_and_no_mention_and_shows_no_card_twic
     let place = backend.place();
     let setup = Setup::new("[[sources]]\nkind = \"feed\"\nname = \"local\"\nurl = \"feed.xml\"\n")
         .store_in(&place);
-    let feed = setup.path().join("feed.xml");
+    let mut feed = GrowingFeed::new(setup.path().join("feed.xml"));
     let mut random = XorShift(0x5eed_1234_abcd_0001);
-    let mut entries: Vec<(String, String, String)> = Vec::new();
     let mut cards: HashMap<u64, usize> = HashMap::new();
     let mut acks: HashMap<u64, Ack> = HashMap::new();
     let mut kills = 0;
     let mut typical = Duration::from_millis(200);
 
     for round in 0..ROUNDS {
-        for j in 0..NEW_PER_ROUND {
-            entries.push((
-                format!("r{round}-{j}"),
-                format!("Acme post {round}-{j}"),
-                "about acme".into(),
-            ));
-        }
-        let view: Vec<(&str, &str, &str)> = entries
-            .iter()
-            .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
-            .collect();
-        std::fs::write(&feed, atom(&view)).unwrap();
+        feed.add_round(round, NEW_PER_ROUND as usize);
 
         // Each round acts on numbers no other round touches, as member m<round>.
         let member = format!("m{round}");

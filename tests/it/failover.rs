@@ -12,24 +12,12 @@ use earshot::store::{Store, LEADER};
 use serde_json::json;
 
 use crate::backend::Backend;
-use crate::common::atom;
+use crate::common::{GrowingFeed, XorShift};
 use crate::slack::fake::FakeSlack;
 
 const ROUNDS: usize = 4;
 const NEW_PER_ROUND: usize = 3;
 const CHANNEL: &str = "C0123456789";
-
-/// A small deterministic generator, so a failing run can be replayed.
-struct XorShift(u64);
-
-impl XorShift {
-    fn below(&mut self, bound: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % bound
-    }
-}
 
 struct Fleet {
     config: std::path::PathBuf,
@@ -142,8 +130,8 @@ async fn kill_nine_of_the_leader_hands_over_within_30s_and_loses_and_doubles_not
         ),
     )
     .unwrap();
-    let feed = dir.path().join("feed.xml");
-    std::fs::write(&feed, atom(&[])).unwrap();
+    let mut feed = GrowingFeed::new(dir.path().join("feed.xml"));
+    feed.add_round("none", 0);
     let mut fleet = Fleet {
         config,
         logs: dir.path().to_path_buf(),
@@ -154,22 +142,10 @@ async fn kill_nine_of_the_leader_hands_over_within_30s_and_loses_and_doubles_not
     fleet.start_one();
 
     let mut random = XorShift(0x5eed_f00d_0000_0015);
-    let mut entries: Vec<(String, String, String)> = Vec::new();
     let mut acknowledged: Vec<u64> = Vec::new();
     let mut takeovers: Vec<Duration> = Vec::new();
     for round in 0..ROUNDS {
-        for j in 0..NEW_PER_ROUND {
-            entries.push((
-                format!("r{round}-{j}"),
-                format!("Acme post {round}-{j}"),
-                "about acme".into(),
-            ));
-        }
-        let view: Vec<(&str, &str, &str)> = entries
-            .iter()
-            .map(|(a, b, c)| (a.as_str(), b.as_str(), c.as_str()))
-            .collect();
-        std::fs::write(&feed, atom(&view)).unwrap();
+        feed.add_round(round, NEW_PER_ROUND);
 
         // Claims of the cards posted so far, over Socket Mode to whichever process gets them.
         let posted: Vec<u64> =

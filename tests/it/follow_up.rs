@@ -76,12 +76,13 @@ impl Chat for FakeChat {
 
     async fn nudge(
         &self,
-        message: &str,
+        message: Option<&str>,
         mention: &Tracked,
         _text: &str,
         ping: &[String],
         _now: DateTime<Utc>,
     ) -> Result<(), ChatError> {
+        let message = message.unwrap_or("(no card)");
         self.push(format!("nudge #{} in {message} {ping:?}", mention.number));
         Ok(())
     }
@@ -89,7 +90,7 @@ impl Chat for FakeChat {
     async fn notify_member(
         &self,
         member: &Member,
-        _message: &str,
+        _message: Option<&str>,
         mention: &Tracked,
         _text: &str,
         _now: DateTime<Utc>,
@@ -485,7 +486,7 @@ async fn stale_claims_are_released_only_when_configured() {
     let last = store.history(1).unwrap().pop().unwrap();
     assert_eq!(
         last.summary(),
-        "released by @earshot: held too long without an answer"
+        "released by earshot: held too long without an answer"
     );
 }
 
@@ -508,7 +509,7 @@ async fn an_answer_made_on_the_network_closes_the_mention_and_says_how() {
     assert_eq!(store.mention(1).unwrap().state.status(), Status::Answered);
     assert_eq!(store.mention(2).unwrap().state.status(), Status::Open);
     let last = store.history(1).unwrap().pop().unwrap();
-    assert_eq!(last.summary(), "answered by @earshot: answered outside earshot: reply by @acme: https://masto.example/@acme/a");
+    assert_eq!(last.summary(), "answered by earshot: answered outside earshot: reply by @acme: https://masto.example/@acme/a");
     // Nothing left to find.
     assert_eq!(watch.tick(utc("2026-03-23T09:15:00Z")).await.unwrap(), 0);
 }

@@ -42,7 +42,7 @@ fn rules() -> Rules {
 
 fn ids(store: &Store) -> Vec<String> {
     let all = store
-        .list(earshot::domain::ListFilter::All, &Member::new("x", "x"))
+        .list(earshot::domain::ListFilter::All, Member::new("x", "x"))
         .unwrap();
     all.into_iter().map(|t| t.mention.key.id).collect()
 }
@@ -293,7 +293,7 @@ async fn a_direct_reply_by_the_brand_account_closes_the_mention_and_lookalikes_d
     assert_eq!(store.mention(2).unwrap().state.status(), Status::Answered);
     assert_eq!(
         store.history(2).unwrap().pop().unwrap().summary(),
-        "answered by @earshot: answered outside earshot: reply by acmehq on Hacker News: https://news.ycombinator.com/item?id=47"
+        "answered by earshot: answered outside earshot: reply by acmehq on Hacker News: https://news.ycombinator.com/item?id=47"
     );
     assert_eq!(store.mention(1).unwrap().state.status(), Status::Open);
     for id in ["41", "42"] {

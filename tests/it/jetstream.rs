@@ -106,7 +106,7 @@ async fn until(mut done: impl FnMut() -> bool) {
 
 fn relayed(store: &Store) -> Vec<(u64, String, String)> {
     store
-        .list(ListFilter::All, &Member::new("you", "you"))
+        .list(ListFilter::All, Member::new("you", "you"))
         .unwrap()
         .into_iter()
         .map(|tracked| {
@@ -306,7 +306,7 @@ fn streaming(jet: &Jetstream, pds: &Pds) -> Arc<dyn Source> {
 /// Each stored mention's author: handle, display name and profile link.
 fn authors(store: &Store) -> Vec<(String, Option<String>, Option<String>)> {
     store
-        .list(ListFilter::All, &Member::new("you", "you"))
+        .list(ListFilter::All, Member::new("you", "you"))
         .unwrap()
         .into_iter()
         .map(|tracked| {

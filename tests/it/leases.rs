@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use earshot::domain::retention::Change;
 use earshot::domain::Cursor;
 use earshot::store::{Fence, Store, StoreError, LEADER};
 
@@ -87,6 +88,10 @@ fn a_fenced_store_writes_only_while_its_process_leads(backend) {
     store.save_cursor("masto", &Cursor { position: Some("9".into()), ..Cursor::default() }).unwrap();
     assert!(matches!(leader.save_cursor("masto", &Cursor::default()), Err(StoreError::Fenced(_))));
     assert_eq!(store.cursor("masto").unwrap().position.as_deref(), Some("9"));
+    // Looking after copied texts is leader work too: a past leader changes none.
+    let refresh = Change::Refresh { text: "read again".into() };
+    assert!(matches!(leader.change_copy(1, &refresh, Utc::now()), Err(StoreError::Fenced(_))));
+    assert_ne!(store.mention(1).unwrap().mention.text, "read again");
 }
 }
 

@@ -43,5 +43,6 @@ mod storm;
 mod storm_routes;
 mod supervisor;
 mod trustpilot;
+mod upgrade;
 mod x;
 mod youtube_linkedin;

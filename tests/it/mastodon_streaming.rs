@@ -92,7 +92,7 @@ async fn streamed_mentions_and_hashtag_posts_are_stored_and_every_connection_bac
     ));
     let relayed = || -> Vec<(String, String, bool)> {
         store
-            .list(ListFilter::All, &Member::new("you", "you"))
+            .list(ListFilter::All, Member::new("you", "you"))
             .unwrap()
             .into_iter()
             .map(|t| {

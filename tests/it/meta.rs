@@ -48,7 +48,7 @@ fn rules() -> Rules {
 }
 
 fn ids(store: &Store) -> Vec<String> {
-    let all = store.list(ListFilter::All, &Member::new("x", "x")).unwrap();
+    let all = store.list(ListFilter::All, Member::new("x", "x")).unwrap();
     let mut ids: Vec<String> = all.into_iter().map(|t| t.mention.key.id).collect();
     ids.sort();
     ids
@@ -181,7 +181,7 @@ mod facebook {
             ["1000_1_c0", "1000_1_c1", "1000_1_c3", "1000_v1", "77_t1"],
             "no keyword needed; the Page's own comment, an excluded post and last year's comment are not relayed"
         );
-        let tracked = store.list(ListFilter::All, &Member::new("x", "x")).unwrap();
+        let tracked = store.list(ListFilter::All, Member::new("x", "x")).unwrap();
         let reply = tracked
             .iter()
             .find(|t| t.mention.key.id == "1000_1_c3")
@@ -448,7 +448,7 @@ mod facebook {
         assert_eq!(poll(&store, source.as_ref(), &rules()).await, 5);
         let watch = AnswerWatch::new(store.clone(), vec![source.clone()]);
         let numbers: Vec<(u64, String)> = store
-            .list(ListFilter::All, &Member::new("x", "x"))
+            .list(ListFilter::All, Member::new("x", "x"))
             .unwrap()
             .into_iter()
             .map(|t| (t.number, t.mention.key.id))
@@ -570,7 +570,7 @@ mod instagram {
 
         // #2 is bob's reply 502: the answer goes under 501 and names him.
         let number = store
-            .list(ListFilter::All, &Member::new("x", "x"))
+            .list(ListFilter::All, Member::new("x", "x"))
             .unwrap()
             .into_iter()
             .find(|t| t.mention.key.id == "502")

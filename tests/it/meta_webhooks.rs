@@ -136,7 +136,7 @@ impl Rig {
     fn ids(&self) -> Vec<String> {
         let all = self
             .store
-            .list(ListFilter::All, &Member::new("x", "x"))
+            .list(ListFilter::All, Member::new("x", "x"))
             .unwrap();
         let mut ids: Vec<String> = all.into_iter().map(|t| t.mention.key.id).collect();
         ids.sort();

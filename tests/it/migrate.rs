@@ -72,7 +72,7 @@ fn a_database_is_refused_until_earshot_migrate_made_its_tables() {
         "{error}"
     );
     let said = Store::migrate(&place.location).unwrap();
-    assert!(said.contains("from schema version 1 to 2"), "{said}");
+    assert!(said.contains("from schema version 1 to 3"), "{said}");
     place.open(chats());
 }
 

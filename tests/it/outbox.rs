@@ -521,7 +521,7 @@ async fn an_answer_is_delivered_once_and_the_card_shows_its_link(backend) {
     assert_eq!(
         state,
         State::Answered {
-            by: jane.clone(),
+            by: jane.clone().into(),
             at: now + chrono::Duration::seconds(3),
             link: Some("https://masto.example/reply-to-a".into())
         }

@@ -49,7 +49,7 @@ fn rules() -> Rules {
 }
 
 fn ids(store: &Store) -> Vec<String> {
-    let all = store.list(ListFilter::All, &Member::new("x", "x")).unwrap();
+    let all = store.list(ListFilter::All, Member::new("x", "x")).unwrap();
     all.into_iter().map(|t| t.mention.key.id).collect()
 }
 
@@ -439,7 +439,7 @@ async fn a_reply_by_the_brand_below_a_mention_closes_it_and_lookalikes_do_not() 
     assert_eq!(store.mention(2).unwrap().state.status(), Status::Answered);
     assert_eq!(
         store.history(2).unwrap().pop().unwrap().summary(),
-        "answered by @earshot: answered outside earshot: reply by u/acmehq on Reddit: https://www.reddit.com/r/coffee/comments/s3/acme_lids/r9/",
+        "answered by earshot: answered outside earshot: reply by u/acmehq on Reddit: https://www.reddit.com/r/coffee/comments/s3/acme_lids/r9/",
         "AcmeHQ is the brand: Reddit usernames ignore case"
     );
     for (number, why) in [

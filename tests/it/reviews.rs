@@ -312,12 +312,12 @@ async fn an_edited_review_updates_its_card_and_reopens_an_answered_mention() {
     assert_eq!(history.len(), before + 1);
     assert_eq!(
         history.last().unwrap().summary(),
-        "reopened by @earshot: edited: 2★ → 4★, new text"
+        "reopened by earshot: edited: 2★ → 4★, new text"
     );
     rig.drain().await;
     let update = rig.log().last().cloned().unwrap();
     assert!(
-        update.starts_with("update #1: reopened by @earshot: edited: 2★ → 4★"),
+        update.starts_with("update #1: reopened by earshot: edited: 2★ → 4★"),
         "{update}"
     );
     assert!(update.contains("★★★★☆ 4/5"), "{update}");
@@ -345,7 +345,7 @@ async fn an_edited_review_updates_its_card_and_reopens_an_answered_mention() {
     assert_eq!(tracked.state.status(), Status::Claimed);
     assert_eq!(
         rig.store.history(1).unwrap().last().unwrap().summary(),
-        "edited by @earshot: 4★ → 5★, new text"
+        "edited by earshot: 4★ → 5★, new text"
     );
     assert_eq!(
         tracked.mention.review.unwrap().reply.unwrap().text,

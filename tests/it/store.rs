@@ -4,9 +4,27 @@
 
 use chrono::{DateTime, Utc};
 use earshot::domain::{
-    Action, Author, Cursor, ListFilter, Member, Mention, MentionKey, Network, State, Status,
+    Action, Actor, Author, Cursor, ListFilter, Member, Mention, MentionKey, Network, State, Status,
+    Step,
 };
 use earshot::store::{Effect, Grant, Store, StoreError};
+
+/// The card updates queued for mention `number`, as (chat, note), oldest first.
+pub(crate) fn updates(store: &Store, number: u64) -> Vec<(String, String)> {
+    store
+        .outbox()
+        .unwrap()
+        .into_iter()
+        .filter_map(|(_, entry)| match entry.effect {
+            Effect::Update {
+                chat,
+                number: n,
+                note,
+            } if n == number => Some((chat, note)),
+            _ => None,
+        })
+        .collect()
+}
 
 pub(crate) fn mention(source: &str, id: &str, network: Network) -> Mention {
     Mention {
@@ -207,8 +225,8 @@ async fn a_transition_writes_state_indexes_history_and_outbox_together(backend) 
     let history = store.history(1).unwrap();
     assert_eq!(history.len(), 2);
     assert_eq!(
-        (history[1].from.as_str(), history[1].to.as_str()),
-        ("open", "answer queued")
+        (history[1].from, history[1].to),
+        (Some(Status::Open), Step::AnswerQueued)
     );
 
     let list = |filter, member: &Member| -> Vec<u64> {
@@ -345,7 +363,7 @@ fn a_store_from_another_schema_version_is_refused() {
     let error = Store::open(dir.path(), chats()).err().expect("refused");
     let message = error.to_string();
     assert!(
-        message.contains("schema version 99, but this earshot reads version 2"),
+        message.contains("schema version 99, but this earshot reads version 3"),
         "{message}"
     );
 
@@ -458,7 +476,7 @@ async fn at_open_the_indexes_are_checked_against_the_mentions_and_repaired() {
     );
     assert_eq!(store.mention(1).unwrap().mention.key.id, "1");
     let open: Vec<u64> = store
-        .list(ListFilter::Open, &jane())
+        .list(ListFilter::Open, jane())
         .unwrap()
         .iter()
         .map(|t| t.number)
@@ -549,11 +567,11 @@ async fn a_snooze_is_one_lifecycle_step_with_its_history_and_card_notes(backend)
     let until = now + chrono::Duration::hours(2);
     let applied = store.snooze(1, &bob(), until, now).await.unwrap();
     assert_eq!(applied.tracked.state, State::Open, "the state stays as it was");
-    assert_eq!(applied.entry.to, "snoozed");
+    assert_eq!(applied.entry.to, Step::Snoozed);
     assert_eq!(store.chase(1).unwrap().snoozed_until, Some(until));
     let history = store.history(1).unwrap();
-    assert_eq!(history.last().unwrap().by, bob());
-    assert_eq!(history.last().unwrap().to, "snoozed");
+    assert_eq!(history.last().unwrap().by, Actor::from(bob()));
+    assert_eq!(history.last().unwrap().to, Step::Snoozed);
     let notes: Vec<String> = store
         .outbox()
         .unwrap()

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use earshot::digest::Digester;
-use earshot::domain::{Action, Author, Cursor, ListFilter, Member, Mention, MentionKey};
+use earshot::domain::{Action, Author, Cursor, ListFilter, Member, Mention, MentionKey, Step};
 use earshot::store::Store;
 
 fn mention(id: u64, text: &str) -> Mention {
@@ -132,7 +132,7 @@ async fn figures_read_only_their_window(backend) {
         .unwrap()
         .iter()
         .map(|(tracked, history)| {
-            assert_eq!(history.last().unwrap().to, "done");
+            assert_eq!(history.last().unwrap().to, Step::Done);
             tracked.number
         })
         .collect();
@@ -231,7 +231,7 @@ async fn a_store_of_the_previous_schema_is_brought_forward_at_open() {
     // And it stays at the new version.
     let db = crate::common::raw_sled(dir.path());
     let version = db.open_tree("meta").unwrap().get("schema_version").unwrap();
-    assert_eq!(version.as_deref(), Some(&2u64.to_be_bytes()[..]));
+    assert_eq!(version.as_deref(), Some(&3u64.to_be_bytes()[..]));
 }
 
 on_both! {

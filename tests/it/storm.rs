@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use earshot::chat::{Chat, ChatError};
 use earshot::domain::storm::StormPolicy;
-use earshot::domain::{Action, Author, Cursor, ListFilter, Member, Mention, MentionKey, Tracked};
+use earshot::domain::{
+    Action, Actor, Author, Cursor, ListFilter, Member, Mention, MentionKey, Tracked,
+};
 use earshot::outbox::Outbox;
 use earshot::store::{Store, StormMode};
 use tokio::sync::Notify;
@@ -157,8 +159,10 @@ async fn a_new_sources_first_poll_is_an_import_not_a_storm() {
         ["notice: 📥 Imported 200 earlier mentions from masto (#1–#200): posts from before earshot watched it, or already old when found, so they get no card of their own. `/mentions list` shows them.".to_string()]
     );
     assert!(!store.weather().unwrap().stormy(), "no storm, no @channel");
-    let system = Member::new("earshot", "earshot");
-    assert_eq!(store.list(ListFilter::Open, &system).unwrap().len(), 200);
+    assert_eq!(
+        store.list(ListFilter::Open, Actor::System).unwrap().len(),
+        200
+    );
 
     // Then live: new posts get their own cards.
     arrive(&store, 500..503, now + Duration::minutes(1)).await;
@@ -250,8 +254,7 @@ async fn a_storm_starts_at_the_threshold_summarises_alerts_once_and_calms_down()
     assert!(log[0].contains("\n  ⚠ #18 · "), "{log:?}");
 
     // Every mention is stored, numbered and claimable.
-    let system = Member::new("earshot", "earshot");
-    let all = store.list(ListFilter::Open, &system).unwrap();
+    let all = store.list(ListFilter::Open, Actor::System).unwrap();
     assert_eq!(
         all.iter().map(|t| t.number).collect::<Vec<_>>(),
         (1..=40).collect::<Vec<_>>()
@@ -340,9 +343,8 @@ async fn no_mention_is_lost_across_a_restart_during_a_storm() {
             .starts_with("edit summary-msg: ⚡ Mention storm: 11 new mentions in 2 min (#10–#20)"),
         "{log:?}"
     );
-    let system = Member::new("earshot", "earshot");
     let numbers: Vec<u64> = store
-        .list(ListFilter::All, &system)
+        .list(ListFilter::All, Actor::System)
         .unwrap()
         .iter()
         .map(|t| t.number)

@@ -51,7 +51,7 @@ fn rules() -> Rules {
 }
 
 fn ids(store: &Store) -> Vec<String> {
-    let all = store.list(ListFilter::All, &Member::new("x", "x")).unwrap();
+    let all = store.list(ListFilter::All, Member::new("x", "x")).unwrap();
     all.into_iter().map(|t| t.mention.key.id).collect()
 }
 
@@ -796,7 +796,7 @@ fn recent_mentions() -> Reply {
 }
 
 fn number_of(store: &Store, id: &str) -> u64 {
-    let all = store.list(ListFilter::All, &Member::new("x", "x")).unwrap();
+    let all = store.list(ListFilter::All, Member::new("x", "x")).unwrap();
     all.into_iter()
         .find(|t| t.mention.key.id == id)
         .unwrap()
@@ -836,7 +836,7 @@ async fn a_reply_by_the_brand_in_the_conversation_closes_the_mention_it_answers(
     );
     assert_eq!(
         store.history(reply).unwrap().pop().unwrap().summary(),
-        "answered by @earshot: answered outside earshot: reply by @acme on X: https://x.com/acme/status/2000000000000000120"
+        "answered by earshot: answered outside earshot: reply by @acme on X: https://x.com/acme/status/2000000000000000120"
     );
     assert_eq!(store.mention(root).unwrap().state.status(), Status::Open);
     assert_eq!(

@@ -76,7 +76,7 @@ mod youtube {
     }
 
     fn ids(store: &Store) -> Vec<String> {
-        let all = store.list(ListFilter::All, &Member::new("x", "x")).unwrap();
+        let all = store.list(ListFilter::All, Member::new("x", "x")).unwrap();
         let mut ids: Vec<String> = all.into_iter().map(|t| t.mention.key.id).collect();
         ids.sort();
         ids
@@ -267,7 +267,7 @@ mod youtube {
         assert_eq!(ids(&store).len(), 6);
         assert!(fake.unused().is_empty(), "{:?}", fake.unused());
         let relayed = store
-            .list(ListFilter::All, &Member::new("x", "x"))
+            .list(ListFilter::All, Member::new("x", "x"))
             .unwrap()
             .into_iter()
             .find(|t| t.mention.key.id == "t1.r3")
@@ -894,7 +894,7 @@ mod linkedin {
         script(&fake);
         let restarted = linkedin(&fake, vec![Watch::Comments], None);
         assert_eq!(poll(&store, &restarted, &rules()).await, 0, "relayed once");
-        let all = store.list(ListFilter::All, &Member::new("x", "x")).unwrap();
+        let all = store.list(ListFilter::All, Member::new("x", "x")).unwrap();
         let mut ids: Vec<String> = all.iter().map(|t| t.mention.key.id.clone()).collect();
         ids.sort();
         assert_eq!(
@@ -1020,7 +1020,6 @@ mod linkedin {
     async fn copied_comments_are_read_again_while_owed_and_dropped_within_linkedins_48_hours() {
         use earshot::domain::{Action, TextCopy};
         use earshot::retention::Retention;
-        use earshot::store::Effect;
 
         let fake = Fake::start().await;
         let store = Store::temporary(vec!["shell".into()]).unwrap();
@@ -1073,18 +1072,9 @@ mod linkedin {
             .await
             .unwrap();
         let updates = |number: u64| -> Vec<String> {
-            store
-                .outbox()
-                .unwrap()
+            crate::store::updates(&store, number)
                 .into_iter()
-                .filter_map(|(_, entry)| match entry.effect {
-                    Effect::Update {
-                        chat,
-                        number: n,
-                        note,
-                    } if n == number => Some(format!("{chat}: {note}")),
-                    _ => None,
-                })
+                .map(|(chat, note)| format!("{chat}: {note}"))
                 .collect()
         };
         let before = updates(closed).len();
@@ -1138,7 +1128,7 @@ mod linkedin {
         assert_eq!(refreshed.copy, TextCopy::ReadAgain { at: first });
         assert_eq!(
             updates(owed),
-            vec!["shell: text read again by @earshot: the text changed on the network"]
+            vec!["shell: text read again by earshot: the text changed on the network"]
         );
         for (number, why) in [(closed, "closed"), (deleted, "no longer on LinkedIn")] {
             let dropped = store.mention(number).unwrap();
@@ -1160,7 +1150,7 @@ mod linkedin {
             let last = store.history(number).unwrap().pop().unwrap();
             assert_eq!(
                 last.summary(),
-                format!("text dropped by @earshot: {why}; as LinkedIn's API Data Storage Requirements require")
+                format!("text dropped by earshot: {why}; as LinkedIn's API Data Storage Requirements require")
             );
             assert!(updates(number)
                 .last()
@@ -1210,7 +1200,7 @@ mod linkedin {
         assert_eq!(dropped.copy, TextCopy::Dropped { at: last_hour });
         let note = store.history(owed).unwrap().pop().unwrap().summary();
         assert!(
-            note.starts_with("text dropped by @earshot: could not be read again:"),
+            note.starts_with("text dropped by earshot: could not be read again:"),
             "{note}"
         );
         assert!(note.contains("403"), "{note}");

@@ -264,19 +264,19 @@ impl Chat for Discord {
 
     async fn nudge(
         &self,
-        message: &str,
+        message: Option<&str>,
         mention: &Tracked,
         text: &str,
         ping: &[String],
         _now: DateTime<Utc>,
     ) -> Result<(), ChatError> {
         let channel = self.channel_of(mention)?;
-        if message.is_empty() {
+        let Some(message) = message else {
             // The card is not shown (yet): the reminder goes to its channel itself.
             let nudge = render::nudge(channel, 0, text, ping, false);
             self.rest.send_message(channel, &nudge).await?;
             return Ok(());
-        }
+        };
         let message = message_id(message)?;
         self.in_thread(message, mention, |as_reply| {
             render::nudge(channel, message, text, ping, as_reply)
@@ -287,7 +287,7 @@ impl Chat for Discord {
     async fn notify_member(
         &self,
         member: &Member,
-        message: &str,
+        message: Option<&str>,
         mention: &Tracked,
         text: &str,
         now: DateTime<Utc>,

@@ -721,7 +721,7 @@ mod tests {
             ["Release", "Answer…", "Done", "Ignore"]
         );
         let done = State::Done {
-            by: jane,
+            by: jane.into(),
             at,
             note: None,
         };

@@ -12,6 +12,7 @@ use slack_morphism::prelude::*;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use super::connector::Client;
 use crate::chat::ChatError;
 
 /// A Slack call that has not answered by then counts as failed and is retried later.
@@ -27,14 +28,14 @@ const TRANSIENT_CODES: &[&str] = &[
 ];
 
 pub struct Api {
-    client: Arc<SlackHyperClient>,
+    client: Arc<Client>,
     token: SlackApiToken,
     /// chat.postMessage allows about one message per second per channel.
     pacer: Pacer,
 }
 
 impl Api {
-    pub fn new(client: Arc<SlackHyperClient>, bot_token: &str, post_every: Duration) -> Api {
+    pub fn new(client: Arc<Client>, bot_token: &str, post_every: Duration) -> Api {
         Api {
             client,
             token: SlackApiToken::new(bot_token.to_string().into()),
@@ -261,13 +262,9 @@ async fn bounded<T>(
 pub fn classify(method: &str, error: SlackClientError) -> ChatError {
     let retry = |reason: String, after| ChatError::Retry { reason, after };
     match error {
-        // Whatever wait Slack names, the toolkit bounds it: a huge Retry-After delays one
-        // delivery, never the clock arithmetic of the outbox. slack-morphism (2.31.1) reads
-        // only the seconds form, which is the one Slack documents; an HTTP-date (from a proxy)
-        // arrives as `None`, so the outbox's backoff applies. earshot cannot read the header
-        // itself here: the connector keeps no headers in its errors, and its `H: Connect`
-        // parameter sits below HTTP; the seam that sees them is a `SlackClientHttpConnector`
-        // of our own on `net::Transport` (tests/it/slack/retry_after.rs pins today's wait).
+        // The wait comes from earshot's connector, which reads `Retry-After` in both forms
+        // (seconds, an HTTP-date) and bounds it: a huge value delays one delivery, never the
+        // outbox's clock arithmetic. Clamped again, for a client built on another connector.
         SlackClientError::RateLimitError(limit) => retry(
             format!("Slack rate-limited {method}"),
             limit.retry_after.map(crate::net::wait::clamp),

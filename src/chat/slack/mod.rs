@@ -4,11 +4,13 @@
 //!
 //! - [`render`]: the core's state as Block Kit, and the escaping of relayed text;
 //! - [`api`]: the Web API calls, bounded in time, pacing and failure sorting;
+//! - [`connector`]: the HTTP under them, on the network toolkit (`Retry-After` in both forms);
 //! - [`people`]: Slack users as members, and who may answer;
 //! - [`handler`]: slash commands, clicks and modal submissions, turned into desk calls;
 //! - [`socket`] and [`http`] (with [`signature`]): the two ways Slack delivers them.
 
 pub mod api;
+pub mod connector;
 pub mod handler;
 pub mod http;
 pub mod people;
@@ -87,7 +89,8 @@ impl fmt::Debug for SlackConfig {
 
 pub struct SlackChat {
     config: SlackConfig,
-    client: Arc<SlackHyperClient>,
+    /// slack-morphism's own client, for Socket Mode's WebSocket only.
+    socket_client: Arc<SlackHyperClient>,
     api: Api,
     people: People,
 }
@@ -106,14 +109,21 @@ impl SlackChat {
             .enable_http1()
             .enable_http2()
             .build();
-        let client = Arc::new(SlackClient::new(
+        let socket_client = Arc::new(SlackClient::new(
             SlackClientHyperConnector::with_connector(connector)
                 .with_slack_api_url(config.api_url.trim_end_matches('/')),
         ));
+        let web = connector::Connector::new(&config.api_url).map_err(|error| {
+            ChatError::Permanent(format!("cannot build Slack's HTTP client: {error}"))
+        })?;
         Ok(SlackChat {
-            api: Api::new(client.clone(), &config.bot_token, config.post_every),
+            api: Api::new(
+                Arc::new(SlackClient::new(web)),
+                &config.bot_token,
+                config.post_every,
+            ),
             people: People::new(config.answerers.clone()),
-            client,
+            socket_client,
             config,
         })
     }
@@ -251,22 +261,22 @@ impl Chat for SlackChat {
 
     async fn nudge(
         &self,
-        message: &str,
+        message: Option<&str>,
         mention: &Tracked,
         text: &str,
         ping: &[String],
         _now: DateTime<Utc>,
     ) -> Result<(), ChatError> {
         let content = render::nudge(text, ping);
-        let request = if message.is_empty() {
-            // The card is not shown (yet): the reminder goes to its channel itself.
-            SlackApiChatPostMessageRequest::new(self.channel_of(mention), content)
-        } else {
+        let request = if let Some(message) = message {
             let (channel, ts) = parse_message_id(message)?;
             // An escalation is also shown in the channel, where the people it alerts look.
             SlackApiChatPostMessageRequest::new(channel, content)
                 .with_thread_ts(ts)
                 .with_reply_broadcast(!ping.is_empty())
+        } else {
+            // The card is not shown (yet): the reminder goes to its channel itself.
+            SlackApiChatPostMessageRequest::new(self.channel_of(mention), content)
         };
         self.api
             .post_message(&request.with_unfurl_links(false).with_unfurl_media(false))
@@ -277,7 +287,7 @@ impl Chat for SlackChat {
     async fn notify_member(
         &self,
         member: &Member,
-        message: &str,
+        message: Option<&str>,
         mention: &Tracked,
         text: &str,
         now: DateTime<Utc>,
@@ -361,7 +371,7 @@ impl Chat for SlackChat {
         match self.config.listen.clone() {
             Listen::Socket { app_token } => {
                 let handler = Arc::new(handler::Handler::new(self.clone(), desk));
-                socket::serve(handler, self.client.clone(), &app_token, shutdown).await
+                socket::serve(handler, self.socket_client.clone(), &app_token, shutdown).await
             }
             Listen::Http {
                 signing_secret,

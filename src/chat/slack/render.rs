@@ -484,7 +484,7 @@ fn safe_url(raw: &str) -> Option<String> {
 
 /// Where the mention stands, for the card; names are escaped like any relayed text.
 fn state_line(state: &State) -> String {
-    let name = |member: &crate::domain::Member| escape_within(&format!("{member}"), NAME_LIMIT);
+    let name = |who: &dyn std::fmt::Display| escape_within(&who.to_string(), NAME_LIMIT);
     match state {
         State::Open => ":large_blue_circle: *Open*: nobody has claimed it yet".to_string(),
         State::Claimed {
@@ -638,7 +638,7 @@ mod tests {
             "nothing while the answer is on its way"
         );
         tracked.state = State::Done {
-            by: jane,
+            by: jane.into(),
             at,
             note: None,
         };
@@ -822,12 +822,12 @@ mod tests {
         let states = [
             State::Open,
             State::Done {
-                by: Member::new("U1", long('j')),
+                by: Member::new("U1", long('j')).into(),
                 at: DateTime::UNIX_EPOCH,
                 note: Some(long('&')),
             },
             State::Answered {
-                by: Member::new("U1", "jane"),
+                by: Member::new("U1", "jane").into(),
                 at: DateTime::UNIX_EPOCH,
                 link: Some(url.clone()),
             },

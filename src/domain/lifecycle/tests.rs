@@ -43,7 +43,7 @@ fn states() -> Vec<(&'static str, State)> {
         (
             "answered",
             State::Answered {
-                by: jane(),
+                by: jane().into(),
                 at,
                 link: Some("https://m.example/1".into()),
             },
@@ -51,7 +51,7 @@ fn states() -> Vec<(&'static str, State)> {
         (
             "done",
             State::Done {
-                by: jane(),
+                by: jane().into(),
                 at,
                 note: None,
             },
@@ -59,7 +59,7 @@ fn states() -> Vec<(&'static str, State)> {
         (
             "ignored",
             State::Ignored {
-                by: jane(),
+                by: jane().into(),
                 at,
                 reason: Some("spam".into()),
             },
@@ -130,12 +130,12 @@ const PEOPLE_DO: [&str; 9] = [
 
 /// The actors, with their role in the chat: jane holds the claimed states, bob is another
 /// answerer, eve is on the team but not among the `answerers`.
-fn actors() -> Vec<(&'static str, Member, Role)> {
+fn actors() -> Vec<(&'static str, Actor, Role)> {
     vec![
-        ("jane", jane(), Role::Answerer),
-        ("bob", bob(), Role::Answerer),
-        ("eve", Member::new("U3", "eve"), Role::Member),
-        ("earshot", Member::new("earshot", "earshot"), Role::Answerer),
+        ("jane", jane().into(), Role::Answerer),
+        ("bob", bob().into(), Role::Answerer),
+        ("eve", Member::new("U3", "eve").into(), Role::Member),
+        ("earshot", Actor::System, Role::Answerer),
     ]
 }
 
@@ -166,6 +166,7 @@ fn outcome(result: Result<Transition, Refusal>) -> String {
                 Refusal::TooLong { .. } => "too-long",
                 Refusal::TooManyMentions { .. } => "too-many-mentions",
                 Refusal::SystemOnly { .. } => "system",
+                Refusal::PeopleOnly { .. } => "people",
                 Refusal::NotAnAnswerer { .. } => "answerers",
                 Refusal::SnoozeTooLong => "too-far",
                 Refusal::SnoozePassed => "passed",
@@ -209,6 +210,8 @@ delivered   earshot no:system    no:system    answered        no:system     no:s
 failed      earshot no:system    no:system    claimed:jane    no:system     no:system     no:system
 elsewhere   earshot answered     answered     no:in-flight    no:closed     no:closed     no:closed
 stale       earshot no:not-claimed open       no:in-flight    no:closed     no:closed     no:closed
+claim       earshot no:people    no:held      no:in-flight    no:closed     no:closed     no:closed
+answer      earshot no:people    no:held      no:in-flight    no:closed     no:closed     no:closed
 ";
 
 #[test]
@@ -379,7 +382,7 @@ fn snoozes_end_at_a_later_moment_within_reason() {
     let snooze = Action::Snooze {
         until: now + Duration::hours(2),
     };
-    let t = apply(subject, &bob(), &snooze, now).expect("allowed");
+    let t = apply(subject, bob(), &snooze, now).expect("allowed");
     assert_eq!(t.state, State::Open);
     assert_eq!(
         t.entry.summary(),
@@ -398,11 +401,11 @@ fn history_records_who_from_to_and_note() {
         link: None,
         state: &open,
     };
-    let t = apply(subject, &bob(), &Action::Assign { to: jane() }, now).expect("allowed");
-    assert_eq!(t.entry.by, bob());
+    let t = apply(subject, bob(), &Action::Assign { to: jane() }, now).expect("allowed");
+    assert_eq!(t.entry.by, Actor::from(bob()));
     assert_eq!(
-        (t.entry.from.as_str(), t.entry.to.as_str()),
-        ("open", "assigned")
+        (t.entry.from, t.entry.to),
+        (Some(Status::Open), Step::Assigned)
     );
     assert_eq!(t.entry.note.as_deref(), Some("to @jane"));
     assert_eq!(t.entry.summary(), "assigned by @bob: to @jane");
@@ -416,21 +419,20 @@ fn history_records_who_from_to_and_note() {
         state: &answering,
         ..subject
     };
-    let system = Member::new("earshot", "earshot");
     let link = Some("https://bsky.app/x".to_string());
     let t = apply(
         subject,
-        &system,
+        Actor::System,
         &Action::AnswerDelivered { link: link.clone() },
         now,
     )
     .expect("settles");
     // The answer is credited to the person who wrote it, not to the outbox.
-    assert_eq!(t.entry.by, jane());
+    assert_eq!(t.entry.by, Actor::from(jane()));
     assert_eq!(
         t.state,
         State::Answered {
-            by: jane(),
+            by: jane().into(),
             at: now,
             link
         }
@@ -511,7 +513,7 @@ fn refusals_explain_themselves() {
         "Your answer is 352 bytes; Reviews takes at most 350. Shorten it by 2."
     );
     let done = State::Done {
-        by: jane(),
+        by: jane().into(),
         at: t0(),
         note: Some("replied by mail".into()),
     };

@@ -4,7 +4,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::*;
 use crate::domain::network::examples::{LONG, NAMING, READ_ONLY};
-use crate::domain::{Author, Member, Mention, MentionKey, Network, State};
+use crate::domain::{Actor, Author, Member, Mention, MentionKey, Network, State, Step};
 
 fn base() -> DateTime<Utc> {
     // Monday 2026-03-23 09:00 in Amsterdam.
@@ -21,7 +21,7 @@ fn mention(
     number: u64,
     network: Network,
     received: DateTime<Utc>,
-    steps: &[(i64, &str, &str)],
+    steps: &[(i64, &str, Step)],
     state: State,
 ) -> (Tracked, Vec<HistoryEntry>) {
     let tracked = Tracked {
@@ -48,17 +48,17 @@ fn mention(
     };
     let mut history = vec![HistoryEntry {
         at: received,
-        by: Member::new("earshot", "earshot"),
-        from: String::new(),
-        to: "open".into(),
+        by: Actor::System,
+        from: None,
+        to: Step::Found,
         note: None,
     }];
     for (after, by, to) in steps {
         history.push(HistoryEntry {
             at: received + minutes(*after),
-            by: Member::new(*by, *by),
-            from: String::new(),
-            to: to.to_string(),
+            by: Member::new(*by, *by).into(),
+            from: None,
+            to: *to,
             note: None,
         });
     }
@@ -68,7 +68,7 @@ fn mention(
 fn fixture() -> Vec<(Tracked, Vec<HistoryEntry>)> {
     let jane = Member::new("jane", "jane");
     let done = |at| State::Done {
-        by: jane.clone(),
+        by: jane.clone().into(),
         at,
         note: None,
     };
@@ -78,9 +78,9 @@ fn fixture() -> Vec<(Tracked, Vec<HistoryEntry>)> {
             LONG,
             base(),
             &[
-                (10, "jane", "claimed"),
-                (35, "jane", "answer queued"),
-                (40, "jane", "answered"),
+                (10, "jane", Step::Claimed),
+                (35, "jane", Step::AnswerQueued),
+                (40, "jane", Step::Answered),
             ],
             done(base()),
         ),
@@ -88,23 +88,23 @@ fn fixture() -> Vec<(Tracked, Vec<HistoryEntry>)> {
             2,
             LONG,
             base() + minutes(60),
-            &[(30, "bob", "claimed"), (120, "bob", "done")],
+            &[(30, "bob", Step::Claimed), (120, "bob", Step::Done)],
             done(base()),
         ),
         mention(
             3,
             NAMING,
             base() + minutes(120),
-            &[(5, "jane", "assigned"), (60, "bob", "answered")],
+            &[(5, "jane", Step::Assigned), (60, "bob", Step::Answered)],
             done(base()),
         ),
         mention(
             4,
             NAMING,
             base() + minutes(180),
-            &[(1, "jane", "ignored")],
+            &[(1, "jane", Step::Ignored)],
             State::Ignored {
-                by: jane.clone(),
+                by: jane.clone().into(),
                 at: base(),
                 reason: None,
             },

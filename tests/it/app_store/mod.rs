@@ -193,12 +193,12 @@ async fn an_edited_review_updates_its_card_and_reopens_an_answered_mention() {
     assert_eq!(tracked.mention.text, "New lids are fine now");
     assert_eq!(
         rig.store.history(1).unwrap().last().unwrap().summary(),
-        "reopened by @earshot: edited: 2★ → 4★, new title, new text"
+        "reopened by earshot: edited: 2★ → 4★, new title, new text"
     );
     rig.drain().await;
     let update = rig.cards().last().cloned().unwrap();
     assert!(
-        update.starts_with("update #1: reopened by @earshot: edited: 2★ → 4★"),
+        update.starts_with("update #1: reopened by earshot: edited: 2★ → 4★"),
         "{update}"
     );
     assert!(update.contains("★★★★☆ 4/5"), "{update}");

@@ -19,7 +19,7 @@ use earshot::chat::Chat;
 use earshot::config::{Config, DiscordConfig, DiscordEndpoint};
 use earshot::desk::Desk;
 use earshot::domain::lifecycle::Answerers;
-use earshot::domain::{Author, Cursor, Member, Mention, MentionKey, Network, State};
+use earshot::domain::{Actor, Author, Cursor, Member, Mention, MentionKey, Network, State};
 use earshot::outbox::Outbox;
 use earshot::sources::{Fetched, Posted, Source, SourceError};
 use earshot::store::{Effect, Store};
@@ -433,7 +433,7 @@ async fn the_answer_form_is_limited_to_answerers_and_its_submission_queues_the_r
     );
     assert!(matches!(
         bot.store.mention(1).unwrap().state,
-        State::Answered { ref by, .. } if by.id == "discord:4001"
+        State::Answered { by: Actor::Member(ref by), .. } if by.id == "discord:4001"
     ));
     let id = message["id"].as_str().unwrap();
     let last_edit = fake
@@ -781,7 +781,7 @@ async fn a_nudge_escalates_in_the_thread_and_a_hostile_post_still_cannot_ping() 
     let ping = ["@here".to_string(), "<@&555>".into(), "4001".into()];
     let text = format!("#1 is still unclaimed: {}", tracked.mention.text);
     bot.discord
-        .nudge(&id, &tracked, &text, &ping, Utc::now())
+        .nudge(Some(&id), &tracked, &text, &ping, Utc::now())
         .await
         .unwrap();
 
@@ -801,7 +801,7 @@ async fn a_nudge_escalates_in_the_thread_and_a_hostile_post_still_cannot_ping() 
 
     // The first round alerts nobody.
     bot.discord
-        .nudge(&id, &tracked, "#1 first reminder", &[], Utc::now())
+        .nudge(Some(&id), &tracked, "#1 first reminder", &[], Utc::now())
         .await
         .unwrap();
     let sent = fake.requests_to("POST", &format!("/channels/{id}/messages"));
@@ -822,7 +822,13 @@ async fn a_reminder_to_a_member_is_a_direct_message_or_else_a_thread_note() {
     let tracked = bot.store.mention(1).unwrap();
     let jane = Member::new("discord:4001", "Jane");
     bot.discord
-        .notify_member(&jane, &id, &tracked, "you claimed #1 @here", Utc::now())
+        .notify_member(
+            &jane,
+            Some(&id),
+            &tracked,
+            "you claimed #1 @here",
+            Utc::now(),
+        )
         .await
         .unwrap();
 
@@ -846,7 +852,7 @@ async fn a_reminder_to_a_member_is_a_direct_message_or_else_a_thread_note() {
         json!({ "code": 50007, "message": "Cannot send messages to this user" }),
     );
     bot.discord
-        .notify_member(&jane, &id, &tracked, "you claimed #1", Utc::now())
+        .notify_member(&jane, Some(&id), &tracked, "you claimed #1", Utc::now())
         .await
         .unwrap();
     let notes = fake.requests_to("POST", &format!("/channels/{id}/messages"));

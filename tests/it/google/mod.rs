@@ -363,12 +363,12 @@ mod business_profile {
         assert_eq!(tracked.mention.text, "New lids are fine now");
         assert_eq!(
             desk.store.history(1).unwrap().last().unwrap().summary(),
-            "reopened by @earshot: edited: 2★ → 4★, new text"
+            "reopened by earshot: edited: 2★ → 4★, new text"
         );
         desk.drain().await;
         let update = desk.cards().last().cloned().unwrap();
         assert!(
-            update.starts_with("update #1: reopened by @earshot: edited: 2★ → 4★"),
+            update.starts_with("update #1: reopened by earshot: edited: 2★ → 4★"),
             "{update}"
         );
         assert!(update.contains("★★★★☆ 4/5"), "{update}");
@@ -404,7 +404,7 @@ mod business_profile {
         desk.poll().await;
         let number = |id: &str| {
             desk.store
-                .list(ListFilter::All, &Member::new("x", "x"))
+                .list(ListFilter::All, Member::new("x", "x"))
                 .unwrap()
                 .into_iter()
                 .find(|tracked| tracked.mention.key.id == id)
@@ -684,7 +684,7 @@ mod play {
         assert_eq!(desk.store.mention(1).unwrap().state, State::Open);
         assert_eq!(
             desk.store.history(1).unwrap().last().unwrap().summary(),
-            "reopened by @earshot: edited: 1★ → 4★, new text"
+            "reopened by earshot: edited: 1★ → 4★, new text"
         );
     }
 

@@ -25,6 +25,8 @@ pub enum Failure {
     RateLimited(u64),
     /// 429 with `Retry-After` in its other form, an HTTP-date (`Wed, 21 Oct 2026 07:28:00 GMT`).
     RateLimitedUntil(chrono::DateTime<chrono::Utc>),
+    /// 429 with a `Retry-After` no RFC allows (`soon`, `-5`).
+    RateLimitedSaying(&'static str),
     /// 503 and nothing posted.
     Unavailable,
     /// The message is posted, but the answer is lost (a 503 instead): the crash window.
@@ -250,6 +252,7 @@ async fn web_api(
                 Some(Failure::RateLimitedUntil(at)) => {
                     Some(at.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
                 }
+                Some(Failure::RateLimitedSaying(text)) => Some(text.to_string()),
                 _ => None,
             };
             if let Some(retry_after) = retry_after {

@@ -982,11 +982,17 @@ async fn a_nudge_escalates_in_the_thread_and_a_hostile_post_still_cannot_ping() 
     // The relayed post's words reach the nudge as the core quotes them.
     let text = format!("#1 is still unclaimed: {}", tracked.mention.text);
     bot.chat
-        .nudge(&message, &tracked, &text, &ping, Utc::now())
+        .nudge(Some(&message), &tracked, &text, &ping, Utc::now())
         .await
         .unwrap();
     bot.chat
-        .nudge(&message, &tracked, "#1 first reminder", &[], Utc::now())
+        .nudge(
+            Some(&message),
+            &tracked,
+            "#1 first reminder",
+            &[],
+            Utc::now(),
+        )
         .await
         .unwrap();
 
@@ -1035,7 +1041,7 @@ async fn a_reminder_to_a_member_is_a_direct_message() {
     bot.chat
         .notify_member(
             &jane,
-            &message,
+            Some(&message),
             &tracked,
             "you claimed #1 <!here>",
             Utc::now(),
@@ -1055,7 +1061,13 @@ async fn a_reminder_to_a_member_is_a_direct_message() {
     // A member from another chat has no Slack DM: the thread names them instead.
     let other = Member::new("shell-ann", "ann");
     bot.chat
-        .notify_member(&other, &message, &tracked, "you claimed #1", Utc::now())
+        .notify_member(
+            &other,
+            Some(&message),
+            &tracked,
+            "you claimed #1",
+            Utc::now(),
+        )
         .await
         .unwrap();
     assert_eq!(fake.with(|s| s.notes(&ts)), vec!["@ann: you claimed #1"]);

@@ -162,7 +162,7 @@ async fn an_edited_review_updates_its_card_and_reopens_an_answered_mention() {
     );
     assert_eq!(
         rig.store.history(1).unwrap().last().unwrap().summary(),
-        "reopened by @earshot: edited: 2★ → 4★, new text"
+        "reopened by earshot: edited: 2★ → 4★, new text"
     );
     rig.drain().await;
     let update = rig.cards().last().cloned().unwrap();
