@@ -19,11 +19,14 @@ mod language;
 pub mod lexicon;
 mod pattern;
 pub mod tokens;
+mod vocabulary;
 
 use std::collections::BTreeMap;
 
 pub use language::Choice;
 use lexicon::{Compiled, RawFile};
+use pattern::Sentence;
+use vocabulary::{Entry, WordId};
 
 use crate::domain::priority::Priority;
 
@@ -186,11 +189,13 @@ impl Lexicon {
         };
         let tokens = tokens::read(text);
         let words = &tokens.words;
-        // One vocabulary lookup per word, for the whole post.
-        let entries: Vec<Option<&lexicon::Entry>> = words
+        // One vocabulary lookup per word, for the whole post: from here on a word is its id.
+        let ids: Vec<WordId> = words
             .iter()
-            .map(|word| lexicon.vocabulary.get(&*word.text))
+            .map(|word| lexicon.vocabulary.id(&word.text))
             .collect();
+        let entries: Vec<Option<&Entry>> =
+            ids.iter().map(|id| lexicon.vocabulary.entry(*id)).collect();
         let classes: Vec<u64> = words
             .iter()
             .zip(&entries)
@@ -207,9 +212,12 @@ impl Lexicon {
             let first = hits.len();
             self.hits(
                 lexicon,
-                &words[sentence.clone()],
+                &Sentence {
+                    words: &words[sentence.clone()],
+                    ids: &ids[sentence.clone()],
+                    classes: &classes[sentence.clone()],
+                },
                 &entries[sentence.clone()],
-                &classes[sentence.clone()],
                 &mut hits,
             );
             for hit in &mut hits[first..] {
@@ -287,13 +295,12 @@ impl Lexicon {
     }
 
     /// Adds the hits of one sentence to `hits`, its word indexes counted from the sentence's
-    /// start; `entries` and `classes` are its words' vocabulary entries and classes.
+    /// start; `entries` are its words' vocabulary entries.
     fn hits(
         &self,
         lexicon: &Compiled,
-        words: &[tokens::Word],
-        entries: &[Option<&lexicon::Entry>],
-        classes: &[u64],
+        sentence: &Sentence,
+        entries: &[Option<&Entry>],
         hits: &mut Vec<Hit>,
     ) {
         let first = hits.len();
@@ -301,27 +308,20 @@ impl Lexicon {
         let contrast = entries
             .iter()
             .rposition(|entry| entry.is_some_and(|entry| entry.contrast));
-        for at in 0..words.len() {
-            let by_word = entries[at]
-                .map(|entry| entry.first.as_slice())
-                .unwrap_or(&[]);
-            // Only the classes the word is in: most words are in none.
-            let by_class = ClassBits(classes[at])
-                .filter_map(|bit| lexicon.by_class.get(bit))
-                .flatten();
-            let by_prefix = lexicon.prefix_patterns(&words[at].text);
-            let candidates = by_word.iter().chain(by_class).chain(by_prefix);
-            for &index in candidates {
-                let (pattern, signal) = &lexicon.patterns[index];
-                let Some(end) = pattern.match_at(words, classes, at) else {
+        let patterns = &lexicon.patterns;
+        for at in 0..sentence.words.len() {
+            for index in patterns.candidates(sentence, at) {
+                let Some(end) = patterns.match_at(index, sentence, at) else {
                     continue;
                 };
-                let negated = pattern.is_single_word() && self.negated(words, entries, at);
+                let negated =
+                    patterns.is_single_word(index) && self.negated(sentence.words, entries, at);
+                let signal = patterns.signal(index);
                 hits.push(Hit {
-                    signal: *signal,
+                    signal,
                     start: at,
                     end,
-                    value: lexicon.signals[*signal].weight,
+                    value: lexicon.signals[signal].weight,
                     negated,
                     before_contrast: contrast.is_some_and(|c| end <= c),
                 });
@@ -373,33 +373,12 @@ impl Lexicon {
         }
     }
 
-    fn negated(
-        &self,
-        words: &[tokens::Word],
-        entries: &[Option<&lexicon::Entry>],
-        at: usize,
-    ) -> bool {
+    fn negated(&self, words: &[tokens::Word], entries: &[Option<&Entry>], at: usize) -> bool {
         let clause = words[at].clause;
         let from = at.saturating_sub(self.negation_window);
         (from..at).any(|before| {
             words[before].clause == clause && entries[before].is_some_and(|entry| entry.negator)
         })
-    }
-}
-
-/// The set bits of a word's classes, lowest first.
-struct ClassBits(u64);
-
-impl Iterator for ClassBits {
-    type Item = usize;
-
-    fn next(&mut self) -> Option<usize> {
-        if self.0 == 0 {
-            return None;
-        }
-        let bit = self.0.trailing_zeros() as usize;
-        self.0 &= self.0 - 1;
-        Some(bit)
     }
 }
 
