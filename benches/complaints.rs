@@ -143,6 +143,22 @@ fn main() {
         let per_post = started.elapsed().as_secs_f64() * 1e6 / (rounds * all.len()) as f64;
         println!("scoring cost, {label}: {per_post:.1} µs/post ({flagged} flags)");
     }
+    // The ingest bench's mention (benches/ingest.rs): a long post with a tag, mostly praise.
+    let long = "Post 7: I ordered from Acme Coffee last week and the beans arrived a day late, but the roast is \
+         wonderful and the bag is compostable. Customer service answered my question about grind size \
+         within the hour. Would recommend to anyone who likes a fruity light roast; the subscription can \
+         be paused any time, which I appreciate. Only complaint: the lids of the takeaway cups still leak \
+         when you walk fast, which is annoying on a cold morning. Keep it up, team!";
+    let times = 50_000;
+    let started = Instant::now();
+    for _ in 0..times {
+        std::hint::black_box(detector.score(std::hint::black_box(long), Some("en")));
+    }
+    let per_post = started.elapsed().as_secs_f64() * 1e6 / f64::from(times);
+    println!(
+        "scoring cost, the ingest bench's {}-byte post with its tag: {per_post:.1} µs/post",
+        long.len()
+    );
     let started = Instant::now();
     for _ in 0..rounds {
         for post in &all {

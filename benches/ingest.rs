@@ -15,6 +15,10 @@
 //!   by two on separate handles of the same store (two processes, taking turns per lane), on
 //!   sled and on PostgreSQL.
 //!
+//! - The complaint detector's cost at ingest: the same mentions ingested with the shipped
+//!   detector and with a lexicon that scores nothing, alternating in one run, and their ratio
+//!   (the target: the detector keeps at least 90% of ingest without it).
+//!
 //! Storm mode is off, so every mention queues its own card: the most writes per mention.
 //! Targets on a 2-core machine: >= 20,000 mentions/s; command p99 <= 5 ms; peak RSS <= 64 MiB;
 //! on PostgreSQL >= 5,000 mentions/s and command p99 <= 20 ms.
@@ -23,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use earshot::digest::Digester;
-use earshot::domain::{stats, Action, Author, Cursor, Member, Mention, MentionKey};
+use earshot::domain::{stats, Action, Author, Cursor, Lexicon, Member, Mention, MentionKey};
 use earshot::rules::{Rules, Verdict};
 use earshot::store::{DatabaseUrl, Location, Store};
 
@@ -36,6 +40,10 @@ const MENTIONS: u64 = 100_000;
 const POLL: u64 = 100;
 const COMMANDS: u64 = 1_000;
 const DRAIN: u64 = 3_000;
+/// Mentions per store in the detector comparison, and how many times each side is measured:
+/// alternating rounds, so that load from other work on the machine falls on both sides alike.
+const COMPARED: u64 = 20_000;
+const COMPARE_ROUNDS: usize = 5;
 
 fn main() {
     // `cargo test --all-targets` runs bench programs too, unoptimised; only `cargo bench`
@@ -97,6 +105,7 @@ fn main() {
     let drain_dir = tempfile::tempdir().expect("temp dir");
     let drain_store = Store::open(drain_dir.path(), vec!["shell".into()]).expect("store");
     let sled_drain = drain_rate(vec![drain_store.clone(), drain_store]);
+    let detector = detector_cost(&rules, now);
 
     let rate = |elapsed: Duration| MENTIONS as f64 / elapsed.as_secs_f64();
     println!(
@@ -116,6 +125,13 @@ fn main() {
     println!(
         "  ratio earshot / bare sled:       {:>9.2}",
         bare.as_secs_f64() / ingest.as_secs_f64()
+    );
+    let (with, without, ratios) = detector;
+    let ratios: Vec<String> = ratios.iter().map(|ratio| format!("{ratio:.2}")).collect();
+    println!(
+        "  ingest with the complaint detector vs with no detector ({COMPARE_ROUNDS} alternating rounds of {COMPARED}, medians): {with:.0} vs {without:.0} mentions/s, ratio {:.3} (target >= 0.90; per round {})",
+        with / without,
+        ratios.join(" ")
     );
     println!("  claim  latency incl. flush:  p50 {:>6.2} ms  p99 {:>6.2} ms  ({COMMANDS} commands on {MENTIONS} mentions)", percentile(&mut claims, 50.0), percentile(&mut claims, 99.0));
     println!(
@@ -232,6 +248,56 @@ fn measure(
         }
     });
     (ingest, claims, answers)
+}
+
+/// Ingest rates (mentions/s) with the shipped detector and with a lexicon that scores nothing,
+/// each the median of [`COMPARE_ROUNDS`] rounds into a new store, the two sides alternating.
+/// Also the ratio of each round.
+fn detector_cost(rules: &Rules, now: DateTime<Utc>) -> (f64, f64, Vec<f64>) {
+    let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    for round in 0..COMPARE_ROUNDS {
+        // Which side goes first alternates too: a store's second run may find the disk warmer.
+        let sides = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for side in sides {
+            let lexicon = if side == 0 {
+                Lexicon::shipped().expect("the shipped lexicon loads")
+            } else {
+                Lexicon::flags_nothing()
+            };
+            let dir = tempfile::tempdir().expect("temp dir");
+            let store = Store::open(dir.path(), vec!["shell".into()])
+                .expect("store")
+                .with_lexicon(lexicon);
+            let started = Instant::now();
+            for poll in 0..COMPARED / POLL {
+                let batch: Vec<Mention> = (poll * POLL..(poll + 1) * POLL)
+                    .map(mention)
+                    .filter_map(|mut mention| match rules.judge(&mention) {
+                        Verdict::Relay(matched) => {
+                            mention.matched = matched;
+                            Some(mention)
+                        }
+                        Verdict::Drop(_) => None,
+                    })
+                    .collect();
+                store
+                    .ingest("bench", &batch, &Cursor::default(), now)
+                    .expect("ingest");
+            }
+            rates[side].push(COMPARED as f64 / started.elapsed().as_secs_f64());
+        }
+    }
+    let ratios = rates[0]
+        .iter()
+        .zip(&rates[1])
+        .map(|(with, without)| with / without)
+        .collect();
+    let median = |rates: &mut Vec<f64>| {
+        rates.sort_by(f64::total_cmp);
+        rates[rates.len() / 2]
+    };
+    let [mut with, mut without] = rates;
+    (median(&mut with), median(&mut without), ratios)
 }
 
 /// Ingest time, claim and answer latencies, and the drain rates of one and two processes.

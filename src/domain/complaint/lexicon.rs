@@ -7,11 +7,11 @@
 
 use std::collections::BTreeMap;
 
-use rustc_hash::FxHashMap;
 use serde::Deserialize;
 
-use super::pattern::{First, Pattern, WordClasses};
+use super::pattern::{Patterns, WordClasses};
 use super::tokens::folded_words;
+use super::vocabulary::{Entry, Vocabulary};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -82,36 +82,20 @@ pub struct Signal {
     pub stands: bool,
 }
 
-/// What the lexicon knows about one word, found with one lookup per word of a post.
-#[derive(Debug, Clone, Default)]
-pub struct Entry {
-    pub classes: WordClasses,
-    /// The patterns that start with this word.
-    pub first: Vec<usize>,
-    pub negator: bool,
-    pub contrast: bool,
-}
-
 /// Several files merged and compiled for one language (the shared file plus the language's).
 #[derive(Debug, Clone, Default)]
 pub struct Compiled {
     pub signals: Vec<Signal>,
-    /// (pattern, its signal)
-    pub patterns: Vec<(Pattern, usize)>,
-    /// Folded word -> what the lexicon knows about it: most patterns are tried only where
-    /// their first word is.
-    pub vocabulary: FxHashMap<String, Entry>,
-    /// Patterns that start with a class, by the class's bit: tried where a word of it is.
-    pub by_class: Vec<Vec<usize>>,
-    /// Patterns that start with a prefix, by the prefix's first character: tried only at
-    /// words that start with it.
-    pub by_prefix: FxHashMap<char, Vec<usize>>,
+    /// Every pattern of every signal, each naming its signal by index in `signals`.
+    pub patterns: Patterns,
+    /// Every word the files name, with its classes and whether it negates or contrasts.
+    pub vocabulary: Vocabulary,
     /// (symbol, its signal)
     pub symbols: Vec<(String, usize)>,
-    /// The first characters of the symbols, so a post is scanned for them once: ASCII ones as
-    /// bits (most of a post is ASCII, and most of it starts no symbol), the rest listed.
-    pub symbol_ascii: u128,
-    pub symbol_starts: Vec<char>,
+    /// The first bytes of the symbols (UTF-8), as bits, so a post is scanned for them once,
+    /// byte by byte: most of a post starts no symbol. A first byte is never a continuation
+    /// byte, so a match is always on a character boundary.
+    pub symbol_bytes: [u64; 4],
     /// The `num` class's bit: digits belong to it without being listed.
     pub num_class: Option<WordClasses>,
 }
@@ -140,10 +124,7 @@ impl Compiled {
                 class_names.len()
             ));
         }
-        let mut compiled = Compiled {
-            by_class: vec![Vec::new(); class_names.len()],
-            ..Compiled::default()
-        };
+        let mut compiled = Compiled::default();
         for (index, words) in class_words.iter().enumerate() {
             for word in words {
                 let folded = single_word(word).ok_or_else(|| {
@@ -152,7 +133,7 @@ impl Compiled {
                         class_names[index]
                     )
                 })?;
-                compiled.vocabulary.entry(folded).or_default().classes |= 1 << index;
+                compiled.vocabulary.entry_mut(&folded).classes |= 1 << index;
             }
         }
         compiled.num_class = class_names
@@ -168,7 +149,7 @@ impl Compiled {
                             "`{word}` in negators or contrasts is not a single word"
                         ))
                     })?;
-                    let entry = compiled.vocabulary.entry(folded).or_default();
+                    let entry = compiled.vocabulary.entry_mut(&folded);
                     if negator {
                         entry.negator = true;
                     } else {
@@ -236,6 +217,7 @@ impl Compiled {
                     .map_err(context)?;
             }
         }
+        compiled.patterns.finish(compiled.vocabulary.word_count());
         Ok(compiled)
     }
 
@@ -249,47 +231,24 @@ impl Compiled {
         let index = self.signals.len();
         self.signals.push(signal);
         for text in patterns {
-            let pattern = Pattern::parse(text, class_names)?;
-            let at = self.patterns.len();
-            match pattern.first() {
-                First::Word(word) => self
-                    .vocabulary
-                    .entry(word.to_string())
-                    .or_default()
-                    .first
-                    .push(at),
-                First::Class(bit) => {
-                    if let Some(list) = self.by_class.get_mut(usize::from(bit)) {
-                        list.push(at);
-                    }
-                }
-                First::Prefix(initial) => self.by_prefix.entry(initial).or_default().push(at),
-            }
-            self.patterns.push((pattern, index));
+            self.patterns
+                .add(text, class_names, &mut self.vocabulary, index)?;
         }
         for symbol in symbols {
             if symbol.trim().is_empty() {
                 return Err("a symbol is empty".to_string());
             }
             self.symbols.push((symbol.clone(), index));
-            match symbol.chars().next() {
-                Some(initial) if initial.is_ascii() => self.symbol_ascii |= 1 << (initial as u32),
-                Some(initial) if !self.symbol_starts.contains(&initial) => {
-                    self.symbol_starts.push(initial)
-                }
-                _ => {}
+            if let Some(&first) = symbol.as_bytes().first() {
+                self.symbol_bytes[usize::from(first >> 6)] |= 1 << (first & 63);
             }
         }
         Ok(())
     }
 
-    /// Whether a symbol may start at `c`.
-    pub fn starts_symbol(&self, c: char) -> bool {
-        if c.is_ascii() {
-            self.symbol_ascii & (1 << (c as u32)) != 0
-        } else {
-            self.symbol_starts.contains(&c)
-        }
+    /// Whether a symbol may start with the byte `b`.
+    pub fn starts_symbol(&self, b: u8) -> bool {
+        self.symbol_bytes[usize::from(b >> 6)] & (1 << (b & 63)) != 0
     }
 
     /// The classes of a word, given its vocabulary entry (digits are in `num`).

@@ -19,11 +19,14 @@ mod language;
 pub mod lexicon;
 mod pattern;
 pub mod tokens;
+mod vocabulary;
 
 use std::collections::BTreeMap;
 
 pub use language::Choice;
 use lexicon::{Compiled, RawFile};
+use pattern::Sentence;
+use vocabulary::{Entry, WordId};
 
 use crate::domain::priority::Priority;
 
@@ -168,6 +171,10 @@ impl Lexicon {
 
     /// Scores a post; `tag` is the language the network gives it, if any ("en", "nl-BE").
     pub fn score(&self, text: &str, tag: Option<&str>) -> Priority {
+        // Nothing can fire (the lexicon that flags nothing): not worth reading the post.
+        if self.languages.is_empty() && self.fallback.signals.is_empty() && self.question <= 0.0 {
+            return Priority::default();
+        }
         let lexicon = self.compiled(&self.choose(text, tag));
         let mut total = 0.0f32;
         // reason -> quotes, in the order found
@@ -180,55 +187,76 @@ impl Lexicon {
             Some(_) => {}
             None => reasons.push((reason.to_string(), vec![quote])),
         };
-        let sentences = tokens::sentences(text);
-        let mut all_hits: Vec<Vec<Hit>> = sentences
+        let tokens = tokens::read(text);
+        let words = &tokens.words;
+        // One vocabulary lookup per word, for the whole post: from here on a word is its id.
+        let ids: Vec<WordId> = words
             .iter()
-            .map(|sentence| self.hits(lexicon, &sentence.words))
+            .map(|word| lexicon.vocabulary.id(&word.text))
+            .collect();
+        let entries: Vec<Option<&Entry>> =
+            ids.iter().map(|id| lexicon.vocabulary.entry(*id)).collect();
+        let classes: Vec<u64> = words
+            .iter()
+            .zip(&entries)
+            .map(|(word, entry)| lexicon.classes_of(&word.text, *entry))
             .collect();
         // A sentence that opens with a contrast ("But the lids leak.") makes everything before
         // it the concession.
-        if let Some(last_turn) = sentences.iter().rposition(|sentence| {
-            sentence.words.first().is_some_and(|word| {
-                lexicon
-                    .vocabulary
-                    .get(&*word.text)
-                    .is_some_and(|e| e.contrast)
-            })
-        }) {
-            for hit in all_hits[..last_turn].iter_mut().flatten() {
-                hit.value = if hit.value > 0.0 {
-                    hit.value / 2.0
-                } else {
-                    0.0
-                };
+        let last_turn = tokens
+            .sentences
+            .iter()
+            .rposition(|sentence| entries[sentence.start].is_some_and(|entry| entry.contrast));
+        let mut hits: Vec<Hit> = Vec::new();
+        for (index, sentence) in tokens.sentences.iter().enumerate() {
+            let first = hits.len();
+            self.hits(
+                lexicon,
+                &Sentence {
+                    words: &words[sentence.clone()],
+                    ids: &ids[sentence.clone()],
+                    classes: &classes[sentence.clone()],
+                },
+                &entries[sentence.clone()],
+                &mut hits,
+            );
+            for hit in &mut hits[first..] {
+                if last_turn.is_some_and(|turn| index < turn) {
+                    hit.value = if hit.value > 0.0 {
+                        hit.value / 2.0
+                    } else {
+                        0.0
+                    };
+                }
+                hit.start += sentence.start;
+                hit.end += sentence.start;
             }
         }
         let mut complained = false;
-        for (sentence, hits) in sentences.iter().zip(&all_hits) {
-            let words = &sentence.words;
-            for hit in hits {
-                total += hit.value;
-                if hit.value > 0.0 {
-                    complained = true;
-                    let quote = quote(&text[words[hit.start].start..words[hit.end - 1].end]);
-                    let signal = &lexicon.signals[hit.signal];
-                    if hit.negated {
-                        note(&format!("not {}", signal.reason), quote);
-                    } else {
-                        note(&signal.reason, quote);
-                    }
+        for hit in &hits {
+            total += hit.value;
+            if hit.value > 0.0 {
+                complained = true;
+                let quote = quote(&text[words[hit.start].start..words[hit.end - 1].end]);
+                let signal = &lexicon.signals[hit.signal];
+                if hit.negated {
+                    note(&format!("not {}", signal.reason), quote);
+                } else {
+                    note(&signal.reason, quote);
                 }
             }
         }
         // Symbols (emoji, "!!!") are read from the raw text in one pass; repeated, a symbol
         // counts twice at most ("😡😡😡" is one angry person).
         let mut seen = vec![0u8; lexicon.symbols.len()];
-        for (at, c) in text[..tokens::read_up_to(text)].char_indices() {
-            if !lexicon.starts_symbol(c) {
+        // A symbol may start in what is read and end past it.
+        let bytes = text.as_bytes();
+        for (at, byte) in bytes[..tokens::read_up_to(text)].iter().enumerate() {
+            if !lexicon.starts_symbol(*byte) {
                 continue;
             }
             for (index, (symbol, _)) in lexicon.symbols.iter().enumerate() {
-                if seen[index] < 2 && text[at..].starts_with(symbol.as_str()) {
+                if seen[index] < 2 && bytes[at..].starts_with(symbol.as_bytes()) {
                     seen[index] += 1;
                 }
             }
@@ -266,67 +294,59 @@ impl Lexicon {
         }
     }
 
-    fn hits(&self, lexicon: &Compiled, words: &[tokens::Word]) -> Vec<Hit> {
-        let entries: Vec<Option<&lexicon::Entry>> = words
-            .iter()
-            .map(|word| lexicon.vocabulary.get(&*word.text))
-            .collect();
-        let classes: Vec<u64> = words
-            .iter()
-            .zip(&entries)
-            .map(|(word, entry)| lexicon.classes_of(&word.text, *entry))
-            .collect();
+    /// Adds the hits of one sentence to `hits`, its word indexes counted from the sentence's
+    /// start; `entries` are its words' vocabulary entries.
+    fn hits(
+        &self,
+        lexicon: &Compiled,
+        sentence: &Sentence,
+        entries: &[Option<&Entry>],
+        hits: &mut Vec<Hit>,
+    ) {
+        let first = hits.len();
         // The last contrast word splits the sentence: what follows it is the point.
         let contrast = entries
             .iter()
             .rposition(|entry| entry.is_some_and(|entry| entry.contrast));
-        let mut hits: Vec<Hit> = Vec::new();
-        for at in 0..words.len() {
-            let by_word = entries[at]
-                .map(|entry| entry.first.as_slice())
-                .unwrap_or(&[]);
-            // Only the classes the word is in: most words are in none.
-            let by_class = ClassBits(classes[at])
-                .filter_map(|bit| lexicon.by_class.get(bit))
-                .flatten();
-            let by_prefix = words[at]
-                .text
-                .chars()
-                .next()
-                .and_then(|initial| lexicon.by_prefix.get(&initial))
-                .into_iter()
-                .flatten();
-            let candidates = by_word.iter().chain(by_class).chain(by_prefix);
-            for &index in candidates {
-                let (pattern, signal) = &lexicon.patterns[index];
-                let Some(end) = pattern.match_at(words, &classes, at) else {
+        let patterns = &lexicon.patterns;
+        for at in 0..sentence.words.len() {
+            for index in patterns.candidates(sentence, at) {
+                let Some(end) = patterns.match_at(index, sentence, at) else {
                     continue;
                 };
-                let negated = pattern.is_single_word() && self.negated(words, &entries, at);
+                let negated =
+                    patterns.is_single_word(index) && self.negated(sentence.words, entries, at);
+                let signal = patterns.signal(index);
                 hits.push(Hit {
-                    signal: *signal,
+                    signal,
                     start: at,
                     end,
-                    value: lexicon.signals[*signal].weight,
+                    value: lexicon.signals[signal].weight,
                     negated,
                     before_contrast: contrast.is_some_and(|c| end <= c),
                 });
             }
         }
         // A word inside a longer phrase that fired is part of that phrase ("great" in "great
-        // job", "working" in "not working").
-        let phrases: Vec<(usize, usize)> = hits
-            .iter()
-            .filter(|hit| hit.end - hit.start > 1)
-            .map(|hit| (hit.start, hit.end))
-            .collect();
-        hits.retain(|hit| {
-            hit.end - hit.start > 1
-                || !phrases
-                    .iter()
-                    .any(|(start, end)| *start <= hit.start && hit.end <= *end)
-        });
-        for hit in &mut hits {
+        // job", "working" in "not working"). Kept in place, in order: phrases are never
+        // dropped, so the swapped-out words do not change which phrases there are.
+        let mut kept = first;
+        for at in first..hits.len() {
+            let hit = &hits[at];
+            let inside = hit.end - hit.start == 1
+                && hits[first..].iter().any(|phrase| {
+                    phrase.end - phrase.start > 1
+                        && phrase.start <= hit.start
+                        && hit.end <= phrase.end
+                });
+            if !inside {
+                hits.swap(kept, at);
+                kept += 1;
+            }
+        }
+        hits.truncate(kept);
+        let sentence = &mut hits[first..];
+        for hit in sentence.iter_mut() {
             if hit.negated {
                 hit.value = if hit.value > 0.0 { -1.0 } else { -hit.value };
             }
@@ -339,48 +359,26 @@ impl Lexicon {
             }
         }
         // Praise beside a complaint, on the same side of a contrast, is sarcasm or a
-        // pleasantry: the complaint stands.
-        let complaint_side: Vec<bool> = hits
-            .iter()
-            .filter(|hit| hit.value > 0.0)
-            .map(|hit| hit.before_contrast)
-            .collect();
-        for hit in &mut hits {
+        // pleasantry: the complaint stands. (Which sides of the contrast hold a complaint:
+        // after it, before it.)
+        let mut complaint_side = [false; 2];
+        for hit in sentence.iter().filter(|hit| hit.value > 0.0) {
+            complaint_side[usize::from(hit.before_contrast)] = true;
+        }
+        for hit in sentence.iter_mut() {
             let stands = lexicon.signals[hit.signal].stands;
-            if hit.value < 0.0 && !stands && complaint_side.contains(&hit.before_contrast) {
+            if hit.value < 0.0 && !stands && complaint_side[usize::from(hit.before_contrast)] {
                 hit.value = 0.0;
             }
         }
-        hits
     }
 
-    fn negated(
-        &self,
-        words: &[tokens::Word],
-        entries: &[Option<&lexicon::Entry>],
-        at: usize,
-    ) -> bool {
+    fn negated(&self, words: &[tokens::Word], entries: &[Option<&Entry>], at: usize) -> bool {
         let clause = words[at].clause;
         let from = at.saturating_sub(self.negation_window);
         (from..at).any(|before| {
             words[before].clause == clause && entries[before].is_some_and(|entry| entry.negator)
         })
-    }
-}
-
-/// The set bits of a word's classes, lowest first.
-struct ClassBits(u64);
-
-impl Iterator for ClassBits {
-    type Item = usize;
-
-    fn next(&mut self) -> Option<usize> {
-        if self.0 == 0 {
-            return None;
-        }
-        let bit = self.0.trailing_zeros() as usize;
-        self.0 &= self.0 - 1;
-        Some(bit)
     }
 }
 

@@ -40,6 +40,7 @@ fn is_apostrophe(c: char) -> bool {
     matches!(c, '\'' | '’' | 'ʼ' | '`')
 }
 
+#[inline]
 fn is_word_char(c: char) -> bool {
     // Most of a post is ASCII, where no character is a combining mark or invisible: spaces and
     // punctuation are answered here without the Unicode table lookups.
@@ -58,12 +59,13 @@ fn fold(raw: &str) -> Cow<'_, str> {
         {
             return Cow::Borrowed(raw);
         }
-        return Cow::Owned(
-            raw.chars()
-                .filter(|c| !is_apostrophe(*c))
-                .map(|c| c.to_ascii_lowercase())
-                .collect(),
+        let mut folded = String::with_capacity(raw.len());
+        folded.extend(
+            raw.bytes()
+                .filter(|b| !is_apostrophe(char::from(*b)))
+                .map(|b| char::from(b.to_ascii_lowercase())),
         );
+        return Cow::Owned(folded);
     }
     Cow::Owned(
         raw.nfkd()
@@ -83,60 +85,116 @@ pub fn read_up_to(text: &str) -> usize {
     cut
 }
 
-/// The sentences of `text` (at most [`MAX_BYTES`] of it).
-pub fn sentences(text: &str) -> Vec<Sentence<'_>> {
+/// The words of a post, all sentences in one list: one allocation for the words and one for
+/// the sentences, however long the post (scoring runs on every mention at ingest).
+#[derive(Debug, Default)]
+pub struct Tokens<'a> {
+    pub words: Vec<Word<'a>>,
+    /// Each sentence as the range of its words in `words`; none is empty.
+    pub sentences: Vec<std::ops::Range<usize>>,
+}
+
+/// The words and sentences of `text` (at most [`MAX_BYTES`] of it).
+pub fn read(text: &str) -> Tokens<'_> {
     let text = &text[..read_up_to(text)];
-    let mut sentences = vec![Sentence::default()];
+    let bytes = text.as_bytes();
+    // About one word per six bytes of prose: one allocation for most posts.
+    let mut tokens = Tokens {
+        words: Vec::with_capacity(text.len() / 6 + 1),
+        sentences: Vec::new(),
+    };
+    let mut sentence_start = 0;
     let mut clause = 0u16;
-    let mut chars = text.char_indices().peekable();
-    while let Some((at, c)) = chars.next() {
+    let mut at = 0;
+    // Byte by byte where the text is ASCII (most of a post), a character at a time elsewhere.
+    while at < bytes.len() {
+        // Spaces, the most common byte between words, end nothing.
+        if bytes[at] == b' ' {
+            at += 1;
+            continue;
+        }
+        let (c, width) = char_at(text, at);
         if is_word_char(c) {
-            let mut end = at + c.len_utf8();
-            while let Some(&(next_at, next)) = chars.peek() {
-                let joins = is_apostrophe(next)
-                    && text[next_at + next.len_utf8()..]
-                        .chars()
-                        .next()
-                        .is_some_and(char::is_alphanumeric);
-                if !(is_word_char(next) || joins) {
-                    break;
-                }
-                end = next_at + next.len_utf8();
-                chars.next();
-            }
+            let end = word_end(text, at + width);
             let folded = fold(&text[at..end]);
             if !folded.is_empty() {
-                if let Some(sentence) = sentences.last_mut() {
-                    sentence.words.push(Word {
-                        text: folded,
-                        start: at,
-                        end,
-                        clause,
-                    });
-                }
+                tokens.words.push(Word {
+                    text: folded,
+                    start: at,
+                    end,
+                    clause,
+                });
             }
-        } else if SENTENCE_ENDS.contains(&c) {
-            // "7.99" and "6,95" are one number, not two sentences.
-            let digit_around = c == '.'
-                && text[..at].ends_with(|p: char| p.is_ascii_digit())
-                && chars.peek().is_some_and(|(_, n)| n.is_ascii_digit());
-            if !digit_around && sentences.last().is_some_and(|s| !s.words.is_empty()) {
-                sentences.push(Sentence::default());
+            at = end;
+            continue;
+        }
+        // "7.99" and "6,95" are one number, not two sentences or clauses.
+        let digit_around = matches!(c, '.' | ',')
+            && at > 0
+            && bytes[at - 1].is_ascii_digit()
+            && bytes.get(at + 1).is_some_and(u8::is_ascii_digit);
+        if SENTENCE_ENDS.contains(&c) {
+            if !(digit_around && c == '.') && tokens.words.len() > sentence_start {
+                tokens.sentences.push(sentence_start..tokens.words.len());
+                sentence_start = tokens.words.len();
                 clause = 0;
             }
-        } else if CLAUSE_ENDS.contains(&c) {
-            let digit_around = c == ','
-                && text[..at].ends_with(|p: char| p.is_ascii_digit())
-                && chars.peek().is_some_and(|(_, n)| n.is_ascii_digit());
-            if !digit_around {
-                clause = clause.saturating_add(1);
-            }
+        } else if CLAUSE_ENDS.contains(&c) && !(digit_around && c == ',') {
+            clause = clause.saturating_add(1);
         }
+        at += width;
     }
-    if sentences.last().is_some_and(|s| s.words.is_empty()) {
-        sentences.pop();
+    if tokens.words.len() > sentence_start {
+        tokens.sentences.push(sentence_start..tokens.words.len());
     }
+    tokens
+}
+
+/// The character at byte `at` (a character boundary) and its width in bytes.
+fn char_at(text: &str, at: usize) -> (char, usize) {
+    match text.as_bytes()[at] {
+        byte if byte.is_ascii() => (char::from(byte), 1),
+        // Not ASCII: decode it (`at` is a boundary, so there is a character).
+        _ => text[at..]
+            .chars()
+            .next()
+            .map_or((char::REPLACEMENT_CHARACTER, 1), |c| (c, c.len_utf8())),
+    }
+}
+
+/// Where the word that goes on at byte `at` ends: past its word characters, and past an
+/// apostrophe with a letter or digit after it ("doesn't").
+fn word_end(text: &str, mut at: usize) -> usize {
+    let bytes = text.as_bytes();
+    while at < bytes.len() {
+        if bytes[at].is_ascii_alphanumeric() {
+            at += 1;
+            continue;
+        }
+        let (c, width) = char_at(text, at);
+        let joins = is_apostrophe(c)
+            && text[at + width..]
+                .chars()
+                .next()
+                .is_some_and(char::is_alphanumeric);
+        if !(is_word_char(c) || joins) {
+            break;
+        }
+        at += width;
+    }
+    at
+}
+
+/// The sentences of `text` (at most [`MAX_BYTES`] of it), each with its own words.
+pub fn sentences(text: &str) -> Vec<Sentence<'_>> {
+    let Tokens { words, sentences } = read(text);
+    let mut words = words.into_iter();
     sentences
+        .into_iter()
+        .map(|range| Sentence {
+            words: words.by_ref().take(range.len()).collect(),
+        })
+        .collect()
 }
 
 /// The folded words of a pattern or a list entry, read exactly as post text is.
