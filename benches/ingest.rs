@@ -180,6 +180,20 @@ fn main() {
     );
 }
 
+/// The `poll`th batch of generated mentions, as the rules relay them (each with its matches).
+fn judged(rules: &Rules, poll: u64) -> Vec<Mention> {
+    (poll * POLL..(poll + 1) * POLL)
+        .map(mention)
+        .filter_map(|mut mention| match rules.judge(&mention) {
+            Verdict::Relay(matched) => {
+                mention.matched = matched;
+                Some(mention)
+            }
+            Verdict::Drop(_) => None,
+        })
+        .collect()
+}
+
 /// Ingests [`MENTIONS`] through the rules into `store`, then times [`COMMANDS`] claims and
 /// answers on it, each including its commit (a flush to disk on sled).
 fn measure(
@@ -193,16 +207,7 @@ fn measure(
     let mut stored = 0;
     let started = Instant::now();
     for poll in 0..MENTIONS / POLL {
-        let batch: Vec<Mention> = (poll * POLL..(poll + 1) * POLL)
-            .map(mention)
-            .filter_map(|mut mention| match rules.judge(&mention) {
-                Verdict::Relay(matched) => {
-                    mention.matched = matched;
-                    Some(mention)
-                }
-                Verdict::Drop(_) => None,
-            })
-            .collect();
+        let batch = judged(rules, poll);
         let cursor = Cursor {
             position: Some(poll.to_string()),
             ..Cursor::default()
@@ -270,16 +275,7 @@ fn detector_cost(rules: &Rules, now: DateTime<Utc>) -> (f64, f64, Vec<f64>) {
                 .with_lexicon(lexicon);
             let started = Instant::now();
             for poll in 0..COMPARED / POLL {
-                let batch: Vec<Mention> = (poll * POLL..(poll + 1) * POLL)
-                    .map(mention)
-                    .filter_map(|mut mention| match rules.judge(&mention) {
-                        Verdict::Relay(matched) => {
-                            mention.matched = matched;
-                            Some(mention)
-                        }
-                        Verdict::Drop(_) => None,
-                    })
-                    .collect();
+                let batch = judged(rules, poll);
                 store
                     .ingest("bench", &batch, &Cursor::default(), now)
                     .expect("ingest");
