@@ -525,29 +525,59 @@ impl Store {
 }
 
 /// How many ranks there are, and the numbers of ranks `skip..skip + take` in order. Only those
-/// are kept while counting: a max-heap whose top is the one to drop next.
+/// are kept while counting (see [`Firsts`]).
 fn first_ranked(
     ranks: impl IntoIterator<Item = Result<(bool, keys::RankOrder)>>,
     skip: usize,
     take: usize,
 ) -> Result<(usize, Vec<u64>)> {
-    let keep = skip.saturating_add(take);
-    let mut first = std::collections::BinaryHeap::with_capacity(keep.min(1024) + 1);
-    let mut total = 0;
+    let mut first = Firsts::new(skip.saturating_add(take));
     for rank in ranks {
-        total += 1;
         first.push(rank?);
-        if first.len() > keep {
-            first.pop();
-        }
     }
+    let total = first.total();
     let numbers = first
-        .into_sorted_vec()
+        .into_sorted()
         .into_iter()
         .skip(skip)
         .map(|(_, rank)| rank.2)
         .collect();
     Ok((total, numbers))
+}
+
+/// The first `keep` of what is pushed, in order, and how many were pushed: a max-heap whose
+/// top is the one to drop next, so memory follows `keep`, not how many there are.
+pub(super) struct Firsts<T: Ord> {
+    keep: usize,
+    total: usize,
+    heap: std::collections::BinaryHeap<T>,
+}
+
+impl<T: Ord> Firsts<T> {
+    pub(super) fn new(keep: usize) -> Firsts<T> {
+        Firsts {
+            keep,
+            total: 0,
+            heap: std::collections::BinaryHeap::with_capacity(keep.min(1024) + 1),
+        }
+    }
+
+    pub(super) fn push(&mut self, item: T) {
+        self.total += 1;
+        self.heap.push(item);
+        if self.heap.len() > self.keep {
+            self.heap.pop();
+        }
+    }
+
+    pub(super) fn total(&self) -> usize {
+        self.total
+    }
+
+    /// The ones kept, first first.
+    pub(super) fn into_sorted(self) -> Vec<T> {
+        self.heap.into_sorted_vec()
+    }
 }
 
 /// Mention `number` as a transaction sees it; a number never handed out aborts the transaction

@@ -2,11 +2,12 @@
 //! only the mentions in the window, so the bot's memory and the time a report takes follow the
 //! window, not the years of mentions behind it.
 
-use std::collections::{BTreeMap, BinaryHeap, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 
 use super::engine::{Scan, Tree};
+use super::mentions::Firsts;
 use super::{decode, keys, Result, Store};
 use crate::domain::routing::lane_channel;
 use crate::domain::{HistoryEntry, Status, Tracked};
@@ -127,8 +128,7 @@ impl Store {
             let (key, _) = entry?;
             owners.insert(keys::trailing_number(&key), keys::owner_of(&key).to_vec());
         }
-        // Per member, a max-heap whose top is the one to drop next (as `first_ranked`).
-        let mut held: BTreeMap<Vec<u8>, (usize, BinaryHeap<keys::RankOrder>)> = BTreeMap::new();
+        let mut held: BTreeMap<Vec<u8>, Firsts<keys::RankOrder>> = BTreeMap::new();
         let claimed = Scan::prefix(&keys::status_prefix(Status::Claimed));
         for entry in self.engine.scan(Tree::ByStatus, claimed) {
             let (key, value) = entry?;
@@ -149,16 +149,13 @@ impl Store {
                     .map(|member| member.id.as_bytes().to_vec())
                     .unwrap_or_default(),
             };
-            let (total, first) = held.entry(owner).or_default();
-            *total += 1;
+            let first = held.entry(owner).or_insert_with(|| Firsts::new(limit));
             first.push(keys::rank_order(&value, number));
-            if first.len() > limit {
-                first.pop();
-            }
         }
         held.into_values()
-            .map(|(total, first)| {
-                let numbers = first.into_sorted_vec().into_iter().map(|rank| rank.2);
+            .map(|first| {
+                let total = first.total();
+                let numbers = first.into_sorted().into_iter().map(|rank| rank.2);
                 Ok(Held {
                     total,
                     first: self.numbered(numbers.collect())?,
