@@ -8,33 +8,37 @@ const DETECT_BYTES: usize = 400;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Choice {
-    /// A language with its own lexicon (ISO 639-1).
-    Language(String),
+    /// A language with its own lexicon: its place among the lexicon's languages.
+    Language(usize),
     /// A language without one: shared signals and the fallback languages.
     Fallback,
     /// Unclear (too short, mixed): every lexicon.
     Mixed,
 }
 
-pub fn choose(text: &str, tag: Option<&str>, known: impl Fn(&str) -> bool) -> Choice {
+/// `known` gives the place of an ISO 639-1 code among the lexicon's languages, if it has one.
+pub fn choose(text: &str, tag: Option<&str>, known: impl Fn(&str) -> Option<usize>) -> Choice {
     if let Some(tag) = tag {
         // BCP 47: the primary subtag is the language ("nl-BE" -> "nl").
-        let primary = tag
-            .split(['-', '_'])
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
+        let primary = tag.split(['-', '_']).next().unwrap_or("").trim();
+        // Lower-cased on the stack: this runs for every mention at ingest.
+        let mut lower = [0u8; 3];
         let code = match primary.len() {
-            2 => Some(primary),
-            3 => Language::from_639_3(&primary)
-                .and_then(|language| language.to_639_1())
-                .map(str::to_string),
+            length @ (2 | 3) => {
+                for (to, from) in lower.iter_mut().zip(primary.bytes()) {
+                    *to = from.to_ascii_lowercase();
+                }
+                match std::str::from_utf8(&lower[..length]) {
+                    Ok(code) if length == 2 => Some(code),
+                    Ok(code) => Language::from_639_3(code).and_then(|language| language.to_639_1()),
+                    Err(_) => None,
+                }
+            }
             _ => None,
         };
-        match code {
-            Some(code) if known(&code) => return Choice::Language(code),
-            Some(_) => return Choice::Fallback,
+        match code.map(&known) {
+            Some(Some(index)) => return Choice::Language(index),
+            Some(None) => return Choice::Fallback,
             // "und", "mul", or nothing usable: look at the text.
             None => {}
         }
@@ -42,7 +46,7 @@ pub fn choose(text: &str, tag: Option<&str>, known: impl Fn(&str) -> bool) -> Ch
     detect(text, known)
 }
 
-fn detect(text: &str, known: impl Fn(&str) -> bool) -> Choice {
+fn detect(text: &str, known: impl Fn(&str) -> Option<usize>) -> Choice {
     let mut cut = text.len().min(DETECT_BYTES);
     while !text.is_char_boundary(cut) {
         cut -= 1;
@@ -51,8 +55,8 @@ fn detect(text: &str, known: impl Fn(&str) -> bool) -> Choice {
         return Choice::Mixed;
     };
     let code = Language::from_639_3(info.lang().code()).and_then(|language| language.to_639_1());
-    match code {
-        Some(code) if known(code) && info.confidence() >= 0.5 => Choice::Language(code.to_string()),
+    match code.map(|code| (code, known(code))) {
+        Some((_, Some(index))) if info.confidence() >= 0.5 => Choice::Language(index),
         Some(_) if info.is_reliable() => Choice::Fallback,
         _ => Choice::Mixed,
     }
@@ -62,8 +66,8 @@ fn detect(text: &str, known: impl Fn(&str) -> bool) -> Choice {
 mod tests {
     use super::*;
 
-    fn known(code: &str) -> bool {
-        matches!(code, "en" | "nl")
+    fn known(code: &str) -> Option<usize> {
+        ["en", "nl"].iter().position(|known| *known == code)
     }
 
     #[test]
@@ -72,11 +76,11 @@ mod tests {
             (
                 Some("nl"),
                 "This reads as English but the author tagged it Dutch",
-                Choice::Language("nl".into()),
+                Choice::Language(1),
             ),
-            (Some("nl-BE"), "x", Choice::Language("nl".into())),
-            (Some("EN_us"), "x", Choice::Language("en".into())),
-            (Some("nld"), "x", Choice::Language("nl".into())),
+            (Some("nl-BE"), "x", Choice::Language(1)),
+            (Some("EN_us"), "x", Choice::Language(0)),
+            (Some("nld"), "x", Choice::Language(1)),
             (Some("de"), "x", Choice::Fallback),
         ];
         for (tag, text, expected) in cases {
@@ -87,8 +91,8 @@ mod tests {
     #[test]
     fn without_a_tag_the_text_decides() {
         let cases = [
-            (None, "My order still has not arrived after two weeks and nobody answers my emails", Choice::Language("en".into())),
-            (Some("und"), "Mijn bestelling is na twee weken nog steeds niet binnen en niemand reageert op mijn mail", Choice::Language("nl".into())),
+            (None, "My order still has not arrived after two weeks and nobody answers my emails", Choice::Language(0)),
+            (Some("und"), "Mijn bestelling is na twee weken nog steeds niet binnen en niemand reageert op mijn mail", Choice::Language(1)),
             (None, "Meine Bestellung ist nach zwei Wochen immer noch nicht angekommen und niemand antwortet", Choice::Fallback),
             (None, "😡😡", Choice::Mixed),
             (None, "", Choice::Mixed),

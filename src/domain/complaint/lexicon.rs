@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::pattern::{Patterns, WordClasses};
-use super::tokens::folded_words;
-use super::vocabulary::{Entry, Vocabulary};
+use super::pattern::{Known, Patterns};
+use super::tokens::{folded_words, is_word_char, ByteSet};
+use super::vocabulary::Vocabulary;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -92,12 +92,12 @@ pub struct Compiled {
     pub vocabulary: Vocabulary,
     /// (symbol, its signal)
     pub symbols: Vec<(String, usize)>,
-    /// The first bytes of the symbols (UTF-8), as bits, so a post is scanned for them once,
-    /// byte by byte: most of a post starts no symbol. A first byte is never a continuation
-    /// byte, so a match is always on a character boundary.
-    pub symbol_bytes: [u64; 4],
+    /// The first bytes of the symbols (UTF-8): the tokenizer notes where a character between
+    /// words starts with one, and symbols are only looked for there. A first byte is never a
+    /// continuation byte, so a match is always on a character boundary.
+    pub symbol_starts: ByteSet,
     /// The `num` class's bit: digits belong to it without being listed.
-    pub num_class: Option<WordClasses>,
+    pub num_class: Option<u8>,
 }
 
 impl Compiled {
@@ -139,7 +139,7 @@ impl Compiled {
         compiled.num_class = class_names
             .iter()
             .position(|n| n == "num")
-            .map(|index| 1 << index);
+            .map(|index| index as u8);
         for (name, file) in files {
             let context = |error: String| format!("{name}: {error}");
             for (list, negator) in [(&file.negators, true), (&file.contrasts, false)] {
@@ -217,7 +217,20 @@ impl Compiled {
                     .map_err(context)?;
             }
         }
-        compiled.patterns.finish(compiled.vocabulary.word_count());
+        if let Some(bit) = compiled.num_class {
+            let digits: Vec<String> = compiled
+                .vocabulary
+                .words()
+                .filter(|(word, _)| word.bytes().all(|b| b.is_ascii_digit()))
+                .map(|(word, _)| word.to_string())
+                .collect();
+            for word in digits {
+                compiled.vocabulary.entry_mut(&word).classes |= 1 << bit;
+            }
+        }
+        compiled
+            .patterns
+            .finish(&compiled.vocabulary, compiled.num_class);
         Ok(compiled)
     }
 
@@ -235,29 +248,27 @@ impl Compiled {
                 .add(text, class_names, &mut self.vocabulary, index)?;
         }
         for symbol in symbols {
-            if symbol.trim().is_empty() {
-                return Err("a symbol is empty".to_string());
+            let Some(first) = symbol.chars().next().filter(|c| !c.is_whitespace()) else {
+                return Err(format!(
+                    "the symbol `{symbol}` is empty or starts with a space; a symbol is what stands between words, such as \"!!!\" or an emoji"
+                ));
+            };
+            if is_word_char(first) {
+                return Err(format!(
+                    "the symbol `{symbol}` starts with a letter or digit; symbols are looked for between words, so write it as a pattern"
+                ));
             }
             self.symbols.push((symbol.clone(), index));
-            if let Some(&first) = symbol.as_bytes().first() {
-                self.symbol_bytes[usize::from(first >> 6)] |= 1 << (first & 63);
-            }
+            self.symbol_starts.insert(symbol.as_bytes()[0]);
         }
         Ok(())
     }
 
-    /// Whether a symbol may start with the byte `b`.
-    pub fn starts_symbol(&self, b: u8) -> bool {
-        self.symbol_bytes[usize::from(b >> 6)] & (1 << (b & 63)) != 0
-    }
-
-    /// The classes of a word, given its vocabulary entry (digits are in `num`).
-    pub fn classes_of(&self, word: &str, entry: Option<&Entry>) -> WordClasses {
-        let listed = entry.map_or(0, |entry| entry.classes);
-        match self.num_class {
-            Some(bit) if word.bytes().all(|b| b.is_ascii_digit()) => listed | bit,
-            _ => listed,
-        }
+    /// What the lexicon knows of a folded word of a post.
+    pub fn know<'t>(&self, word: &'t str) -> Known<'t> {
+        let id = self.vocabulary.id(word);
+        self.patterns
+            .know(word, id, self.vocabulary.entry(id), self.num_class)
     }
 }
 

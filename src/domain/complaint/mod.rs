@@ -25,8 +25,7 @@ use std::collections::BTreeMap;
 
 pub use language::Choice;
 use lexicon::{Compiled, RawFile};
-use pattern::Sentence;
-use vocabulary::{Entry, WordId};
+use pattern::{Known, Sentence};
 
 use crate::domain::priority::Priority;
 
@@ -153,16 +152,15 @@ impl Lexicon {
     /// Which lexicon a post is read with: the network's tag first, else the text's language.
     pub fn choose(&self, text: &str, tag: Option<&str>) -> Choice {
         language::choose(text, tag, |code| {
-            self.languages.iter().any(|(known, _)| known == code)
+            self.languages.iter().position(|(known, _)| known == code)
         })
     }
 
     fn compiled(&self, choice: &Choice) -> &Compiled {
         match choice {
-            Choice::Language(code) => self
+            Choice::Language(index) => self
                 .languages
-                .iter()
-                .find(|(known, _)| known == code)
+                .get(*index)
                 .map_or(&self.mixed, |(_, compiled)| compiled),
             Choice::Fallback => &self.fallback,
             Choice::Mixed => &self.mixed,
@@ -177,47 +175,29 @@ impl Lexicon {
         }
         let lexicon = self.compiled(&self.choose(text, tag));
         let mut total = 0.0f32;
-        // reason -> quotes, in the order found
-        let mut reasons: Vec<(String, Vec<String>)> = Vec::new();
-        let mut note = |reason: &str, quote: String| match reasons
-            .iter_mut()
-            .find(|(known, _)| known == reason)
-        {
-            Some((_, quotes)) if !quotes.contains(&quote) => quotes.push(quote),
-            Some(_) => {}
-            None => reasons.push((reason.to_string(), vec![quote])),
-        };
-        let tokens = tokens::read(text);
+        let mut reasons = Reasons::default();
+        let tokens = tokens::read(text, &lexicon.symbol_starts);
         let words = &tokens.words;
         // One vocabulary lookup per word, for the whole post: from here on a word is its id.
-        let ids: Vec<WordId> = words
+        let known: Vec<Known> = words
             .iter()
-            .map(|word| lexicon.vocabulary.id(&word.text))
-            .collect();
-        let entries: Vec<Option<&Entry>> =
-            ids.iter().map(|id| lexicon.vocabulary.entry(*id)).collect();
-        let classes: Vec<u64> = words
-            .iter()
-            .zip(&entries)
-            .map(|(word, entry)| lexicon.classes_of(&word.text, *entry))
+            .map(|word| lexicon.know(tokens.folded(word)))
             .collect();
         // A sentence that opens with a contrast ("But the lids leak.") makes everything before
         // it the concession.
         let last_turn = tokens
             .sentences
             .iter()
-            .rposition(|sentence| entries[sentence.start].is_some_and(|entry| entry.contrast));
-        let mut hits: Vec<Hit> = Vec::new();
+            .rposition(|sentence| known[sentence.start].contrast);
+        let mut hits: Vec<Hit> = Vec::with_capacity(16);
         for (index, sentence) in tokens.sentences.iter().enumerate() {
             let first = hits.len();
             self.hits(
                 lexicon,
                 &Sentence {
                     words: &words[sentence.clone()],
-                    ids: &ids[sentence.clone()],
-                    classes: &classes[sentence.clone()],
+                    known: &known[sentence.clone()],
                 },
-                &entries[sentence.clone()],
                 &mut hits,
             );
             for hit in &mut hits[first..] {
@@ -238,23 +218,23 @@ impl Lexicon {
             if hit.value > 0.0 {
                 complained = true;
                 let quote = quote(&text[words[hit.start].start..words[hit.end - 1].end]);
-                let signal = &lexicon.signals[hit.signal];
-                if hit.negated {
-                    note(&format!("not {}", signal.reason), quote);
-                } else {
-                    note(&signal.reason, quote);
-                }
+                reasons.note(&lexicon.signals[hit.signal].reason, hit.negated, quote);
             }
         }
-        // Symbols (emoji, "!!!") are read from the raw text in one pass; repeated, a symbol
-        // counts twice at most ("😡😡😡" is one angry person).
-        let mut seen = vec![0u8; lexicon.symbols.len()];
+        // Symbols (emoji, "!!!") are looked for where the tokenizer saw a character that may
+        // start one; repeated, a symbol counts twice at most ("😡😡😡" is one angry person).
+        // Most posts have none, and need no count.
+        let mut seen = vec![
+            0u8;
+            if tokens.marks.is_empty() {
+                0
+            } else {
+                lexicon.symbols.len()
+            }
+        ];
         // A symbol may start in what is read and end past it.
         let bytes = text.as_bytes();
-        for (at, byte) in bytes[..tokens::read_up_to(text)].iter().enumerate() {
-            if !lexicon.starts_symbol(*byte) {
-                continue;
-            }
+        for &at in &tokens.marks {
             for (index, (symbol, _)) in lexicon.symbols.iter().enumerate() {
                 if seen[index] < 2 && bytes[at..].starts_with(symbol.as_bytes()) {
                     seen[index] += 1;
@@ -272,50 +252,35 @@ impl Lexicon {
             }
             total += signal.weight * f32::from(count);
             if signal.weight > 0.0 {
-                note(&signal.reason, symbol.clone());
+                reasons.note(&signal.reason, false, symbol.clone());
             }
         }
         if self.question > 0.0 && text.contains('?') {
             total += self.question;
-            note("question", "?".to_string());
+            reasons.note("question", false, "?".to_string());
         }
         let complaint = total >= self.complaint_at;
         Priority {
             score: total.max(0.0).round() as u32,
             complaint,
-            reasons: reasons
-                .into_iter()
-                .map(|(reason, quotes)| {
-                    let quotes: Vec<String> =
-                        quotes.iter().map(|quote| format!("\"{quote}\"")).collect();
-                    format!("{reason} ({})", quotes.join(", "))
-                })
-                .collect(),
+            reasons: reasons.lines(),
         }
     }
 
     /// Adds the hits of one sentence to `hits`, its word indexes counted from the sentence's
-    /// start; `entries` are its words' vocabulary entries.
-    fn hits(
-        &self,
-        lexicon: &Compiled,
-        sentence: &Sentence,
-        entries: &[Option<&Entry>],
-        hits: &mut Vec<Hit>,
-    ) {
+    /// start.
+    fn hits(&self, lexicon: &Compiled, sentence: &Sentence, hits: &mut Vec<Hit>) {
         let first = hits.len();
         // The last contrast word splits the sentence: what follows it is the point.
-        let contrast = entries
-            .iter()
-            .rposition(|entry| entry.is_some_and(|entry| entry.contrast));
+        let contrast = sentence.known.iter().rposition(|word| word.contrast);
         let patterns = &lexicon.patterns;
-        for at in 0..sentence.words.len() {
-            for index in patterns.candidates(sentence, at) {
+        for (at, word) in sentence.known.iter().enumerate() {
+            for &index in patterns.candidates(word) {
+                let index = index as usize;
                 let Some(end) = patterns.match_at(index, sentence, at) else {
                     continue;
                 };
-                let negated =
-                    patterns.is_single_word(index) && self.negated(sentence.words, entries, at);
+                let negated = patterns.is_single_word(index) && self.negated(sentence, at);
                 let signal = patterns.signal(index);
                 hits.push(Hit {
                     signal,
@@ -373,22 +338,87 @@ impl Lexicon {
         }
     }
 
-    fn negated(&self, words: &[tokens::Word], entries: &[Option<&Entry>], at: usize) -> bool {
-        let clause = words[at].clause;
+    fn negated(&self, sentence: &Sentence, at: usize) -> bool {
+        let clause = sentence.words[at].clause;
         let from = at.saturating_sub(self.negation_window);
-        (from..at).any(|before| {
-            words[before].clause == clause && entries[before].is_some_and(|entry| entry.negator)
-        })
+        (from..at)
+            .any(|before| sentence.words[before].clause == clause && sentence.known[before].negator)
     }
 }
 
-fn quote(text: &str) -> String {
-    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() <= QUOTE_CHARS {
-        return flat;
+/// What fired, in the order found, each with the writer's words it fired on, each quoted once.
+#[derive(Default)]
+struct Reasons<'l> {
+    /// (reason, whether it is negated, quotes)
+    found: Vec<(&'l str, bool, Vec<String>)>,
+}
+
+impl<'l> Reasons<'l> {
+    fn note(&mut self, reason: &'l str, negated: bool, quote: String) {
+        match self
+            .found
+            .iter_mut()
+            .find(|(known, not, _)| *known == reason && *not == negated)
+        {
+            Some((_, _, quotes)) if !quotes.contains(&quote) => quotes.push(quote),
+            Some(_) => {}
+            None => self.found.push((reason, negated, vec![quote])),
+        }
     }
-    let cut: String = flat.chars().take(QUOTE_CHARS - 1).collect();
-    format!("{}…", cut.trim_end())
+
+    /// `no reply ("nobody answers", "no reply")`, a line a reason; negated praise is a
+    /// complaint under its own name (`not happy ("not happy")`).
+    fn lines(self) -> Vec<String> {
+        self.found
+            .into_iter()
+            .map(|(reason, negated, quotes)| {
+                let mut line = String::with_capacity(
+                    reason.len() + 8 + quotes.iter().map(|q| q.len() + 4).sum::<usize>(),
+                );
+                if negated {
+                    line.push_str("not ");
+                }
+                line.push_str(reason);
+                line.push_str(" (");
+                for (index, quote) in quotes.iter().enumerate() {
+                    if index > 0 {
+                        line.push_str(", ");
+                    }
+                    line.push('"');
+                    line.push_str(quote);
+                    line.push('"');
+                }
+                line.push(')');
+                line
+            })
+            .collect()
+    }
+}
+
+/// The words of `text` with single spaces between them, cut at [`QUOTE_CHARS`].
+fn quote(text: &str) -> String {
+    let mut flat = String::with_capacity(text.len().min(4 * QUOTE_CHARS + 4));
+    let mut chars = 0;
+    for word in text.split_whitespace() {
+        if chars > 0 {
+            flat.push(' ');
+            chars += 1;
+        }
+        flat.push_str(word);
+        chars += word.chars().count();
+        if chars > QUOTE_CHARS {
+            // Too long: what fits before an ellipsis in the last place.
+            let cut = flat
+                .char_indices()
+                .nth(QUOTE_CHARS - 1)
+                .map_or(flat.len(), |(at, _)| at);
+            flat.truncate(cut);
+            flat.truncate(flat.trim_end().len());
+            flat.push('…');
+            return flat;
+        }
+    }
+    flat
 }
 
 #[cfg(test)]

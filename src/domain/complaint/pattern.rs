@@ -16,7 +16,7 @@
 use rustc_hash::FxHashMap;
 
 use super::tokens::{folded_words, Word};
-use super::vocabulary::{Vocabulary, WordId};
+use super::vocabulary::{Entry, Vocabulary, WordId};
 
 /// How many words `...` may skip.
 const GAP: usize = 3;
@@ -54,12 +54,24 @@ struct Pattern {
     signal: usize,
 }
 
-/// A sentence as patterns read it: its words, and for each its id in the lexicon's vocabulary
-/// and its classes.
+/// A word of a post as the patterns read it: its id in the vocabulary, its classes, what else
+/// the lexicon says of it, and the list of the patterns that may start at it.
+#[derive(Debug, Clone, Copy)]
+pub struct Known<'t> {
+    /// The word, folded.
+    pub text: &'t str,
+    pub id: WordId,
+    pub classes: WordClasses,
+    pub negator: bool,
+    pub contrast: bool,
+    /// A range of [`Patterns::starts`].
+    starts: (u32, u32),
+}
+
+/// A sentence as patterns read it: its words, and what the lexicon knows of each.
 pub struct Sentence<'s, 't> {
-    pub words: &'s [Word<'t>],
-    pub ids: &'s [WordId],
-    pub classes: &'s [WordClasses],
+    pub words: &'s [Word],
+    pub known: &'s [Known<'t>],
 }
 
 /// Every pattern of a lexicon, compiled; [`Patterns::finish`] groups them once all are added.
@@ -70,13 +82,19 @@ pub struct Patterns {
     /// Grouped by how they start; within a group, in the order the files list them (the
     /// order hits are found in, which decides the order of the reasons on a card).
     patterns: Vec<Pattern>,
-    /// The group of each word id, of each class bit, and of each prefix's first character.
+    /// Lists of patterns, by index, each the patterns that may start at one kind of word, in
+    /// the order they are tried: those that start with the word, then with each of its classes
+    /// (lowest bit first), then with a prefix. A word of the vocabulary has its own list,
+    /// worked out at load (its prefixes are only those it starts with); a word the lexicon
+    /// does not name shares the list of its first character (and of `num`, for digits).
+    starts: Vec<u32>,
+    /// The list of each word id.
     by_word: Vec<(u32, u32)>,
-    by_class: Vec<(u32, u32)>,
-    by_prefix: FxHashMap<char, (u32, u32)>,
-    /// The ASCII first characters of `by_prefix`, as bits: most words start with a letter no
-    /// prefix starts with, and are answered without a lookup.
-    prefix_ascii: u128,
+    /// The lists of unknown words, by their first character: ASCII, then the rest.
+    unknown_ascii: Vec<(u32, u32)>,
+    unknown_other: FxHashMap<char, (u32, u32)>,
+    /// The lists of unknown words of digits only, by their first digit.
+    unknown_digits: Vec<(u32, u32)>,
 }
 
 impl Patterns {
@@ -118,12 +136,14 @@ impl Patterns {
         Ok(())
     }
 
-    /// Groups the patterns by how they start; `words` is the vocabulary's final size.
-    pub fn finish(&mut self, words: usize) {
+    /// Works out, once all patterns are added, which patterns may start at each word;
+    /// `vocabulary` is final, `num` the class digits belong to.
+    pub fn finish(&mut self, vocabulary: &Vocabulary, num: Option<u8>) {
         // Stable: within a group, patterns keep the order they were written in.
         self.patterns.sort_by_key(|pattern| pattern.first);
-        self.by_word = vec![(0, 0); words];
-        self.by_class = vec![(0, 0); WordClasses::BITS as usize];
+        let mut by_word: FxHashMap<WordId, (usize, usize)> = FxHashMap::default();
+        let mut by_class = vec![(0, 0); WordClasses::BITS as usize];
+        let mut by_prefix: FxHashMap<char, (usize, usize)> = FxHashMap::default();
         let mut start = 0;
         while start < self.patterns.len() {
             let first = self.patterns[start].first;
@@ -132,40 +152,108 @@ impl Patterns {
                     .iter()
                     .take_while(|pattern| pattern.first == first)
                     .count();
-            let group = (start as u32, end as u32);
             match first {
-                First::Word(id) => self.by_word[id as usize] = group,
-                First::Class(bit) => self.by_class[usize::from(bit)] = group,
-                First::Prefix(initial) => {
-                    if initial.is_ascii() {
-                        self.prefix_ascii |= 1 << (initial as u32);
-                    }
-                    self.by_prefix.insert(initial, group);
-                }
+                First::Word(id) => _ = by_word.insert(id, (start, end)),
+                First::Class(bit) => by_class[usize::from(bit)] = (start, end),
+                First::Prefix(initial) => _ = by_prefix.insert(initial, (start, end)),
             }
             start = end;
         }
+        let prefix_group = |initial: Option<char>| {
+            initial
+                .and_then(|initial| by_prefix.get(&initial).copied())
+                .unwrap_or((0, 0))
+        };
+        let mut lists: FxHashMap<Vec<u32>, (u32, u32)> = FxHashMap::default();
+        let mut list = |list: Vec<u32>, starts: &mut Vec<u32>| {
+            *lists.entry(list).or_insert_with_key(|list| {
+                let at = starts.len() as u32;
+                starts.extend(list);
+                (at, starts.len() as u32)
+            })
+        };
+        let mut starts = Vec::new();
+        self.by_word = vec![(0, 0); vocabulary.word_count()];
+        for (word, id) in vocabulary.words() {
+            let entry = vocabulary.entry(id).cloned().unwrap_or_default();
+            let (from, to) = by_word.get(&id).copied().unwrap_or((0, 0));
+            let mut patterns: Vec<u32> = (from as u32..to as u32).collect();
+            for bit in ClassBits(entry.classes) {
+                let (from, to) = by_class[bit];
+                patterns.extend(from as u32..to as u32);
+            }
+            let (from, to) = prefix_group(word.chars().next());
+            patterns.extend((from..to).filter_map(|index| {
+                let steps = self.patterns[index].steps;
+                let fits = match self.steps[steps.0 as usize] {
+                    Step::Prefix(prefix) => {
+                        word.starts_with(self.prefixes[prefix as usize].as_str())
+                    }
+                    _ => false,
+                };
+                fits.then_some(index as u32)
+            }));
+            self.by_word[id as usize] = list(patterns, &mut starts);
+        }
+        let range = |(from, to): (usize, usize)| (from as u32..to as u32).collect::<Vec<u32>>();
+        self.unknown_ascii = (0..128u8)
+            .map(|byte| list(range(prefix_group(Some(char::from(byte)))), &mut starts))
+            .collect();
+        self.unknown_other = by_prefix
+            .iter()
+            .filter(|(initial, _)| !initial.is_ascii())
+            .map(|(initial, group)| (*initial, list(range(*group), &mut starts)))
+            .collect();
+        self.unknown_digits = ('0'..='9')
+            .map(|digit| {
+                let mut patterns =
+                    num.map_or_else(Vec::new, |bit| range(by_class[usize::from(bit)]));
+                patterns.extend(range(prefix_group(Some(digit))));
+                list(patterns, &mut starts)
+            })
+            .collect();
+        self.starts = starts;
     }
 
-    /// The patterns that may start at word `at` of `sentence`, by index: those that start
-    /// with its word, then with each of its classes (lowest bit first), then with a prefix of
-    /// its first character.
-    pub fn candidates(&self, sentence: &Sentence, at: usize) -> impl Iterator<Item = usize> + '_ {
-        let group = |range: Option<&(u32, u32)>| {
-            range.map_or(0..0, |&(start, end)| start as usize..end as usize)
+    /// How the patterns read the folded word `text`, of id `id` (and `entry`) in the
+    /// vocabulary, or unknown to it; `num` is the class of digits.
+    pub fn know<'t>(
+        &self,
+        text: &'t str,
+        id: WordId,
+        entry: Option<&Entry>,
+        num: Option<u8>,
+    ) -> Known<'t> {
+        if let (Some(entry), Some(&starts)) = (entry, self.by_word.get(id as usize)) {
+            return Known {
+                text,
+                id,
+                classes: entry.classes,
+                negator: entry.negator,
+                contrast: entry.contrast,
+                starts,
+            };
+        }
+        let first = text.as_bytes().first().copied().unwrap_or(0);
+        let digits = num.filter(|_| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()));
+        let starts = match digits {
+            Some(_) => self.unknown_digits.get(usize::from(first - b'0')),
+            None if first.is_ascii() => self.unknown_ascii.get(usize::from(first)),
+            None => text.chars().next().and_then(|c| self.unknown_other.get(&c)),
         };
-        let by_word = group(self.by_word.get(sentence.ids[at] as usize));
-        let by_class =
-            ClassBits(sentence.classes[at]).flat_map(move |bit| group(self.by_class.get(bit)));
-        let text = &sentence.words[at].text;
-        let by_prefix = match text.as_bytes().first() {
-            Some(&byte) if byte.is_ascii() && self.prefix_ascii & (1 << byte) == 0 => 0..0,
-            _ => text
-                .chars()
-                .next()
-                .map_or(0..0, |initial| group(self.by_prefix.get(&initial))),
-        };
-        by_word.chain(by_class).chain(by_prefix)
+        Known {
+            text,
+            id,
+            classes: digits.map_or(0, |bit| 1 << bit),
+            negator: false,
+            contrast: false,
+            starts: starts.copied().unwrap_or((0, 0)),
+        }
+    }
+
+    /// The patterns that may start at `word`, by index, in the order they are tried.
+    pub fn candidates(&self, word: &Known) -> &[u32] {
+        &self.starts[word.starts.0 as usize..word.starts.1 as usize]
     }
 
     /// The signal pattern `index` belongs to.
@@ -188,32 +276,28 @@ impl Patterns {
         &self.steps[start as usize..end as usize]
     }
 
-    fn matches(&self, steps: &[Step], sentence: &Sentence, at: usize) -> Option<usize> {
-        let Some((step, rest)) = steps.split_first() else {
-            return Some(at);
-        };
-        let words = sentence.words.len();
-        if let Step::Gap = step {
-            return (0..=GAP)
-                .filter(|skip| at + skip < words)
-                .find_map(|skip| self.matches(rest, sentence, at + skip));
+    fn matches(&self, steps: &[Step], sentence: &Sentence, mut at: usize) -> Option<usize> {
+        for (index, step) in steps.iter().enumerate() {
+            let fits = match *step {
+                Step::Gap => {
+                    let rest = &steps[index + 1..];
+                    return (0..=GAP)
+                        .filter(|skip| at + skip < sentence.words.len())
+                        .find_map(|skip| self.matches(rest, sentence, at + skip));
+                }
+                _ if at >= sentence.words.len() => false,
+                Step::Word(id) => sentence.known[at].id == id,
+                Step::Prefix(index) => sentence.known[at]
+                    .text
+                    .starts_with(self.prefixes[index as usize].as_str()),
+                Step::Class(bit) => sentence.known[at].classes & (1 << bit) != 0,
+            };
+            if !fits {
+                return None;
+            }
+            at += 1;
         }
-        if at >= words {
-            return None;
-        }
-        let fits = match *step {
-            Step::Word(id) => sentence.ids[at] == id,
-            Step::Prefix(index) => sentence.words[at]
-                .text
-                .starts_with(self.prefixes[index as usize].as_str()),
-            Step::Class(bit) => sentence.classes[at] & (1 << bit) != 0,
-            Step::Gap => false,
-        };
-        if fits {
-            self.matches(rest, sentence, at + 1)
-        } else {
-            None
-        }
+        Some(at)
     }
 }
 
@@ -282,28 +366,36 @@ impl Iterator for ClassBits {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::complaint::tokens::sentences;
+    use crate::domain::complaint::tokens::{read, ByteSet};
 
     /// Whether `pattern` matches anywhere in `text`, where "weeks" is the only word of the
     /// class `time`.
     fn found(pattern: &str, text: &str) -> bool {
         let classes = vec!["time".to_string()];
         let mut vocabulary = Vocabulary::default();
+        vocabulary.entry_mut("weeks").classes = 1;
         let mut patterns = Patterns::default();
         patterns.add(pattern, &classes, &mut vocabulary, 0).unwrap();
-        patterns.finish(vocabulary.word_count());
-        let words = &sentences(text)[0].words;
-        let ids: Vec<WordId> = words.iter().map(|w| vocabulary.id(&w.text)).collect();
-        let word_classes: Vec<u64> = words.iter().map(|w| u64::from(w.text == "weeks")).collect();
+        patterns.finish(&vocabulary, None);
+        let tokens = read(text, &ByteSet::default());
+        let known: Vec<Known> = tokens
+            .words
+            .iter()
+            .map(|word| {
+                let text = tokens.folded(word);
+                let id = vocabulary.id(text);
+                patterns.know(text, id, vocabulary.entry(id), None)
+            })
+            .collect();
         let sentence = Sentence {
-            words,
-            ids: &ids,
-            classes: &word_classes,
+            words: &tokens.words,
+            known: &known,
         };
-        (0..words.len()).any(|at| {
+        (0..known.len()).any(|at| {
             patterns
-                .candidates(&sentence, at)
-                .any(|index| patterns.match_at(index, &sentence, at).is_some())
+                .candidates(&known[at])
+                .iter()
+                .any(|&index| patterns.match_at(index as usize, &sentence, at).is_some())
         })
     }
 

@@ -306,9 +306,41 @@ fn a_lexicon_is_refused_with_what_is_wrong_in_it() {
             "not one of the languages",
         ),
         ("complaint_at = 3\nwords = []", "unknown field"),
+        (
+            "complaint_at = 3\n[[complaint]]\nreason = \"meh\"\nweight = 1\nsymbols = [\"xD\"]",
+            "starts with a letter or digit",
+        ),
+        (
+            "complaint_at = 3\n[[complaint]]\nreason = \"meh\"\nweight = 1\nsymbols = [\" !!\"]",
+            "starts with a space",
+        ),
     ];
     for (main, says) in cases {
         let error = Lexicon::load(main, read).unwrap_err();
         assert!(error.contains(says), "{main:?}: {error}");
+    }
+}
+
+#[test]
+fn a_quote_keeps_the_writers_words_on_one_line_and_is_cut_with_an_ellipsis() {
+    let cases = [
+        ("nobody\n  answers", "nobody answers"),
+        // 40 characters exactly: whole.
+        (
+            "aaaaaaaaa bbbbbbbbb ccccccccc dddddddddd",
+            "aaaaaaaaa bbbbbbbbb ccccccccc dddddddddd",
+        ),
+        // 41: the first 39, then the ellipsis; a space before the cut is not kept.
+        (
+            "aaaaaaaaa bbbbbbbbb ccccccccc ddddddddd e",
+            "aaaaaaaaa bbbbbbbbb ccccccccc ddddddddd…",
+        ),
+        (
+            "ééééééééé ééééééééé ééééééééé ééééééééé é",
+            "ééééééééé ééééééééé ééééééééé ééééééééé…",
+        ),
+    ];
+    for (text, expected) in cases {
+        assert_eq!(quote(text), expected, "{text:?}");
     }
 }

@@ -2,28 +2,37 @@
 //! original text (so a reason can quote the writer), grouped in sentences and clauses (so
 //! negation and contrast stay local), and the symbols (emoji, "!!!") found between them.
 
-use std::borrow::Cow;
-
 use unicode_normalization::{char::is_combining_mark, UnicodeNormalization};
 
 use crate::domain::text::is_invisible;
 
-/// One word: folded as the rules fold it (case, accents, width, invisible characters), with its
-/// byte range in the original text.
-/// Most words of a post are already folded (lower-case ASCII): those borrow the post's text.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Word<'a> {
-    pub text: Cow<'a, str>,
+/// One word of a post: its byte range in the original text (so a reason can quote the
+/// writer) and its clause; its folded form (case, accents, width, invisible characters folded as
+/// the rules fold them) is [`Tokens::folded`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Word {
     pub start: usize,
     pub end: usize,
     /// Which clause of its sentence the word is in (commas, colons and dashes start a new one).
+    pub clause: u16,
+    /// Where the folded form is in [`Tokens::folds`], when it is not the text itself: most
+    /// words of a post are already folded (lower-case ASCII) and are read where they stand.
+    fold: Option<(u32, u32)>,
+}
+
+/// A word with its folded form, for code that reads a few words (lexicon files, tests).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FoldedWord {
+    pub text: String,
+    pub start: usize,
+    pub end: usize,
     pub clause: u16,
 }
 
 /// The words of one sentence, in order.
 #[derive(Debug, Default)]
-pub struct Sentence<'a> {
-    pub words: Vec<Word<'a>>,
+pub struct Sentence {
+    pub words: Vec<FoldedWord>,
 }
 
 /// Sentences end at these; a clause ends at a sentence end or at one of `CLAUSE_ENDS`.
@@ -41,7 +50,7 @@ fn is_apostrophe(c: char) -> bool {
 }
 
 #[inline]
-fn is_word_char(c: char) -> bool {
+pub(super) fn is_word_char(c: char) -> bool {
     // Most of a post is ASCII, where no character is a combining mark or invisible: spaces and
     // punctuation are answered here without the Unicode table lookups.
     if c.is_ascii() {
@@ -50,30 +59,30 @@ fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || is_combining_mark(c) || is_invisible(c)
 }
 
-/// Folds one run of word characters.
-fn fold(raw: &str) -> Cow<'_, str> {
+/// Folds one run of word characters onto the end of `folds`, if folding changes it; says
+/// whether it did.
+fn fold(raw: &str, folds: &mut String) -> bool {
     if raw.is_ascii() {
         if raw
             .bytes()
             .all(|b| !b.is_ascii_uppercase() && !is_apostrophe(char::from(b)))
         {
-            return Cow::Borrowed(raw);
+            return false;
         }
-        let mut folded = String::with_capacity(raw.len());
-        folded.extend(
+        folds.extend(
             raw.bytes()
                 .filter(|b| !is_apostrophe(char::from(*b)))
                 .map(|b| char::from(b.to_ascii_lowercase())),
         );
-        return Cow::Owned(folded);
+        return true;
     }
-    Cow::Owned(
+    folds.extend(
         raw.nfkd()
             .filter(|c| !is_combining_mark(*c) && !is_invisible(*c) && !is_apostrophe(*c))
             .flat_map(char::to_lowercase)
-            .filter(|c| c.is_alphanumeric())
-            .collect(),
-    )
+            .filter(|c| c.is_alphanumeric()),
+    );
+    true
 }
 
 /// Where reading `text` stops: [`MAX_BYTES`], on a character boundary.
@@ -85,23 +94,49 @@ pub fn read_up_to(text: &str) -> usize {
     cut
 }
 
-/// The words of a post, all sentences in one list: one allocation for the words and one for
-/// the sentences, however long the post (scoring runs on every mention at ingest).
+/// The words of a post, all sentences in one list: an allocation for the words, one for the
+/// sentences and one for the words that folding changed, however long the post (scoring runs
+/// on every mention at ingest).
 #[derive(Debug, Default)]
 pub struct Tokens<'a> {
-    pub words: Vec<Word<'a>>,
+    text: &'a str,
+    /// The folded forms of the words whose folded form is not their text, one after another.
+    folds: String,
+    pub words: Vec<Word>,
     /// Each sentence as the range of its words in `words`; none is empty.
     pub sentences: Vec<std::ops::Range<usize>>,
+    /// Where a character between words starts with a byte of the set [`read`] was given.
+    pub marks: Vec<usize>,
 }
 
-/// The words and sentences of `text` (at most [`MAX_BYTES`] of it).
-pub fn read(text: &str) -> Tokens<'_> {
+/// A set of bytes: the first bytes (UTF-8) of the symbols a lexicon looks for.
+#[derive(Debug, Clone, Default)]
+pub struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    pub fn insert(&mut self, byte: u8) {
+        self.0[usize::from(byte >> 6)] |= 1 << (byte & 63);
+    }
+
+    pub fn contains(&self, byte: u8) -> bool {
+        self.0[usize::from(byte >> 6)] & (1 << (byte & 63)) != 0
+    }
+}
+
+/// The words and sentences of `text` (at most [`MAX_BYTES`] of it), and where a character
+/// between words starts with one of `marks`: symbols ("!!!", emoji) are only looked for
+/// there, not at every byte of the post.
+pub fn read<'a>(text: &'a str, marks: &ByteSet) -> Tokens<'a> {
     let text = &text[..read_up_to(text)];
     let bytes = text.as_bytes();
     // About one word per six bytes of prose: one allocation for most posts.
     let mut tokens = Tokens {
+        text,
+        folds: String::new(),
         words: Vec::with_capacity(text.len() / 6 + 1),
-        sentences: Vec::new(),
+        // A sentence of about 80 bytes, a mark every 100.
+        sentences: Vec::with_capacity(text.len() / 80 + 1),
+        marks: Vec::new(),
     };
     let mut sentence_start = 0;
     let mut clause = 0u16;
@@ -116,17 +151,27 @@ pub fn read(text: &str) -> Tokens<'_> {
         let (c, width) = char_at(text, at);
         if is_word_char(c) {
             let end = word_end(text, at + width);
-            let folded = fold(&text[at..end]);
-            if !folded.is_empty() {
+            let from = tokens.folds.len();
+            if from == 0 {
+                // Once for the post: every word after this one fits.
+                tokens.folds.reserve(text.len() - at);
+            }
+            let fold =
+                fold(&text[at..end], &mut tokens.folds).then_some((from, tokens.folds.len()));
+            // Folding may leave nothing ("\u{200B}" alone): not a word.
+            if fold.is_none_or(|(from, to)| to > from) {
                 tokens.words.push(Word {
-                    text: folded,
                     start: at,
                     end,
                     clause,
+                    fold: fold.map(|(from, to)| (from as u32, to as u32)),
                 });
             }
             at = end;
             continue;
+        }
+        if marks.contains(bytes[at]) {
+            tokens.marks.push(at);
         }
         // "7.99" and "6,95" are one number, not two sentences or clauses.
         let digit_around = matches!(c, '.' | ',')
@@ -148,6 +193,16 @@ pub fn read(text: &str) -> Tokens<'_> {
         tokens.sentences.push(sentence_start..tokens.words.len());
     }
     tokens
+}
+
+impl<'a> Tokens<'a> {
+    /// The folded form of `word`, one of [`Tokens::words`].
+    pub fn folded(&self, word: &Word) -> &str {
+        match word.fold {
+            Some((from, to)) => &self.folds[from as usize..to as usize],
+            None => &self.text[word.start..word.end],
+        }
+    }
 }
 
 /// The character at byte `at` (a character boundary) and its width in bytes.
@@ -186,13 +241,21 @@ fn word_end(text: &str, mut at: usize) -> usize {
 }
 
 /// The sentences of `text` (at most [`MAX_BYTES`] of it), each with its own words.
-pub fn sentences(text: &str) -> Vec<Sentence<'_>> {
-    let Tokens { words, sentences } = read(text);
-    let mut words = words.into_iter();
-    sentences
-        .into_iter()
+pub fn sentences(text: &str) -> Vec<Sentence> {
+    let tokens = read(text, &ByteSet::default());
+    tokens
+        .sentences
+        .iter()
         .map(|range| Sentence {
-            words: words.by_ref().take(range.len()).collect(),
+            words: tokens.words[range.clone()]
+                .iter()
+                .map(|word| FoldedWord {
+                    text: tokens.folded(word).to_string(),
+                    start: word.start,
+                    end: word.end,
+                    clause: word.clause,
+                })
+                .collect(),
         })
         .collect()
 }
@@ -201,12 +264,7 @@ pub fn sentences(text: &str) -> Vec<Sentence<'_>> {
 pub fn folded_words(text: &str) -> Vec<String> {
     sentences(text)
         .into_iter()
-        .flat_map(|sentence| {
-            sentence
-                .words
-                .into_iter()
-                .map(|word| word.text.into_owned())
-        })
+        .flat_map(|sentence| sentence.words.into_iter().map(|word| word.text))
         .collect()
 }
 
@@ -217,12 +275,7 @@ mod tests {
     fn shape(text: &str) -> Vec<Vec<(String, u16)>> {
         sentences(text)
             .into_iter()
-            .map(|s| {
-                s.words
-                    .into_iter()
-                    .map(|w| (w.text.into_owned(), w.clause))
-                    .collect()
-            })
+            .map(|s| s.words.into_iter().map(|w| (w.text, w.clause)).collect())
             .collect()
     }
 
@@ -230,7 +283,7 @@ mod tests {
     fn words_fold_and_keep_their_place() {
         let text = "Ácmé doesn’t answer, ＡＣＭＥ ac\u{200B}me!";
         let sentence = &sentences(text)[0];
-        let folded: Vec<&str> = sentence.words.iter().map(|w| w.text.as_ref()).collect();
+        let folded: Vec<&str> = sentence.words.iter().map(|w| w.text.as_str()).collect();
         assert_eq!(folded, ["acme", "doesnt", "answer", "acme", "acme"]);
         assert_eq!(
             &text[sentence.words[1].start..sentence.words[2].end],

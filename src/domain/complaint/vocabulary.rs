@@ -56,6 +56,11 @@ impl Vocabulary {
         self.entries.get(id as usize)
     }
 
+    /// Every word, with its id.
+    pub fn words(&self) -> impl Iterator<Item = (&str, WordId)> {
+        self.ids.iter().map(|(word, id)| (word.as_str(), *id))
+    }
+
     /// How many words there are: ids run from 0 to this.
     pub fn word_count(&self) -> usize {
         self.entries.len()
