@@ -275,9 +275,8 @@ impl Lexicon {
         let contrast = sentence.known.iter().rposition(|word| word.contrast);
         let patterns = &lexicon.patterns;
         for (at, word) in sentence.known.iter().enumerate() {
-            for &index in patterns.candidates(word) {
-                let index = index as usize;
-                let Some(end) = patterns.match_at(index, sentence, at) else {
+            for candidate in patterns.candidates(word) {
+                let Some((index, end)) = patterns.match_candidate(candidate, sentence, at) else {
                     continue;
                 };
                 let negated = patterns.is_single_word(index) && self.negated(sentence, at);

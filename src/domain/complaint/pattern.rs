@@ -68,6 +68,15 @@ pub struct Known<'t> {
     starts: (u32, u32),
 }
 
+/// A pattern that may start at a word, with its second step: most candidates fail there, and
+/// it is checked before the pattern's steps are read.
+#[derive(Debug, Clone, Copy)]
+pub struct Candidate {
+    pattern: u32,
+    /// None for a single word, or a gap.
+    second: Option<Step>,
+}
+
 /// A sentence as patterns read it: its words, and what the lexicon knows of each.
 pub struct Sentence<'s, 't> {
     pub words: &'s [Word],
@@ -87,7 +96,7 @@ pub struct Patterns {
     /// (lowest bit first), then with a prefix. A word of the vocabulary has its own list,
     /// worked out at load (its prefixes are only those it starts with); a word the lexicon
     /// does not name shares the list of its first character (and of `num`, for digits).
-    starts: Vec<u32>,
+    starts: Vec<Candidate>,
     /// The list of each word id.
     by_word: Vec<(u32, u32)>,
     /// The lists of unknown words, by their first character: ASCII, then the rest.
@@ -212,7 +221,17 @@ impl Patterns {
                 list(patterns, &mut starts)
             })
             .collect();
-        self.starts = starts;
+        self.starts = starts
+            .into_iter()
+            .map(|pattern| Candidate {
+                pattern,
+                second: self
+                    .steps(pattern as usize)
+                    .get(1)
+                    .copied()
+                    .filter(|step| *step != Step::Gap),
+            })
+            .collect();
     }
 
     /// How the patterns read the folded word `text`, of id `id` (and `entry`) in the
@@ -251,9 +270,27 @@ impl Patterns {
         }
     }
 
-    /// The patterns that may start at `word`, by index, in the order they are tried.
-    pub fn candidates(&self, word: &Known) -> &[u32] {
+    /// The patterns that may start at `word`, in the order they are tried.
+    pub fn candidates(&self, word: &Known) -> &[Candidate] {
         &self.starts[word.starts.0 as usize..word.starts.1 as usize]
+    }
+
+    /// Where `candidate`, starting at word `at`, ends (exclusive), if it matches; and which
+    /// pattern it is.
+    #[inline]
+    pub fn match_candidate(
+        &self,
+        candidate: &Candidate,
+        sentence: &Sentence,
+        at: usize,
+    ) -> Option<(usize, usize)> {
+        if let Some(second) = candidate.second {
+            if !self.fits(second, sentence, at + 1) {
+                return None;
+            }
+        }
+        let index = candidate.pattern as usize;
+        self.match_at(index, sentence, at).map(|end| (index, end))
     }
 
     /// The signal pattern `index` belongs to.
@@ -278,26 +315,34 @@ impl Patterns {
 
     fn matches(&self, steps: &[Step], sentence: &Sentence, mut at: usize) -> Option<usize> {
         for (index, step) in steps.iter().enumerate() {
-            let fits = match *step {
-                Step::Gap => {
-                    let rest = &steps[index + 1..];
-                    return (0..=GAP)
-                        .filter(|skip| at + skip < sentence.words.len())
-                        .find_map(|skip| self.matches(rest, sentence, at + skip));
-                }
-                _ if at >= sentence.words.len() => false,
-                Step::Word(id) => sentence.known[at].id == id,
-                Step::Prefix(index) => sentence.known[at]
-                    .text
-                    .starts_with(self.prefixes[index as usize].as_str()),
-                Step::Class(bit) => sentence.known[at].classes & (1 << bit) != 0,
-            };
-            if !fits {
+            if let Step::Gap = step {
+                let rest = &steps[index + 1..];
+                return (0..=GAP)
+                    .filter(|skip| at + skip < sentence.words.len())
+                    .find_map(|skip| self.matches(rest, sentence, at + skip));
+            }
+            if !self.fits(*step, sentence, at) {
                 return None;
             }
             at += 1;
         }
         Some(at)
+    }
+
+    /// Whether word `at` of `sentence` is what `step` (not a gap) asks for.
+    #[inline]
+    fn fits(&self, step: Step, sentence: &Sentence, at: usize) -> bool {
+        let Some(word) = sentence.known.get(at) else {
+            return false;
+        };
+        match step {
+            Step::Word(id) => word.id == id,
+            Step::Prefix(index) => word
+                .text
+                .starts_with(self.prefixes[index as usize].as_str()),
+            Step::Class(bit) => word.classes & (1 << bit) != 0,
+            Step::Gap => true,
+        }
     }
 }
 
@@ -395,7 +440,7 @@ mod tests {
             patterns
                 .candidates(&known[at])
                 .iter()
-                .any(|&index| patterns.match_at(index as usize, &sentence, at).is_some())
+                .any(|candidate| patterns.match_candidate(candidate, &sentence, at).is_some())
         })
     }
 

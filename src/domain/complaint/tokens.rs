@@ -150,14 +150,18 @@ pub fn read<'a>(text: &'a str, marks: &ByteSet) -> Tokens<'a> {
         }
         let (c, width) = char_at(text, at);
         if is_word_char(c) {
-            let end = word_end(text, at + width);
+            let (end, plain) = if c.is_ascii() {
+                ascii_word_end(text, at)
+            } else {
+                (word_end(text, at + width), false)
+            };
             let from = tokens.folds.len();
-            if from == 0 {
+            if from == 0 && !plain {
                 // Once for the post: every word after this one fits.
                 tokens.folds.reserve(text.len() - at);
             }
-            let fold =
-                fold(&text[at..end], &mut tokens.folds).then_some((from, tokens.folds.len()));
+            let fold = (!plain && fold(&text[at..end], &mut tokens.folds))
+                .then_some((from, tokens.folds.len()));
             // Folding may leave nothing ("\u{200B}" alone): not a word.
             if fold.is_none_or(|(from, to)| to > from) {
                 tokens.words.push(Word {
@@ -215,6 +219,29 @@ fn char_at(text: &str, at: usize) -> (char, usize) {
             .next()
             .map_or((char::REPLACEMENT_CHARACTER, 1), |c| (c, c.len_utf8())),
     }
+}
+
+/// Where the word that starts with the ASCII letter or digit at byte `at` ends, and whether it
+/// is already folded (lower-case ASCII letters and digits only): most words of a post, read a
+/// byte at a time without decoding; anything else is left to [`word_end`] and [`fold`].
+fn ascii_word_end(text: &str, at: usize) -> (usize, bool) {
+    let bytes = text.as_bytes();
+    let mut end = at;
+    let mut plain = true;
+    while let Some(&byte) = bytes.get(end) {
+        if byte.is_ascii_lowercase() || byte.is_ascii_digit() {
+            end += 1;
+        } else if byte.is_ascii_uppercase() {
+            plain = false;
+            end += 1;
+        } else if byte.is_ascii() && !is_apostrophe(char::from(byte)) {
+            break;
+        } else {
+            // An apostrophe, or a character beyond ASCII: the general rule from here.
+            return (word_end(text, end), false);
+        }
+    }
+    (end, plain)
 }
 
 /// Where the word that goes on at byte `at` ends: past its word characters, and past an
