@@ -148,26 +148,11 @@ impl Patterns {
     /// Works out, once all patterns are added, which patterns may start at each word;
     /// `vocabulary` is final, `num` the class digits belong to.
     pub fn finish(&mut self, vocabulary: &Vocabulary, num: Option<u8>) {
-        // Stable: within a group, patterns keep the order they were written in.
-        self.patterns.sort_by_key(|pattern| pattern.first);
-        let mut by_word: FxHashMap<WordId, (usize, usize)> = FxHashMap::default();
-        let mut by_class = vec![(0, 0); WordClasses::BITS as usize];
-        let mut by_prefix: FxHashMap<char, (usize, usize)> = FxHashMap::default();
-        let mut start = 0;
-        while start < self.patterns.len() {
-            let first = self.patterns[start].first;
-            let end = start
-                + self.patterns[start..]
-                    .iter()
-                    .take_while(|pattern| pattern.first == first)
-                    .count();
-            match first {
-                First::Word(id) => _ = by_word.insert(id, (start, end)),
-                First::Class(bit) => by_class[usize::from(bit)] = (start, end),
-                First::Prefix(initial) => _ = by_prefix.insert(initial, (start, end)),
-            }
-            start = end;
-        }
+        let Groups {
+            by_word,
+            by_class,
+            by_prefix,
+        } = self.group();
         let prefix_group = |initial: Option<char>| {
             initial
                 .and_then(|initial| by_prefix.get(&initial).copied())
@@ -232,6 +217,33 @@ impl Patterns {
                     .filter(|step| *step != Step::Gap),
             })
             .collect();
+    }
+
+    /// Sorts the patterns by how they start and says where each group is.
+    fn group(&mut self) -> Groups {
+        // Stable: within a group, patterns keep the order they were written in.
+        self.patterns.sort_by_key(|pattern| pattern.first);
+        let mut groups = Groups {
+            by_word: FxHashMap::default(),
+            by_class: vec![(0, 0); WordClasses::BITS as usize],
+            by_prefix: FxHashMap::default(),
+        };
+        let mut start = 0;
+        while start < self.patterns.len() {
+            let first = self.patterns[start].first;
+            let end = start
+                + self.patterns[start..]
+                    .iter()
+                    .take_while(|pattern| pattern.first == first)
+                    .count();
+            match first {
+                First::Word(id) => _ = groups.by_word.insert(id, (start, end)),
+                First::Class(bit) => groups.by_class[usize::from(bit)] = (start, end),
+                First::Prefix(initial) => _ = groups.by_prefix.insert(initial, (start, end)),
+            }
+            start = end;
+        }
+        groups
     }
 
     /// How the patterns read the folded word `text`, of id `id` (and `entry`) in the
@@ -344,6 +356,14 @@ impl Patterns {
             Step::Gap => true,
         }
     }
+}
+
+/// Where the patterns that start alike are, once sorted: by their first word, class, or the
+/// first character of their prefix.
+struct Groups {
+    by_word: FxHashMap<WordId, (usize, usize)>,
+    by_class: Vec<(usize, usize)>,
+    by_prefix: FxHashMap<char, (usize, usize)>,
 }
 
 /// A step as written, before its words are interned.
