@@ -178,10 +178,9 @@ impl Patterns {
             }
             let (from, to) = prefix_group(word.chars().next());
             patterns.extend((from..to).filter_map(|index| {
-                let steps = self.patterns[index].steps;
-                let fits = match self.steps[steps.0 as usize] {
-                    Step::Prefix(prefix) => {
-                        word.starts_with(self.prefixes[prefix as usize].as_str())
+                let fits = match self.steps(index).first() {
+                    Some(Step::Prefix(prefix)) => {
+                        word.starts_with(self.prefixes[*prefix as usize].as_str())
                     }
                     _ => false,
                 };
@@ -302,7 +301,8 @@ impl Patterns {
             }
         }
         let index = candidate.pattern as usize;
-        self.match_at(index, sentence, at).map(|end| (index, end))
+        self.matches(self.steps(index), sentence, at)
+            .map(|end| (index, end))
     }
 
     /// The signal pattern `index` belongs to.
@@ -313,11 +313,6 @@ impl Patterns {
     /// A single word (or prefix): a negator just before it turns it around ("not bad").
     pub fn is_single_word(&self, index: usize) -> bool {
         matches!(self.steps(index), [Step::Word(_)] | [Step::Prefix(_)])
-    }
-
-    /// Where pattern `index` matches, starting at word `at`, ends (exclusive), if it does.
-    pub fn match_at(&self, index: usize, sentence: &Sentence, at: usize) -> Option<usize> {
-        self.matches(self.steps(index), sentence, at)
     }
 
     fn steps(&self, index: usize) -> &[Step] {
