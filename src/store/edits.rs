@@ -8,7 +8,7 @@ use super::outbox::{Effect, OutboxEntry};
 use super::{decode, encode, keys, Result, Store};
 use crate::domain::lifecycle::{self, Subject};
 use crate::domain::review::{self, BusinessReply};
-use crate::domain::{Action, Actor, HistoryEntry, Mention, Priority, State, Step, Tracked};
+use crate::domain::{Action, Actor, HistoryEntry, Mention, State, Step, Tracked};
 use chrono::{DateTime, Utc};
 
 /// How much of a reply a history note quotes; `show` has room, a thread line should not wrap
@@ -43,17 +43,6 @@ impl Store {
             self.flush_now()?;
         }
         Ok(changed)
-    }
-
-    /// The priority a new mention is ranked by: the lexicon's score, and a review's rating.
-    pub(super) fn priority_of(&self, mention: &Mention) -> Priority {
-        let words = self
-            .lexicon
-            .score(&mention.text, mention.language.as_deref());
-        match &mention.review {
-            Some(found) => review::rated(words, found),
-            None => words,
-        }
     }
 
     fn revise_one(&self, number: u64, read: &Mention, now: DateTime<Utc>) -> Result<bool> {

@@ -57,11 +57,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<u64>> {
         let cursor_bytes = super::encode(cursor);
-        // Scored before the transaction, whose closure sled may run again on a conflict.
-        let priorities: Vec<_> = batch
-            .iter()
-            .map(|mention| self.priority_of(mention))
-            .collect();
+        let priorities = self.priorities_of(batch);
         let backlog = self.card_backlog()?;
         let dedup: Vec<Vec<u8>> = batch
             .iter()

@@ -19,6 +19,7 @@ mod location;
 mod mentions;
 mod outbox;
 mod retention;
+mod scoring;
 mod storm;
 mod upgrade;
 mod windows;

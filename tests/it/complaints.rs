@@ -66,3 +66,57 @@ fn the_sample_feeds_complaints_are_flagged_with_a_reason_on_the_embedded_default
         .collect();
     assert!(shown.len() >= 2, "{}", out.stdout);
 }
+
+/// A poll's batch is scored on several threads when it is big enough: each mention must still
+/// get its own post's priority, in the batch's order, in both languages.
+#[test]
+fn a_big_batch_is_scored_mention_by_mention_in_order() {
+    use crate::store::mention;
+    use earshot::domain::{Cursor, Lexicon};
+    use earshot::store::Store;
+
+    let texts = [
+        (
+            "en",
+            "still no package after two weeks and nobody answers the phone",
+        ),
+        ("en", "lovely coffee, the team was quick and kind"),
+        ("nl", "al een week geen reactie van de klantenservice"),
+        ("nl", "heerlijke koffie, snel bezorgd"),
+        ("en", "charged twice for one order, where is my refund?"),
+    ];
+    let batch: Vec<_> = (0..203)
+        .map(|n| {
+            let (language, text) = texts[(n * 7 + n / 5) % texts.len()];
+            let mut post = mention(
+                "masto",
+                &format!("p{n}"),
+                earshot::sources::mastodon::TRAITS.network(),
+            );
+            post.text = format!("{text} #{n}");
+            post.language = Some(language.into());
+            post
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), vec!["shell".into()])
+        .unwrap()
+        .with_lexicon(Lexicon::shipped().unwrap());
+    let numbers = store
+        .ingest("masto", &batch, &Cursor::default(), chrono::Utc::now())
+        .unwrap();
+    assert_eq!(numbers.len(), batch.len());
+    let lexicon = Lexicon::shipped().unwrap();
+    let mut complaints = 0;
+    for (number, post) in numbers.iter().zip(&batch) {
+        let stored = store.mention(*number).unwrap();
+        assert_eq!(stored.mention.key, post.key);
+        let expected = lexicon.score(&post.text, post.language.as_deref());
+        complaints += usize::from(expected.complaint);
+        assert_eq!(stored.priority, expected, "#{number}: {}", post.text);
+    }
+    assert!(
+        complaints > 50 && complaints < 150,
+        "{complaints} complaints"
+    );
+}
