@@ -21,37 +21,42 @@ impl Store {
 
     /// The priorities of `batch`, in its order.
     pub(super) fn priorities_of(&self, batch: &[Mention]) -> Vec<Priority> {
+        let lexicon: &Lexicon = &self.lexicon;
+        let score = |part: &[Mention]| {
+            part.iter()
+                .map(|mention| priority(lexicon, mention))
+                .collect::<Vec<_>>()
+        };
         let threads = cores().min(batch.len() / POSTS_PER_THREAD).max(1);
         if threads == 1 {
-            return batch
-                .iter()
-                .map(|mention| self.priority_of(mention))
-                .collect();
+            return score(batch);
         }
         let share = batch.len().div_ceil(threads);
-        let lexicon: &Lexicon = &self.lexicon;
         std::thread::scope(|scope| {
             let mut parts = batch.chunks(share);
             let mine = parts.next().unwrap_or_default();
+            // A thread the system will not start (out of threads or memory) leaves its part
+            // to this one: slower, never lost.
             let others: Vec<_> = parts
                 .map(|part| {
-                    scope.spawn(move || {
-                        part.iter()
-                            .map(|mention| priority(lexicon, mention))
-                            .collect::<Vec<_>>()
-                    })
+                    std::thread::Builder::new()
+                        .name("earshot-scoring".into())
+                        .spawn_scoped(scope, move || score(part))
+                        .map_err(|_| part)
                 })
                 .collect();
-            let mut all: Vec<Priority> = Vec::with_capacity(batch.len());
-            all.extend(mine.iter().map(|mention| priority(lexicon, mention)));
+            let mut all = score(mine);
             for other in others {
-                // Scoring does not panic on any text; if it ever did, the panic goes on here
-                // as it would have without the thread.
-                all.extend(
-                    other
-                        .join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                );
+                match other {
+                    // Scoring does not panic on any text; if it ever did, the panic goes on
+                    // here as it would have without the thread.
+                    Ok(thread) => all.extend(
+                        thread
+                            .join()
+                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                    ),
+                    Err(part) => all.extend(score(part)),
+                }
             }
             all
         })
