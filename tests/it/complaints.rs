@@ -98,15 +98,15 @@ fn a_big_batch_is_scored_mention_by_mention_in_order() {
             post
         })
         .collect();
+    let lexicon = Lexicon::shipped().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path(), vec!["shell".into()])
         .unwrap()
-        .with_lexicon(Lexicon::shipped().unwrap());
+        .with_lexicon(lexicon.clone());
     let numbers = store
         .ingest("masto", &batch, &Cursor::default(), chrono::Utc::now())
         .unwrap();
     assert_eq!(numbers.len(), batch.len());
-    let lexicon = Lexicon::shipped().unwrap();
     let mut complaints = 0;
     for (number, post) in numbers.iter().zip(&batch) {
         let stored = store.mention(*number).unwrap();
