@@ -57,112 +57,113 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<u64>> {
         let cursor_bytes = super::encode(cursor);
-        let priorities = self.priorities_of(batch);
-        let backlog = self.card_backlog()?;
-        let dedup: Vec<Vec<u8>> = batch
-            .iter()
-            .map(|mention| keys::mention_key(&mention.key))
-            .collect();
-        let trees = [
-            Tree::Meta,
-            Tree::Mentions,
-            Tree::Keys,
-            Tree::ByStatus,
-            Tree::Cursors,
-            Tree::Outbox,
-            Tree::Answers,
-        ];
-        let numbers = self.engine.transaction(&trees, |tx| {
-            self.check_fence(tx)?;
-            let mut next = read_next_number(tx)?;
-            let mut weather = self.read_weather();
-            let mut held = false;
-            let first = next;
-            // A source's first poll brings what was posted before earshot watched it: an
-            // import, like posts already old when found (storm mode only).
-            let first_poll =
-                self.storm.is_some() && tx.get(Tree::Cursors, source.as_bytes())?.is_none();
-            tx.prefetch(Tree::Keys, &dedup)?;
-            let mut imported = Vec::new();
-            for (index, mention) in batch.iter().enumerate() {
-                let key = &dedup[index];
-                if tx.get(Tree::Keys, key)?.is_some() {
-                    continue;
-                }
-                let number = next;
-                next += 1;
-                // Answers are kept under the mention's source; `source` here is the cursor's
-                // name, which for a live stream is `<source>#stream`.
-                let follow_up_of = match &mention.in_reply_to {
-                    Some(parent) => tx
-                        .get(
-                            Tree::Answers,
-                            &keys::mention_key(&MentionKey::new(
-                                &mention.key.source,
-                                parent.as_str(),
-                            )),
-                        )?
-                        .map(|number| keys::read_u64(&number)),
-                    None => None,
-                };
-                let mut tracked = Tracked {
-                    number,
-                    mention: mention.clone(),
-                    state: State::Open,
-                    received_at: now,
-                    follow_up_of,
-                    priority: priorities[index].clone(),
-                    place: Placement::default(),
-                    copy: Default::default(),
-                };
-                // Decided once: changing the routes later moves new mentions only.
-                tracked.place = self
-                    .routes
-                    .place(&crate::domain::routing::Subject::of(&tracked));
-                tx.insert(Tree::Keys, key, &keys::number(number))?;
-                tx.insert(Tree::Mentions, &keys::number(number), &encode(&tracked))?;
-                if mention.network.copies_expire().is_some() {
-                    tx.insert(Tree::Meta, &keys::copy(number), &[])?;
-                }
-                tx.insert(
-                    Tree::ByStatus,
-                    &keys::by_status(Status::Open, number),
-                    &keys::ranked(&tracked.priority, &tracked.place.lane()),
-                )?;
-                let import = first_poll || self.old_when_found(mention.created_at, now);
-                // In a storm the summary card stands in for the mention's own.
-                if self.storm_arrival(
-                    &mut weather,
-                    &tracked,
-                    import,
-                    backlog,
-                    tx,
-                    &mut held,
-                    now,
-                )? {
-                    continue;
-                }
-                if import {
-                    imported.push(number);
-                    continue;
-                }
-                for chat in &self.chats {
-                    let effect = Effect::Post {
-                        chat: chat.clone(),
-                        number,
+        self.scoring(batch, |priorities| {
+            let backlog = self.card_backlog()?;
+            let dedup: Vec<Vec<u8>> = batch
+                .iter()
+                .map(|mention| keys::mention_key(&mention.key))
+                .collect();
+            let trees = [
+                Tree::Meta,
+                Tree::Mentions,
+                Tree::Keys,
+                Tree::ByStatus,
+                Tree::Cursors,
+                Tree::Outbox,
+                Tree::Answers,
+            ];
+            let numbers = self.engine.transaction(&trees, |tx| {
+                self.check_fence(tx)?;
+                let mut next = read_next_number(tx)?;
+                let mut weather = self.read_weather();
+                let mut held = false;
+                let first = next;
+                // A source's first poll brings what was posted before earshot watched it: an
+                // import, like posts already old when found (storm mode only).
+                let first_poll =
+                    self.storm.is_some() && tx.get(Tree::Cursors, source.as_bytes())?.is_none();
+                tx.prefetch(Tree::Keys, &dedup)?;
+                let mut imported = Vec::new();
+                for (index, mention) in batch.iter().enumerate() {
+                    let key = &dedup[index];
+                    if tx.get(Tree::Keys, key)?.is_some() {
+                        continue;
+                    }
+                    let number = next;
+                    next += 1;
+                    // Answers are kept under the mention's source; `source` here is the cursor's
+                    // name, which for a live stream is `<source>#stream`.
+                    let follow_up_of = match &mention.in_reply_to {
+                        Some(parent) => tx
+                            .get(
+                                Tree::Answers,
+                                &keys::mention_key(&MentionKey::new(
+                                    &mention.key.source,
+                                    parent.as_str(),
+                                )),
+                            )?
+                            .map(|number| keys::read_u64(&number)),
+                        None => None,
                     };
-                    enqueue(tx, effect, now)?;
+                    let mut tracked = Tracked {
+                        number,
+                        mention: mention.clone(),
+                        state: State::Open,
+                        received_at: now,
+                        follow_up_of,
+                        priority: priorities.of(index).clone(),
+                        place: Placement::default(),
+                        copy: Default::default(),
+                    };
+                    // Decided once: changing the routes later moves new mentions only.
+                    tracked.place = self
+                        .routes
+                        .place(&crate::domain::routing::Subject::of(&tracked));
+                    tx.insert(Tree::Keys, key, &keys::number(number))?;
+                    tx.insert(Tree::Mentions, &keys::number(number), &encode(&tracked))?;
+                    if mention.network.copies_expire().is_some() {
+                        tx.insert(Tree::Meta, &keys::copy(number), &[])?;
+                    }
+                    tx.insert(
+                        Tree::ByStatus,
+                        &keys::by_status(Status::Open, number),
+                        &keys::ranked(&tracked.priority, &tracked.place.lane()),
+                    )?;
+                    let import = first_poll || self.old_when_found(mention.created_at, now);
+                    // In a storm the summary card stands in for the mention's own.
+                    if self.storm_arrival(
+                        &mut weather,
+                        &tracked,
+                        import,
+                        backlog,
+                        tx,
+                        &mut held,
+                        now,
+                    )? {
+                        continue;
+                    }
+                    if import {
+                        imported.push(number);
+                        continue;
+                    }
+                    for chat in &self.chats {
+                        let effect = Effect::Post {
+                            chat: chat.clone(),
+                            number,
+                        };
+                        enqueue(tx, effect, now)?;
+                    }
                 }
-            }
-            self.imported(source, &imported, tx, now)?;
-            self.write_weather(&weather, held, tx, now)?;
-            tx.insert(Tree::Meta, NEXT_NUMBER_KEY, &keys::number(next))?;
-            tx.insert(Tree::Cursors, source.as_bytes(), &cursor_bytes)?;
-            Ok((first..next).collect::<Vec<u64>>())
-        })?;
-        // Flushed before any card goes out, so a number shown in chat is never handed out again.
-        self.flush_now()?;
-        Ok(numbers)
+                self.imported(source, &imported, tx, now)?;
+                self.write_weather(&weather, held, tx, now)?;
+                tx.insert(Tree::Meta, NEXT_NUMBER_KEY, &keys::number(next))?;
+                tx.insert(Tree::Cursors, source.as_bytes(), &cursor_bytes)?;
+                Ok((first..next).collect::<Vec<u64>>())
+            })?;
+            // Flushed before any card goes out, so a number shown in chat is never handed out again.
+            self.flush_now()?;
+            Ok(numbers)
+        })
     }
 
     /// The mention earshot answered with the post `id` on `source`, if it did: a new post that

@@ -1,17 +1,45 @@
 //! The priority of a new mention, worked out once, at ingest. Scoring is pure CPU work on
-//! each post alone, done before the transaction (whose closure sled may run again on a
-//! conflict); a poll's batch is split over the machine's cores, because on one core the
-//! detector costs ingest about a sixth of its rate (benches/ingest.rs measures it).
+//! each post alone, so while the calling thread writes a poll's batch (most of ingest's time
+//! goes to the store) a helper thread scores the posts ahead of it: on one core the detector
+//! would cost ingest about a sixth of its rate (benches/ingest.rs measures it).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 use super::Store;
 use crate::domain::review;
 use crate::domain::{Lexicon, Mention, Priority};
 
-/// Below this many posts per extra thread, starting the thread costs more than it saves
-/// (a post takes a few microseconds, a thread tens).
-const POSTS_PER_THREAD: usize = 32;
+/// Below this many posts, starting a thread costs more than it saves (a post takes a few
+/// microseconds, a thread tens).
+const POSTS_FOR_A_HELPER: usize = 32;
+
+/// The priorities of a batch, each worked out once by whichever thread asks first.
+pub(super) struct Priorities<'a> {
+    lexicon: &'a Lexicon,
+    batch: &'a [Mention],
+    slots: Vec<OnceLock<Priority>>,
+    done: AtomicBool,
+}
+
+impl Priorities<'_> {
+    /// The priority of the `index`th mention of the batch. A slot is filled once, so a
+    /// transaction that sled runs again on a conflict does not score again.
+    pub(super) fn of(&self, index: usize) -> &Priority {
+        self.slots[index].get_or_init(|| priority(self.lexicon, &self.batch[index]))
+    }
+
+    /// Scores the batch in order, ahead of the writer, until it is all scored or the writer
+    /// is done with it (a failed transaction needs no more).
+    fn score_ahead(&self) {
+        for index in 0..self.batch.len() {
+            if self.done.load(Ordering::Relaxed) {
+                return;
+            }
+            self.of(index);
+        }
+    }
+}
 
 impl Store {
     /// The priority a new mention is ranked by: the lexicon's score, and a review's rating.
@@ -19,46 +47,35 @@ impl Store {
         priority(&self.lexicon, mention)
     }
 
-    /// The priorities of `batch`, in its order.
-    pub(super) fn priorities_of(&self, batch: &[Mention]) -> Vec<Priority> {
-        let lexicon: &Lexicon = &self.lexicon;
-        let score = |part: &[Mention]| {
-            part.iter()
-                .map(|mention| priority(lexicon, mention))
-                .collect::<Vec<_>>()
+    /// Runs `write` with the priorities of `batch`, scored on a helper thread while `write`
+    /// goes on; what the helper has not reached yet, `write` scores itself when it asks.
+    pub(super) fn scoring<T>(&self, batch: &[Mention], write: impl FnOnce(&Priorities) -> T) -> T {
+        let priorities = Priorities {
+            lexicon: &self.lexicon,
+            batch,
+            slots: batch.iter().map(|_| OnceLock::new()).collect(),
+            done: AtomicBool::new(false),
         };
-        let threads = cores().min(batch.len() / POSTS_PER_THREAD).max(1);
-        if threads == 1 {
-            return score(batch);
+        if cores() == 1 || batch.len() < POSTS_FOR_A_HELPER {
+            return write(&priorities);
         }
-        let share = batch.len().div_ceil(threads);
         std::thread::scope(|scope| {
-            let mut parts = batch.chunks(share);
-            let mine = parts.next().unwrap_or_default();
-            // A thread the system will not start (out of threads or memory) leaves its part
-            // to this one: slower, never lost.
-            let others: Vec<_> = parts
-                .map(|part| {
-                    std::thread::Builder::new()
-                        .name("earshot-scoring".into())
-                        .spawn_scoped(scope, move || score(part))
-                        .map_err(|_| part)
-                })
-                .collect();
-            let mut all = score(mine);
-            for other in others {
-                match other {
-                    // Scoring does not panic on any text; if it ever did, the panic goes on
-                    // here as it would have without the thread.
-                    Ok(thread) => all.extend(
-                        thread
-                            .join()
-                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                    ),
-                    Err(part) => all.extend(score(part)),
-                }
+            // A thread the system will not start (out of threads or memory) leaves the
+            // scoring to `write`: slower, never lost.
+            let helper = std::thread::Builder::new()
+                .name("earshot-scoring".into())
+                .spawn_scoped(scope, || priorities.score_ahead())
+                .ok();
+            let written = write(&priorities);
+            priorities.done.store(true, Ordering::Relaxed);
+            if let Some(helper) = helper {
+                // Scoring does not panic on any text; if it ever did, the panic goes on here
+                // as it would have on this thread.
+                helper
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
             }
-            all
+            written
         })
     }
 }
