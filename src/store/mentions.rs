@@ -91,8 +91,8 @@ impl Store {
                     }
                     let number = next;
                     next += 1;
-                    // Answers are kept under the mention's source; `source` here is the cursor's
-                    // name, which for a live stream is `<source>#stream`.
+                    // Answers are kept under the mention's source; `source` here is the
+                    // cursor's name, which for a live stream is `<source>#stream`.
                     let follow_up_of = match &mention.in_reply_to {
                         Some(parent) => tx
                             .get(
@@ -160,7 +160,8 @@ impl Store {
                 tx.insert(Tree::Cursors, source.as_bytes(), &cursor_bytes)?;
                 Ok((first..next).collect::<Vec<u64>>())
             })?;
-            // Flushed before any card goes out, so a number shown in chat is never handed out again.
+            // Flushed before any card goes out, so a number shown in chat is never handed out
+            // again.
             self.flush_now()?;
             Ok(numbers)
         })
