@@ -10,6 +10,8 @@ use earshot::domain::Lexicon;
 
 const DEV: &str = include_str!("complaints/dev.tsv");
 const TEST: &str = include_str!("complaints/test.tsv");
+const CHATTER_DEV: &str = include_str!("complaints/chatter-dev.tsv");
+const CHATTER_TEST: &str = include_str!("complaints/chatter-test.tsv");
 const BASELINE: &str = include_str!("complaints/keyword-baseline.toml");
 
 struct Post<'a> {
@@ -87,10 +89,15 @@ fn main() {
 
     println!("complaint detection on the labeled set (language not given: detected)");
     println!(
-        "{:<5} {:<3} {:>5} {:>11} {:>8} {:>8}   {:>19} {:>8}",
+        "{:<12} {:<3} {:>5} {:>11} {:>8} {:>8}   {:>19} {:>8}",
         "set", "lang", "posts", "complaints", "prec.", "recall", "keyword baseline P", "R"
     );
-    for (name, set) in [("dev", DEV), ("test", TEST)] {
+    for (name, set) in [
+        ("dev", DEV),
+        ("test", TEST),
+        ("chatter-dev", CHATTER_DEV),
+        ("chatter-test", CHATTER_TEST),
+    ] {
         let posts = posts(set);
         for language in ["en", "nl"] {
             let mut ours = Counts::default();
@@ -100,7 +107,7 @@ fn main() {
                 let priority = detector.score(post.text, None);
                 ours.add(post.complaint, priority.complaint);
                 base.add(post.complaint, baseline.score(post.text, None).complaint);
-                let show = verbose == "all" || (verbose == "dev" && name == "dev");
+                let show = verbose == "all" || (verbose == "dev" && name.ends_with("dev"));
                 if show && priority.complaint != post.complaint {
                     println!(
                         "  miss [{name} {language}] {} {:?} -> {:?}",
@@ -111,7 +118,7 @@ fn main() {
                 }
             }
             println!(
-                "{:<5} {:<3} {:>5} {:>11} {:>8.2} {:>8.2}   {:>19.2} {:>8.2}",
+                "{:<12} {:<3} {:>5} {:>11} {:>8.2} {:>8.2}   {:>19.2} {:>8.2}",
                 name,
                 language,
                 chosen.len(),
