@@ -11,6 +11,7 @@ use earshot::domain::Lexicon;
 const DEV: &str = include_str!("complaints/dev.tsv");
 const TEST: &str = include_str!("complaints/test.tsv");
 const CHATTER_DEV: &str = include_str!("complaints/chatter-dev.tsv");
+const CHATTER_DEV2: &str = include_str!("complaints/chatter-dev2.tsv");
 const CHATTER_TEST: &str = include_str!("complaints/chatter-test.tsv");
 const BASELINE: &str = include_str!("complaints/keyword-baseline.toml");
 
@@ -96,6 +97,7 @@ fn main() {
         ("dev", DEV),
         ("test", TEST),
         ("chatter-dev", CHATTER_DEV),
+        ("chatter-dev2", CHATTER_DEV2),
         ("chatter-test", CHATTER_TEST),
     ] {
         let posts = posts(set);
@@ -107,7 +109,7 @@ fn main() {
                 let priority = detector.score(post.text, None);
                 ours.add(post.complaint, priority.complaint);
                 base.add(post.complaint, baseline.score(post.text, None).complaint);
-                let show = verbose == "all" || (verbose == "dev" && name.ends_with("dev"));
+                let show = verbose == "all" || (verbose == "dev" && name.contains("dev"));
                 if show && priority.complaint != post.complaint {
                     println!(
                         "  miss [{name} {language}] {} {:?} -> {:?}",

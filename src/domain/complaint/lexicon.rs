@@ -1,6 +1,6 @@
 //! One lexicon file as a team writes it, and the compiled form the detector reads.
 //!
-//! A file holds any of: `negators` and `contrasts` (words), `[classes]` (named word lists for
+//! A file holds any of: `negators`, `contrasts` and `conditionals` (words), `[classes]` (named word lists for
 //! patterns), `[[complaint]]`, `[[praise]]` and `[[resolved]]` signals (a reason, a weight,
 //! patterns and symbols), and `[terms]` (a word or phrase = its weight; the term is its own reason). The main
 //! file adds the threshold and names the language files.
@@ -27,6 +27,10 @@ pub struct RawFile {
     pub negators: Vec<String>,
     #[serde(default)]
     pub contrasts: Vec<String>,
+    /// Words that open a hypothetical clause ("if your lid leaks, …"): what that clause says
+    /// counts half.
+    #[serde(default)]
+    pub conditionals: Vec<String>,
     #[serde(default)]
     pub classes: BTreeMap<String, Vec<String>>,
     #[serde(default)]
@@ -142,18 +146,20 @@ impl Compiled {
             .map(|index| index as u8);
         for (name, file) in files {
             let context = |error: String| format!("{name}: {error}");
-            for (list, negator) in [(&file.negators, true), (&file.contrasts, false)] {
+            for (list, name) in [
+                (&file.negators, "negators"),
+                (&file.contrasts, "contrasts"),
+                (&file.conditionals, "conditionals"),
+            ] {
                 for word in list {
                     let folded = single_word(word).ok_or_else(|| {
-                        context(format!(
-                            "`{word}` in negators or contrasts is not a single word"
-                        ))
+                        context(format!("`{word}` in {name} is not a single word"))
                     })?;
                     let entry = compiled.vocabulary.entry_mut(&folded);
-                    if negator {
-                        entry.negator = true;
-                    } else {
-                        entry.contrast = true;
+                    match name {
+                        "negators" => entry.negator = true,
+                        "contrasts" => entry.contrast = true,
+                        _ => entry.conditional = true,
                     }
                 }
             }

@@ -189,6 +189,8 @@ impl Lexicon {
             .sentences
             .iter()
             .rposition(|sentence| known[sentence.start].contrast);
+        // Title Case throughout ("Still No Reply From Acme") is a style, not a run of titles.
+        let titles = tokens.titles * 5 < words.len() * 3;
         let mut hits: Vec<Hit> = Vec::with_capacity(16);
         for (index, sentence) in tokens.sentences.iter().enumerate() {
             let first = hits.len();
@@ -198,6 +200,7 @@ impl Lexicon {
                     words: &words[sentence.clone()],
                     known: &known[sentence.clone()],
                 },
+                titles,
                 &mut hits,
             );
             for hit in &mut hits[first..] {
@@ -210,15 +213,6 @@ impl Lexicon {
                 }
                 hit.start += sentence.start;
                 hit.end += sentence.start;
-            }
-        }
-        let mut complained = false;
-        for hit in &hits {
-            total += hit.value;
-            if hit.value > 0.0 {
-                complained = true;
-                let quote = quote(&text[words[hit.start].start..words[hit.end - 1].end]);
-                reasons.note(&lexicon.signals[hit.signal].reason, hit.negated, quote);
             }
         }
         // Symbols (emoji, "!!!") are looked for where the tokenizer saw a character that may
@@ -241,8 +235,30 @@ impl Lexicon {
                 }
             }
         }
+        // A light sign ("again", "lovely", "!!!") only tips a post that has a heavier one:
+        // three of them are chatter ("Great, great news!!!"), not a complaint.
+        let heavy = hits
+            .iter()
+            .any(|hit| hit.value > 0.0 && !self.tips(lexicon, hit.signal))
+            || lexicon
+                .symbols
+                .iter()
+                .zip(&seen)
+                .any(|((_, signal), count)| *count > 0 && self.heavy(lexicon, *signal));
+        let mut complained = false;
+        for hit in &hits {
+            if hit.value > 0.0 && !heavy && self.tips(lexicon, hit.signal) {
+                continue;
+            }
+            total += hit.value;
+            if hit.value > 0.0 {
+                complained = true;
+                let quote = quote(&text[words[hit.start].start..words[hit.end - 1].end]);
+                reasons.note(&lexicon.signals[hit.signal].reason, hit.negated, quote);
+            }
+        }
         for ((symbol, index), count) in lexicon.symbols.iter().zip(seen) {
-            if count == 0 {
+            if count == 0 || !heavy && self.tips(lexicon, *index) {
                 continue;
             }
             let signal = &lexicon.signals[*index];
@@ -268,8 +284,8 @@ impl Lexicon {
     }
 
     /// Adds the hits of one sentence to `hits`, its word indexes counted from the sentence's
-    /// start.
-    fn hits(&self, lexicon: &Compiled, sentence: &Sentence, hits: &mut Vec<Hit>) {
+    /// start; `titles`: whether a run of capitalised words is read as a title.
+    fn hits(&self, lexicon: &Compiled, sentence: &Sentence, titles: bool, hits: &mut Vec<Hit>) {
         let first = hits.len();
         // The last contrast word splits the sentence: what follows it is the point.
         let contrast = sentence.known.iter().rposition(|word| word.contrast);
@@ -295,6 +311,8 @@ impl Lexicon {
         // job", "working" in "not working"). Kept in place, in order: phrases are never
         // dropped, so the swapped-out words do not change which phrases there are.
         let mut kept = first;
+        // A title or a name says nothing about the writer ("No Reply" by The Beatles, "Broken
+        // Social Scene", "Bad Bunny"): dropped too.
         for at in first..hits.len() {
             let hit = &hits[at];
             let inside = hit.end - hit.start == 1
@@ -303,16 +321,22 @@ impl Lexicon {
                         && phrase.start <= hit.start
                         && hit.end <= phrase.end
                 });
-            if !inside {
+            let name = titles && in_title(sentence, hit.start, hit.end);
+            if !(inside || name) {
                 hits.swap(kept, at);
                 kept += 1;
             }
         }
         hits.truncate(kept);
+        let words = sentence;
         let sentence = &mut hits[first..];
         for hit in sentence.iter_mut() {
             if hit.negated {
                 hit.value = if hit.value > 0.0 { -1.0 } else { -hit.value };
+            }
+            // "If your machine makes a grinding noise, check the hopper": a tip, not a fault.
+            if hypothetical(words, hit.start) {
+                hit.value /= 2.0;
             }
             if hit.before_contrast {
                 hit.value = if hit.value > 0.0 {
@@ -326,7 +350,10 @@ impl Lexicon {
         // pleasantry: the complaint stands. (Which sides of the contrast hold a complaint:
         // after it, before it.)
         let mut complaint_side = [false; 2];
-        for hit in sentence.iter().filter(|hit| hit.value > 0.0) {
+        for hit in sentence
+            .iter()
+            .filter(|hit| hit.value > 0.0 && !self.tips(lexicon, hit.signal))
+        {
             complaint_side[usize::from(hit.before_contrast)] = true;
         }
         for hit in sentence.iter_mut() {
@@ -337,12 +364,54 @@ impl Lexicon {
         }
     }
 
+    /// A complaint signal lighter than half the threshold (1, at the shipped 3): it only tips
+    /// the balance.
+    fn tips(&self, lexicon: &Compiled, signal: usize) -> bool {
+        let weight = lexicon.signals[signal].weight;
+        weight > 0.0 && weight < self.complaint_at / 2.0
+    }
+
+    /// A complaint signal that is more than a tip.
+    fn heavy(&self, lexicon: &Compiled, signal: usize) -> bool {
+        lexicon.signals[signal].weight >= self.complaint_at / 2.0
+    }
+
     fn negated(&self, sentence: &Sentence, at: usize) -> bool {
         let clause = sentence.words[at].clause;
         let from = at.saturating_sub(self.negation_window);
         (from..at)
             .any(|before| sentence.words[before].clause == clause && sentence.known[before].negator)
     }
+}
+
+/// Whether words `start..end` of a sentence are all capitalised and stand in a title: a run
+/// of two or more capitalised words in one clause, not at the sentence's start (where any
+/// sentence has a capital) unless the run is three words or more.
+fn in_title(sentence: &Sentence, start: usize, end: usize) -> bool {
+    let words = sentence.words;
+    if !words[start..end].iter().all(|word| word.title) {
+        return false;
+    }
+    let clause = words[start].clause;
+    let joins = |at: &usize| words[*at].title && words[*at].clause == clause;
+    let from = (0..start).rev().take_while(joins).last().unwrap_or(start);
+    let to = (end..words.len())
+        .take_while(joins)
+        .last()
+        .map_or(end, |at| at + 1);
+    let run = to - from;
+    run >= 3 || (run == 2 && from > 0)
+}
+
+/// Whether the word at `at` is in a clause that opens with a conditional ("if", "unless"),
+/// after it.
+fn hypothetical(sentence: &Sentence, at: usize) -> bool {
+    let clause = sentence.words[at].clause;
+    let opens = (0..at)
+        .rev()
+        .take_while(|&before| sentence.words[before].clause == clause)
+        .last();
+    opens.is_some_and(|opens| sentence.known[opens].conditional)
 }
 
 /// What fired, in the order found, each with the writer's words it fired on, each quoted once.

@@ -64,6 +64,7 @@ pub struct Known<'t> {
     pub classes: WordClasses,
     pub negator: bool,
     pub contrast: bool,
+    pub conditional: bool,
     /// A range of [`Patterns::starts`].
     starts: (u32, u32),
 }
@@ -261,6 +262,7 @@ impl Patterns {
                 classes: entry.classes,
                 negator: entry.negator,
                 contrast: entry.contrast,
+                conditional: entry.conditional,
                 starts,
             };
         }
@@ -277,6 +279,7 @@ impl Patterns {
             classes: digits.map_or(0, |bit| 1 << bit),
             negator: false,
             contrast: false,
+            conditional: false,
             starts: starts.copied().unwrap_or((0, 0)),
         }
     }

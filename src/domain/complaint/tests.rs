@@ -344,3 +344,105 @@ fn a_quote_keeps_the_writers_words_on_one_line_and_is_cut_with_an_ellipsis() {
         assert_eq!(quote(text), expected, "{text:?}");
     }
 }
+
+#[test]
+fn chatter_that_names_the_brand_in_passing_is_not_flagged() {
+    check(&[
+        // Titles and names are not the writer's words.
+        (
+            "Now playing: \"No Reply\" by The Beatles, with an Acme latte",
+            Some("en"),
+            false,
+            "",
+        ),
+        (
+            "Broken Social Scene playing in the Acme café, perfect Sunday",
+            Some("en"),
+            false,
+            "",
+        ),
+        // ... but Title Case throughout is a style, and still read.
+        (
+            "Still No Reply From Acme After Two Weeks",
+            Some("en"),
+            true,
+            "no reply",
+        ),
+        // Handles and links say nothing.
+        (
+            "how to use our @glitch starter with Acme https://example.com/error/404",
+            Some("en"),
+            false,
+            "",
+        ),
+        // A tip or hypothesis counts half.
+        (
+            "Pro tip: if your Acme machine makes a grinding noise, check the hopper",
+            Some("en"),
+            false,
+            "",
+        ),
+        (
+            "my Acme machine makes a grinding noise",
+            Some("en"),
+            true,
+            "stopped working",
+        ),
+        // Light signs alone do not add up to a complaint.
+        (
+            "Great, great news: Acme is opening a café in our town!!!",
+            Some("en"),
+            false,
+            "",
+        ),
+        (
+            "the Acme beans are bad again",
+            Some("en"),
+            true,
+            "wrong or missing",
+        ),
+        // "Last time", a duration, a changelog: not leaving, waiting or failing.
+        (
+            "the last time I was in Leeds I stopped at the Acme café",
+            Some("en"),
+            false,
+            "",
+        ),
+        (
+            "that was the last time I order from Acme",
+            Some("en"),
+            true,
+            "leaving",
+        ),
+        (
+            "No complaints, the Acme kettle has been going strong for four years",
+            Some("en"),
+            false,
+            "",
+        ),
+        (
+            "Bug fixes: the Acme app no longer shows an error on login",
+            Some("en"),
+            false,
+            "",
+        ),
+        (
+            "the Acme app crashes every time I pay",
+            Some("en"),
+            true,
+            "site or app fails",
+        ),
+        (
+            "Geen klachten, de Acme waterkoker doet het al vier jaar prima",
+            Some("nl"),
+            false,
+            "",
+        ),
+        (
+            "Dat was de laatste keer dat ik bij Acme bestel",
+            Some("nl"),
+            true,
+            "weggaan",
+        ),
+    ]);
+}

@@ -15,6 +15,9 @@ pub struct Word {
     pub end: usize,
     /// Which clause of its sentence the word is in (commas, colons and dashes start a new one).
     pub clause: u16,
+    /// Written as a name is: a capital, then at least one small letter ("Broken", not "BROKEN"
+    /// or "I"). A run of these inside a sentence is a title ("No Reply", "Broken Social Scene").
+    pub title: bool,
     /// Where the folded form is in [`Tokens::folds`], when it is not the text itself: most
     /// words of a post are already folded (lower-case ASCII) and are read where they stand.
     fold: Option<(u32, u32)>,
@@ -27,6 +30,7 @@ pub struct FoldedWord {
     pub start: usize,
     pub end: usize,
     pub clause: u16,
+    pub title: bool,
 }
 
 /// The words of one sentence, in order.
@@ -103,6 +107,8 @@ pub struct Tokens<'a> {
     /// The folded forms of the words whose folded form is not their text, one after another.
     folds: String,
     pub words: Vec<Word>,
+    /// How many of `words` are [`Word::title`]: a post in Title Case throughout has no titles.
+    pub titles: usize,
     /// Each sentence as the range of its words in `words`; none is empty.
     pub sentences: Vec<std::ops::Range<usize>>,
     /// Where a character between words starts with a byte of the set [`read`] was given.
@@ -134,6 +140,7 @@ pub fn read<'a>(text: &'a str, marks: &ByteSet) -> Tokens<'a> {
         text,
         folds: String::new(),
         words: Vec::with_capacity(text.len() / 6 + 1),
+        titles: 0,
         // A sentence of about 80 bytes, a mark every 100.
         sentences: Vec::with_capacity(text.len() / 80 + 1),
         marks: Vec::new(),
@@ -149,6 +156,12 @@ pub fn read<'a>(text: &'a str, marks: &ByteSet) -> Tokens<'a> {
             continue;
         }
         let (c, width) = char_at(text, at);
+        // Handles, links and paths name things, they say nothing: "@glitch" is a project,
+        // "/r/x/comments/…_problem_…" a link, and neither is a complaint.
+        if let Some(end) = not_prose(text, at, c) {
+            at = end;
+            continue;
+        }
         if is_word_char(c) {
             let (end, plain) = if c.is_ascii() {
                 ascii_word_end(text, at)
@@ -164,10 +177,14 @@ pub fn read<'a>(text: &'a str, marks: &ByteSet) -> Tokens<'a> {
                 .then_some((from, tokens.folds.len()));
             // Folding may leave nothing ("\u{200B}" alone): not a word.
             if fold.is_none_or(|(from, to)| to > from) {
+                // Folded words that are all small letters were never written as a name.
+                let title = !plain && is_title(&text[at..end]);
+                tokens.titles += usize::from(title);
                 tokens.words.push(Word {
                     start: at,
                     end,
                     clause,
+                    title,
                     fold: fold.map(|(from, to)| (from as u32, to as u32)),
                 });
             }
@@ -207,6 +224,52 @@ impl<'a> Tokens<'a> {
             None => &self.text[word.start..word.end],
         }
     }
+}
+
+/// Where a handle ("@acme", "@ann@mastodon.social"), a link ("https://…", "www.…") or a path
+/// ("/r/coffee/…") that starts at byte `at` ends, if one does.
+fn not_prose(text: &str, at: usize, c: char) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let before = at.checked_sub(1).map(|b| bytes[b]);
+    let handle = before == Some(b'@') && is_word_char(c);
+    let link = matches!(c, 'h' | 'H' | 'w' | 'W') && {
+        let head = &bytes[at..bytes.len().min(at + 8)];
+        let lower = |prefix: &[u8]| {
+            head.len() >= prefix.len() && head[..prefix.len()].eq_ignore_ascii_case(prefix)
+        };
+        lower(b"https://") || lower(b"http://") || lower(b"www.")
+    };
+    let path = c == '/'
+        && before.is_none_or(|b| b.is_ascii_whitespace() || b == b'(')
+        && bytes.get(at + 1).is_some_and(u8::is_ascii_alphanumeric);
+    if !(handle || link || path) {
+        return None;
+    }
+    // A link or a path runs to the next space; a handle over its name's characters, dots and
+    // at-signs included ("@ann@mastodon.social", "@british_airways").
+    let mut end = at;
+    while end < bytes.len() {
+        let (c, width) = char_at(text, end);
+        let goes_on = if handle {
+            is_word_char(c)
+                || c == '_'
+                || (matches!(c, '.' | '@' | '-')
+                    && text[end + width..].chars().next().is_some_and(is_word_char))
+        } else {
+            !c.is_whitespace()
+        };
+        if !goes_on {
+            break;
+        }
+        end += width;
+    }
+    Some(end)
+}
+
+/// A capital, then at least one small letter.
+fn is_title(word: &str) -> bool {
+    let mut chars = word.chars();
+    chars.next().is_some_and(char::is_uppercase) && chars.any(char::is_lowercase)
 }
 
 /// The character at byte `at` (a character boundary) and its width in bytes.
@@ -281,6 +344,7 @@ pub fn sentences(text: &str) -> Vec<Sentence> {
                     start: word.start,
                     end: word.end,
                     clause: word.clause,
+                    title: word.title,
                 })
                 .collect(),
         })

@@ -17,10 +17,11 @@ pub struct Entry {
     pub classes: WordClasses,
     pub negator: bool,
     pub contrast: bool,
+    pub conditional: bool,
 }
 
-/// A word that only a pattern names has the default entry: no class, not a negator, not a
-/// contrast.
+/// A word that only a pattern names has the default entry: no class, not a negator, a
+/// contrast or a conditional.
 #[derive(Debug, Clone, Default)]
 pub struct Vocabulary {
     ids: FxHashMap<String, WordId>,
